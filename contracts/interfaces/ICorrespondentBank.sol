@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title ICorrespondentBank
+/// @notice Correspondent accounts of one chain: reserves that peer communities posted here, the
+/// local settlement pool behind outgoing transfers, credit views of our reserves at each peer.
+interface ICorrespondentBank {
+    event Funded(uint64 indexed peer, address indexed from, uint256 amount);
+    event Sent(bytes32 indexed id, uint64 indexed destination, bytes32 indexed recipient, address sender, uint256 amount);
+    event PaidOut(bytes32 indexed id, uint64 indexed origin, address indexed recipient, uint256 amount);
+    event PayoutPending(bytes32 indexed id, uint64 indexed origin, address indexed recipient, uint256 amount);
+    event Claimed(bytes32 indexed id, address indexed recipient, uint256 amount);
+    event ReserveReported(uint64 indexed peer, uint256 reserve, uint256 pending, uint256 received, bytes32 reportId);
+    event ReportReceived(uint64 indexed peer, uint256 reserve, uint256 pending, uint256 received, bool suspended);
+    event TopUpRequested(uint64 indexed peer, uint256 deficit);
+    event RouteSuspended(uint64 indexed peer);
+    event RouteResumed(uint64 indexed peer);
+    event ThresholdsSet(uint64 indexed peer, uint256 reportThreshold, uint256 lowWater, uint256 floor);
+    event NettingRequested(uint64 indexed peer, uint256 amount, bytes32 id);
+    event Netted(uint64 indexed peer, uint256 amount);
+
+    error InsufficientCredit(uint256 amount, uint256 credit);
+    error PeerSuspended(uint64 peer);
+    error InexactAmount(uint256 amount);
+    error NotInbox(address caller);
+    error NotPending(bytes32 id);
+    error ReserveShort(uint256 needed, uint256 available);
+    error ZeroAmount();
+
+    /// @notice Posts `amount` tokens (local units) into the reserve of `peer` on this chain.
+    function fund(uint64 peer, uint256 amount) external;
+
+    /// @notice Sends `amount` (18 decimals) to `recipient` on `destination`, with an optional body
+    /// for the recipient's handler. Takes the tokens from the caller into the settlement pool.
+    function send(uint64 destination, bytes32 recipient, uint256 amount, bytes calldata body)
+        external
+        returns (bytes32 id);
+
+    /// @notice Pays a pending payout once the origin's reserve covers it.
+    function claim(bytes32 id) external;
+
+    /// @notice Reports `peer`'s reserve here back to `peer` (anyone may refresh it).
+    function report(uint64 peer) external returns (bytes32 id);
+
+    /// @notice Reserve of `peer` on this chain (local token units).
+    function reserve(uint64 peer) external view returns (uint256);
+
+    /// @notice Our credit at `peer` as far as we know (18 decimals): last report minus what we sent
+    /// since.
+    function creditView(uint64 peer) external view returns (uint256);
+
+    /// @notice Inbox hook: pays a transfer from `origin`'s reserve, or records it pending.
+    /// Idempotent per `id`. Returns true when paid.
+    function payout(uint64 origin, bytes32 id, address recipient, uint256 amount) external returns (bool paid);
+
+    /// @notice Inbox hook: a bank-to-bank protocol message from `origin` (reserve report, netting).
+    function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external;
+
+    /// @notice Value at risk (18 decimals) that a bank-to-bank message from `origin` would move.
+    function bankMessageCoverage(uint64 origin, bytes calldata body) external view returns (uint256);
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title IInbox
+/// @notice Accepts batches of messages from enrolled origins under one signed checkpoint, checks
+/// the Merkle multiproof and the signers' stake coverage, and executes each message once.
+interface IInbox {
+    /// @notice An attester's signed view of an origin Outbox.
+    struct Checkpoint {
+        uint64 origin;
+        bytes32 root;
+        uint32 count;
+    }
+
+    /// @notice A recipient's own security policy; zeroes mean "the route's default".
+    struct RecipientPolicy {
+        uint16 minSigners;
+        uint96 requiredCoverage;
+    }
+
+    /// @notice Execution state of a delivered message whose handler did not complete.
+    enum FailureKind {
+        None,
+        HandlerReverted,
+        PayoutPending
+    }
+
+    event Delivered(bytes32 indexed id, uint64 indexed origin, uint32 nonce);
+    event HandlerFailed(bytes32 indexed id, FailureKind kind, bytes reason);
+    event Retried(bytes32 indexed id);
+    event RecipientPolicySet(address indexed recipient, uint16 minSigners, uint96 requiredCoverage);
+    event MirrorInitialized(uint64 indexed origin, address[] attesters, uint256[] stakes);
+    event MirrorUpdated(uint64 indexed origin, address indexed attester, uint256 stake, uint32 reportNonce);
+    event StakeReportIgnored(uint64 indexed origin, address indexed attester, uint32 reportNonce, bytes32 reason);
+    event CoverageCharged(uint64 indexed origin, address indexed attester, uint256 amount);
+
+    error EmptyCheckpoint();
+    error OriginNotActive(uint64 origin);
+    error WrongOrigin(bytes32 id, uint64 origin);
+    error WrongDestination(bytes32 id, uint64 destination);
+    error UnsupportedVersion(bytes32 id, uint8 version);
+    error AlreadyDelivered(bytes32 id);
+    error NonceBeyondCount(bytes32 id, uint32 nonce, uint32 count);
+    error MessagesNotAscending(uint256 index);
+    error InvalidProof();
+    error SignersNotAscending(uint256 index);
+    error UnknownSigner(address signer);
+    error TooFewSigners(uint256 signers, uint256 required);
+    error InsufficientCoverage(uint256 valueAtRisk, uint256 capacity);
+    error NoMessages();
+    error InsufficientGasForHandler();
+    error NotFailed(bytes32 id);
+    error NotRegistry(address caller);
+    error MirrorAlreadyInitialized(uint64 origin);
+
+    /// @notice Delivers `messages` (ascending, distinct nonces) from one origin under one signed
+    /// checkpoint. `proof` is the positional multiproof of their ids against `checkpoint.root`.
+    /// `signatures` are 65-byte EIP-712 signatures ordered by strictly increasing signer address.
+    function deliver(
+        Checkpoint calldata checkpoint,
+        bytes[] calldata signatures,
+        bytes[] calldata messages,
+        bytes32[] calldata proof
+    ) external;
+
+    /// @notice Re-runs the handler (and a pending payout) of a delivered message that failed.
+    function retry(bytes calldata message) external;
+
+    /// @notice Sets the caller's own policy as a recipient.
+    function setRecipientPolicy(uint16 minSigners, uint96 requiredCoverage) external;
+
+    /// @notice Whether the message at `nonce` from `origin` was delivered (executed or failed).
+    function isDelivered(uint64 origin, uint32 nonce) external view returns (bool);
+
+    /// @notice Failure state of a delivered message (None if executed or never delivered).
+    function failure(bytes32 id) external view returns (FailureKind);
+
+    /// @notice Stake the attester allocated to this chain on `origin`, as last reported.
+    function mirroredStake(uint64 origin, address attester) external view returns (uint256);
+
+    /// @notice Value the attester vouched for on this chain within the current exposure window.
+    function exposure(uint64 origin, address attester) external view returns (uint256);
+
+    /// @notice Mirrored stake minus exposure (zero when exposure exceeds it).
+    function freeCapacity(uint64 origin, address attester) external view returns (uint256);
+
+    /// @notice The exposure window W in seconds (value vouched for counts against stake for W).
+    function exposureWindow() external view returns (uint32);
+
+    /// @notice Gas each recipient handler gets during `deliver`.
+    function handlerGasLimit() external view returns (uint32);
+
+    /// @notice Seeds the mirrored attester set of a newly enrolled route (registry only, once).
+    function initializeMirror(uint64 origin, address[] calldata attesters, uint256[] calldata stakes) external;
+}

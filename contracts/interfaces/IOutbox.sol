@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title IOutbox
+/// @notice The append-only message tree of one chain. Attesters sign checkpoints `(root, count)` of
+/// snapshotted counts only; `rootAt` is the on-chain truth that fraud proofs are judged against.
+interface IOutbox {
+    /// @notice A message was appended as leaf `nonce`. `message` is the full packed encoding, so a
+    /// node can rebuild the tree from logs alone.
+    event Dispatch(
+        bytes32 indexed id,
+        uint64 indexed destination,
+        bytes32 indexed recipient,
+        uint32 nonce,
+        bytes message
+    );
+    /// @notice The root at `count` was recorded and may now be signed.
+    event Snapshot(uint32 indexed count, bytes32 root);
+
+    error DestinationIsSelf();
+    error DestinationNotActive(uint64 destination);
+    error BodyTooLarge(uint256 length, uint256 max);
+    error ZeroRecipient();
+    error TreeFull();
+    error NotBank(address caller);
+    error NotStakingHub(address caller);
+
+    /// @notice Largest body a message may carry, in bytes.
+    function MAX_BODY_BYTES() external view returns (uint256);
+
+    /// @notice Dispatches a pure message (amount 0) from `msg.sender`.
+    function dispatch(uint64 destination, bytes32 recipient, bytes calldata body)
+        external
+        returns (bytes32 id, uint32 nonce);
+
+    /// @notice Dispatches a message that carries `amount` (18 decimals); only the local
+    /// CorrespondentBank may set an amount, and it is the message's sender.
+    function dispatchValue(uint64 destination, bytes32 recipient, uint256 amount, bytes calldata body)
+        external
+        returns (bytes32 id, uint32 nonce);
+
+    /// @notice Dispatches a protocol message on behalf of the local StakingHub (stake reports).
+    /// @dev Only callable by the StakingHub; the sender field is the StakingHub.
+    function dispatchSystem(uint64 destination, bytes32 recipient, bytes calldata body)
+        external
+        returns (bytes32 id, uint32 nonce);
+
+    /// @notice Records the current root at the current count so attesters may sign it.
+    /// Idempotent; anyone may call it.
+    function snapshot() external returns (bytes32 root, uint32 count);
+
+    /// @notice Number of messages dispatched so far.
+    function count() external view returns (uint32);
+
+    /// @notice The current root of the whole tree.
+    function root() external view returns (bytes32);
+
+    /// @notice The root recorded by `snapshot` at `count`; zero when `count` was never snapshotted.
+    function rootAt(uint32 count) external view returns (bytes32);
+
+    /// @notice The latest snapshotted `(root, count)`.
+    function latestSnapshot() external view returns (bytes32 root, uint32 count);
+
+    /// @notice The EIP-712 domain separator of this Outbox's checkpoints.
+    function domainSeparator() external view returns (bytes32);
+}

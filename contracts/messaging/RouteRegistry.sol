@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+
+import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
+import {IInbox} from "../interfaces/IInbox.sol";
+import {CheckpointHash} from "../libraries/CheckpointHash.sol";
+
+/// @title RouteRegistry
+/// @notice The routing table of one DistPOS deployment and the binding of its own contracts.
+/// @dev Governance (a timelock in production) enrolls each peer once, with the trusted snapshot of
+/// the peer's attester set, and may pause, resume or tune the default policy afterwards. It can never
+/// re-enroll a peer, change a peer's contracts, or touch a mirror after enrollment: those would let it
+/// forge the peer's attester set and spend the peer's reserve.
+contract RouteRegistry is IRouteRegistry, Ownable2Step {
+    uint64 private immutable _localCode;
+
+    LocalContracts private _local;
+    mapping(uint64 code => Route) private _routes;
+    mapping(uint64 code => RouteStatus) private _status;
+    mapping(uint64 code => bytes32) private _domainSeparators;
+    uint64[] private _peers;
+
+    /// @param localCode_ this chain's DistPOS chain code (non-zero; by convention the EVM chain id)
+    /// @param initialOwner the deployer, who binds the local contracts and then hands ownership over
+    constructor(uint64 localCode_, address initialOwner) Ownable(initialOwner) {
+        if (localCode_ == 0) revert InvalidRoute("local code is zero");
+        _localCode = localCode_;
+    }
+
+    /// @notice Binds this chain's own Outbox, Inbox, StakingHub and CorrespondentBank. Once only.
+    /// @dev The four contracts reference each other, so they read one another from here.
+    function bindLocalContracts(LocalContracts calldata local_) external onlyOwner {
+        if (_local.outbox != address(0)) revert AlreadyBound();
+        if (
+            local_.outbox == address(0) ||
+            local_.inbox == address(0) ||
+            local_.stakingHub == address(0) ||
+            local_.bank == address(0)
+        ) revert InvalidRoute("zero local contract");
+        _local = local_;
+        emit LocalContractsBound(local_);
+    }
+
+    /// @notice Enrolls peer `code` as an active route and seeds its mirrored attester set in the
+    /// local Inbox with the trusted snapshot `attesters`/`stakes` (18 decimals).
+    /// @dev Our Inbox's exposure window must be shorter than the peer's unbonding delay, or stake
+    /// could leave the peer's StakingHub while the value it vouched for here is still at risk.
+    function enrollRoute(
+        uint64 code,
+        Route calldata route_,
+        address[] calldata attesters,
+        uint256[] calldata stakes
+    ) external onlyOwner {
+        LocalContracts memory local_ = _requireBound();
+        if (code == 0 || code == _localCode) revert InvalidRoute("peer code is zero or our own");
+        if (_status[code] != RouteStatus.None) revert RouteAlreadyEnrolled(code);
+        if (route_.evmChainId == 0) revert InvalidRoute("evm chain id is zero");
+        if (
+            route_.outbox == address(0) ||
+            route_.inbox == address(0) ||
+            route_.stakingHub == address(0) ||
+            route_.bank == address(0)
+        ) revert InvalidRoute("zero peer contract");
+        if (route_.settlementDecimals > 18) revert InvalidRoute("settlement decimals above 18");
+        if (route_.minSigners == 0) revert InvalidRoute("minSigners is zero");
+        if (uint256(IInbox(local_.inbox).exposureWindow()) >= route_.unbondingDelay) {
+            revert InvalidRoute("exposure window not below the peer's unbonding delay");
+        }
+        if (attesters.length != stakes.length) revert InvalidRoute("attesters and stakes differ in length");
+
+        _routes[code] = route_;
+        _status[code] = RouteStatus.Active;
+        _domainSeparators[code] = CheckpointHash.domainSeparator(route_.evmChainId, route_.outbox);
+        _peers.push(code);
+        emit RouteEnrolled(code, route_, attesters, stakes);
+
+        IInbox(local_.inbox).initializeMirror(code, attesters, stakes);
+    }
+
+    /// @notice Pauses an active route: no dispatch to it, no delivery from it.
+    function pauseRoute(uint64 code) external onlyOwner {
+        _setStatus(code, RouteStatus.Paused);
+    }
+
+    /// @notice Resumes a paused route.
+    function resumeRoute(uint64 code) external onlyOwner {
+        _setStatus(code, RouteStatus.Active);
+    }
+
+    /// @notice Changes a route's default security policy (applies to recipients without their own).
+    function setRoutePolicy(uint64 code, uint16 minSigners, uint96 defaultCoverage) external onlyOwner {
+        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        if (minSigners == 0) revert InvalidRoute("minSigners is zero");
+        _routes[code].minSigners = minSigners;
+        _routes[code].defaultCoverage = defaultCoverage;
+        emit RoutePolicyChanged(code, minSigners, defaultCoverage);
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function local() external view returns (LocalContracts memory) {
+        return _requireBound();
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function localCode() external view returns (uint64) {
+        return _localCode;
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function route(uint64 code) external view returns (Route memory) {
+        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        return _routes[code];
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function status(uint64 code) external view returns (RouteStatus) {
+        return _status[code];
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function domainSeparator(uint64 code) external view returns (bytes32) {
+        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        return _domainSeparators[code];
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function peers() external view returns (uint64[] memory) {
+        return _peers;
+    }
+
+    function _setStatus(uint64 code, RouteStatus next) private {
+        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        if (_status[code] == next) return;
+        _status[code] = next;
+        emit RouteStatusChanged(code, next);
+    }
+
+    function _requireBound() private view returns (LocalContracts memory local_) {
+        local_ = _local;
+        if (local_.outbox == address(0)) revert NotBound();
+    }
+}
