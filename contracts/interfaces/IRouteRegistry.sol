@@ -39,7 +39,7 @@ interface IRouteRegistry {
     /// @notice Emitted once, when the deployer binds this chain's own contracts.
     event LocalContractsBound(LocalContracts local);
     /// @notice Emitted when governance enrolls a peer chain.
-    event RouteEnrolled(uint64 indexed code, Route route, address[] attesters, uint256[] stakes);
+    event RouteEnrolled(uint64 indexed code, Route route);
     /// @notice Emitted when governance pauses or resumes a route.
     event RouteStatusChanged(uint64 indexed code, RouteStatus status);
     /// @notice Emitted when governance changes a route's default security policy.

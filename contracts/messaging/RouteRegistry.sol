@@ -2,7 +2,6 @@
 pragma solidity ^0.8.30;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
 import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
 import {IInbox} from "../interfaces/IInbox.sol";
@@ -10,11 +9,11 @@ import {CheckpointHash} from "../libraries/CheckpointHash.sol";
 
 /// @title RouteRegistry
 /// @notice The routing table of one DistPOS deployment and the binding of its own contracts.
-/// @dev Governance (a timelock in production) enrolls each peer once, with the trusted snapshot of
-/// the peer's attester set, and may pause, resume or tune the default policy afterwards. It can never
-/// re-enroll a peer, change a peer's contracts, or touch a mirror after enrollment: those would let it
-/// forge the peer's attester set and spend the peer's reserve.
-contract RouteRegistry is IRouteRegistry, Ownable2Step {
+/// @dev Governance (a timelock in production) enrolls each peer once, seeds the mirror of the peer's
+/// attester set once, and may pause, resume or tune the default policy afterwards. It can never
+/// re-enroll a peer, change a peer's contracts, or re-seed a mirror: those would let it forge the
+/// peer's attester set and spend the peer's reserve.
+contract RouteRegistry is IRouteRegistry, Ownable {
     uint64 private immutable _localCode;
 
     LocalContracts private _local;
@@ -44,16 +43,13 @@ contract RouteRegistry is IRouteRegistry, Ownable2Step {
         emit LocalContractsBound(local_);
     }
 
-    /// @notice Enrolls peer `code` as an active route and seeds its mirrored attester set in the
-    /// local Inbox with the trusted snapshot `attesters`/`stakes` (18 decimals).
+    /// @notice Enrolls peer `code` as an active route.
     /// @dev Our Inbox's exposure window must be shorter than the peer's unbonding delay, or stake
     /// could leave the peer's StakingHub while the value it vouched for here is still at risk.
-    function enrollRoute(
-        uint64 code,
-        Route calldata route_,
-        address[] calldata attesters,
-        uint256[] calldata stakes
-    ) external onlyOwner {
+    /// Messages from the peer are accepted only once its mirror is seeded (`initializeMirror`):
+    /// the peer's attesters can allocate stake to us only after the peer enrolled us, so the two
+    /// steps are apart.
+    function enrollRoute(uint64 code, Route calldata route_) external onlyOwner {
         LocalContracts memory local_ = _requireBound();
         if (code == 0 || code == _localCode) revert InvalidRoute("peer code is zero or our own");
         if (_status[code] != RouteStatus.None) revert RouteAlreadyEnrolled(code);
@@ -69,14 +65,25 @@ contract RouteRegistry is IRouteRegistry, Ownable2Step {
         if (uint256(IInbox(local_.inbox).exposureWindow()) >= route_.unbondingDelay) {
             revert InvalidRoute("exposure window not below the peer's unbonding delay");
         }
-        if (attesters.length != stakes.length) revert InvalidRoute("attesters and stakes differ in length");
 
         _routes[code] = route_;
         _status[code] = RouteStatus.Active;
         _domainSeparators[code] = CheckpointHash.domainSeparator(route_.evmChainId, route_.outbox);
         _peers.push(code);
-        emit RouteEnrolled(code, route_, attesters, stakes);
+        emit RouteEnrolled(code, route_);
+    }
 
+    /// @notice Seeds, once, the local Inbox's mirror of peer `code`'s attester set with a trusted
+    /// snapshot: each attester's allocation to us on the peer's StakingHub (18 decimals).
+    /// @dev Like an IBC client's trusted state: afterwards only stake reports change the mirror.
+    function initializeMirror(
+        uint64 code,
+        address[] calldata attesters,
+        uint256[] calldata stakes
+    ) external onlyOwner {
+        LocalContracts memory local_ = _requireBound();
+        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        if (attesters.length != stakes.length) revert InvalidRoute("attesters and stakes differ in length");
         IInbox(local_.inbox).initializeMirror(code, attesters, stakes);
     }
 
