@@ -90,6 +90,9 @@ interface IInbox {
     /// @notice Gas each recipient handler gets during `deliver`.
     function handlerGasLimit() external view returns (uint32);
 
+    /// @notice Whether the mirror of `origin`'s attester set was seeded (messages are accepted only then).
+    function isMirrorInitialized(uint64 origin) external view returns (bool);
+
     /// @notice Seeds the mirrored attester set of a newly enrolled route (registry only, once).
     function initializeMirror(uint64 origin, address[] calldata attesters, uint256[] calldata stakes) external;
 }

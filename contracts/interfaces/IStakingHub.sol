@@ -51,6 +51,16 @@ interface IStakingHub {
     /// @notice Whether `checkpoint` is false with respect to this chain's Outbox.
     function isFraudulent(IInbox.Checkpoint calldata checkpoint) external view returns (bool);
 
+    /// @notice The settlement token staked here.
+    function token() external view returns (address);
+
+    /// @notice The unbonding delay U in seconds.
+    function unbondingDelay() external view returns (uint64);
+
+    /// @notice Every account that ever staked, in order of first stake (the peer's trusted
+    /// snapshot of our attester set is read from it).
+    function attesters() external view returns (address[] memory);
+
     /// @notice Bonded stake of `attester` (token units).
     function bonded(address attester) external view returns (uint256);
 
