@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {IInbox} from "../interfaces/IInbox.sol";
+import {StakeReport} from "../libraries/StakeReport.sol";
+
+/// @title AttesterMirror
+/// @notice The mirrored attester set of every enrolled origin and the coverage accounting of the
+/// stake that vouches for incoming batches (docs/protocol.md 3.5). Inherited by the Inbox.
+/// @dev Per (origin, attester) the state is:
+/// - one record slot: mirrored stake (18 decimals) and the next report nonce that may apply;
+/// - one exposure head slot: the latest bucket epoch charged and the running sum of the live buckets;
+/// - a ring of `BUCKETS + 1` bucket slots `(epoch, amount)`, indexed by `epoch % (BUCKETS + 1)`.
+/// Exposure is the sum of the buckets of the current epoch and the `BUCKETS` before it, which always
+/// spans at least the exposure window W, so the value vouched for within any window of length W never
+/// exceeds the mirrored stake (invariant 3). The running sum avoids reading all nine buckets: moving
+/// the head from epoch h to e only needs the ring slots of epochs h+1..e, which are exactly the slots
+/// of the buckets that expire (and none at all once e ≥ h + 9).
+abstract contract AttesterMirror {
+    /// @notice Number of buckets the exposure window is divided into.
+    uint256 public constant BUCKETS = 8;
+    /// @dev Ring size: the current bucket plus the `BUCKETS` before it.
+    uint256 private constant RING = BUCKETS + 1;
+
+    /// @notice `StakeReportIgnored` reason: the report is not newer than the last applied one.
+    bytes32 public constant REPORT_STALE = "stale";
+    /// @notice `StakeReportIgnored` reason: the body is not a well-formed stake report.
+    bytes32 public constant REPORT_MALFORMED = "malformed";
+
+    /// @notice The exposure window W in seconds.
+    uint32 public immutable exposureWindow;
+    /// @notice Length of one exposure bucket, W / BUCKETS seconds.
+    uint32 public immutable bucketLength;
+
+    /// @dev Mirrored stake and the smallest origin nonce a new report must have (last applied + 1).
+    struct MirrorRecord {
+        uint224 stake;
+        uint32 nextReportNonce;
+    }
+
+    /// @dev Latest charged bucket epoch and the sum of the buckets live at that epoch.
+    struct ExposureHead {
+        uint32 epoch;
+        uint224 windowSum;
+    }
+
+    /// @dev Value charged in one bucket epoch.
+    struct Bucket {
+        uint32 epoch;
+        uint224 amount;
+    }
+
+    /// @notice The exposure window is zero or not a multiple of `BUCKETS` seconds.
+    error InvalidExposureWindow(uint32 exposureWindow);
+    /// @notice The initial attester and stake lists differ in length.
+    error MirrorLengthMismatch(uint256 attesters, uint256 stakes);
+    /// @notice The initial attester list holds the zero address.
+    error ZeroAttester();
+    /// @notice The initial attester list names an attester twice.
+    error DuplicateAttester(address attester);
+
+    mapping(uint64 origin => bool) private _mirrorInitialized;
+    mapping(uint64 origin => mapping(address attester => MirrorRecord)) private _records;
+    mapping(uint64 origin => mapping(address attester => ExposureHead)) private _heads;
+    mapping(uint64 origin => mapping(address attester => Bucket[RING])) private _rings;
+
+    /// @param exposureWindow_ The window W in seconds; a non-zero multiple of `BUCKETS`.
+    constructor(uint32 exposureWindow_) {
+        if (exposureWindow_ == 0 || exposureWindow_ % BUCKETS != 0)
+            revert InvalidExposureWindow(exposureWindow_);
+        exposureWindow = exposureWindow_;
+        bucketLength = uint32(exposureWindow_ / BUCKETS);
+    }
+
+    /// @dev Seeds the mirror of `origin` from the trusted enrollment snapshot, once per origin.
+    function _initializeMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes
+    ) internal {
+        if (_mirrorInitialized[origin]) revert IInbox.MirrorAlreadyInitialized(origin);
+        if (attesters.length != stakes.length) revert MirrorLengthMismatch(attesters.length, stakes.length);
+        _mirrorInitialized[origin] = true;
+        mapping(address => MirrorRecord) storage records = _records[origin];
+        for (uint256 i = 0; i < attesters.length; ++i) {
+            address attester = attesters[i];
+            if (attester == address(0)) revert ZeroAttester();
+            if (records[attester].stake != 0) revert DuplicateAttester(attester);
+            records[attester].stake = SafeCast.toUint224(stakes[i]);
+        }
+        emit IInbox.MirrorInitialized(origin, attesters, stakes);
+    }
+
+    /// @dev Whether `attester` has mirrored stake from `origin`.
+    function _isMirroredAttester(uint64 origin, address attester) internal view returns (bool) {
+        return _records[origin][attester].stake != 0;
+    }
+
+    /// @dev Value at risk of a stake report: the increase over the current mirror; 0 for a decrease,
+    /// an unchanged stake, a stale report (not newer than the last applied) or a malformed body.
+    function _stakeReportCoverage(
+        uint64 origin,
+        bytes calldata body,
+        uint32 reportNonce
+    ) internal view returns (uint256) {
+        (bool ok, address attester, uint256 allocation) = StakeReport.tryDecode(body);
+        if (!ok) return 0;
+        MirrorRecord memory record = _records[origin][attester];
+        if (reportNonce < record.nextReportNonce) return 0;
+        return allocation > record.stake ? allocation - record.stake : 0;
+    }
+
+    /// @dev Applies a stake report from `origin`'s StakingHub (the caller checks the sender). Reports
+    /// not newer than the last applied one for that attester are ignored, so out-of-order delivery
+    /// never rolls the mirror back; a malformed body is ignored too (never blocks a batch).
+    function _applyStakeReport(uint64 origin, bytes calldata body, uint32 reportNonce) internal {
+        (bool ok, address attester, uint256 allocation) = StakeReport.tryDecode(body);
+        if (!ok) {
+            emit IInbox.StakeReportIgnored(origin, attester, reportNonce, REPORT_MALFORMED);
+            return;
+        }
+        MirrorRecord storage record = _records[origin][attester];
+        if (reportNonce < record.nextReportNonce) {
+            emit IInbox.StakeReportIgnored(origin, attester, reportNonce, REPORT_STALE);
+            return;
+        }
+        // nonce < 2^32 - 1 (Outbox capacity), so nonce + 1 fits.
+        (record.stake, record.nextReportNonce) = (SafeCast.toUint224(allocation), reportNonce + 1);
+        emit IInbox.MirrorUpdated(origin, attester, allocation, reportNonce);
+    }
+
+    /// @dev Charges `valueAtRisk` to `signers`' free capacity, greedily in the given order; reverts
+    /// `InsufficientCoverage` when their summed free capacity is short. Zero writes nothing.
+    function _chargeCoverage(uint64 origin, address[] memory signers, uint256 valueAtRisk) internal {
+        if (valueAtRisk == 0) return;
+        uint32 epoch = _currentEpoch();
+        uint256 remaining = valueAtRisk;
+        uint256 capacity;
+        for (uint256 i = 0; i < signers.length && remaining != 0; ++i) {
+            (uint256 free, uint256 charge) = _chargeSigner(origin, signers[i], epoch, remaining);
+            capacity += free;
+            remaining -= charge;
+        }
+        if (remaining != 0) revert IInbox.InsufficientCoverage(valueAtRisk, capacity);
+    }
+
+    /// @dev Charges `signer` min(free capacity, `remaining`) in bucket `epoch`; returns both.
+    function _chargeSigner(
+        uint64 origin,
+        address signer,
+        uint32 epoch,
+        uint256 remaining
+    ) private returns (uint256 free, uint256 charge) {
+        uint256 stake = _records[origin][signer].stake;
+        ExposureHead storage head = _heads[origin][signer];
+        Bucket[RING] storage ring = _rings[origin][signer];
+        uint256 live = _liveSum(head, ring, epoch);
+        if (live >= stake) return (0, 0);
+        free = stake - live;
+        charge = free < remaining ? free : remaining;
+
+        // charge <= free <= stake < 2^224 and live + charge <= stake: the casts cannot truncate.
+        Bucket storage bucket = ring[epoch % RING];
+        Bucket memory current = bucket;
+        if (current.epoch == epoch) {
+            bucket.amount = uint224(current.amount + charge);
+        } else {
+            (bucket.epoch, bucket.amount) = (epoch, uint224(charge));
+        }
+        (head.epoch, head.windowSum) = (epoch, uint224(live + charge));
+        emit IInbox.CoverageCharged(origin, signer, charge);
+    }
+
+    /// @dev Stake `attester` allocated to this chain on `origin`, as last reported (18 decimals).
+    function _mirroredStake(uint64 origin, address attester) internal view returns (uint256) {
+        return _records[origin][attester].stake;
+    }
+
+    /// @dev Value `attester` vouched for within the current bucket and the `BUCKETS` before it.
+    function _exposure(uint64 origin, address attester) internal view returns (uint256) {
+        return _liveSum(_heads[origin][attester], _rings[origin][attester], _currentEpoch());
+    }
+
+    /// @dev Mirrored stake minus exposure, floored at zero.
+    function _freeCapacity(uint64 origin, address attester) internal view returns (uint256) {
+        uint256 stake = _records[origin][attester].stake;
+        uint256 live = _exposure(origin, attester);
+        return live >= stake ? 0 : stake - live;
+    }
+
+    /// @dev Index of the bucket that holds the current block time.
+    function _currentEpoch() private view returns (uint32) {
+        return uint32(block.timestamp / bucketLength);
+    }
+
+    /// @dev Sum of the buckets live at `epoch` (epochs `epoch - BUCKETS .. epoch`): the head's sum minus
+    /// the buckets that expired since the head's epoch. The bucket of epoch `x` that expires when
+    /// moving to `x + RING` shares its ring slot, so only slots of epochs head+1..epoch are read.
+    function _liveSum(
+        ExposureHead storage headSlot,
+        Bucket[RING] storage ring,
+        uint32 epoch
+    ) private view returns (uint256 sum) {
+        ExposureHead memory head = headSlot;
+        sum = head.windowSum;
+        if (sum == 0 || epoch == head.epoch) return sum;
+        if (uint256(epoch) >= uint256(head.epoch) + RING) return 0;
+        for (uint256 e = uint256(head.epoch) + 1; e <= epoch; ++e) {
+            Bucket memory expired = ring[e % RING];
+            if (uint256(expired.epoch) + RING == e) sum -= expired.amount;
+        }
+    }
+}

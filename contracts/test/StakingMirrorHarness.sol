@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {AttesterMirror} from "../staking/AttesterMirror.sol";
+
+/// @title StakingMirrorHarness
+/// @notice Test-only: exposes AttesterMirror's internal functions so they can be tested before and
+/// apart from the Inbox that inherits it.
+contract StakingMirrorHarness is AttesterMirror {
+    constructor(uint32 exposureWindow_) AttesterMirror(exposureWindow_) {}
+
+    function initializeMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes
+    ) external {
+        _initializeMirror(origin, attesters, stakes);
+    }
+
+    function isMirroredAttester(uint64 origin, address attester) external view returns (bool) {
+        return _isMirroredAttester(origin, attester);
+    }
+
+    function stakeReportCoverage(
+        uint64 origin,
+        bytes calldata body,
+        uint32 reportNonce
+    ) external view returns (uint256) {
+        return _stakeReportCoverage(origin, body, reportNonce);
+    }
+
+    function applyStakeReport(uint64 origin, bytes calldata body, uint32 reportNonce) external {
+        _applyStakeReport(origin, body, reportNonce);
+    }
+
+    /// @notice Charges coverage for a report first (as the Inbox does), then applies it.
+    function deliverStakeReport(
+        uint64 origin,
+        address[] calldata signers,
+        bytes calldata body,
+        uint32 reportNonce
+    ) external {
+        _chargeCoverage(origin, signers, _stakeReportCoverage(origin, body, reportNonce));
+        _applyStakeReport(origin, body, reportNonce);
+    }
+
+    function chargeCoverage(uint64 origin, address[] calldata signers, uint256 valueAtRisk) external {
+        _chargeCoverage(origin, signers, valueAtRisk);
+    }
+
+    function mirroredStake(uint64 origin, address attester) external view returns (uint256) {
+        return _mirroredStake(origin, attester);
+    }
+
+    function exposure(uint64 origin, address attester) external view returns (uint256) {
+        return _exposure(origin, attester);
+    }
+
+    function freeCapacity(uint64 origin, address attester) external view returns (uint256) {
+        return _freeCapacity(origin, attester);
+    }
+}
