@@ -29,10 +29,10 @@ abstract contract AttesterMirror {
     /// @notice `StakeReportIgnored` reason: the body is not a well-formed stake report.
     bytes32 public constant REPORT_MALFORMED = "malformed";
 
-    /// @notice The exposure window W in seconds.
-    uint32 public immutable exposureWindow;
-    /// @notice Length of one exposure bucket, W / BUCKETS seconds.
-    uint32 public immutable bucketLength;
+    /// @dev The exposure window W in seconds (the Inbox exposes it as `exposureWindow()`).
+    uint32 internal immutable _exposureWindow;
+    /// @dev Length of one exposure bucket, W / BUCKETS seconds.
+    uint32 private immutable _bucketLength;
 
     /// @dev Mirrored stake and the smallest origin nonce a new report must have (last applied + 1).
     struct MirrorRecord {
@@ -70,8 +70,8 @@ abstract contract AttesterMirror {
     constructor(uint32 exposureWindow_) {
         if (exposureWindow_ == 0 || exposureWindow_ % BUCKETS != 0)
             revert InvalidExposureWindow(exposureWindow_);
-        exposureWindow = exposureWindow_;
-        bucketLength = uint32(exposureWindow_ / BUCKETS);
+        _exposureWindow = exposureWindow_;
+        _bucketLength = uint32(exposureWindow_ / BUCKETS);
     }
 
     /// @dev Seeds the mirror of `origin` from the trusted enrollment snapshot, once per origin.
@@ -91,6 +91,11 @@ abstract contract AttesterMirror {
             records[attester].stake = SafeCast.toUint224(stakes[i]);
         }
         emit IInbox.MirrorInitialized(origin, attesters, stakes);
+    }
+
+    /// @dev Whether the mirror of `origin` was seeded.
+    function _isMirrorInitialized(uint64 origin) internal view returns (bool) {
+        return _mirrorInitialized[origin];
     }
 
     /// @dev Whether `attester` has mirrored stake from `origin`.
@@ -192,7 +197,7 @@ abstract contract AttesterMirror {
 
     /// @dev Index of the bucket that holds the current block time.
     function _currentEpoch() private view returns (uint32) {
-        return uint32(block.timestamp / bucketLength);
+        return uint32(block.timestamp / _bucketLength);
     }
 
     /// @dev Sum of the buckets live at `epoch` (epochs `epoch - BUCKETS .. epoch`): the head's sum minus

@@ -17,6 +17,14 @@ contract StakingMirrorHarness is AttesterMirror {
         _initializeMirror(origin, attesters, stakes);
     }
 
+    function exposureWindow() external view returns (uint32) {
+        return _exposureWindow;
+    }
+
+    function isMirrorInitialized(uint64 origin) external view returns (bool) {
+        return _isMirrorInitialized(origin);
+    }
+
     function isMirroredAttester(uint64 origin, address attester) external view returns (bool) {
         return _isMirroredAttester(origin, attester);
     }
