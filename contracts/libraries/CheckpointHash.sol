@@ -10,8 +10,9 @@ library CheckpointHash {
     /// @notice EIP-712 type hash of a checkpoint.
     bytes32 internal constant TYPEHASH = keccak256("Checkpoint(uint64 origin,bytes32 root,uint32 count)");
     /// @notice EIP-712 type hash of the domain.
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 internal constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
     /// @notice keccak256 of the domain name "DistPOS".
     bytes32 internal constant NAME_HASH = keccak256("DistPOS");
     /// @notice keccak256 of the domain version "1".

@@ -199,9 +199,7 @@ library MerkleTree {
                 let written := 0
                 for {
                     let read := 0
-                } lt(read, end) {
-
-                } {
+                } lt(read, end) {} {
                     let index := mload(add(positions, read))
                     let node := mload(add(nodes, read))
                     let following := add(read, 0x20)

@@ -41,7 +41,9 @@ contract CodecHarness {
     }
 
     /// @notice All calldata accessors of MessageCodec at once.
-    function decodeMessage(bytes calldata message) external pure returns (Header memory header, bytes memory body) {
+    function decodeMessage(
+        bytes calldata message
+    ) external pure returns (Header memory header, bytes memory body) {
         header = Header({
             version: MessageCodec.version(message),
             nonce: MessageCodec.nonce(message),

@@ -48,7 +48,11 @@ contract MerkleTreeHarness {
     }
 
     /// @notice MerkleTree.branchRoot.
-    function branchRoot(bytes32 leaf, bytes32[32] calldata proof, uint256 index) external pure returns (bytes32) {
+    function branchRoot(
+        bytes32 leaf,
+        bytes32[32] calldata proof,
+        uint256 index
+    ) external pure returns (bytes32) {
         return MerkleTree.branchRoot(leaf, proof, index);
     }
 
