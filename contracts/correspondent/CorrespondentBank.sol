@@ -1,0 +1,595 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {ICorrespondentBank} from "../interfaces/ICorrespondentBank.sol";
+import {IOutbox} from "../interfaces/IOutbox.sol";
+import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
+import {BankMessages} from "../libraries/BankMessages.sol";
+
+/// @notice The owner of the route registry (an OpenZeppelin `Ownable`): the community's governance.
+interface IOwnedRegistry {
+    /// @notice The registry's owner.
+    function owner() external view returns (address);
+}
+
+/// @title CorrespondentBank
+/// @notice Correspondent accounts of one chain (docs/protocol.md 3.7). As the holder, it keeps
+/// `reserve[P]`, tokens posted here for peer P, pays P's incoming transfers from it (or books them
+/// pending), and reports it to P. As the correspondent of P, it keeps the settlement pool of what
+/// our users sent to P and our credit view of our reserve at P, and refuses a send P could not pay.
+/// @dev Token amounts held or moved on this chain are in local token units; amounts that travel in
+/// messages (transfers, reports, netting, credit views) are in 18 decimals. Governance (the
+/// registry's owner) only sets thresholds: no function lets anyone move tokens except as a payout
+/// of a delivered message, a claim of a pending payout, or netting answered by the peer.
+contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice State of a payout booked for an incoming transfer.
+    enum PayoutStatus {
+        None,
+        Pending,
+        Paid
+    }
+
+    /// @notice A payout booked for the incoming transfer with a given message id.
+    /// @param origin the chain whose reserve pays it
+    /// @param status pending or paid
+    /// @param recipient who receives the tokens
+    /// @param amount local token units (the 18-decimal amount rounded down)
+    struct Payout {
+        uint64 origin;
+        PayoutStatus status;
+        address recipient;
+        uint256 amount;
+    }
+
+    /// @notice Per-peer thresholds set by governance, in local token units.
+    /// @param reportThreshold report when `reserve − pending` moved by more than this since the last
+    /// report (0: on every change)
+    /// @param lowWater below this, `TopUpRequested`
+    /// @param floor below this, the peer's route is suspended (it must stop sending)
+    struct Thresholds {
+        uint256 reportThreshold;
+        uint256 lowWater;
+        uint256 floor;
+    }
+
+    /// @notice What we hold for a peer (we are its correspondent here).
+    struct Account {
+        uint256 reserve; // local units
+        uint256 pending; // local units, booked and not paid
+        uint256 received; // 18 decimals, every transfer from the peer ever booked (paid or pending)
+        int256 lastReportedNet; // local units, reserve − pending in the last report sent
+        bool suspended; // we suspended the peer's route
+    }
+
+    /// @notice What we know of our own position at a peer.
+    struct Correspondent {
+        uint256 pool; // local units: tokens our users sent to the peer, not locked for netting
+        uint256 nettingLocked; // local units: pool locked by our netting request in flight
+        uint256 sent; // 18 decimals: total we ever sent to the peer
+        BankMessages.ReserveReport report; // the peer's latest report on our reserve there
+        bool hasReport;
+        uint32 reportNonce; // origin nonce of the latest applied report
+    }
+
+    /// @notice The local route registry: routes, local contracts and the governance owner.
+    IRouteRegistry public immutable registry;
+    /// @notice The settlement token of this chain.
+    IERC20Metadata public immutable token;
+    /// @notice 10^(18 − token decimals): one local token unit in 18 decimals.
+    uint256 public immutable scale;
+
+    address private _outbox;
+    address private _inbox;
+
+    mapping(uint64 peer => Account) private _accounts;
+    mapping(uint64 peer => Correspondent) private _correspondents;
+    mapping(uint64 peer => Thresholds) private _thresholds;
+    mapping(bytes32 id => Payout) private _payouts;
+
+    /// @notice A transfer whose amount is not a whole number of local token units was booked pending
+    /// with `amountLocal` (rounded down) instead of being paid at delivery.
+    event PayoutInexact(bytes32 indexed id, uint64 indexed origin, uint256 amount, uint256 amountLocal);
+    /// @notice A reserve report older than the last applied one from `peer` was ignored.
+    event ReportIgnored(uint64 indexed peer, uint32 nonce);
+    /// @notice A netting reply arrived while no netting request to `peer` was in flight.
+    event NettingReplyIgnored(uint64 indexed peer, uint256 amount);
+
+    /// @notice The caller is not the registry's owner.
+    error NotGovernance(address caller);
+    /// @notice `peer` was never enrolled in the registry.
+    error UnknownPeer(uint64 peer);
+    /// @notice The recipient is zero or the peer's bank (tokens sent there would be stranded).
+    error InvalidRecipient(bytes32 recipient);
+    /// @notice `floor` must not exceed `lowWater`.
+    error InvalidThresholds();
+    /// @notice A netting request to `peer` is still waiting for its reply.
+    error NettingInFlight(uint64 peer);
+    /// @notice The token transferred less than asked (fee-on-transfer) where an exact amount is owed.
+    error TransferShort(uint256 expected, uint256 received);
+    /// @notice A token with more than 18 decimals cannot carry 18-decimal amounts exactly.
+    error UnsupportedDecimals(uint8 decimals);
+    /// @notice The body is not a bank message this contract handles.
+    error UnknownBankMessage(uint8 kind);
+
+    modifier onlyInbox() {
+        (, address inbox) = _localContracts();
+        if (msg.sender != inbox) revert NotInbox(msg.sender);
+        _;
+    }
+
+    modifier onlyGovernance() {
+        if (msg.sender != governance()) revert NotGovernance(msg.sender);
+        _;
+    }
+
+    /// @param registry_ the local route registry (its owner governs this bank's thresholds)
+    /// @param token_ the settlement token (at most 18 decimals)
+    constructor(IRouteRegistry registry_, IERC20Metadata token_) {
+        uint8 decimals = token_.decimals();
+        if (decimals > 18) revert UnsupportedDecimals(decimals);
+        registry = registry_;
+        token = token_;
+        scale = 10 ** (18 - decimals);
+    }
+
+    // ---------------------------------------------------------------- users
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Credits what actually arrived (balance delta), so a fee-on-transfer token cannot inflate
+    /// a reserve. May resume the peer's route and report to it.
+    function fund(uint64 peer, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        if (registry.status(peer) == IRouteRegistry.RouteStatus.None) revert UnknownPeer(peer);
+        uint256 arrived = _pull(msg.sender, amount);
+        if (arrived == 0) revert ZeroAmount();
+        _accounts[peer].reserve += arrived;
+        emit Funded(peer, msg.sender, arrived);
+        _afterAccountChange(peer);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev `amount` must be a whole number of units of both our token and the peer's (its
+    /// `settlementDecimals`), so it is paid exactly there. Refused when the peer reported our route
+    /// suspended or when it exceeds our credit view, before any token moves. The recipient's handler
+    /// sees the caller as the message's sender.
+    function send(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body
+    ) external nonReentrant returns (bytes32 id) {
+        if (amount == 0) revert ZeroAmount();
+        IRouteRegistry.Route memory peerRoute = registry.route(destination);
+        if (amount % scale != 0 || amount % _scaleOf(peerRoute.settlementDecimals) != 0) {
+            revert InexactAmount(amount);
+        }
+        if (recipient == bytes32(0) || recipient == _toBytes32(peerRoute.bank))
+            revert InvalidRecipient(recipient);
+        Correspondent storage c = _correspondents[destination];
+        if (c.report.suspended) revert PeerSuspended(destination);
+        uint256 credit = _creditView(c);
+        if (amount > credit) revert InsufficientCredit(amount, credit);
+
+        uint256 amountLocal = amount / scale;
+        c.sent += amount;
+        c.pool += amountLocal;
+        _pullExact(msg.sender, amountLocal);
+        (address outbox, ) = _localContracts();
+        (id, ) = IOutbox(outbox).dispatchValue(
+            destination,
+            recipient,
+            amount,
+            BankMessages.encodeTransfer(_toBytes32(msg.sender), body)
+        );
+        emit Sent(id, destination, recipient, msg.sender, amount);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Anyone may claim; the tokens go to the payout's recipient. Reverts `NotPending` for an
+    /// unknown or already paid id and `ReserveShort` while the origin's reserve cannot cover it.
+    function claim(bytes32 id) external nonReentrant {
+        Payout storage p = _payouts[id];
+        if (p.status != PayoutStatus.Pending) revert NotPending(id);
+        Account storage a = _accounts[p.origin];
+        uint256 amountLocal = p.amount;
+        if (a.reserve < amountLocal) revert ReserveShort(amountLocal, a.reserve);
+        p.status = PayoutStatus.Paid;
+        a.reserve -= amountLocal;
+        a.pending -= amountLocal;
+        emit Claimed(id, p.recipient, amountLocal);
+        _afterAccountChange(p.origin);
+        IERC20(address(token)).safeTransfer(p.recipient, amountLocal);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Reverts when the route is not active (the Outbox refuses the dispatch).
+    function report(uint64 peer) external nonReentrant returns (bytes32 id) {
+        if (registry.status(peer) == IRouteRegistry.RouteStatus.None) revert UnknownPeer(peer);
+        return _report(peer);
+    }
+
+    /// @notice Starts netting with `peer`: locks our whole pool for it (rounded down to a whole number
+    /// of units of both tokens) and asks the peer to net up to that amount. Anyone may call it.
+    /// @dev One request per peer at a time; the peer's reply releases the lock (docs/protocol.md 3.7).
+    /// @return id the message id of the netting request
+    function net(uint64 peer) external nonReentrant returns (bytes32 id) {
+        Correspondent storage c = _correspondents[peer];
+        if (c.nettingLocked != 0) revert NettingInFlight(peer);
+        IRouteRegistry.Route memory peerRoute = registry.route(peer);
+        uint256 amount = _roundToCommonUnit(c.pool * scale, peerRoute.settlementDecimals);
+        if (amount == 0) revert ZeroAmount();
+        uint256 amountLocal = amount / scale;
+        c.pool -= amountLocal;
+        c.nettingLocked = amountLocal;
+        (address outbox, ) = _localContracts();
+        (id, ) = IOutbox(outbox).dispatchValue(
+            peer,
+            _toBytes32(peerRoute.bank),
+            0,
+            BankMessages.encodeNettingRequest(amount)
+        );
+        emit NettingRequested(peer, amount, id);
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Sets `peer`'s thresholds (local token units); governance only. Re-evaluates the
+    /// peer's route at once: it may request a top-up, suspend or resume, and report.
+    /// @param peer an enrolled peer
+    /// @param reportThreshold report when `reserve − pending` moved by more than this
+    /// @param lowWater request a top-up below this
+    /// @param floor suspend the peer's route below this (must not exceed `lowWater`)
+    function setThresholds(
+        uint64 peer,
+        uint256 reportThreshold,
+        uint256 lowWater,
+        uint256 floor
+    ) external onlyGovernance nonReentrant {
+        if (registry.status(peer) == IRouteRegistry.RouteStatus.None) revert UnknownPeer(peer);
+        if (floor > lowWater) revert InvalidThresholds();
+        _thresholds[peer] = Thresholds(reportThreshold, lowWater, floor);
+        emit ThresholdsSet(peer, reportThreshold, lowWater, floor);
+        _afterAccountChange(peer);
+    }
+
+    // ---------------------------------------------------------------- Inbox hooks
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Books `received[origin] += amount` once per id. Pays at once only when `amount` is a
+    /// whole number of local units and `reserve − pending` covers it (booked pending payouts come
+    /// first); otherwise the payout is pending. A token transfer that fails (e.g. a recipient the
+    /// token refuses) leaves it pending instead of reverting the Inbox's batch. Called again for a
+    /// pending id, it pays it if the reserve now covers it (as `claim`, without reverting).
+    function payout(
+        uint64 origin,
+        bytes32 id,
+        address recipient,
+        uint256 amount
+    ) external nonReentrant onlyInbox returns (bool paid) {
+        Payout storage p = _payouts[id];
+        if (p.status == PayoutStatus.Paid) return true;
+        if (p.status == PayoutStatus.Pending) {
+            // The id is the message's hash, so the booked origin is this call's origin.
+            Account storage booked = _accounts[p.origin];
+            if (booked.reserve < p.amount) return false;
+            paid = _transferBooked(p, id, booked, true);
+        } else {
+            Account storage a = _accounts[origin];
+            uint256 amountLocal = amount / scale;
+            bool exact = amountLocal * scale == amount;
+            a.received += amount;
+            p.origin = origin;
+            p.recipient = recipient;
+            p.amount = amountLocal;
+            if (exact && a.reserve >= a.pending + amountLocal) {
+                paid = _transferBooked(p, id, a, false);
+            } else {
+                p.status = PayoutStatus.Pending;
+                a.pending += amountLocal;
+                emit PayoutPending(id, origin, recipient, amountLocal);
+                if (!exact) emit PayoutInexact(id, origin, amount, amountLocal);
+            }
+        }
+        _afterAccountChange(origin);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Reserve report: applied only when newer (origin nonce) than the last applied one.
+    /// Netting request: moves `min(request, pool for origin)` from that pool into reserve[origin]
+    /// and replies the amount. Netting reply: moves the replied amount from the locked pool into
+    /// reserve[origin] and releases the rest of the lock.
+    function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external nonReentrant onlyInbox {
+        uint8 kind = BankMessages.kind(body);
+        if (kind == BankMessages.RESERVE_REPORT) {
+            _applyReport(origin, nonce, BankMessages.decodeReserveReport(body));
+        } else if (kind == BankMessages.NETTING_REQUEST) {
+            _answerNetting(origin, BankMessages.decodeNetting(body, BankMessages.NETTING_REQUEST));
+        } else if (kind == BankMessages.NETTING_REPLY) {
+            _completeNetting(origin, BankMessages.decodeNetting(body, BankMessages.NETTING_REPLY));
+        } else {
+            revert UnknownBankMessage(kind);
+        }
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Reserve report: the increase of our credit view it would cause (0 for a decrease or a
+    /// stale report). Netting request: `min(request, our pool for origin)`. Netting reply: its
+    /// amount. Reverts on a malformed or unknown body.
+    function bankMessageCoverage(uint64 origin, bytes calldata body) external view returns (uint256) {
+        uint8 kind = BankMessages.kind(body);
+        Correspondent storage c = _correspondents[origin];
+        if (kind == BankMessages.RESERVE_REPORT) {
+            BankMessages.ReserveReport memory incoming = BankMessages.decodeReserveReport(body);
+            uint256 before = _creditView(c);
+            uint256 afterwards = _credit(incoming, c.sent);
+            return afterwards > before ? afterwards - before : 0;
+        } else if (kind == BankMessages.NETTING_REQUEST) {
+            uint256 request = BankMessages.decodeNetting(body, BankMessages.NETTING_REQUEST);
+            uint256 available = c.pool * scale;
+            return request < available ? request : available;
+        } else if (kind == BankMessages.NETTING_REPLY) {
+            return BankMessages.decodeNetting(body, BankMessages.NETTING_REPLY);
+        }
+        revert UnknownBankMessage(kind);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc ICorrespondentBank
+    function reserve(uint64 peer) external view returns (uint256) {
+        return _accounts[peer].reserve;
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev `reserve − pending − (sent − received)` from the peer's latest report, floored at 0, and
+    /// 0 while the peer reports us suspended. `sent − received` is floored at 0 too: a peer that
+    /// booked more from us than we ever sent saw forged transfers, which already lowered its reserve.
+    function creditView(uint64 peer) external view returns (uint256) {
+        return _creditView(_correspondents[peer]);
+    }
+
+    /// @notice Our settlement pool for `peer` (local units), not counting a netting lock.
+    function pool(uint64 peer) external view returns (uint256) {
+        return _correspondents[peer].pool;
+    }
+
+    /// @notice Part of our pool for `peer` locked by a netting request in flight (local units).
+    function nettingLocked(uint64 peer) external view returns (uint256) {
+        return _correspondents[peer].nettingLocked;
+    }
+
+    /// @notice Total of `peer`'s pending payouts here (local units).
+    function pendingPayouts(uint64 peer) external view returns (uint256) {
+        return _accounts[peer].pending;
+    }
+
+    /// @notice Total of `peer`'s transfers ever booked here, paid or pending (18 decimals).
+    function received(uint64 peer) external view returns (uint256) {
+        return _accounts[peer].received;
+    }
+
+    /// @notice Total we ever sent to `peer` (18 decimals).
+    function sent(uint64 peer) external view returns (uint256) {
+        return _correspondents[peer].sent;
+    }
+
+    /// @notice Whether we suspended `peer`'s route (its reserve here is below the floor).
+    function suspended(uint64 peer) external view returns (bool) {
+        return _accounts[peer].suspended;
+    }
+
+    /// @notice `peer`'s latest applied report on our reserve there, and its origin nonce.
+    function peerReport(
+        uint64 peer
+    ) external view returns (BankMessages.ReserveReport memory latest, bool hasReport, uint32 nonce) {
+        Correspondent storage c = _correspondents[peer];
+        return (c.report, c.hasReport, c.reportNonce);
+    }
+
+    /// @notice The payout booked for message `id` (status `None` when never booked).
+    function payoutOf(bytes32 id) external view returns (Payout memory) {
+        return _payouts[id];
+    }
+
+    /// @notice `peer`'s thresholds (local units).
+    function thresholds(uint64 peer) external view returns (Thresholds memory) {
+        return _thresholds[peer];
+    }
+
+    /// @notice Who may set thresholds: the registry's owner (the community's timelock).
+    function governance() public view returns (address) {
+        return IOwnedRegistry(address(registry)).owner();
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Pays a booked payout now; on a failed token transfer it stays (or becomes) pending.
+    function _transferBooked(
+        Payout storage p,
+        bytes32 id,
+        Account storage a,
+        bool wasPending
+    ) private returns (bool paid) {
+        uint256 amountLocal = p.amount;
+        p.status = PayoutStatus.Paid;
+        a.reserve -= amountLocal;
+        if (wasPending) a.pending -= amountLocal;
+        // The settlement token is the only external call; a revert here must not block the batch.
+        paid = IERC20(address(token)).trySafeTransfer(p.recipient, amountLocal);
+        if (paid) {
+            if (wasPending) emit Claimed(id, p.recipient, amountLocal);
+            else emit PaidOut(id, p.origin, p.recipient, amountLocal);
+        } else {
+            p.status = PayoutStatus.Pending;
+            a.reserve += amountLocal;
+            a.pending += amountLocal;
+            if (!wasPending) emit PayoutPending(id, p.origin, p.recipient, amountLocal);
+        }
+    }
+
+    function _applyReport(uint64 origin, uint32 nonce, BankMessages.ReserveReport memory incoming) private {
+        Correspondent storage c = _correspondents[origin];
+        if (c.hasReport && nonce <= c.reportNonce) {
+            emit ReportIgnored(origin, nonce);
+            return;
+        }
+        c.report = incoming;
+        c.hasReport = true;
+        c.reportNonce = nonce;
+        emit ReportReceived(
+            origin,
+            incoming.reserve,
+            incoming.pending,
+            incoming.received,
+            incoming.suspended
+        );
+    }
+
+    function _answerNetting(uint64 origin, uint256 request) private {
+        Correspondent storage c = _correspondents[origin];
+        IRouteRegistry.Route memory peerRoute = registry.route(origin);
+        uint256 available = c.pool * scale;
+        uint256 amount = _roundToCommonUnit(
+            request < available ? request : available,
+            peerRoute.settlementDecimals
+        );
+        uint256 amountLocal = amount / scale;
+        c.pool -= amountLocal;
+        _accounts[origin].reserve += amountLocal;
+        emit Netted(origin, amount);
+        (address outbox, ) = _localContracts();
+        // Always reply, even with 0: the reply releases the requester's lock.
+        IOutbox(outbox).dispatchValue(
+            origin,
+            _toBytes32(peerRoute.bank),
+            0,
+            BankMessages.encodeNettingReply(amount)
+        );
+        _afterAccountChange(origin);
+    }
+
+    function _completeNetting(uint64 origin, uint256 amount) private {
+        Correspondent storage c = _correspondents[origin];
+        uint256 locked = c.nettingLocked;
+        if (locked == 0) {
+            emit NettingReplyIgnored(origin, amount);
+            return;
+        }
+        uint256 amountLocal = amount / scale;
+        if (amountLocal > locked) amountLocal = locked;
+        c.nettingLocked = 0;
+        c.pool += locked - amountLocal;
+        _accounts[origin].reserve += amountLocal;
+        emit Netted(origin, amountLocal * scale);
+        _afterAccountChange(origin);
+    }
+
+    /// @dev After any change to `peer`'s account: request a top-up below low water, suspend below
+    /// the floor, resume at or above it, and report when the suspension changed or `reserve −
+    /// pending` moved by more than the report threshold. Reports only on an active route (a paused
+    /// one cannot dispatch); the next change or `report` catches up.
+    function _afterAccountChange(uint64 peer) private {
+        Account storage a = _accounts[peer];
+        Thresholds storage t = _thresholds[peer];
+        int256 netPosition = SafeCast.toInt256(a.reserve) - SafeCast.toInt256(a.pending);
+        int256 lowWater = SafeCast.toInt256(t.lowWater);
+        if (netPosition < lowWater) emit TopUpRequested(peer, uint256(lowWater - netPosition));
+        bool suspend = netPosition < SafeCast.toInt256(t.floor);
+        bool changed = suspend != a.suspended;
+        if (changed) {
+            a.suspended = suspend;
+            if (suspend) emit RouteSuspended(peer);
+            else emit RouteResumed(peer);
+        }
+        int256 moved = netPosition - a.lastReportedNet;
+        if (moved < 0) moved = -moved;
+        if (
+            (changed || uint256(moved) > t.reportThreshold) &&
+            registry.status(peer) == IRouteRegistry.RouteStatus.Active
+        ) {
+            _report(peer);
+        }
+    }
+
+    function _report(uint64 peer) private returns (bytes32 id) {
+        Account storage a = _accounts[peer];
+        a.lastReportedNet = SafeCast.toInt256(a.reserve) - SafeCast.toInt256(a.pending);
+        BankMessages.ReserveReport memory r = BankMessages.ReserveReport({
+            reserve: a.reserve * scale,
+            pending: a.pending * scale,
+            received: a.received,
+            suspended: a.suspended
+        });
+        (address outbox, ) = _localContracts();
+        (id, ) = IOutbox(outbox).dispatchValue(
+            peer,
+            _toBytes32(registry.route(peer).bank),
+            0,
+            BankMessages.encodeReserveReport(r)
+        );
+        emit ReserveReported(peer, r.reserve, r.pending, r.received, id);
+    }
+
+    function _creditView(Correspondent storage c) private view returns (uint256) {
+        if (!c.hasReport) return 0;
+        return _credit(c.report, c.sent);
+    }
+
+    /// @dev Credit a report grants given our total sent: 0 when it says we are suspended.
+    function _credit(BankMessages.ReserveReport memory r, uint256 sentTotal) private pure returns (uint256) {
+        if (r.suspended) return 0;
+        uint256 unreflected = sentTotal > r.received ? sentTotal - r.received : 0;
+        uint256 owed = r.pending + unreflected;
+        return r.reserve > owed ? r.reserve - owed : 0;
+    }
+
+    /// @dev Rounds an 18-decimal amount down to a whole number of units of our token and of a peer
+    /// token with `peerDecimals` (the coarser of the two, as both scales are powers of ten).
+    function _roundToCommonUnit(uint256 amount, uint8 peerDecimals) private view returns (uint256) {
+        uint256 peerScale = _scaleOf(peerDecimals);
+        uint256 unit = peerScale > scale ? peerScale : scale;
+        return amount - (amount % unit);
+    }
+
+    function _scaleOf(uint8 decimals) private pure returns (uint256) {
+        if (decimals > 18) revert UnsupportedDecimals(decimals);
+        return 10 ** (18 - decimals);
+    }
+
+    /// @dev Takes up to `amount` from `from` and returns what actually arrived.
+    function _pull(address from, uint256 amount) private returns (uint256 arrived) {
+        uint256 before = token.balanceOf(address(this));
+        IERC20(address(token)).safeTransferFrom(from, address(this), amount);
+        arrived = token.balanceOf(address(this)) - before;
+    }
+
+    /// @dev Takes exactly `amount` from `from`; reverts `TransferShort` on a fee-on-transfer token.
+    function _pullExact(address from, uint256 amount) private {
+        uint256 arrived = _pull(from, amount);
+        if (arrived != amount) revert TransferShort(amount, arrived);
+    }
+
+    /// @dev The local Outbox and Inbox, read from the registry once it is bound, then cached (the
+    /// registry binds them once and for all).
+    function _localContracts() private returns (address outbox, address inbox) {
+        outbox = _outbox;
+        inbox = _inbox;
+        if (outbox == address(0)) {
+            IRouteRegistry.LocalContracts memory bound = registry.local();
+            (outbox, inbox) = (bound.outbox, bound.inbox);
+            (_outbox, _inbox) = (outbox, inbox);
+        }
+    }
+
+    function _toBytes32(address account) private pure returns (bytes32) {
+        return bytes32(uint256(uint160(account)));
+    }
+}
