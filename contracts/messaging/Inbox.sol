@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {ICorrespondentBank} from "../interfaces/ICorrespondentBank.sol";
+import {IInbox} from "../interfaces/IInbox.sol";
+import {IMessageRecipient} from "../interfaces/IMessageRecipient.sol";
+import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
+import {BankMessages} from "../libraries/BankMessages.sol";
+import {ChainAddress} from "../libraries/ChainAddress.sol";
+import {CheckpointHash} from "../libraries/CheckpointHash.sol";
+import {MerkleTree} from "../libraries/MerkleTree.sol";
+import {MessageCodec} from "../libraries/MessageCodec.sol";
+import {AttesterMirror} from "../staking/AttesterMirror.sol";
+
+/// @title Inbox
+/// @notice Accepts batches of messages from enrolled origins under one signed checkpoint
+/// (docs/protocol.md 3.3): checks the signers, the Merkle multiproof, the recipients' policies and
+/// the signers' stake coverage, marks every message delivered, then executes each once. A failing
+/// recipient is recorded and never blocks the batch; anyone may `retry` it.
+/// @dev Gas: the route is read once per batch, the replay bitmap is written once per 256 nonces,
+/// recipient policies are read once per run of equal recipients, and the only per-message external
+/// call is the recipient's handler. Handlers run with exactly `handlerGasLimit` gas (the batch
+/// reverts when that much cannot reach them) and at most `MAX_RETURN_DATA` bytes of what they
+/// return are copied.
+contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
+    using MessageCodec for bytes;
+
+    /// @notice Most bytes of a failed handler's return data that are copied and logged.
+    uint256 public constant MAX_RETURN_DATA = 256;
+
+    /// @dev Gas kept beyond the handler's share for the CALL itself (cold account access 2,600 and
+    /// the few opcodes between the check and the call).
+    uint256 private constant HANDLER_CALL_OVERHEAD = 2_700;
+
+    /// @notice The routing table of this chain.
+    IRouteRegistry public immutable registry;
+    /// @notice This chain's DistPOS chain code (the destination of every message accepted here).
+    uint64 public immutable localCode;
+    /// @inheritdoc IInbox
+    uint32 public immutable handlerGasLimit;
+
+    /// @dev Replay bitmap: bit `nonce % 256` of word `nonce / 256`, per origin.
+    mapping(uint64 origin => mapping(uint256 word => uint256 bits)) private _deliveredBits;
+    mapping(bytes32 id => FailureKind) private _failures;
+    mapping(address recipient => RecipientPolicy) private _policies;
+
+    /// @notice The bank's payout is still pending, so the handler of a value transfer cannot run.
+    error PayoutStillPending(bytes32 id);
+    /// @notice The handler gas limit is zero.
+    error ZeroHandlerGasLimit();
+
+    /// @dev How a delivered message is executed (docs/protocol.md 3.3, 3.4).
+    enum Kind {
+        Call, // recipient.handle(origin, sender, 0, body)
+        StakeReport, // applied to the mirror
+        BankMessage, // localBank.onBankMessage(origin, nonce, body)
+        ValueTransfer // localBank.payout(...), then recipient.handle(origin, originalSender, amount, userBody)
+    }
+
+    /// @dev What a batch needs to know about its origin, read from the registry once.
+    struct Route {
+        uint64 origin;
+        bytes32 peerStakingHub; // as a message sender
+        bytes32 peerBank; // as a message sender
+        address localBank; // read lazily: only when the peer's bank sent something
+        uint16 minSigners;
+        uint96 defaultCoverage;
+    }
+
+    /// @dev What a batch needs of its signers, summed over its messages.
+    struct Needs {
+        uint256 valueAtRisk;
+        uint256 minSigners;
+        bytes32 lastRecipient; // the policy below is this recipient's
+        uint256 requiredCoverage;
+    }
+
+    /// @param registry_ the route registry of this chain; its local code is read once here
+    /// @param exposureWindow_ the exposure window W in seconds (a multiple of `BUCKETS`)
+    /// @param handlerGasLimit_ the gas each recipient handler gets during `deliver`
+    constructor(
+        IRouteRegistry registry_,
+        uint32 exposureWindow_,
+        uint32 handlerGasLimit_
+    ) AttesterMirror(exposureWindow_) {
+        if (handlerGasLimit_ == 0) revert ZeroHandlerGasLimit();
+        registry = registry_;
+        localCode = registry_.localCode();
+        handlerGasLimit = handlerGasLimit_;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Delivery
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IInbox
+    /// @dev Checks in the order of docs/protocol.md 3.3: checkpoint and route; signers; messages
+    /// and multiproof; policy and coverage. Then every message is marked delivered before any
+    /// state-changing external call, and executed in order.
+    function deliver(
+        Checkpoint calldata checkpoint,
+        bytes[] calldata signatures,
+        bytes[] calldata messages,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        // 1. A checkpoint of something, from an active route.
+        if (checkpoint.root == bytes32(0) || checkpoint.count == 0) revert EmptyCheckpoint();
+        if (messages.length == 0) revert NoMessages();
+        Route memory route = _readRoute(checkpoint.origin);
+
+        // 2. Signers: recovered from the origin Outbox's EIP-712 domain, strictly increasing,
+        // each a mirrored attester.
+        address[] memory signers = _recoverSigners(route.origin, checkpoint, signatures);
+
+        // 3. Messages, replay bits, and what each needs (policy, value at risk).
+        (bytes32[] memory ids, Needs memory needs) = _checkMessages(route, checkpoint.count, messages);
+        {
+            bytes32[] memory leaves = new bytes32[](ids.length);
+            uint256[] memory indices = new uint256[](ids.length);
+            for (uint256 i = 0; i < ids.length; ++i) {
+                leaves[i] = ids[i];
+                indices[i] = messages[i].nonce();
+            }
+            if (MerkleTree.multiRoot(leaves, indices, proof) != checkpoint.root) revert InvalidProof();
+        }
+
+        // 4. The strictest recipient policy, then the signers' free stake.
+        if (signers.length < needs.minSigners) revert TooFewSigners(signers.length, needs.minSigners);
+        _chargeCoverage(route.origin, signers, needs.valueAtRisk);
+
+        // 5. Every message is already marked delivered (in `_checkMessages`); execute them.
+        for (uint256 i = 0; i < messages.length; ++i) {
+            _execute(route, ids[i], messages[i]);
+        }
+    }
+
+    /// @inheritdoc IInbox
+    /// @dev The handler gets all remaining gas and must succeed; a revert keeps the failure recorded.
+    /// For a value transfer the (idempotent) payout is attempted again first.
+    function retry(bytes calldata message) external nonReentrant {
+        bytes32 id = message.id();
+        if (_failures[id] == FailureKind.None) revert NotFailed(id);
+        // A failure is only ever recorded for a message delivered here; check it all the same.
+        uint64 origin = message.origin();
+        uint32 nonce = message.nonce();
+        if (message.destination() != localCode || !_isDelivered(origin, nonce)) revert NotFailed(id);
+        delete _failures[id];
+
+        Route memory route = _readRouteAnyStatus(origin);
+        bytes32 recipientWord = message.recipient();
+        bytes calldata body = message.body();
+        Kind kind = _classify(route, message.sender(), recipientWord, message.amount(), body);
+        if (kind == Kind.BankMessage) {
+            ICorrespondentBank(route.localBank).onBankMessage(origin, nonce, body);
+        } else if (kind == Kind.ValueTransfer) {
+            address recipient = ChainAddress.toAddress(recipientWord);
+            uint256 amount = message.amount();
+            if (!ICorrespondentBank(route.localBank).payout(origin, id, recipient, amount)) {
+                revert PayoutStillPending(id);
+            }
+            (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
+            if (userBody.length != 0) {
+                IMessageRecipient(recipient).handle(origin, originalSender, amount, userBody);
+            }
+        } else {
+            // Kind.Call (a stake report never fails, so is never recorded).
+            IMessageRecipient(ChainAddress.toAddress(recipientWord)).handle(
+                origin,
+                message.sender(),
+                0,
+                body
+            );
+        }
+        emit Retried(id);
+    }
+
+    /// @inheritdoc IInbox
+    function setRecipientPolicy(uint16 minSigners, uint96 requiredCoverage) external {
+        _policies[msg.sender] = RecipientPolicy(minSigners, requiredCoverage);
+        emit RecipientPolicySet(msg.sender, minSigners, requiredCoverage);
+    }
+
+    /// @inheritdoc IInbox
+    function initializeMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes
+    ) external {
+        if (msg.sender != address(registry)) revert NotRegistry(msg.sender);
+        _initializeMirror(origin, attesters, stakes);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IInbox
+    function isDelivered(uint64 origin, uint32 nonce) external view returns (bool) {
+        return _isDelivered(origin, nonce);
+    }
+
+    /// @inheritdoc IInbox
+    function failure(bytes32 id) external view returns (FailureKind) {
+        return _failures[id];
+    }
+
+    /// @notice The policy `recipient` set for itself (zeroes: the route's default applies).
+    function recipientPolicy(address recipient) external view returns (RecipientPolicy memory) {
+        return _policies[recipient];
+    }
+
+    /// @inheritdoc IInbox
+    function mirroredStake(uint64 origin, address attester) external view returns (uint256) {
+        return _mirroredStake(origin, attester);
+    }
+
+    /// @inheritdoc IInbox
+    function exposure(uint64 origin, address attester) external view returns (uint256) {
+        return _exposure(origin, attester);
+    }
+
+    /// @inheritdoc IInbox
+    function freeCapacity(uint64 origin, address attester) external view returns (uint256) {
+        return _freeCapacity(origin, attester);
+    }
+
+    /// @inheritdoc IInbox
+    function exposureWindow() external view returns (uint32) {
+        return _exposureWindow;
+    }
+
+    /// @inheritdoc IInbox
+    function isMirrorInitialized(uint64 origin) external view returns (bool) {
+        return _isMirrorInitialized(origin);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internals
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev Reads what a batch needs from the registry; reverts unless the route is active.
+    function _readRoute(uint64 origin) private view returns (Route memory) {
+        if (registry.status(origin) != IRouteRegistry.RouteStatus.Active) revert OriginNotActive(origin);
+        return _readRouteAnyStatus(origin);
+    }
+
+    /// @dev The route's identity and default policy (reverts `UnknownRoute` if never enrolled).
+    function _readRouteAnyStatus(uint64 origin) private view returns (Route memory r) {
+        IRouteRegistry.Route memory full = registry.route(origin);
+        r.origin = origin;
+        r.peerStakingHub = ChainAddress.fromAddress(full.stakingHub);
+        r.peerBank = ChainAddress.fromAddress(full.bank);
+        r.minSigners = full.minSigners;
+        r.defaultCoverage = full.defaultCoverage;
+    }
+
+    /// @dev Recovers the signers of `checkpoint` against the origin Outbox's EIP-712 domain cached by
+    /// the registry: strictly increasing, each a mirrored attester. ECDSA rejects high-s signatures.
+    function _recoverSigners(
+        uint64 origin,
+        Checkpoint calldata checkpoint,
+        bytes[] calldata signatures
+    ) private view returns (address[] memory signers) {
+        bytes32 digest = CheckpointHash.digest(
+            registry.domainSeparator(origin),
+            origin,
+            checkpoint.root,
+            checkpoint.count
+        );
+        signers = new address[](signatures.length);
+        address previous;
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
+            if (signer <= previous) revert SignersNotAscending(i);
+            if (!_isMirroredAttester(origin, signer)) revert UnknownSigner(signer);
+            signers[i] = signer;
+            previous = signer;
+        }
+    }
+
+    /// @dev Checks every message (step 3), marks its replay bit, and sums what the batch needs: the
+    /// value at risk (Σ max(amount, required coverage) plus system values) and the strictest
+    /// minimum of signers (at least one).
+    function _checkMessages(
+        Route memory route,
+        uint32 count,
+        bytes[] calldata messages
+    ) private returns (bytes32[] memory ids, Needs memory needs) {
+        ids = new bytes32[](messages.length);
+        needs.minSigners = 1;
+        mapping(uint256 => uint256) storage bitmap = _deliveredBits[route.origin];
+        // Replay bits of the current word (nonces ascend, so each word is read and written once).
+        uint256 wordIndex = type(uint256).max;
+        uint256 word;
+        for (uint256 i = 0; i < messages.length; ++i) {
+            (bytes32 id, uint32 nonce) = _checkHeader(messages[i], route.origin, count);
+            ids[i] = id;
+            if (i != 0 && nonce <= messages[i - 1].nonce()) revert MessagesNotAscending(i);
+
+            if (nonce >> 8 != wordIndex) {
+                if (i != 0) bitmap[wordIndex] = word;
+                wordIndex = nonce >> 8;
+                word = bitmap[wordIndex];
+            }
+            uint256 bit = 1 << (nonce & 0xff);
+            if (word & bit != 0) revert AlreadyDelivered(id);
+            word |= bit;
+
+            _addNeeds(route, needs, messages[i], nonce, i == 0);
+        }
+        bitmap[wordIndex] = word;
+    }
+
+    /// @dev Checks one message's header against the checkpoint; returns its id and nonce.
+    function _checkHeader(
+        bytes calldata m,
+        uint64 origin,
+        uint32 count
+    ) private view returns (bytes32 id, uint32 nonce) {
+        id = m.id();
+        uint8 version = m.version();
+        if (version != MessageCodec.VERSION) revert UnsupportedVersion(id, version);
+        uint64 messageOrigin = m.origin();
+        if (messageOrigin != origin) revert WrongOrigin(id, messageOrigin);
+        uint64 destination = m.destination();
+        if (destination != localCode) revert WrongDestination(id, destination);
+        nonce = m.nonce();
+        if (nonce >= count) revert NonceBeyondCount(id, nonce, count);
+    }
+
+    /// @dev Adds one message's policy and value at risk to `needs`. The recipient's policy is read
+    /// only when the recipient differs from the previous message's (batches often run to one).
+    function _addNeeds(
+        Route memory route,
+        Needs memory needs,
+        bytes calldata m,
+        uint32 nonce,
+        bool first
+    ) private view {
+        bytes32 recipient = m.recipient();
+        if (first || recipient != needs.lastRecipient) {
+            needs.lastRecipient = recipient;
+            RecipientPolicy memory policy =
+                ChainAddress.isEvmAddress(recipient)
+                    ? _policies[address(uint160(uint256(recipient)))]
+                    : RecipientPolicy(0, 0);
+            uint256 requiredSigners = policy.minSigners != 0 ? policy.minSigners : route.minSigners;
+            needs.requiredCoverage =
+                policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
+            if (requiredSigners > needs.minSigners) needs.minSigners = requiredSigners;
+        }
+        uint256 amount = m.amount();
+        uint256 required = needs.requiredCoverage;
+        needs.valueAtRisk += amount > required ? amount : required;
+
+        bytes32 sender = m.sender();
+        if (sender == route.peerStakingHub || sender == route.peerBank) {
+            Kind kind = _classify(route, sender, recipient, amount, m.body());
+            if (kind == Kind.StakeReport) {
+                needs.valueAtRisk += _stakeReportCoverage(route.origin, m.body(), nonce);
+            } else if (kind == Kind.BankMessage) {
+                needs.valueAtRisk += ICorrespondentBank(route.localBank).bankMessageCoverage(
+                    route.origin,
+                    m.body()
+                );
+            }
+        }
+    }
+
+    /// @dev How a message executes. Reads the local bank from the registry the first time the
+    /// peer's bank turns out to be the sender (it is bound once, so caching it per batch is exact).
+    function _classify(
+        Route memory route,
+        bytes32 sender,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body
+    ) private view returns (Kind) {
+        if (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) {
+            return Kind.StakeReport;
+        }
+        if (sender != route.peerBank) return Kind.Call;
+        if (route.localBank == address(0)) route.localBank = registry.local().bank;
+        if (recipient == ChainAddress.fromAddress(route.localBank)) return Kind.BankMessage;
+        if (
+            amount != 0 &&
+            body.length >= BankMessages.TRANSFER_HEADER_LENGTH &&
+            BankMessages.kind(body) == BankMessages.TRANSFER
+        ) return Kind.ValueTransfer;
+        // Anything else from the peer's bank is an ordinary call whose amount moves nothing.
+        return Kind.Call;
+    }
+
+    /// @dev Executes one delivered message (step 5). Never reverts for a recipient's fault: a
+    /// failure is recorded for `retry`.
+    function _execute(Route memory route, bytes32 id, bytes calldata m) private {
+        uint64 origin = route.origin;
+        uint32 nonce = m.nonce();
+        emit Delivered(id, origin, nonce);
+        bytes32 sender = m.sender();
+        bytes32 recipient = m.recipient();
+        uint256 amount = m.amount();
+        bytes calldata body = m.body();
+        Kind kind = _classify(route, sender, recipient, amount, body);
+
+        if (kind == Kind.StakeReport) {
+            _applyStakeReport(origin, body, nonce);
+            return;
+        }
+        if (kind == Kind.BankMessage) {
+            _callHandler(
+                id,
+                route.localBank,
+                abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, nonce, body))
+            );
+            return;
+        }
+        if (!ChainAddress.isEvmAddress(recipient)) {
+            // Cannot be executed on an EVM chain; recorded so it is visible (and never silently lost).
+            _recordFailure(
+                id,
+                FailureKind.HandlerReverted,
+                abi.encodeWithSelector(ChainAddress.NotEvmAddress.selector, recipient)
+            );
+            return;
+        }
+        address target = address(uint160(uint256(recipient)));
+        if (kind == Kind.ValueTransfer) {
+            try ICorrespondentBank(route.localBank).payout(origin, id, target, amount) returns (bool paid) {
+                if (!paid) {
+                    _recordFailure(id, FailureKind.PayoutPending, "");
+                    return;
+                }
+            } catch (bytes memory reason) {
+                _recordFailure(id, FailureKind.HandlerReverted, reason);
+                return;
+            }
+            (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
+            if (userBody.length != 0) {
+                _callHandler(
+                    id,
+                    target,
+                    abi.encodeCall(IMessageRecipient.handle, (origin, originalSender, amount, userBody))
+                );
+            }
+            return;
+        }
+        _callHandler(id, target, abi.encodeCall(IMessageRecipient.handle, (origin, sender, 0, body)));
+    }
+
+    /// @dev Calls `target` with `data` and exactly `handlerGasLimit` gas; copies at most
+    /// `MAX_RETURN_DATA` bytes of what a failed call returns. Reverts the whole batch when the
+    /// handler could not get its full limit (EIP-150 keeps 1/64 back), so a relayer cannot make a
+    /// handler fail by starving it.
+    function _callHandler(bytes32 id, address target, bytes memory data) private {
+        uint256 limit = handlerGasLimit;
+        bool ok;
+        bytes4 insufficientGas = InsufficientGasForHandler.selector;
+        assembly ("memory-safe") {
+            if lt(gas(), add(add(limit, div(limit, 63)), HANDLER_CALL_OVERHEAD)) {
+                mstore(0x00, insufficientGas)
+                revert(0x00, 0x04)
+            }
+            ok := call(limit, target, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        if (ok) return;
+        bytes memory reason;
+        assembly ("memory-safe") {
+            let size := returndatasize()
+            if gt(size, MAX_RETURN_DATA) {
+                size := MAX_RETURN_DATA
+            }
+            reason := mload(0x40)
+            mstore(reason, size)
+            returndatacopy(add(reason, 0x20), 0, size)
+            mstore(0x40, add(add(reason, 0x20), and(add(size, 0x1f), not(0x1f))))
+        }
+        _recordFailure(id, FailureKind.HandlerReverted, reason);
+    }
+
+    function _recordFailure(bytes32 id, FailureKind kind, bytes memory reason) private {
+        _failures[id] = kind;
+        emit HandlerFailed(id, kind, reason);
+    }
+
+    function _isDelivered(uint64 origin, uint32 nonce) private view returns (bool) {
+        return (_deliveredBits[origin][nonce >> 8] >> (nonce & 0xff)) & 1 == 1;
+    }
+}
