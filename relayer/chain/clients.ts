@@ -1,0 +1,58 @@
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  fallback,
+  http,
+  type Account,
+  type Chain as ViemChain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+
+import type { Chain } from "../config/load.js";
+
+/** viem's description of a configured chain. */
+export function viemChain(chain: Chain): ViemChain {
+  return defineChain({
+    id: chain.chainId,
+    name: chain.name,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: chain.rpc } },
+  });
+}
+
+/**
+ * A transport over every RPC URL of the chain: each call goes to the first URL that answers, so a
+ * dead endpoint costs one failed attempt, not an outage. When all are down the call throws and the
+ * caller's loop retries on its next round (nothing is lost: cursors only move after success).
+ */
+export function chainTransport(chain: Chain, timeoutMs = 10_000): Transport {
+  const transports = chain.rpc.map((url) =>
+    http(url, { timeout: timeoutMs, retryCount: 1, retryDelay: 100 }),
+  );
+  return transports.length === 1
+    ? transports[0]!
+    : fallback(transports, { rank: false, retryCount: 1, retryDelay: 100 });
+}
+
+export function publicClientFor(chain: Chain): PublicClient {
+  return createPublicClient({
+    chain: viemChain(chain),
+    transport: chainTransport(chain),
+    pollingInterval: Math.min(chain.pollIntervalMs, 1_000),
+    batch: { multicall: false },
+    cacheTime: 0,
+  }) as PublicClient;
+}
+
+export function walletClientFor(chain: Chain, account: Account): WalletClient {
+  return createWalletClient({
+    account,
+    chain: viemChain(chain),
+    transport: chainTransport(chain),
+    pollingInterval: Math.min(chain.pollIntervalMs, 1_000),
+    cacheTime: 0,
+  });
+}

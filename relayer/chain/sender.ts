@@ -1,0 +1,257 @@
+import {
+  BaseError,
+  type Account,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type WalletClient,
+} from "viem";
+
+import { errorText, silentLogger, type Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+
+/** A transaction the node wants mined. */
+export interface TxRequest {
+  to: Address;
+  data: Hex;
+  /** Gas limit; estimated (with 25% margin) when absent. */
+  gas?: bigint;
+  /** Short name for logs and metrics (`deliver`, `snapshot`, `proveFraud`). */
+  label: string;
+  /** Extra fields for every log line about this transaction (e.g. message ids). */
+  logContext?: Record<string, unknown>;
+}
+
+export class TxRevertedError extends Error {
+  override name = "TxRevertedError";
+  constructor(
+    readonly hash: Hex,
+    readonly receipt: TransactionReceipt,
+  ) {
+    super(`transaction ${hash} reverted in block ${receipt.blockNumber}`);
+  }
+}
+
+export interface SenderOptions {
+  /** How long to wait for a receipt before asking whether the transaction was dropped. */
+  receiptTimeoutMs?: number;
+  /** How many times one request is re-sent after nonce errors or a drop. */
+  maxAttempts?: number;
+  chainLabel?: string;
+  log?: Logger;
+  metrics?: Metrics;
+}
+
+type NonceErrorKind = "too-low" | "too-high" | "underpriced" | "known";
+
+/** Classifies the node-specific wording of nonce problems (geth, EDR/Hardhat, anvil, erigon). */
+export function nonceErrorKind(e: unknown): NonceErrorKind | undefined {
+  const text = [e instanceof BaseError ? e.details : "", e instanceof Error ? e.message : String(e)]
+    .join(" ")
+    .toLowerCase();
+  if (
+    /replacement (transaction )?underpriced|replacement_underpriced|fee too low to replace/.test(
+      text,
+    )
+  )
+    return "underpriced";
+  if (/already known|known transaction|already imported/.test(text)) return "known";
+  if (
+    /nonce too low|nonce.*(is )?too low|nonce has already been used|nonce_expired|invalid nonce/.test(
+      text,
+    )
+  )
+    return "too-low";
+  if (/nonce too high|nonce.*too high|can't be queued/.test(text)) return "too-high";
+  return undefined;
+}
+
+/**
+ * Sends one key's transactions on one chain in nonce order, surviving what goes wrong with nonces:
+ * - "nonce too low" / "already known" (another process used the key, or a resend was mined): the
+ *   nonce is re-read from the chain and the request sent again;
+ * - "replacement underpriced" (a pending transaction holds this nonce): the next nonce is tried;
+ * - "nonce too high" (a gap, e.g. after a dropped transaction): re-read from the chain;
+ * - a transaction that is neither mined nor known to the node after `receiptTimeoutMs` was dropped:
+ *   the nonce is re-read and the request sent again (callers make their requests idempotent, e.g.
+ *   the relayer re-checks isDelivered, so a late duplicate reverts harmlessly).
+ * Sends are serialized within the process; several processes with one key resolve through the
+ * "too low" path.
+ */
+export class TxSender {
+  private next: number | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly log: Logger;
+  private readonly receiptTimeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly chainLabel: string;
+
+  constructor(
+    readonly publicClient: PublicClient,
+    readonly wallet: WalletClient,
+    readonly account: Account,
+    private readonly options: SenderOptions = {},
+  ) {
+    this.log = (options.log ?? silentLogger).child({ sender: account.address });
+    this.receiptTimeoutMs = options.receiptTimeoutMs ?? 60_000;
+    this.maxAttempts = options.maxAttempts ?? 6;
+    this.chainLabel = options.chainLabel ?? String(publicClient.chain?.id ?? "?");
+  }
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  /** Sends `req` and waits for its receipt; throws TxRevertedError when it reverted. */
+  send(req: TxRequest): Promise<TransactionReceipt> {
+    return this.sendAttempt(req, 1);
+  }
+
+  /** Forgets the local nonce so that the next send reads it from the chain. */
+  resync(reason: string): void {
+    this.next = undefined;
+    this.options.metrics?.nonceResyncs.inc({ chain: this.chainLabel, reason });
+  }
+
+  private sendAttempt(req: TxRequest, attempt: number): Promise<TransactionReceipt> {
+    const run = this.queue.then(
+      () => this.submit(req, attempt),
+      () => this.submit(req, attempt),
+    );
+    // The queue orders submissions only: the next send waits for this hash, not for its receipt.
+    this.queue = run.catch(() => undefined);
+    return run.then((s) => this.awaitReceipt(req, s, attempt));
+  }
+
+  private async chainNonce(): Promise<number> {
+    return this.publicClient.getTransactionCount({
+      address: this.account.address,
+      blockTag: "pending",
+    });
+  }
+
+  private async submit(req: TxRequest, firstAttempt: number): Promise<Submitted> {
+    const log = this.log.child({ label: req.label, ...req.logContext });
+    const gas =
+      req.gas ??
+      ((await this.publicClient.estimateGas({
+        account: this.account,
+        to: req.to,
+        data: req.data,
+      })) *
+        5n) /
+        4n;
+    for (let attempt = firstAttempt; ; attempt++) {
+      if (this.next === undefined) this.next = await this.chainNonce();
+      const nonce = this.next;
+      try {
+        const hash = await this.wallet.sendTransaction({
+          account: this.account,
+          chain: this.wallet.chain,
+          to: req.to,
+          data: req.data,
+          gas,
+          nonce,
+        });
+        this.next = nonce + 1;
+        log.debug({ nonce, hash }, "transaction sent");
+        return { hash, nonce, gas, log };
+      } catch (e) {
+        const kind = nonceErrorKind(e);
+        // Each nonce error means another transaction of this key got the nonce: progress was made,
+        // so these retries are bounded generously; drops and transport errors are not.
+        if (!kind || attempt >= this.maxAttempts * 8) {
+          this.options.metrics?.txs.inc({
+            chain: this.chainLabel,
+            label: req.label,
+            outcome: "send-error",
+          });
+          // A transport failure leaves the nonce state unknown: read it again next time.
+          if (!kind) this.next = undefined;
+          throw e;
+        }
+        log.warn({ nonce, kind, attempt, err: errorText(e) }, "nonce problem, retrying");
+        if (kind === "underpriced") this.next = nonce + 1;
+        else this.resync(kind);
+      }
+    }
+  }
+
+  private async awaitReceipt(
+    req: TxRequest,
+    sent: Submitted,
+    attempt: number,
+  ): Promise<TransactionReceipt> {
+    const { log } = sent;
+    let hash = sent.hash;
+    let receipt: TransactionReceipt | undefined;
+    for (let round = 1; !receipt; round++) {
+      try {
+        receipt = await this.publicClient.waitForTransactionReceipt({
+          hash,
+          timeout: this.receiptTimeoutMs,
+          retryCount: 1_000_000,
+        });
+        break;
+      } catch (e) {
+        const pending = await this.publicClient.getTransaction({ hash }).catch(() => undefined);
+        if (!pending) {
+          // Dropped: the node forgot it. Re-read the nonce and send the request again; callers
+          // make requests idempotent (the relayer re-checks isDelivered), so a late twin is harmless.
+          log.warn(
+            { hash, nonce: sent.nonce, err: errorText(e) },
+            "transaction dropped, sending again",
+          );
+          this.resync("dropped");
+          if (attempt >= this.maxAttempts) throw e;
+          return this.sendAttempt(req, attempt + 1);
+        }
+        if (round >= this.maxAttempts) throw e;
+        // Stuck in the mempool: replace it at the same nonce with fees raised by a quarter.
+        const bump = (v: bigint | undefined) => (v === undefined ? undefined : (v * 5n) / 4n + 1n);
+        try {
+          hash = await this.wallet.sendTransaction({
+            account: this.account,
+            chain: this.wallet.chain,
+            to: req.to,
+            data: req.data,
+            gas: sent.gas,
+            nonce: sent.nonce,
+            ...(pending.maxFeePerGas !== undefined
+              ? {
+                  maxFeePerGas: bump(pending.maxFeePerGas)!,
+                  maxPriorityFeePerGas: bump(pending.maxPriorityFeePerGas ?? 0n)!,
+                }
+              : { gasPrice: bump(pending.gasPrice)! }),
+          });
+          log.warn(
+            { old: pending.hash, hash, nonce: sent.nonce },
+            "transaction stuck, replaced with higher fees",
+          );
+        } catch (err) {
+          // "nonce too low" / "already known": the original was mined meanwhile; keep waiting on it.
+          if (!nonceErrorKind(err)) throw err;
+        }
+      }
+    }
+    const outcome = receipt.status === "success" ? "success" : "reverted";
+    this.options.metrics?.txs.inc({ chain: this.chainLabel, label: req.label, outcome });
+    if (receipt.status !== "success") {
+      log.warn({ hash, block: Number(receipt.blockNumber) }, "transaction reverted");
+      throw new TxRevertedError(hash, receipt);
+    }
+    log.debug(
+      { hash, block: Number(receipt.blockNumber), gasUsed: Number(receipt.gasUsed) },
+      "transaction mined",
+    );
+    return receipt;
+  }
+}
+
+interface Submitted {
+  hash: Hex;
+  nonce: number;
+  gas: bigint;
+  log: Logger;
+}

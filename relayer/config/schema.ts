@@ -1,0 +1,227 @@
+import { getAddress, isAddress, type Address } from "viem";
+import { z } from "zod";
+
+/**
+ * The node's configuration: one file holding the routing table (every chain the node talks to) and
+ * the roles to run. Keys never appear in it, only the names of the environment variables that hold
+ * them, so a config file can be shared and committed.
+ *
+ * YAML is read with the failsafe schema (every scalar is a string) so that a chain code such as
+ * `1e10` or `0123` is never silently turned into a number: the schema below converts numbers and
+ * booleans itself and accepts real numbers too, for JSON files.
+ */
+
+export const ROLES = ["indexer", "api", "attester", "relayer", "watcher"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Chain code as written in addresses: lower-case hex, no `0x`, no leading zero, 1..2^64-1. */
+export const chainCodeString = z
+  .string()
+  .regex(
+    /^[1-9a-f][0-9a-f]{0,15}$/,
+    "must be a chain code: lower-case hex without 0x or leading zeros, at most 16 digits",
+  );
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v),
+    z
+      .number({ message: "must be a whole number" })
+      .int("must be a whole number")
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+
+const boolean = z.preprocess(
+  (v) => (v === "true" ? true : v === "false" ? false : v),
+  z.boolean({ message: "must be true or false" }),
+);
+
+const address = z
+  .string()
+  .refine((v) => isAddress(v, { strict: false }), "must be a 0x-prefixed 20-byte hex address")
+  .refine(
+    (v) => !/[A-F]/.test(v.slice(2)) || !/[a-f]/.test(v.slice(2)) || isAddress(v, { strict: true }),
+    "has a wrong EIP-55 checksum",
+  )
+  .transform((v) => getAddress(v) as Address);
+
+const httpUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === "http:" || u.protocol === "https:";
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL")
+  .transform((v) => v.replace(/\/+$/, ""));
+
+const envVarName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    "must be the NAME of an environment variable (keys are never written in the config)",
+  );
+
+export const contractsSchema = z.strictObject({
+  registry: address.optional(),
+  outbox: address,
+  inbox: address,
+  stakingHub: address,
+  bank: address,
+  /** The settlement token; when absent the CLI asks the bank for it. */
+  token: address.optional(),
+});
+
+export const chainSchema = z.strictObject({
+  name: z.string().min(1),
+  /** EVM chain id (the EIP-712 domain of this chain's checkpoints). */
+  chainId: integer(1),
+  /** JSON-RPC endpoints, tried in order with fallback. */
+  rpc: z.array(httpUrl).min(1, "needs at least one RPC URL"),
+  contracts: contractsSchema,
+  /** Entry nodes of this chain's community: their APIs serve its checkpoints and signatures. */
+  nodes: z.array(httpUrl).default([]),
+  /** Blocks below the tip before an event is believed. */
+  confirmations: integer(0, 10_000).default(2),
+  pollIntervalMs: integer(10).default(2_000),
+  /** First block to index (the block the Outbox was deployed in). */
+  startBlock: integer(0).default(0),
+  /** Largest block range per eth_getLogs. */
+  maxLogRange: integer(1).default(2_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    /** Our chain: attester and watcher home, the chain whose checkpoints our API serves. */
+    home: chainCodeString,
+    roles: z
+      .array(z.enum(ROLES))
+      .min(1, "name at least one role")
+      .default([...ROLES]),
+    chains: z
+      .record(z.string(), chainSchema)
+      .refine((c) => Object.keys(c).length > 0, "list at least one chain"),
+    redis: z
+      .strictObject({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, "must be a redis:// URL")
+          .default("redis://127.0.0.1:6379"),
+        /** Prefix of every key and queue, so several nodes (or tests) can share one Redis. */
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/)
+          .default("distpos"),
+      })
+      .prefault({}),
+    api: z
+      .strictObject({
+        host: z.string().default("127.0.0.1"),
+        port: integer(0, 65535).default(7545),
+        /** Largest message body accepted by POST /v1/messages, in bytes. */
+        bodyLimit: integer(1024).default(65_536),
+      })
+      .prefault({}),
+    keys: z
+      .strictObject({
+        attester: envVarName.optional(),
+        relayer: envVarName.optional(),
+        watcher: envVarName.optional(),
+        user: envVarName.optional(),
+      })
+      .prefault({}),
+    attester: z
+      .strictObject({
+        /** Calls Outbox.snapshot() when this many messages are not yet snapshotted... */
+        minNewMessages: integer(1).default(1),
+        /** ...and at least this long after our previous snapshot call. */
+        snapshotIntervalMs: integer(0).default(5_000),
+        /** Whether this attester calls snapshot() at all (other attesters may do it). */
+        snapshot: boolean.default(true),
+      })
+      .prefault({}),
+    relayer: z
+      .strictObject({
+        /** Destination codes to deliver to; default every configured chain. */
+        destinations: z.array(chainCodeString).optional(),
+        /** Origin codes to carry messages from; default every configured chain. */
+        origins: z.array(chainCodeString).optional(),
+        maxBatchMessages: integer(1, 1_000).default(100),
+        maxBatchGas: integer(100_000).default(15_000_000),
+        /** How long a batch waits for more messages before it is sent. */
+        batchWaitMs: integer(0).default(300),
+        /** Jobs one process holds at once per destination (the upper bound of a batch). */
+        concurrency: integer(1).default(200),
+        attempts: integer(1).default(10),
+        backoffMs: integer(1).default(1_000),
+        /** Hand our home chain's outgoing messages to the destination's entry nodes. */
+        push: boolean.default(true),
+      })
+      .prefault({}),
+    watcher: z
+      .strictObject({
+        pollIntervalMs: integer(10).default(2_000),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z
+          .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+          .default("info"),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    if (!(cfg.home in cfg.chains)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["home"],
+        message: `chain ${cfg.home} is not listed under chains`,
+      });
+    }
+    for (const key of ["destinations", "origins"] as const) {
+      for (const [i, code] of (cfg.relayer[key] ?? []).entries()) {
+        if (!(code in cfg.chains)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["relayer", key, i],
+            message: `chain ${code} is not listed under chains`,
+          });
+        }
+      }
+    }
+    const needs: [Role, keyof typeof cfg.keys][] = [
+      ["attester", "attester"],
+      ["relayer", "relayer"],
+      ["watcher", "watcher"],
+    ];
+    for (const [role, key] of needs) {
+      if (cfg.roles.includes(role) && !cfg.keys[key]) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["keys", key],
+          message: `role ${role} needs keys.${key} (the name of the env var holding its private key)`,
+        });
+      }
+    }
+    const ids = new Map<number, string>();
+    for (const [code, chain] of Object.entries(cfg.chains)) {
+      const other = ids.get(chain.chainId);
+      if (other) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", code, "chainId"],
+          message: `chain id ${chain.chainId} is also used by chain ${other}`,
+        });
+      }
+      ids.set(chain.chainId, code);
+    }
+  });
+
+export type NodeConfigInput = z.input<typeof configSchema>;
+export type NodeConfig = z.output<typeof configSchema>;
+export type ChainConfig = NodeConfig["chains"][string];
+export type ChainContracts = ChainConfig["contracts"];

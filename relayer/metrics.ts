@@ -1,0 +1,151 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The node's Prometheus metrics, one registry per node instance (so several nodes can live in one
+ * process, as in tests). Served by the API at GET /metrics. Names are documented in
+ * relayer/README.md.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly rpcErrors = new Counter({
+    name: "distpos_rpc_errors_total",
+    help: "Failed JSON-RPC calls",
+    labelNames: ["chain", "op"],
+    registers: [this.registry],
+  });
+  readonly indexedBlock = new Gauge({
+    name: "distpos_indexer_block",
+    help: "Last block indexed (below tip - confirmations)",
+    labelNames: ["chain"],
+    registers: [this.registry],
+  });
+  readonly indexedLeaves = new Gauge({
+    name: "distpos_indexer_leaves",
+    help: "Outbox leaves indexed",
+    labelNames: ["chain"],
+    registers: [this.registry],
+  });
+  readonly reorgs = new Counter({
+    name: "distpos_indexer_reorgs_total",
+    help: "Reorgs detected (block hash changed below the cursor)",
+    labelNames: ["chain"],
+    registers: [this.registry],
+  });
+  readonly treeMismatches = new Counter({
+    name: "distpos_indexer_root_mismatches_total",
+    help: "Indexed tree disagreeing with an on-chain root (state rebuilt)",
+    labelNames: ["chain"],
+    registers: [this.registry],
+  });
+  readonly snapshotsCalled = new Counter({
+    name: "distpos_attester_snapshot_calls_total",
+    help: "Outbox.snapshot() transactions sent",
+    registers: [this.registry],
+  });
+  readonly checkpointsSigned = new Counter({
+    name: "distpos_attester_checkpoints_signed_total",
+    help: "Checkpoints signed",
+    registers: [this.registry],
+  });
+  readonly signRefused = new Counter({
+    name: "distpos_attester_sign_refused_total",
+    help: "Checkpoints not signed because our root differs from the chain's",
+    registers: [this.registry],
+  });
+  readonly signedCount = new Gauge({
+    name: "distpos_attester_signed_count",
+    help: "Highest count signed",
+    registers: [this.registry],
+  });
+  readonly messagesQueued = new Counter({
+    name: "distpos_relay_messages_queued_total",
+    help: "Messages added to a destination queue",
+    labelNames: ["destination", "source"],
+    registers: [this.registry],
+  });
+  readonly messagesDelivered = new Counter({
+    name: "distpos_relay_messages_delivered_total",
+    help: "Messages whose delivery this node confirmed",
+    labelNames: ["origin", "destination", "by"],
+    registers: [this.registry],
+  });
+  readonly batches = new Counter({
+    name: "distpos_relay_batches_total",
+    help: "deliver() transactions",
+    labelNames: ["destination", "outcome"],
+    registers: [this.registry],
+  });
+  readonly batchSize = new Histogram({
+    name: "distpos_relay_batch_messages",
+    help: "Messages per deliver()",
+    labelNames: ["destination"],
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers: [this.registry],
+  });
+  readonly batchGas = new Histogram({
+    name: "distpos_relay_batch_gas",
+    help: "Gas used per deliver()",
+    labelNames: ["destination"],
+    buckets: [1e5, 3e5, 1e6, 3e6, 1e7, 3e7],
+    registers: [this.registry],
+  });
+  readonly relayFailures = new Counter({
+    name: "distpos_relay_failures_total",
+    help: "Failed delivery attempts",
+    labelNames: ["destination", "reason"],
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: "distpos_relay_dead_letters_total",
+    help: "Messages moved to the dead-letter queue",
+    labelNames: ["destination"],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: "distpos_relay_queue_depth",
+    help: "Jobs waiting or delayed per destination",
+    labelNames: ["destination", "state"],
+    registers: [this.registry],
+  });
+  readonly signaturesFetched = new Counter({
+    name: "distpos_relay_signatures_fetched_total",
+    help: "Valid checkpoint signatures fetched from entry nodes",
+    labelNames: ["origin"],
+    registers: [this.registry],
+  });
+  readonly watcherChecked = new Counter({
+    name: "distpos_watcher_signatures_checked_total",
+    help: "Checkpoint signatures checked against the home Outbox",
+    labelNames: ["source"],
+    registers: [this.registry],
+  });
+  readonly fraudProofs = new Counter({
+    name: "distpos_watcher_fraud_proofs_total",
+    help: "proveFraud transactions",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  readonly txs = new Counter({
+    name: "distpos_transactions_total",
+    help: "Transactions sent",
+    labelNames: ["chain", "label", "outcome"],
+    registers: [this.registry],
+  });
+  readonly nonceResyncs = new Counter({
+    name: "distpos_nonce_resyncs_total",
+    help: "Nonce re-read from the chain after a nonce error or a dropped transaction",
+    labelNames: ["chain", "reason"],
+    registers: [this.registry],
+  });
+  readonly pushesReceived = new Counter({
+    name: "distpos_api_messages_pushed_total",
+    help: "Messages handed over by peer nodes",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+
+  constructor(defaults = false) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: "distpos_" });
+  }
+}
