@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {AttesterMirror} from "../staking/AttesterMirror.sol";
+import {StakeReport} from "../libraries/StakeReport.sol";
 
 /// @title StakingMirrorHarness
 /// @notice Test-only: exposes AttesterMirror's internal functions so they can be tested before and
@@ -66,5 +67,17 @@ contract StakingMirrorHarness is AttesterMirror {
 
     function freeCapacity(uint64 origin, address attester) external view returns (uint256) {
         return _freeCapacity(origin, attester);
+    }
+
+    /// @notice The Solidity encoding of a stake report body (checked against the TypeScript twin).
+    function encodeStakeReport(address attester, uint256 allocation) external pure returns (bytes memory) {
+        return StakeReport.encode(attester, allocation);
+    }
+
+    /// @notice The Solidity decoding of a stake report body; reverts on a malformed one.
+    function decodeStakeReport(
+        bytes calldata body
+    ) external pure returns (address attester, uint256 allocation) {
+        return StakeReport.decode(body);
     }
 }

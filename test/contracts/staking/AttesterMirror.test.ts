@@ -1,0 +1,326 @@
+/**
+ * AttesterMirror through a harness: the mirrored attester set, stake reports and bucketed coverage
+ * (docs/protocol.md 3.4–3.5), on one simulated chain, without the Inbox around it.
+ */
+import { expect } from "chai";
+import fc from "fast-check";
+import { network } from "hardhat";
+
+import {
+  StakingMirrorHarness__factory,
+  type StakingMirrorHarness,
+} from "../../../typechain-types/index.js";
+
+const { ethers, networkHelpers } = await network.create("chainB");
+
+const ONE = 10n ** 18n;
+const ORIGIN = 0xa0a1n;
+const W = 800; // exposure window: 8 buckets of 100 s
+const BUCKET = W / 8;
+const STALE = ethers.encodeBytes32String("stale");
+const MALFORMED = ethers.encodeBytes32String("malformed");
+
+describe("AttesterMirror", function () {
+  let mirror: StakingMirrorHarness;
+  let a1: string, a2: string, a3: string;
+
+  async function deploy(): Promise<StakingMirrorHarness> {
+    const [deployer] = await ethers.getSigners();
+    return new StakingMirrorHarness__factory(deployer).deploy(W);
+  }
+
+  /** Three attesters with 100 each, in ascending address order. */
+  async function seeded(): Promise<StakingMirrorHarness> {
+    const m = await deploy();
+    await (
+      await m.initializeMirror(ORIGIN, [a1, a2, a3], [100n * ONE, 100n * ONE, 100n * ONE])
+    ).wait();
+    return m;
+  }
+
+  /** Moves the next block to the last second of its bucket. */
+  async function alignToBucketEnd(): Promise<number> {
+    const now = await networkHelpers.time.latest();
+    const end = (Math.floor(now / BUCKET) + 2) * BUCKET - 1;
+    await networkHelpers.time.setNextBlockTimestamp(end);
+    return end;
+  }
+
+  before(async function () {
+    const addresses = Array.from({ length: 3 }, () => ethers.Wallet.createRandom().address);
+    [a1, a2, a3] = addresses.sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1));
+  });
+
+  beforeEach(async function () {
+    mirror = await networkHelpers.loadFixture(seeded);
+  });
+
+  describe("construction and seeding", function () {
+    it("refuses a window that is zero or not a multiple of 8 seconds", async function () {
+      const [deployer] = await ethers.getSigners();
+      const factory = new StakingMirrorHarness__factory(deployer);
+      await expect(factory.deploy(0))
+        .to.be.revertedWithCustomError(mirror, "InvalidExposureWindow")
+        .withArgs(0);
+      await expect(factory.deploy(801))
+        .to.be.revertedWithCustomError(mirror, "InvalidExposureWindow")
+        .withArgs(801);
+      expect(await (await factory.deploy(8)).exposureWindow()).to.equal(8);
+    });
+
+    it("seeds once per origin and emits MirrorInitialized", async function () {
+      const m = await deploy();
+      expect(await m.isMirrorInitialized(ORIGIN)).to.equal(false);
+      await expect(m.initializeMirror(ORIGIN, [a1], [7n]))
+        .to.emit(m, "MirrorInitialized")
+        .withArgs(ORIGIN, [a1], [7n]);
+      expect(await m.isMirrorInitialized(ORIGIN)).to.equal(true);
+      expect(await m.mirroredStake(ORIGIN, a1)).to.equal(7n);
+      expect(await m.isMirroredAttester(ORIGIN, a1)).to.equal(true);
+      expect(await m.isMirroredAttester(ORIGIN, a2)).to.equal(false);
+      expect(await m.isMirroredAttester(ORIGIN + 1n, a1)).to.equal(false);
+      await expect(m.initializeMirror(ORIGIN, [a2], [7n]))
+        .to.be.revertedWithCustomError(m, "MirrorAlreadyInitialized")
+        .withArgs(ORIGIN);
+      // Another origin is independent.
+      await expect(m.initializeMirror(ORIGIN + 1n, [a2], [9n])).to.emit(m, "MirrorInitialized");
+    });
+
+    it("refuses mismatched lists, the zero address and duplicates", async function () {
+      const m = await deploy();
+      await expect(m.initializeMirror(ORIGIN, [a1, a2], [1n]))
+        .to.be.revertedWithCustomError(m, "MirrorLengthMismatch")
+        .withArgs(2, 1);
+      await expect(
+        m.initializeMirror(ORIGIN, [ethers.ZeroAddress], [1n]),
+      ).to.be.revertedWithCustomError(m, "ZeroAttester");
+      await expect(m.initializeMirror(ORIGIN, [a1, a1], [1n, 2n]))
+        .to.be.revertedWithCustomError(m, "DuplicateAttester")
+        .withArgs(a1);
+    });
+  });
+
+  describe("coverage (invariant 3)", function () {
+    it("lets an attester of 100 vouch for 60 then 40, refuses 1 more, and frees it after the window", async function () {
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 60n * ONE))
+        .to.emit(mirror, "CoverageCharged")
+        .withArgs(ORIGIN, a1, 60n * ONE);
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 40n * ONE))
+        .to.emit(mirror, "CoverageCharged")
+        .withArgs(ORIGIN, a1, 40n * ONE);
+      expect(await mirror.exposure(ORIGIN, a1)).to.equal(100n * ONE);
+      expect(await mirror.freeCapacity(ORIGIN, a1)).to.equal(0n);
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 1n))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(1n, 0n);
+
+      // Charges fall out after at most W + W/8.
+      await networkHelpers.time.increase(W + BUCKET);
+      expect(await mirror.exposure(ORIGIN, a1)).to.equal(0n);
+      expect(await mirror.freeCapacity(ORIGIN, a1)).to.equal(100n * ONE);
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 100n * ONE)).to.emit(
+        mirror,
+        "CoverageCharged",
+      );
+    });
+
+    it("still counts a charge W - 1 seconds later even when it fell at the end of a bucket", async function () {
+      const chargedAt = await alignToBucketEnd();
+      await (await mirror.chargeCoverage(ORIGIN, [a1], 100n * ONE)).wait();
+      await networkHelpers.time.setNextBlockTimestamp(chargedAt + W - 1);
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 1n))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(1n, 0n);
+    });
+
+    it("refuses 250 with one signer of 100 and charges three signers greedily (100, 100, 50)", async function () {
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 250n * ONE))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(250n * ONE, 100n * ONE);
+      await expect(mirror.chargeCoverage(ORIGIN, [a1, a2, a3], 250n * ONE))
+        .to.emit(mirror, "CoverageCharged")
+        .withArgs(ORIGIN, a1, 100n * ONE)
+        .and.to.emit(mirror, "CoverageCharged")
+        .withArgs(ORIGIN, a2, 100n * ONE)
+        .and.to.emit(mirror, "CoverageCharged")
+        .withArgs(ORIGIN, a3, 50n * ONE);
+      expect(await mirror.exposure(ORIGIN, a1)).to.equal(100n * ONE);
+      expect(await mirror.exposure(ORIGIN, a2)).to.equal(100n * ONE);
+      expect(await mirror.exposure(ORIGIN, a3)).to.equal(50n * ONE);
+      // The capacity in the error is what the signers had left.
+      await expect(mirror.chargeCoverage(ORIGIN, [a1, a2, a3], 51n * ONE))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(51n * ONE, 50n * ONE);
+    });
+
+    it("stops charging once covered: later signers are untouched", async function () {
+      const receipt = await (await mirror.chargeCoverage(ORIGIN, [a1, a2], 30n * ONE)).wait();
+      const charged = receipt!.logs.map((log) => mirror.interface.parseLog(log)?.args);
+      expect(charged).to.have.length(1);
+      expect(await mirror.exposure(ORIGIN, a2)).to.equal(0n);
+    });
+
+    it("gives an unknown signer no capacity", async function () {
+      const stranger = ethers.Wallet.createRandom().address;
+      await expect(mirror.chargeCoverage(ORIGIN, [stranger], 1n))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(1n, 0n);
+    });
+
+    it("writes nothing for a zero value at risk", async function () {
+      const receipt = await (await mirror.chargeCoverage(ORIGIN, [a1, a2, a3], 0n)).wait();
+      expect(receipt!.logs).to.have.length(0);
+      // 21k intrinsic + calldata + a few hundred for the call: no storage access at all.
+      expect(receipt!.gasUsed).to.be.lessThan(26_000n);
+    });
+
+    it("keeps the value vouched for within any window of W at or below the stake (random schedules)", async function () {
+      const runs = process.env.DISTPOS_DEEP === "1" ? 300 : 30;
+      const stake = 100n;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              wait: fc.integer({ min: 0, max: 3 * BUCKET }),
+              amount: fc.integer({ min: 1, max: 70 }),
+            }),
+            {
+              minLength: 1,
+              maxLength: 14,
+            },
+          ),
+          async (steps) => {
+            const m = await deploy();
+            await (await m.initializeMirror(ORIGIN, [a1], [stake])).wait();
+            const accepted: { at: number; amount: bigint }[] = [];
+            for (const step of steps) {
+              if (step.wait > 0) await networkHelpers.time.increase(step.wait);
+              const now = (await networkHelpers.time.latest()) + 1;
+              await networkHelpers.time.setNextBlockTimestamp(now);
+              const epoch = Math.floor(now / BUCKET);
+              // Model: exposure = charges in the current bucket and the 8 before it.
+              const live = accepted
+                .filter((c) => Math.floor(c.at / BUCKET) >= epoch - 8)
+                .reduce((sum, c) => sum + c.amount, 0n);
+              const amount = BigInt(step.amount);
+              if (live + amount <= stake) {
+                await (await m.chargeCoverage(ORIGIN, [a1], amount)).wait();
+                accepted.push({ at: now, amount });
+              } else {
+                await expect(m.chargeCoverage(ORIGIN, [a1], amount))
+                  .to.be.revertedWithCustomError(m, "InsufficientCoverage")
+                  .withArgs(amount, stake - live);
+              }
+              expect(await m.exposure(ORIGIN, a1)).to.equal(
+                accepted
+                  .filter((c) => Math.floor(c.at / BUCKET) >= epoch - 8)
+                  .reduce((s, c) => s + c.amount, 0n),
+              );
+              // Invariant 3: any window of length W ending now holds at most the stake.
+              const inWindow = accepted
+                .filter((c) => c.at > now - W)
+                .reduce((sum, c) => sum + c.amount, 0n);
+              expect(inWindow <= stake).to.equal(true);
+            }
+          },
+        ),
+        { numRuns: runs },
+      );
+    });
+  });
+
+  describe("stake reports", function () {
+    it("decodes what it encodes and refuses malformed bodies", async function () {
+      const body = await mirror.encodeStakeReport(a1, 123n);
+      expect(ethers.dataLength(body)).to.equal(53);
+      expect(ethers.dataSlice(body, 0, 1)).to.equal("0x01");
+      const [attester, allocation] = await mirror.decodeStakeReport(body);
+      expect(attester).to.equal(a1);
+      expect(allocation).to.equal(123n);
+      const wrongKind = ethers.concat(["0x02", ethers.dataSlice(body, 1)]);
+      await expect(mirror.decodeStakeReport(wrongKind)).to.be.revertedWithCustomError(
+        mirror,
+        "MalformedStakeReport",
+      );
+      await expect(
+        mirror.decodeStakeReport(ethers.dataSlice(body, 0, 52)),
+      ).to.be.revertedWithCustomError(mirror, "MalformedStakeReport");
+    });
+
+    it("charges an increase as value at risk and applies it", async function () {
+      const body = await mirror.encodeStakeReport(a1, 150n * ONE);
+      expect(await mirror.stakeReportCoverage(ORIGIN, body, 5)).to.equal(50n * ONE);
+      await expect(mirror.deliverStakeReport(ORIGIN, [a2], body, 5))
+        .to.emit(mirror, "CoverageCharged")
+        .withArgs(ORIGIN, a2, 50n * ONE)
+        .and.to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 150n * ONE, 5);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(150n * ONE);
+    });
+
+    it("does not mirror an increase that existing capacity cannot cover", async function () {
+      const body = await mirror.encodeStakeReport(a1, 1_000n * ONE);
+      await expect(mirror.deliverStakeReport(ORIGIN, [a2, a3], body, 5))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(900n * ONE, 200n * ONE);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(100n * ONE);
+    });
+
+    it("applies a decrease at once with no value at risk, even below the exposure", async function () {
+      await (await mirror.chargeCoverage(ORIGIN, [a1], 80n * ONE)).wait();
+      const body = await mirror.encodeStakeReport(a1, 30n * ONE);
+      expect(await mirror.stakeReportCoverage(ORIGIN, body, 1)).to.equal(0n);
+      await expect(mirror.deliverStakeReport(ORIGIN, [a1], body, 1)).to.emit(
+        mirror,
+        "MirrorUpdated",
+      );
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(30n * ONE);
+      expect(await mirror.freeCapacity(ORIGIN, a1)).to.equal(0n);
+      await expect(mirror.chargeCoverage(ORIGIN, [a1], 1n))
+        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
+        .withArgs(1n, 0n);
+    });
+
+    it("applies report nonce 0 and ignores reports not newer than the last applied", async function () {
+      await expect(
+        mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 90n * ONE), 0),
+      )
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 90n * ONE, 0);
+      await (
+        await mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 20n * ONE), 9)
+      ).wait();
+
+      const older = await mirror.encodeStakeReport(a1, 500n * ONE);
+      expect(await mirror.stakeReportCoverage(ORIGIN, older, 7)).to.equal(0n);
+      await expect(mirror.applyStakeReport(ORIGIN, older, 7))
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 7, STALE);
+      await expect(mirror.applyStakeReport(ORIGIN, older, 9))
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 9, STALE);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(20n * ONE);
+      // Nonces are per attester's last report, not per origin: another attester's older nonce applies.
+      await expect(
+        mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a2, 5n * ONE), 3),
+      ).to.emit(mirror, "MirrorUpdated");
+    });
+
+    it("ignores a malformed body without reverting", async function () {
+      const body = await mirror.encodeStakeReport(a1, 500n * ONE);
+      const truncated = ethers.dataSlice(body, 0, 52);
+      expect(await mirror.stakeReportCoverage(ORIGIN, truncated, 1)).to.equal(0n);
+      await expect(mirror.applyStakeReport(ORIGIN, truncated, 1))
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, ethers.ZeroAddress, 1, MALFORMED);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(100n * ONE);
+    });
+
+    it("removes an attester whose stake is reported as zero", async function () {
+      await (
+        await mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 0n), 2)
+      ).wait();
+      expect(await mirror.isMirroredAttester(ORIGIN, a1)).to.equal(false);
+    });
+  });
+});
