@@ -1,0 +1,344 @@
+import { getAbiItem, type Hex, type PublicClient } from "viem";
+
+import { IInboxAbi, IOutboxAbi } from "../chain/abis.js";
+import type { Chain } from "../config/load.js";
+import { Lease } from "../lease.js";
+import { errorText, silentLogger, type Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { decodeMessage } from "../protocol/index.js";
+import {
+  ChainStore,
+  type Cursor,
+  type IndexBatch,
+  type StoredDelivery,
+  type StoredMessage,
+  type StoredSnapshot,
+} from "./store.js";
+import { ChainView } from "./view.js";
+
+const EVENTS = [
+  getAbiItem({ abi: IOutboxAbi, name: "Dispatch" }),
+  getAbiItem({ abi: IOutboxAbi, name: "Snapshot" }),
+  getAbiItem({ abi: IInboxAbi, name: "Delivered" }),
+  getAbiItem({ abi: IInboxAbi, name: "HandlerFailed" }),
+  getAbiItem({ abi: IInboxAbi, name: "Retried" }),
+] as const;
+
+export interface IndexerOptions {
+  chain: Chain;
+  client: PublicClient;
+  store: ChainStore;
+  log?: Logger;
+  metrics?: Metrics;
+  /** Lease TTL: how long a dead indexer blocks another process from taking over the chain. */
+  leaseTtlMs?: number;
+  /** Called with a batch's new messages before the batch is committed (must be idempotent). */
+  onMessages?: (messages: StoredMessage[]) => Promise<void>;
+  /** Called after a batch is committed. */
+  onCommitted?: (batch: IndexBatch) => void;
+}
+
+/** Our index disagrees with the chain in a way a reorg does not explain: rebuild from scratch. */
+class IndexCorrupt extends Error {
+  override name = "IndexCorrupt";
+}
+
+/**
+ * Indexes one chain: the Outbox's Dispatch and Snapshot events and the Inbox's Delivered,
+ * HandlerFailed and Retried events, only from blocks at least `confirmations` below the tip.
+ *
+ * - One process indexes a chain at a time (a Redis lease); others read the shared index.
+ * - Each batch of blocks is committed atomically with the cursor; the hash of the batch's last
+ *   block is recorded. Before each round the cursor block's hash is compared with the chain's: a
+ *   change means a reorg reached below the cursor (deeper than the confirmations), and the index is
+ *   rolled back to the newest recorded block still on the chain, then re-read from there.
+ * - Every Snapshot event is checked against the tree rebuilt from our own leaves, and on (re)start
+ *   the stored tree is checked against the Outbox's on-chain root; a disagreement wipes the index
+ *   and rebuilds it from the start block.
+ */
+export class ChainIndexer {
+  readonly view: ChainView;
+  private readonly lease: Lease;
+  private readonly log: Logger;
+  private verifiedGen: string | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly o: IndexerOptions) {
+    this.view = new ChainView(o.store);
+    this.lease = new Lease(o.store.redis, o.store.key("indexer-lease"), o.leaseTtlMs ?? 15_000);
+    this.log = (o.log ?? silentLogger).child({ role: "indexer", chain: o.chain.codeHex });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.lease.release();
+  }
+
+  private async run(): Promise<void> {
+    this.log.info(
+      { confirmations: this.o.chain.confirmations, startBlock: this.o.chain.startBlock },
+      "indexer started",
+    );
+    while (!this.stopped) {
+      let progressed = false;
+      try {
+        progressed = await this.step();
+      } catch (e) {
+        this.o.metrics?.rpcErrors.inc({ chain: this.o.chain.codeHex, op: "index" });
+        this.log.warn({ err: errorText(e) }, "indexing round failed, retrying");
+        this.view.invalidate();
+      }
+      if (!progressed && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.o.chain.pollIntervalMs);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
+    }
+  }
+
+  /** One round: returns true when blocks were indexed (so the next round follows at once). */
+  async step(): Promise<boolean> {
+    const { chain, client, store } = this.o;
+    if (!(await this.lease.acquire())) {
+      this.verifiedGen = undefined;
+      return false;
+    }
+    let cursor = (await store.cursor()) ?? (await store.initCursor(chain.startBlock));
+    if (this.verifiedGen !== cursor.gen) {
+      cursor = await this.verifyStored(cursor);
+    }
+
+    const tip = Number(await client.getBlockNumber());
+    const safe = tip - chain.confirmations;
+
+    if (cursor.hash !== "0x") {
+      const current = await client
+        .getBlock({ blockNumber: BigInt(cursor.block) })
+        .catch(() => undefined);
+      if (!current || current.hash !== cursor.hash) {
+        await this.handleReorg(cursor);
+        return true;
+      }
+    }
+    if (safe <= cursor.block) return false;
+
+    const from = cursor.block + 1;
+    const to = Math.min(safe, cursor.block + chain.maxLogRange);
+    const before = await client.getBlock({ blockNumber: BigInt(to) });
+    const logs = await client.getLogs({
+      address: [chain.contracts.outbox, chain.contracts.inbox],
+      events: EVENTS,
+      fromBlock: BigInt(from),
+      toBlock: BigInt(to),
+      strict: true,
+    });
+    const after = await client.getBlock({ blockNumber: BigInt(to) });
+    if (
+      after.hash !== before.hash ||
+      logs.some((l) => Number(l.blockNumber) === to && l.blockHash !== before.hash)
+    ) {
+      this.log.warn({ block: to }, "chain changed while reading, reading again");
+      return true;
+    }
+
+    const { tree } = await this.view.sync();
+    if (tree.count !== cursor.leaves)
+      throw new Error(`tree has ${tree.count} leaves, cursor ${cursor.leaves}`);
+    const messages: StoredMessage[] = [];
+    const snapshots: StoredSnapshot[] = [];
+    const deliveries: StoredDelivery[] = [];
+    const outbox = chain.contracts.outbox.toLowerCase();
+    const inbox = chain.contracts.inbox.toLowerCase();
+    try {
+      for (const l of logs) {
+        const address = l.address.toLowerCase();
+        const block = Number(l.blockNumber);
+        const tx = l.transactionHash as Hex;
+        if (address === outbox && l.eventName === "Dispatch") {
+          const { id, nonce, message } = l.args;
+          if (nonce !== tree.count)
+            throw new IndexCorrupt(`Dispatch nonce ${nonce} where ${tree.count} was expected`);
+          const decoded = decodeMessage(message);
+          tree.append(id);
+          messages.push({
+            id,
+            origin: decoded.origin,
+            nonce,
+            destination: decoded.destination,
+            message,
+            block,
+            tx,
+          });
+        } else if (address === outbox && l.eventName === "Snapshot") {
+          const { count, root } = l.args;
+          const ours = count <= tree.count ? tree.rootAt(count) : undefined;
+          if (ours !== root) {
+            this.o.metrics?.treeMismatches.inc({ chain: chain.codeHex });
+            throw new IndexCorrupt(
+              `Snapshot at count ${count} has root ${root}, our leaves give ${ours ?? "(not that many leaves)"}`,
+            );
+          }
+          snapshots.push({ count, root, block });
+        } else if (address === inbox && l.eventName === "Delivered") {
+          deliveries.push({ id: l.args.id, chain: chain.code, block, tx, status: "delivered" });
+        } else if (address === inbox && l.eventName === "HandlerFailed") {
+          deliveries.push({
+            id: l.args.id,
+            chain: chain.code,
+            block,
+            tx,
+            status: "failed",
+            kind: l.args.kind,
+            reason: l.args.reason,
+          });
+        } else if (address === inbox && l.eventName === "Retried") {
+          deliveries.push({ id: l.args.id, chain: chain.code, block, tx, status: "retried" });
+        }
+      }
+    } catch (e) {
+      this.view.invalidate();
+      if (e instanceof IndexCorrupt) {
+        await this.rebuild(e.message);
+        return true;
+      }
+      throw e;
+    }
+
+    if (messages.length && this.o.onMessages) {
+      try {
+        await this.o.onMessages(messages);
+      } catch (e) {
+        this.view.invalidate();
+        throw e;
+      }
+    }
+    const batch: IndexBatch = {
+      from: cursor,
+      to: { block: to, hash: after.hash as Hex },
+      messages,
+      snapshots,
+      deliveries,
+    };
+    const committed = await store.commit(batch, { key: this.lease.key, value: this.lease.value });
+    if (!committed) {
+      this.view.invalidate();
+      this.log.warn("lost the indexer lease to another process, batch dropped");
+      return false;
+    }
+    this.o.metrics?.indexedBlock.set({ chain: chain.codeHex }, to);
+    this.o.metrics?.indexedLeaves.set({ chain: chain.codeHex }, tree.count);
+    for (const m of messages) {
+      this.log.info(
+        { msgId: m.id, nonce: m.nonce, destination: m.destination.toString(16), block: m.block },
+        "message indexed",
+      );
+    }
+    for (const s of snapshots)
+      this.log.info({ count: s.count, root: s.root, block: s.block }, "snapshot indexed");
+    for (const d of deliveries)
+      this.log.info(
+        { msgId: d.id, status: d.status, block: d.block, tx: d.tx },
+        "delivery indexed",
+      );
+    if (to - from > 0 || logs.length)
+      this.log.debug({ from, to, logs: logs.length }, "blocks indexed");
+    this.o.onCommitted?.(batch);
+    return true;
+  }
+
+  /**
+   * On (re)start, and after any rewrite: the leaves in Redis must give the roots the Outbox
+   * recorded. Checked against the latest stored snapshot and the Outbox itself at the cursor block.
+   */
+  private async verifyStored(cursor: Cursor): Promise<Cursor> {
+    const { chain, client, store } = this.o;
+    const { tree } = await this.view.sync();
+    let problem: string | undefined;
+    if (tree.count !== cursor.leaves)
+      problem = `cursor says ${cursor.leaves} leaves, ${tree.count} stored`;
+    if (!problem && cursor.hash !== "0x") {
+      const blockNumber = BigInt(cursor.block);
+      const onChainCount = await client
+        .readContract({
+          address: chain.contracts.outbox,
+          abi: IOutboxAbi,
+          functionName: "count",
+          blockNumber,
+        })
+        .catch(() => undefined);
+      if (onChainCount !== undefined && onChainCount !== tree.count) {
+        problem = `Outbox count at block ${cursor.block} is ${onChainCount}, we hold ${tree.count} leaves`;
+      }
+      const snaps = await store.snapshots();
+      const last = snaps[snaps.length - 1];
+      if (!problem && last) {
+        const onChainRoot = await client.readContract({
+          address: chain.contracts.outbox,
+          abi: IOutboxAbi,
+          functionName: "rootAt",
+          args: [last.count],
+        });
+        const ours = last.count <= tree.count ? tree.rootAt(last.count) : undefined;
+        if (ours !== onChainRoot || last.root !== onChainRoot) {
+          problem = `root at count ${last.count}: chain ${onChainRoot}, stored ${last.root}, our tree ${ours ?? "-"}`;
+        }
+      }
+    }
+    if (problem) {
+      this.o.metrics?.treeMismatches.inc({ chain: chain.codeHex });
+      return this.rebuild(problem);
+    }
+    this.verifiedGen = cursor.gen;
+    this.log.info(
+      { block: cursor.block, leaves: cursor.leaves },
+      "stored index checked against the chain",
+    );
+    return cursor;
+  }
+
+  private async rebuild(reason: string): Promise<Cursor> {
+    this.log.error(
+      { reason },
+      "index disagrees with the chain: rebuilding it from the start block",
+    );
+    await this.o.store.wipe();
+    this.view.invalidate();
+    const cursor = await this.o.store.initCursor(this.o.chain.startBlock);
+    this.verifiedGen = cursor.gen;
+    return cursor;
+  }
+
+  /** The cursor block is no longer on the chain: roll back to the newest recorded block that is. */
+  private async handleReorg(cursor: Cursor): Promise<void> {
+    const { client, store, chain } = this.o;
+    this.o.metrics?.reorgs.inc({ chain: chain.codeHex });
+    let safe: { block: number; hash: Hex } = { block: chain.startBlock - 1, hash: "0x" };
+    for (const h of await store.blockHistory()) {
+      if (h.block >= cursor.block) continue;
+      const b = await client.getBlock({ blockNumber: BigInt(h.block) }).catch(() => undefined);
+      if (b?.hash === h.hash) {
+        safe = h;
+        break;
+      }
+    }
+    this.log.warn(
+      { cursor: cursor.block, safe: safe.block },
+      "reorg below the cursor: rolling back and reading again",
+    );
+    await store.rollback(safe);
+    this.view.invalidate();
+    this.verifiedGen = undefined;
+  }
+}
