@@ -55,7 +55,11 @@ export async function enrollPeer(
   if ((await local.registry.status(peer.code)) !== STATUS_NONE) return "already-done";
   const record = await routeRecordOf(peer, options);
   const data = local.registry.interface.encodeFunctionData("enrollRoute", [peer.code, record]);
-  return governThroughTimelock(local, [{ target: local.addresses.registry, data }], saltFor("enroll", local, peer));
+  return governThroughTimelock(
+    local,
+    [{ target: local.addresses.registry, data }],
+    saltFor("enroll", local, peer),
+  );
 }
 
 /**
@@ -92,19 +96,31 @@ export async function seedMirror(local: Suite, peer: Suite): Promise<SeedOutcome
 }
 
 /** Enrolls both sides with each other (step 1 of connecting). */
-export async function enrollBothWays(a: Suite, b: Suite, options: ConnectOptions = {}): Promise<void> {
+export async function enrollBothWays(
+  a: Suite,
+  b: Suite,
+  options: ConnectOptions = {},
+): Promise<void> {
   const log = options.log ?? (() => {});
   log(`${a.addresses.name}: enroll ${b.addresses.name} → ${await enrollPeer(a, b, options)}`);
   log(`${b.addresses.name}: enroll ${a.addresses.name} → ${await enrollPeer(b, a, options)}`);
 }
 
 /** Seeds both mirrors (step 2, once the attesters allocated to each other). */
-export async function seedBothWays(a: Suite, b: Suite, options: ConnectOptions = {}): Promise<void> {
+export async function seedBothWays(
+  a: Suite,
+  b: Suite,
+  options: ConnectOptions = {},
+): Promise<void> {
   const log = options.log ?? (() => {});
   const ab = await seedMirror(a, b);
-  log(`${a.addresses.name}: mirror of ${b.addresses.name} → ${ab.status} (${ab.attesters.length} attesters)`);
+  log(
+    `${a.addresses.name}: mirror of ${b.addresses.name} → ${ab.status} (${ab.attesters.length} attesters)`,
+  );
   const ba = await seedMirror(b, a);
-  log(`${b.addresses.name}: mirror of ${a.addresses.name} → ${ba.status} (${ba.attesters.length} attesters)`);
+  log(
+    `${b.addresses.name}: mirror of ${a.addresses.name} → ${ba.status} (${ba.attesters.length} attesters)`,
+  );
 }
 
 /** A deterministic salt per step and pair, so that re-running a step finds it done. */

@@ -38,7 +38,9 @@ export async function governThroughTimelock(
   if (await timelock.isOperationDone(id)) return "already-done";
   if (!(await timelock.isOperation(id))) {
     const delay = await timelock.getMinDelay();
-    await (await timelock.scheduleBatch(targets, values, payloads, predecessor, salt, delay)).wait();
+    await (
+      await timelock.scheduleBatch(targets, values, payloads, predecessor, salt, delay)
+    ).wait();
   }
   if (!(await timelock.isOperationReady(id))) return "scheduled";
   await (await timelock.executeBatch(targets, values, payloads, predecessor, salt)).wait();

@@ -133,7 +133,10 @@ export function suiteAs(suite: Suite, runner: ContractRunner): Suite {
 }
 
 /** Writes the deployment record a node config and a peer's `connect` read. */
-export async function writeDeploymentRecord(path: string, addresses: SuiteAddresses): Promise<void> {
+export async function writeDeploymentRecord(
+  path: string,
+  addresses: SuiteAddresses,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(addresses, null, 2)}\n`);
 }

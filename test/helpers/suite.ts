@@ -1,0 +1,239 @@
+/**
+ * Test fixtures: independent simulated chains in one process, each with a full DistPOS suite
+ * deployed by the same Ignition module as production, connected pairwise, with staked attesters
+ * whose keys the tests hold; and a relay step that carries dispatched messages to a peer.
+ */
+import { ethers, type Wallet } from "ethers";
+import { network } from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
+
+import { enrollBothWays, seedBothWays } from "../../deploy/connect.js";
+import {
+  deployLocalSuite,
+  suiteAs,
+  type LocalSuiteParameters,
+  type Suite,
+} from "../../deploy/suite.js";
+import {
+  buildDelivery,
+  decodeMessage,
+  signCheckpoint,
+  sortSignaturesBySigner,
+  type Checkpoint,
+  type Message,
+} from "../../relayer/protocol/index.js";
+
+export const CHAIN_NAMES = ["chainA", "chainB", "chainC"] as const;
+export type ChainName = (typeof CHAIN_NAMES)[number];
+
+/** One chain of a test network. */
+export interface TestChain {
+  name: ChainName;
+  connection: NetworkConnection;
+  suite: Suite;
+  /** Attesters staked on this chain (their keys sign this chain's checkpoints). */
+  attesters: Wallet[];
+}
+
+export interface TestNetworkOptions extends LocalSuiteParameters {
+  chains?: readonly ChainName[];
+  /** Attesters per chain. */
+  attestersPerChain?: number;
+  /** Stake per attester, in token units. */
+  stake?: bigint;
+  /** Allocation of each attester to each peer, in token units. */
+  allocation?: bigint;
+  /** Default minimum signers of every route. */
+  minSigners?: number;
+  /** Skip seeding mirrors (tests of the bootstrap itself). */
+  seed?: boolean;
+}
+
+export const ONE = 10n ** 18n;
+
+/**
+ * Creates the chains, deploys a suite on each, connects every pair, stakes and allocates the
+ * attesters to every peer, and seeds every mirror.
+ */
+export async function createTestNetwork(options: TestNetworkOptions = {}): Promise<TestChain[]> {
+  const names = options.chains ?? CHAIN_NAMES.slice(0, 2);
+  const attestersPerChain = options.attestersPerChain ?? 3;
+  const stake = options.stake ?? 1_000n * ONE;
+  const allocation = options.allocation ?? 100n * ONE;
+
+  const chains: TestChain[] = [];
+  for (const name of names) {
+    const connection = await network.create(name);
+    const suite = await deployLocalSuite(connection, name, options);
+    const attesters = await fundedWallets(connection, suite, attestersPerChain, stake * 2n);
+    chains.push({ name, connection, suite, attesters });
+  }
+
+  for (let i = 0; i < chains.length; i++) {
+    for (let j = i + 1; j < chains.length; j++) {
+      await enrollBothWays(chains[i].suite, chains[j].suite, {
+        minSigners: options.minSigners ?? 1,
+      });
+    }
+  }
+
+  for (const chain of chains) {
+    for (const attester of chain.attesters) {
+      const hub = suiteAs(chain.suite, attester);
+      await (await hub.token.approve(chain.suite.addresses.stakingHub, ethers.MaxUint256)).wait();
+      await (await hub.stakingHub.stake(stake)).wait();
+      for (const peer of chains) {
+        if (peer === chain || allocation === 0n) continue;
+        await (await hub.stakingHub.allocate(peer.suite.code, allocation)).wait();
+      }
+    }
+  }
+
+  if (options.seed ?? true) {
+    for (let i = 0; i < chains.length; i++) {
+      for (let j = i + 1; j < chains.length; j++) {
+        await seedBothWays(chains[i].suite, chains[j].suite);
+      }
+    }
+  }
+  return chains;
+}
+
+/** New random wallets on `connection` with gas money and `tokens` settlement tokens each. */
+export async function fundedWallets(
+  connection: NetworkConnection,
+  suite: Suite,
+  count: number,
+  tokens: bigint,
+): Promise<Wallet[]> {
+  const wallets: Wallet[] = [];
+  for (let i = 0; i < count; i++) {
+    const wallet = ethers.Wallet.createRandom().connect(
+      connection.ethers.provider,
+    ) as unknown as Wallet;
+    await connection.networkHelpers.setBalance(wallet.address, 10n ** 21n);
+    if (tokens > 0n) await (await suite.token.mint(wallet.address, tokens)).wait();
+    wallets.push(wallet);
+  }
+  // Signers must be strictly increasing on-chain; keep the test's list in that order too.
+  return wallets.sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+}
+
+/** A message as dispatched by an Outbox, with its leaf index. */
+export interface DispatchedMessage {
+  id: string;
+  nonce: number;
+  encoded: string;
+  message: Message;
+}
+
+/** Every message `origin`'s Outbox dispatched, in leaf order, read from its `Dispatch` logs. */
+export async function dispatchedMessages(origin: TestChain): Promise<DispatchedMessage[]> {
+  const outbox = origin.suite.outbox;
+  const logs = await outbox.queryFilter(
+    outbox.filters.Dispatch(),
+    origin.suite.addresses.deployedAtBlock,
+  );
+  return logs
+    .map((log) => ({
+      id: log.args.id,
+      nonce: Number(log.args.nonce),
+      encoded: log.args.message,
+      message: decodeMessage(log.args.message as `0x${string}`),
+    }))
+    .sort((a, b) => a.nonce - b.nonce);
+}
+
+export interface RelayOptions {
+  /** Which of the origin's attesters sign (default: the first). */
+  signers?: Wallet[];
+  /** Deliver only these nonces (default: every undelivered message for the destination). */
+  nonces?: number[];
+  /** Send with this account on the destination (default: the destination's deployer). */
+  relayer?: ethers.Signer;
+  /** Tamper with the delivery before sending (attack tests). */
+  mutate?: (delivery: Delivery) => Delivery;
+}
+
+/** Arguments of `Inbox.deliver`. */
+export interface Delivery {
+  checkpoint: Checkpoint;
+  signatures: string[];
+  messages: string[];
+  proof: string[];
+}
+
+/**
+ * Prepares the delivery of `origin`'s undelivered messages for `destination`: snapshots the origin
+ * Outbox, signs the snapshotted checkpoint with the chosen attesters, builds the multiproof.
+ * Returns undefined when there is nothing to deliver.
+ */
+export async function prepareDelivery(
+  origin: TestChain,
+  destination: TestChain,
+  options: RelayOptions = {},
+): Promise<Delivery | undefined> {
+  await (await origin.suite.outbox.snapshot()).wait();
+  const [root, count] = await origin.suite.outbox.latestSnapshot();
+  const all = await dispatchedMessages(origin);
+  const leaves = all.slice(0, Number(count)).map((m) => m.id as `0x${string}`);
+  const pending: DispatchedMessage[] = [];
+  for (const m of all.slice(0, Number(count))) {
+    if (m.message.destination !== destination.suite.code) continue;
+    if (options.nonces && !options.nonces.includes(m.nonce)) continue;
+    if (await destination.suite.inbox.isDelivered(origin.suite.code, m.nonce)) continue;
+    pending.push(m);
+  }
+  if (pending.length === 0) return undefined;
+
+  const checkpoint: Checkpoint = {
+    origin: origin.suite.code,
+    root: root as `0x${string}`,
+    count: Number(count),
+  };
+  const domain = {
+    evmChainId: origin.suite.evmChainId,
+    outbox: origin.suite.addresses.outbox as `0x${string}`,
+  };
+  const signers = options.signers ?? origin.attesters.slice(0, 1);
+  const signatures = await Promise.all(
+    signers.map((s) => signCheckpoint(s.privateKey as `0x${string}`, domain, checkpoint)),
+  );
+  const delivery = buildDelivery({
+    leaves,
+    count: Number(count),
+    messages: pending.map((m) => m.encoded as `0x${string}`),
+  });
+  return {
+    checkpoint,
+    signatures: sortSignaturesBySigner(domain, checkpoint, signatures),
+    messages: delivery.messages,
+    proof: delivery.proof,
+  };
+}
+
+/** Delivers a prepared delivery and returns the receipt. */
+export async function sendDelivery(
+  destination: TestChain,
+  delivery: Delivery,
+  relayer?: ethers.Signer,
+) {
+  const inbox = relayer ? suiteAs(destination.suite, relayer).inbox : destination.suite.inbox;
+  const tx = await inbox.deliver(
+    delivery.checkpoint,
+    delivery.signatures,
+    delivery.messages,
+    delivery.proof,
+  );
+  const receipt = await tx.wait();
+  if (!receipt) throw new Error("deliver: no receipt");
+  return receipt;
+}
+
+/** Relays every undelivered message from `origin` to `destination`; returns the receipt or undefined. */
+export async function relay(origin: TestChain, destination: TestChain, options: RelayOptions = {}) {
+  const prepared = await prepareDelivery(origin, destination, options);
+  if (!prepared) return undefined;
+  const delivery = options.mutate ? options.mutate(prepared) : prepared;
+  return sendDelivery(destination, delivery, options.relayer);
+}
