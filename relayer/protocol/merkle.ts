@@ -5,8 +5,8 @@ import { bytesToHex, hexToBytes, keccak256, type Hex } from "viem";
  * zero hashes `Z[0] = 0`, `Z[i+1] = keccak256(Z[i] ‖ Z[i])` — the deposit-contract construction as
  * Nomad and Hyperlane deploy it. The Solidity twin is `contracts/libraries/MerkleTree.sol`.
  *
- * The tree keeps every node of every complete subtree, in chunked byte buffers (about 64 bytes
- * per leaf in all), so that the root and proofs at any earlier count cost at most one hash per
+ * The tree keeps every node of every complete subtree, in chunked byte buffers (64 bytes per
+ * leaf in all), so that the root and proofs at any earlier count cost at most one hash per
  * level for the partial right edge.
  */
 
@@ -190,16 +190,26 @@ export function verifyMultiproof(
   }
 }
 
-/** Fixed-size nodes in 1 MiB chunks: growth never copies what is stored. */
+/**
+ * Fixed-size nodes in chunks of up to 1 MiB: growth never copies more than one chunk, and the
+ * last chunk doubles from small, so the sparse upper levels take almost nothing.
+ */
 class NodeStore {
   private static readonly CHUNK_NODES = 1 << 15;
+  private static readonly MIN_NODES = 64;
   private readonly chunks: Uint8Array[] = [];
 
   write(index: number, node: Uint8Array): void {
     const chunk = Math.floor(index / NodeStore.CHUNK_NODES);
-    while (this.chunks.length <= chunk)
-      this.chunks.push(new Uint8Array(NodeStore.CHUNK_NODES * NODE_BYTES));
-    this.chunks[chunk].set(node, (index % NodeStore.CHUNK_NODES) * NODE_BYTES);
+    const offset = (index % NodeStore.CHUNK_NODES) * NODE_BYTES;
+    // Writes are appends (or overwrites after a truncate): earlier chunks are full size.
+    while (this.chunks.length <= chunk) {
+      if (this.chunks.length > 0) this.grow(this.chunks.length - 1, NodeStore.CHUNK_NODES);
+      this.chunks.push(new Uint8Array(NodeStore.MIN_NODES * NODE_BYTES));
+    }
+    if (this.chunks[chunk].length < offset + NODE_BYTES)
+      this.grow(chunk, (offset + NODE_BYTES) / NODE_BYTES);
+    this.chunks[chunk].set(node, offset);
   }
 
   /** A view of stored node `index` (valid until the node is overwritten). */
@@ -214,6 +224,17 @@ class NodeStore {
   /** Frees chunks wholly beyond `nodes` stored nodes. */
   shrink(nodes: number): void {
     this.chunks.length = Math.min(this.chunks.length, Math.ceil(nodes / NodeStore.CHUNK_NODES));
+  }
+
+  /** Reallocates chunk `chunk` to hold at least `nodes` nodes (doubling, capped at a full chunk). */
+  private grow(chunk: number, nodes: number): void {
+    const current = this.chunks[chunk];
+    let capacity = current.length / NODE_BYTES;
+    if (capacity >= nodes) return;
+    while (capacity < nodes) capacity = Math.min(capacity * 2, NodeStore.CHUNK_NODES);
+    const larger = new Uint8Array(capacity * NODE_BYTES);
+    larger.set(current);
+    this.chunks[chunk] = larger;
   }
 }
 
