@@ -9,13 +9,7 @@
  * the community's insurance vault (slashed stake lands there, under the community's governance).
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-
-type ModuleBuilder = Parameters<Parameters<typeof buildModule>[1]>[0];
-type TokenArgument = Parameters<ModuleBuilder["contract"]>[1] extends infer A
-  ? A extends readonly (infer T)[]
-    ? T
-    : never
-  : never;
+import type { ArgumentType, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
 
 /** Defaults suited to a public chain; the local demo and tests override the delays. */
 export const SUITE_DEFAULTS = {
@@ -26,7 +20,7 @@ export const SUITE_DEFAULTS = {
   timelockDelay: 2n * 24n * 3600n,
 } as const;
 
-function buildSuite(m: ModuleBuilder, settlementToken: TokenArgument) {
+function buildSuite(m: IgnitionModuleBuilder, settlementToken: ArgumentType) {
   const deployer = m.getAccount(0);
   const localCode = m.getParameter<bigint>("localCode");
   const unbondingDelay = m.getParameter<bigint>("unbondingDelay", SUITE_DEFAULTS.unbondingDelay);
