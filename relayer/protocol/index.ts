@@ -4,3 +4,4 @@ export * from "./checkpoint.js";
 export * from "./delivery.js";
 export * from "./merkle.js";
 export * from "./message.js";
+export type { Address, Hex } from "viem";

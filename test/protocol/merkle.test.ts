@@ -17,7 +17,7 @@ import { merkleVectors as vectors } from "../vectors/load.js";
 
 /** Flips the lowest bit of the last byte. */
 const tamper = (node: Hex): Hex =>
-  `${node.slice(0, -2)}${(Number.parseInt(node.slice(-2), 16) ^ 1).toString(16).padStart(2, "0")}`;
+  `0x${node.slice(2, -2)}${(Number.parseInt(node.slice(-2), 16) ^ 1).toString(16).padStart(2, "0")}`;
 
 describe("protocol: Merkle tree", () => {
   it("has the deposit-contract zero hashes and empty root", () => {

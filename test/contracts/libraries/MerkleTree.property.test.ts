@@ -10,7 +10,7 @@ const RUNS = process.env.DISTPOS_DEEP === "1" ? 300 : 25;
 
 /** Flips the lowest bit of the last byte. */
 const tamper = (node: Hex): Hex =>
-  `${node.slice(0, -2)}${(Number.parseInt(node.slice(-2), 16) ^ 1).toString(16).padStart(2, "0")}`;
+  `0x${node.slice(2, -2)}${(Number.parseInt(node.slice(-2), 16) ^ 1).toString(16).padStart(2, "0")}`;
 
 const treeCase = fc
   .record({
