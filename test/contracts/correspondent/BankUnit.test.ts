@@ -18,9 +18,11 @@ import {
   type BankChain,
 } from "./bankFixture.js";
 import {
-  BankMessagesHarness__factory,
-  type BankMessagesHarness,
-} from "../../../typechain-types/index.js";
+  decodeTransferBody,
+  encodeNettingReply,
+  encodeNettingRequest,
+  encodeReserveReport,
+} from "../../../relayer/protocol/index.js";
 
 const EMPTY = "0x";
 const RESERVE = 1_000n; // whole tokens each community posts on each peer
@@ -29,7 +31,6 @@ describe("CorrespondentBank (unit, three chains)", function () {
   let A: BankChain, B: BankChain, C: BankChain;
   let chains: BankChain[];
   let restoreFunded: () => Promise<void>;
-  let codec: BankMessagesHarness;
 
   /** Posts `tokens` whole tokens for `peer` on `holder` (by a user of the holder chain). */
   async function fund(
@@ -71,7 +72,6 @@ describe("CorrespondentBank (unit, three chains)", function () {
     C = await createBankChain("chainC", { decimals: 6 });
     chains = [A, B, C];
     await enrollAll(chains);
-    codec = await new BankMessagesHarness__factory(A.deployer).deploy();
     // Every community posts RESERVE on every peer; the holders report; the reports are relayed.
     for (const holder of chains) {
       for (const peer of chains) if (peer !== holder) await fund(holder, peer, RESERVE);
@@ -108,7 +108,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
       )
         .to.be.revertedWithCustomError(A.bank, "NotInbox")
         .withArgs(user.address);
-      const body = await codec.encodeNettingReply(1n);
+      const body = encodeNettingReply({ amount: 1n });
       await expect(A.bank.connect(user).onBankMessage(B.code, 0, body))
         .to.be.revertedWithCustomError(A.bank, "NotInbox")
         .withArgs(user.address);
@@ -244,7 +244,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
       expect(await balance(B, bob)).to.equal(bobB0); // nothing on B before delivery
 
       const [transfer] = (await dispatched(A)).slice(-1);
-      const [sender, userBody] = await codec.decodeTransfer(transfer.body);
+      const { sender, body: userBody } = decodeTransferBody(transfer.body as `0x${string}`);
       expect(sender).to.equal(word(alice.address));
       expect(userBody).to.equal("0x1234");
 
@@ -493,6 +493,10 @@ describe("CorrespondentBank (unit, three chains)", function () {
 
       await forgedPayout(B, A, mallory.address, wad(400), "small");
       expect(await balance(B, mallory)).to.equal(mallory0 + wad(400));
+      // A learns of the drain: B booked more from A than A ever sent, and that excess must not be
+      // mistaken for A's sends being reflected (which would raise the credit back to RESERVE).
+      await settle(chains);
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE - 400n));
       await forgedPayout(B, A, mallory.address, wad(RESERVE), "big"); // more than what is left of A's reserve
       expect(await balance(B, mallory)).to.equal(mallory0 + wad(400)); // pending, not paid from anything else
       await expect(
@@ -507,9 +511,9 @@ describe("CorrespondentBank (unit, three chains)", function () {
       expect(await B.bank.pool(C.code)).to.equal(poolC0);
       expect(poolA0).to.equal(wad(30));
 
-      // A learns of the drain (its credit view falls; a report that booked more than A sent is not
-      // allowed to raise it back).
+      // The pending forgery leaves A's reserve below its pending payouts: A's route is suspended.
       await settle(chains);
+      expect(await B.bank.suspended(A.code)).to.equal(true);
       expect(await A.bank.creditView(B.code)).to.equal(0n);
     });
   });
@@ -701,7 +705,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
 
     it("refuses netting an empty pool and ignores a reply nobody asked for", async function () {
       await expect(A.bank.net(B.code)).to.be.revertedWithCustomError(A.bank, "ZeroAmount");
-      const reply = await codec.encodeNettingReply(wad(5));
+      const reply = encodeNettingReply({ amount: wad(5) });
       await expect(A.inbox.bankMessage(await A.bank.getAddress(), B.code, 999, reply))
         .to.emit(A.bank, "NettingReplyIgnored")
         .withArgs(B.code, wad(5));
@@ -712,35 +716,35 @@ describe("CorrespondentBank (unit, three chains)", function () {
   describe("bank messages and their value at risk", function () {
     it("values a report by the credit it grants, a request by what we would move, a reply by its amount", async function () {
       const report = (reserve: bigint, pending: bigint, received: bigint, suspended: boolean) =>
-        codec.encodeReserveReport({ reserve, pending, received, suspended });
+        encodeReserveReport({ reserve, pending, received, suspended });
       // A's credit at B is RESERVE now.
       expect(
-        await A.bank.bankMessageCoverage(B.code, await report(wad(RESERVE + 7n), 0n, 0n, false)),
+        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE + 7n), 0n, 0n, false)),
       ).to.equal(wad(7));
       expect(
-        await A.bank.bankMessageCoverage(B.code, await report(wad(RESERVE - 7n), 0n, 0n, false)),
+        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE - 7n), 0n, 0n, false)),
       ).to.equal(0n);
       expect(
-        await A.bank.bankMessageCoverage(B.code, await report(wad(RESERVE + 7n), 0n, 0n, true)),
+        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE + 7n), 0n, 0n, true)),
       ).to.equal(0n);
       // A suspended route: lifting the suspension grants the whole credit.
       await (await B.bank.setThresholds(A.code, 0, wad(RESERVE + 1n), wad(RESERVE + 1n))).wait();
       await relay(B, A);
       expect(
-        await A.bank.bankMessageCoverage(B.code, await report(wad(RESERVE), 0n, 0n, false)),
+        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE), 0n, 0n, false)),
       ).to.equal(wad(RESERVE));
 
       await (
         await A.bank.connect(A.users[0]).send(C.code, word(C.users[0].address), wad(40), EMPTY)
       ).wait();
       expect(
-        await A.bank.bankMessageCoverage(C.code, await codec.encodeNettingRequest(wad(100))),
+        await A.bank.bankMessageCoverage(C.code, encodeNettingRequest({ amount: wad(100) })),
       ).to.equal(wad(40));
       expect(
-        await A.bank.bankMessageCoverage(C.code, await codec.encodeNettingRequest(wad(15))),
+        await A.bank.bankMessageCoverage(C.code, encodeNettingRequest({ amount: wad(15) })),
       ).to.equal(wad(15));
       expect(
-        await A.bank.bankMessageCoverage(C.code, await codec.encodeNettingReply(wad(123))),
+        await A.bank.bankMessageCoverage(C.code, encodeNettingReply({ amount: wad(123) })),
       ).to.equal(wad(123));
       await expect(A.bank.bankMessageCoverage(C.code, "0x09")).to.be.revertedWithCustomError(
         A.bank,
@@ -753,7 +757,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
       await expect(A.inbox.bankMessage(bank, B.code, 1, "0x01" + "00".repeat(32)))
         .to.be.revertedWithCustomError(A.bank, "UnknownBankMessage")
         .withArgs(1);
-      const good = await codec.encodeReserveReport({
+      const good = encodeReserveReport({
         reserve: 1n,
         pending: 0n,
         received: 0n,

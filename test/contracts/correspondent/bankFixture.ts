@@ -3,8 +3,8 @@
  * RouteRegistry, Outbox and CorrespondentBank, and a BankInboxHarness standing in for the Inbox, so
  * a test can deliver any message (honest or forged) to a bank exactly as the Inbox calls it.
  *
- * The relay step reads the origin Outbox's `Dispatch` logs, decodes each message with the Solidity
- * codec (CodecHarness, never a second encoder) and calls the destination bank as the Inbox does:
+ * The relay step reads the origin Outbox's `Dispatch` logs, decodes each message with the shared
+ * TypeScript codec (relayer/protocol) and calls the destination bank as the Inbox does:
  * a message from the origin's bank to our bank is a bank message, any other message from it with an
  * amount is a value transfer.
  */
@@ -12,16 +12,15 @@ import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 
+import { decodeMessage } from "../../../relayer/protocol/index.js";
 import {
   BankInboxHarness__factory,
   BankQuirkToken__factory,
-  CodecHarness__factory,
   CorrespondentBank__factory,
   Outbox__factory,
   RouteRegistry__factory,
   type BankInboxHarness,
   type BankQuirkToken,
-  type CodecHarness,
   type CorrespondentBank,
   type Outbox,
   type RouteRegistry,
@@ -43,7 +42,6 @@ export interface BankChain {
   inbox: BankInboxHarness;
   bank: CorrespondentBank;
   token: BankQuirkToken;
-  codec: CodecHarness;
   decimals: number;
   /** One whole token in local units. */
   unit: bigint;
@@ -77,7 +75,6 @@ export async function createBankChain(
     await registry.getAddress(),
     await token.getAddress(),
   );
-  const codec = await new CodecHarness__factory(deployer).deploy();
   await (
     await registry.bindLocalContracts({
       outbox: await outbox.getAddress(),
@@ -104,7 +101,6 @@ export async function createBankChain(
     inbox,
     bank,
     token,
-    codec,
     decimals,
     unit,
     delivered: new Set(),
@@ -133,7 +129,7 @@ export async function enrollAll(chains: BankChain[]): Promise<void> {
   }
 }
 
-/** A dispatched message as the Solidity codec decodes it. */
+/** A dispatched message, decoded, with its id. */
 export interface DecodedMessage {
   id: string;
   nonce: number;
@@ -150,17 +146,8 @@ export async function dispatched(origin: BankChain): Promise<DecodedMessage[]> {
   const logs = await origin.outbox.queryFilter(origin.outbox.filters.Dispatch());
   const out: DecodedMessage[] = [];
   for (const log of logs) {
-    const [header, body] = await origin.codec.decodeMessage(log.args.message);
-    out.push({
-      id: log.args.id,
-      nonce: Number(header.nonce),
-      origin: header.origin,
-      sender: header.sender,
-      destination: header.destination,
-      recipient: header.recipient,
-      amount: header.amount,
-      body,
-    });
+    const m = decodeMessage(log.args.message as `0x${string}`);
+    out.push({ id: log.args.id, ...m });
   }
   return out.sort((a, b) => a.nonce - b.nonce);
 }
