@@ -4,15 +4,17 @@
  * prefix per test so tests sharing the one Redis never collide.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import type { Hex } from "viem";
 
 import { parseConfig, type LoadedConfig } from "../../../relayer/config/load.js";
 import type { NodeConfigInput } from "../../../relayer/config/schema.js";
+import { silentLogger, type Logger } from "../../../relayer/log.js";
 import { createTestNetwork, type TestChain, type TestNetworkOptions } from "../../helpers/suite.js";
 import { serveChain, type RpcEndpoint } from "./rpc.js";
 
@@ -137,4 +139,42 @@ export async function mine(chain: TestChain, n = 1): Promise<void> {
     method: "hardhat_mine",
     params: [`0x${n.toString(16)}`],
   });
+}
+
+/** Polls `check` until it returns a truthy value; fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
+      );
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * A logger for a node under test: silent unless DISTPOS_TEST_LOGS names a directory, where each
+ * node writes `<name>.log` (JSON lines) for post-mortems.
+ */
+export function testLogger(name: string): Logger {
+  const dir = process.env.DISTPOS_TEST_LOGS;
+  if (!dir) return silentLogger;
+  mkdirSync(dir, { recursive: true });
+  return pino(
+    { level: "debug", base: { node: name } },
+    pino.destination({ dest: join(dir, `${name}.log`), sync: true }),
+  );
 }

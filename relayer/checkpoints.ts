@@ -1,0 +1,99 @@
+import type { Redis } from "ioredis";
+import { getAddress, type Address, type Hex } from "viem";
+
+import {
+  checkpointDomain,
+  recoverCheckpointSigner,
+  sortBySigner,
+  type Checkpoint,
+  type CheckpointDomain,
+  type SignerSignature,
+} from "./protocol/index.js";
+import type { Chain } from "./config/load.js";
+
+/** A checkpoint with the signatures a node knows for it. */
+export interface SignedCheckpoint {
+  origin: bigint;
+  root: Hex;
+  count: number;
+  signatures: SignerSignature[];
+}
+
+/** The EIP-712 domain of a configured chain's checkpoints. */
+export function domainOf(chain: Chain): CheckpointDomain {
+  return checkpointDomain({ evmChainId: BigInt(chain.chainId), outbox: chain.contracts.outbox });
+}
+
+/** Recovers the signer of `signature`; undefined when the signature is malformed. */
+export async function signerOf(
+  domain: CheckpointDomain,
+  checkpoint: Checkpoint,
+  signature: Hex,
+): Promise<Address | undefined> {
+  try {
+    return getAddress(recoverCheckpointSigner(domain, checkpoint, signature));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checkpoint signatures known to this node, per origin and count: its own attester's, and valid
+ * ones fetched from other nodes. Only signatures whose recovered signer matches are stored.
+ *
+ *   P:cp:O           hash  count -> root
+ *   P:sigs:O:COUNT   hash  signer -> signature
+ */
+export class CheckpointStore {
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {}
+
+  private cpKey(origin: bigint): string {
+    return `${this.prefix}:cp:${origin.toString(16)}`;
+  }
+
+  private sigKey(origin: bigint, count: number): string {
+    return `${this.prefix}:sigs:${origin.toString(16)}:${count}`;
+  }
+
+  /** Adds signatures (already checked by the caller) for `checkpoint`. */
+  async add(checkpoint: Checkpoint, signatures: SignerSignature[]): Promise<void> {
+    if (signatures.length === 0) return;
+    const m = this.redis.multi();
+    m.hset(this.cpKey(checkpoint.origin), String(checkpoint.count), checkpoint.root);
+    for (const s of signatures)
+      m.hset(this.sigKey(checkpoint.origin, checkpoint.count), s.signer, s.signature);
+    await m.exec();
+  }
+
+  async get(origin: bigint, count: number): Promise<SignedCheckpoint | undefined> {
+    const root = await this.redis.hget(this.cpKey(origin), String(count));
+    if (!root) return undefined;
+    const sigs = await this.redis.hgetall(this.sigKey(origin, count));
+    const signatures = sortBySigner(
+      Object.entries(sigs).map(([signer, signature]) => ({
+        signer: signer as Address,
+        signature: signature as Hex,
+      })),
+    );
+    return { origin, root: root as Hex, count, signatures };
+  }
+
+  /** Counts with known signatures, ascending. */
+  async counts(origin: bigint): Promise<number[]> {
+    return (await this.redis.hkeys(this.cpKey(origin))).map(Number).sort((a, b) => a - b);
+  }
+
+  async latest(origin: bigint): Promise<SignedCheckpoint | undefined> {
+    const counts = await this.counts(origin);
+    const last = counts[counts.length - 1];
+    return last === undefined ? undefined : this.get(origin, last);
+  }
+
+  /** Whether `signer` already signed `count` of `origin`. */
+  async has(origin: bigint, count: number, signer: Address): Promise<boolean> {
+    return (await this.redis.hexists(this.sigKey(origin, count), signer)) === 1;
+  }
+}

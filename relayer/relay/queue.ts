@@ -1,0 +1,102 @@
+import { Queue, type ConnectionOptions } from "bullmq";
+import type { Hex } from "viem";
+
+import type { LoadedConfig } from "../config/load.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+
+/** What a relay job carries: enough to deliver without the origin's node. */
+export interface RelayJobData {
+  id: Hex;
+  origin: string; // chain code hex
+  destination: string;
+  nonce: number;
+  message: Hex;
+  source: "indexer" | "push";
+}
+
+export function queueName(destination: bigint | string): string {
+  return `relay-${typeof destination === "bigint" ? destination.toString(16) : destination}`;
+}
+
+export function deadLetterName(destination: bigint | string): string {
+  return `relay-dead-${typeof destination === "bigint" ? destination.toString(16) : destination}`;
+}
+
+export function bullPrefix(cfg: LoadedConfig): string {
+  return `${cfg.redis.prefix}:bull`;
+}
+
+/** Whether this node carries messages from `origin` to `destination` (the relayer filters). */
+export function relays(cfg: LoadedConfig, origin: bigint, destination: bigint): boolean {
+  const known = (code: bigint) => cfg.chainList.some((c) => c.code === code);
+  if (!known(origin) || !known(destination) || origin === destination) return false;
+  const hex = (c: bigint) => c.toString(16);
+  if (cfg.relayer.origins && !cfg.relayer.origins.includes(hex(origin))) return false;
+  if (cfg.relayer.destinations && !cfg.relayer.destinations.includes(hex(destination)))
+    return false;
+  return true;
+}
+
+/**
+ * The relay queues, one per destination, on BullMQ. A job's id is the message id, so a message
+ * found again (indexer re-reading after a crash or a reorg, a peer pushing it twice) is one job.
+ */
+export class RelayQueues {
+  private readonly queues = new Map<string, Queue<RelayJobData>>();
+
+  constructor(
+    private readonly cfg: LoadedConfig,
+    private readonly connection: ConnectionOptions,
+    private readonly log: Logger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  queue(destination: string): Queue<RelayJobData> {
+    let q = this.queues.get(destination);
+    if (!q) {
+      q = new Queue<RelayJobData>(queueName(destination), {
+        connection: this.connection,
+        prefix: bullPrefix(this.cfg),
+        defaultJobOptions: {
+          attempts: this.cfg.relayer.attempts,
+          backoff: { type: "exponential", delay: this.cfg.relayer.backoffMs },
+          removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+          removeOnFail: false,
+        },
+      });
+      q.on("error", (e) =>
+        this.log.warn({ err: e.message, destination }, "queue connection error"),
+      );
+      this.queues.set(destination, q);
+    }
+    return q;
+  }
+
+  /** Adds the messages this node relays; returns how many were for a relayed route. */
+  async enqueue(
+    messages: Omit<RelayJobData, "source">[],
+    source: RelayJobData["source"],
+  ): Promise<number> {
+    let n = 0;
+    for (const m of messages) {
+      if (!relays(this.cfg, BigInt(`0x${m.origin}`), BigInt(`0x${m.destination}`))) continue;
+      await this.queue(m.destination).add(
+        "deliver",
+        { ...m, source },
+        { jobId: m.id.toLowerCase() },
+      );
+      this.metrics?.messagesQueued.inc({ destination: m.destination, source });
+      this.log.debug(
+        { msgId: m.id, destination: m.destination, source },
+        "message queued for delivery",
+      );
+      n++;
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

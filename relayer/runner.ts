@@ -1,0 +1,157 @@
+import type { AddressInfo } from "node:net";
+
+import type { FastifyInstance } from "fastify";
+
+import { buildApi } from "./api/server.js";
+import { Attester } from "./attester/attester.js";
+import { readKey, type LoadedConfig } from "./config/load.js";
+import { ChainIndexer } from "./indexer/indexer.js";
+import type { StoredMessage } from "./indexer/store.js";
+import { errorText, type Logger } from "./log.js";
+import type { Metrics } from "./metrics.js";
+import { NodeContext } from "./node.js";
+import { DestinationRelay } from "./relay/relay.js";
+import { relays } from "./relay/queue.js";
+import { Watcher } from "./watcher/watcher.js";
+
+export interface RunningNode {
+  ctx: NodeContext;
+  /** Base URL of the API when the api role runs. */
+  apiUrl?: string;
+  indexers: ChainIndexer[];
+  attester?: Attester;
+  relays: DestinationRelay[];
+  watcher?: Watcher;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  metrics?: Metrics;
+  env?: NodeJS.ProcessEnv;
+  /** Indexer lease TTL (how long a dead indexer blocks a successor). */
+  leaseTtlMs?: number;
+  /** BullMQ lock duration / stalled check (how long a dead relayer's jobs stay taken). */
+  lockDurationMs?: number;
+}
+
+/** Hands our home chain's new messages to their destination's entry nodes (SMTP-style). */
+function pushToPeers(ctx: NodeContext, messages: StoredMessage[]): void {
+  for (const m of messages) {
+    const dest = ctx.cfg.chainList.find((c) => c.code === m.destination);
+    for (const node of dest?.nodes ?? []) {
+      void fetch(`${node}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: m.message }),
+        signal: AbortSignal.timeout(5_000),
+      })
+        .then((res) =>
+          ctx.log.debug({ msgId: m.id, node, status: res.status }, "message handed to peer node"),
+        )
+        .catch((e: unknown) =>
+          ctx.log.debug(
+            { msgId: m.id, node, err: errorText(e) },
+            "peer node did not take the message",
+          ),
+        );
+    }
+  }
+}
+
+/**
+ * Starts the roles the config names. Keys are read (and checked) before anything starts, so a
+ * missing or malformed key fails at once with the config field and the env var named.
+ */
+export async function startNode(
+  cfg: LoadedConfig,
+  options: StartOptions = {},
+): Promise<RunningNode> {
+  const env = options.env ?? process.env;
+  const keys = {
+    attester: cfg.roles.includes("attester") ? readKey(cfg, "attester", env) : undefined,
+    relayer: cfg.roles.includes("relayer") ? readKey(cfg, "relayer", env) : undefined,
+    watcher: cfg.roles.includes("watcher") ? readKey(cfg, "watcher", env) : undefined,
+  };
+  const ctx = new NodeContext(cfg, options.log, options.metrics);
+  const log = ctx.log;
+  const node: RunningNode = { ctx, indexers: [], relays: [], stop: async () => undefined };
+
+  if (cfg.roles.includes("indexer")) {
+    for (const chain of cfg.chainList) {
+      const ix = new ChainIndexer({
+        chain,
+        client: ctx.client(chain.code),
+        store: ctx.store(chain.code),
+        log,
+        metrics: ctx.metrics,
+        leaseTtlMs: options.leaseTtlMs,
+        onMessages: async (messages) => {
+          await ctx.queues.enqueue(
+            messages.map((m) => ({
+              id: m.id,
+              origin: m.origin.toString(16),
+              destination: m.destination.toString(16),
+              nonce: m.nonce,
+              message: m.message,
+            })),
+            "indexer",
+          );
+          if (chain.code === cfg.homeChain.code && cfg.relayer.push)
+            pushToPeers(
+              ctx,
+              messages.filter((m) => relays(cfg, m.origin, m.destination)),
+            );
+        },
+      });
+      node.indexers.push(ix);
+      ix.start();
+    }
+  }
+
+  let api: FastifyInstance | undefined;
+  if (cfg.roles.includes("api")) {
+    api = buildApi(ctx);
+    await api.listen({ host: cfg.api.host, port: cfg.api.port });
+    const address = api.server.address() as AddressInfo;
+    node.apiUrl = `http://${cfg.api.host}:${address.port}`;
+    log.info({ url: node.apiUrl }, "api listening");
+  }
+
+  if (keys.attester) {
+    node.attester = new Attester(ctx, keys.attester);
+    node.attester.start();
+  }
+
+  if (keys.relayer) {
+    const destinations = cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex);
+    for (const code of destinations) {
+      const relay = new DestinationRelay(ctx, cfg.chain(code), keys.relayer, {
+        lockDurationMs: options.lockDurationMs,
+        stalledIntervalMs: options.lockDurationMs,
+      });
+      relay.start();
+      node.relays.push(relay);
+    }
+  }
+
+  if (keys.watcher) {
+    node.watcher = new Watcher(ctx, keys.watcher);
+    node.watcher.start();
+  }
+
+  node.stop = async () => {
+    await Promise.all(node.relays.map((r) => r.stop().catch(() => undefined)));
+    await node.watcher?.stop();
+    await node.attester?.stop();
+    await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));
+    await api?.close();
+    await ctx.close();
+    log.info("node stopped");
+  };
+  log.info(
+    { home: cfg.home, roles: cfg.roles, chains: cfg.chainList.map((c) => c.codeHex) },
+    "node started",
+  );
+  return node;
+}

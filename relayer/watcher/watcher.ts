@@ -1,0 +1,246 @@
+import { decodeFunctionData, encodeFunctionData, getAbiItem, type Address, type Hex } from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+
+import { IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
+import { walletClientFor } from "../chain/clients.js";
+import { revertOf } from "../chain/errors.js";
+import { TxRevertedError, TxSender } from "../chain/sender.js";
+import { domainOf, signerOf } from "../checkpoints.js";
+import type { Chain } from "../config/load.js";
+import { errorText, type Logger } from "../log.js";
+import type { NodeContext } from "../node.js";
+import type { Checkpoint } from "../protocol/index.js";
+
+const DELIVERED = getAbiItem({ abi: IInboxAbi, name: "Delivered" });
+
+interface CheckpointAnswer {
+  origin?: string;
+  root?: Hex;
+  count?: number;
+  signatures?: { signer?: string; signature?: string }[];
+}
+
+/**
+ * The watcher role: checks every checkpoint signature of our home chain that it meets against the
+ * home Outbox (StakingHub.isFraudulent) and proves the false ones on the home StakingHub, which
+ * slashes the signer. It meets signatures
+ * - on the APIs of the home chain's entry nodes (and in our own checkpoint store), and
+ * - in the calldata of `deliver` transactions on every peer chain's Inbox that delivered messages
+ *   from our home chain (a false root that was used to forge a delivery).
+ */
+export class Watcher {
+  readonly account: PrivateKeyAccount;
+  private readonly sender: TxSender;
+  private readonly log: Logger;
+  private readonly seen = new Set<string>();
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    key: Hex,
+  ) {
+    this.account = privateKeyToAccount(key);
+    const home = ctx.cfg.homeChain;
+    this.log = ctx.log.child({ role: "watcher" });
+    this.sender = new TxSender(
+      ctx.client(home.code),
+      walletClientFor(home, this.account),
+      this.account,
+      {
+        log: this.log,
+        metrics: ctx.metrics,
+        chainLabel: home.codeHex,
+      },
+    );
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    this.log.info({ prover: this.account.address }, "watcher started");
+    while (!this.stopped) {
+      try {
+        await this.round();
+      } catch (e) {
+        this.log.warn({ err: errorText(e) }, "watcher round failed, retrying");
+      }
+      if (this.stopped) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.ctx.cfg.watcher.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** One pass over every source. */
+  async round(): Promise<void> {
+    const home = this.ctx.cfg.homeChain;
+    await this.checkNodeApis(home);
+    for (const peer of this.ctx.cfg.chainList) {
+      if (peer.code !== home.code) await this.checkDeliveries(home, peer);
+    }
+  }
+
+  private async checkNodeApis(home: Chain): Promise<void> {
+    const own = await this.ctx.checkpoints.latest(home.code);
+    if (own)
+      for (const s of own.signatures)
+        await this.check(
+          { origin: home.code, root: own.root, count: own.count },
+          s.signature,
+          "store",
+        );
+    for (const node of home.nodes) {
+      let answer: CheckpointAnswer;
+      try {
+        const res = await fetch(`${node}/v1/checkpoints/latest?origin=${home.codeHex}`, {
+          signal: AbortSignal.timeout(5_000),
+        });
+        if (!res.ok) continue;
+        answer = (await res.json()) as CheckpointAnswer;
+      } catch (e) {
+        this.log.debug({ node, err: errorText(e) }, "entry node did not answer");
+        continue;
+      }
+      if (typeof answer.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(answer.root)) continue;
+      if (
+        typeof answer.count !== "number" ||
+        !Number.isInteger(answer.count) ||
+        answer.count < 0 ||
+        answer.count > 0xffffffff
+      )
+        continue;
+      const checkpoint: Checkpoint = { origin: home.code, root: answer.root, count: answer.count };
+      for (const s of answer.signatures ?? []) {
+        if (typeof s.signature === "string" && /^0x[0-9a-fA-F]{130}$/.test(s.signature))
+          await this.check(checkpoint, s.signature as Hex, "api");
+      }
+    }
+  }
+
+  /** Reads `deliver` calldata of the peer's Inbox transactions that delivered home messages. */
+  private async checkDeliveries(home: Chain, peer: Chain): Promise<void> {
+    const client = this.ctx.client(peer.code);
+    const key = `${this.ctx.cfg.redis.prefix}:watcher:${home.codeHex}:deliveries:${peer.codeHex}`;
+    const stored = await this.ctx.redis.get(key);
+    const from = stored === null ? peer.startBlock : Number(stored) + 1;
+    const tip = Number(await client.getBlockNumber());
+    if (from > tip) return;
+    const to = Math.min(tip, from + peer.maxLogRange - 1);
+    const logs = await client.getLogs({
+      address: peer.contracts.inbox,
+      event: DELIVERED,
+      args: { origin: home.code },
+      fromBlock: BigInt(from),
+      toBlock: BigInt(to),
+    });
+    const txs = [...new Set(logs.map((l) => l.transactionHash))];
+    for (const hash of txs) {
+      const tx = await client.getTransaction({ hash });
+      if (tx.to?.toLowerCase() !== peer.contracts.inbox.toLowerCase()) continue; // through a contract: not visible in calldata
+      let decoded;
+      try {
+        decoded = decodeFunctionData({ abi: IInboxAbi, data: tx.input });
+      } catch {
+        continue;
+      }
+      if (decoded.functionName !== "deliver") continue;
+      const [cp, signatures] = decoded.args;
+      if (cp.origin !== home.code) continue;
+      for (const signature of signatures)
+        await this.check(
+          { origin: cp.origin, root: cp.root, count: cp.count },
+          signature,
+          "calldata",
+        );
+    }
+    await this.ctx.redis.set(key, String(to));
+  }
+
+  /** Checks one signature; proves fraud when the checkpoint is false and the signer not slashed. */
+  async check(
+    checkpoint: Checkpoint,
+    signature: Hex,
+    source: string,
+  ): Promise<"honest" | "proven" | "skipped"> {
+    const home = this.ctx.cfg.homeChain;
+    const seenKey = `${checkpoint.count}:${checkpoint.root}:${signature}`.toLowerCase();
+    if (this.seen.has(seenKey)) return "skipped";
+    const signer = await signerOf(domainOf(home), checkpoint, signature);
+    if (!signer) {
+      this.seen.add(seenKey);
+      return "skipped"; // not a signature the contracts would accept either
+    }
+    this.ctx.metrics.watcherChecked.inc({ source });
+    const client = this.ctx.client(home.code);
+    const fraudulent = await client.readContract({
+      address: home.contracts.stakingHub,
+      abi: IStakingHubAbi,
+      functionName: "isFraudulent",
+      args: [checkpoint],
+    });
+    if (!fraudulent) {
+      this.seen.add(seenKey);
+      return "honest";
+    }
+    const slashed = await client.readContract({
+      address: home.contracts.stakingHub,
+      abi: IStakingHubAbi,
+      functionName: "slashed",
+      args: [signer],
+    });
+    if (slashed) {
+      this.seen.add(seenKey);
+      return "skipped";
+    }
+    this.log.warn(
+      { signer, count: checkpoint.count, root: checkpoint.root, source },
+      "false checkpoint signature found: proving fraud",
+    );
+    return this.prove(checkpoint, signature, signer, seenKey);
+  }
+
+  private async prove(
+    checkpoint: Checkpoint,
+    signature: Hex,
+    signer: Address,
+    seenKey: string,
+  ): Promise<"proven" | "skipped"> {
+    const home = this.ctx.cfg.homeChain;
+    try {
+      const receipt = await this.sender.send({
+        to: home.contracts.stakingHub,
+        data: encodeFunctionData({
+          abi: IStakingHubAbi,
+          functionName: "proveFraud",
+          args: [checkpoint, signature],
+        }),
+        label: "proveFraud",
+      });
+      this.ctx.metrics.fraudProofs.inc({ outcome: "slashed" });
+      this.log.warn({ signer, tx: receipt.transactionHash }, "fraud proven: attester slashed");
+      this.seen.add(seenKey);
+      return "proven";
+    } catch (e) {
+      // Someone else proved it first (AttesterSlashed / nothing to slash), or the call failed: a
+      // revert is final, a transport error is retried on the next round.
+      if (e instanceof TxRevertedError || revertOf(e)) this.seen.add(seenKey);
+      this.ctx.metrics.fraudProofs.inc({ outcome: "failed" });
+      this.log.warn({ signer, err: errorText(e) }, "proveFraud failed");
+      return "skipped";
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { expect } from "chai";
+import { ethers } from "ethers";
+import type { Redis } from "ioredis";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+
+import { startNode, type RunningNode } from "../../relayer/runner.js";
+import { MessagingSink__factory } from "../../typechain-types/index.js";
+import type { TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  loadedConfig,
+  newRedis,
+  nodeConfigObject,
+  serveNetwork,
+  testLogger,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+
+/** A funded key on every chain of the network. */
+export async function fundedKey(net: ServedNetwork): Promise<Hex> {
+  const key = generatePrivateKey();
+  for (const chain of net.chains) {
+    await chain.connection.provider.request({
+      method: "hardhat_setBalance",
+      params: [privateKeyToAccount(key).address, "0x3635C9ADC5DEA00000"],
+    });
+  }
+  return key;
+}
+
+export async function deploySink(chain: TestChain): Promise<string> {
+  const [deployer] = await chain.connection.ethers.getSigners();
+  const sink = await new MessagingSink__factory(deployer).deploy();
+  await sink.waitForDeployment();
+  return sink.getAddress();
+}
+
+export async function deliveredIds(chain: TestChain, fromBlock = 0): Promise<string[]> {
+  const logs = await chain.suite.inbox.queryFilter(
+    chain.suite.inbox.filters.Delivered(),
+    fromBlock,
+  );
+  return logs.map((l) => l.args.id.toLowerCase());
+}
+
+describe("relayer/node (in process)", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let node: RunningNode | undefined;
+
+  before(async function () {
+    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
+    redis = newRedis();
+  });
+  after(async function () {
+    await net.close();
+    redis.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("node")));
+  afterEach(async function () {
+    await node?.stop();
+    node = undefined;
+    await clearPrefix(redis, prefix);
+  });
+
+  it("delivers messages dispatched on its home chain, with checkpoints it attests itself, and reports them", async function () {
+    const [a, b] = net.chains as [TestChain, TestChain];
+    const sink = await deploySink(b);
+    const env = {
+      ATTESTER_KEY: a.attesters[0]!.privateKey,
+      RELAYER_KEY: await fundedKey(net),
+      WATCHER_KEY: await fundedKey(net),
+    };
+    const cfg = loadedConfig(
+      nodeConfigObject(net, a.suite.addresses.chainCode, prefix, {
+        roles: ["indexer", "api", "attester", "relayer", "watcher"],
+        keys: { attester: "ATTESTER_KEY", relayer: "RELAYER_KEY", watcher: "WATCHER_KEY" },
+        attester: { snapshotIntervalMs: 0 },
+        relayer: { batchWaitMs: 200 },
+      }),
+    );
+    node = await startNode(cfg, { env, log: testLogger("node-basic") });
+    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    const recipient = ethers.zeroPadValue(sink, 32);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const tx = await a.suite.outbox.dispatch(b.suite.code, recipient, ethers.toBeHex(i, 4));
+      const receipt = await tx.wait();
+      const log = receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "Dispatch");
+      ids.push((log!.args.id as string).toLowerCase());
+    }
+    await waitFor("3 deliveries", async () => {
+      const delivered = await deliveredIds(b, fromBlock);
+      return ids.every((id) => delivered.includes(id));
+    });
+    const delivered = await deliveredIds(b, fromBlock);
+    expect(delivered.filter((id) => ids.includes(id)).length).to.equal(3);
+
+    const status = await waitFor("status delivered in the API", async () => {
+      const res = await fetch(`${node!.apiUrl}/v1/messages/${ids[0]}`);
+      const body = (await res.json()) as { destination: { status: string } };
+      return body.destination.status === "delivered" && body;
+    });
+    expect(status.destination.status).to.equal("delivered");
+    const cp = (await (await fetch(`${node.apiUrl}/v1/checkpoints/latest`)).json()) as {
+      count: number;
+      signatures: { signer: string }[];
+    };
+    expect(cp.signatures.map((s) => s.signer)).to.deep.equal([a.attesters[0]!.address]);
+  });
+});
