@@ -210,6 +210,8 @@ describe("AttesterMirror", function () {
                 await expect(m.chargeCoverage(ORIGIN, [a1], amount))
                   .to.be.revertedWithCustomError(m, "InsufficientCoverage")
                   .withArgs(amount, stake - live);
+                // A refused transaction mines no block: mine one at `now` so views read that time.
+                await networkHelpers.mine();
               }
               expect(await m.exposure(ORIGIN, a1)).to.equal(
                 accepted
