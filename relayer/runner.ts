@@ -85,7 +85,7 @@ export async function startNode(
         store: ctx.store(chain.code),
         log,
         metrics: ctx.metrics,
-        leaseTtlMs: options.leaseTtlMs,
+        leaseTtlMs: options.leaseTtlMs ?? cfg.indexer.leaseTtlMs,
         onMessages: async (messages) => {
           await ctx.queues.enqueue(
             messages.map((m) => ({

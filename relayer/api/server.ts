@@ -90,14 +90,12 @@ export function buildApi(ctx: NodeContext): FastifyInstance {
         };
       }
     }
-    return reply
-      .code(redisOk ? 200 : 503)
-      .send({
-        status: redisOk ? "ok" : "redis unavailable",
-        home: cfg.home,
-        roles: cfg.roles,
-        chains,
-      });
+    return reply.code(redisOk ? 200 : 503).send({
+      status: redisOk ? "ok" : "redis unavailable",
+      home: cfg.home,
+      roles: cfg.roles,
+      chains,
+    });
   });
 
   const sendCheckpoint = async (reply: FastifyReply, origin: bigint, count?: number) => {

@@ -134,14 +134,12 @@ export class Attester {
       if (await checkpoints.has(home.code, snap.count, this.account.address)) continue;
       if (snap.count > tree.count) continue; // the indexer has not stored those leaves yet
       const ours = tree.rootAt(snap.count);
-      const onChain = await this.ctx
-        .client(home.code)
-        .readContract({
-          address: home.contracts.outbox,
-          abi: IOutboxAbi,
-          functionName: "rootAt",
-          args: [snap.count],
-        });
+      const onChain = await this.ctx.client(home.code).readContract({
+        address: home.contracts.outbox,
+        abi: IOutboxAbi,
+        functionName: "rootAt",
+        args: [snap.count],
+      });
       if (ours !== onChain || ours !== snap.root) {
         this.refused.add(snap.count);
         this.ctx.metrics.signRefused.inc();

@@ -157,8 +157,19 @@ export const configSchema = z
         concurrency: integer(1).default(200),
         attempts: integer(1).default(10),
         backoffMs: integer(1).default(1_000),
+        /**
+         * How long a job stays taken by a relayer process that stopped answering (BullMQ lock);
+         * after that another process (or the restarted one) takes it.
+         */
+        lockDurationMs: integer(1_000).default(30_000),
         /** Hand our home chain's outgoing messages to the destination's entry nodes. */
         push: boolean.default(true),
+      })
+      .prefault({}),
+    indexer: z
+      .strictObject({
+        /** How long a dead indexer process keeps other processes from taking over its chains. */
+        leaseTtlMs: integer(1_000).default(15_000),
       })
       .prefault({}),
     watcher: z

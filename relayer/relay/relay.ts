@@ -213,14 +213,12 @@ export class DestinationRelay {
     let policy: RoutePolicy = { minSigners: 1, defaultCoverage: 0n, at: Date.now() };
     const registry = this.destination.contracts.registry;
     if (registry) {
-      const route = await this.ctx
-        .client(this.destination.code)
-        .readContract({
-          address: registry,
-          abi: IRouteRegistryAbi,
-          functionName: "route",
-          args: [origin],
-        });
+      const route = await this.ctx.client(this.destination.code).readContract({
+        address: registry,
+        abi: IRouteRegistryAbi,
+        functionName: "route",
+        args: [origin],
+      });
       policy = {
         minSigners: route.minSigners,
         defaultCoverage: route.defaultCoverage,

@@ -1,11 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "ethers";
 import type { Redis } from "ioredis";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import type { Hex } from "viem";
 
 import { startNode, type RunningNode } from "../../relayer/runner.js";
-import { MessagingSink__factory } from "../../typechain-types/index.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -19,26 +16,7 @@ import {
   type ServedNetwork,
 } from "./helpers/net.js";
 
-/** A funded key on every chain of the network. */
-export async function fundedKey(net: ServedNetwork): Promise<Hex> {
-  const key = generatePrivateKey();
-  for (const chain of net.chains) {
-    await chain.connection.provider.request({
-      method: "hardhat_setBalance",
-      params: [privateKeyToAccount(key).address, "0x3635C9ADC5DEA00000"],
-    });
-  }
-  return key;
-}
-
-export async function deploySink(chain: TestChain): Promise<string> {
-  const [deployer] = await chain.connection.ethers.getSigners();
-  const sink = await new MessagingSink__factory(deployer).deploy();
-  await sink.waitForDeployment();
-  return sink.getAddress();
-}
-
-export async function deliveredIds(chain: TestChain, fromBlock = 0): Promise<string[]> {
+async function deliveredIds(chain: TestChain, fromBlock = 0): Promise<string[]> {
   const logs = await chain.suite.inbox.queryFilter(
     chain.suite.inbox.filters.Delivered(),
     fromBlock,

@@ -1,0 +1,175 @@
+/**
+ * The node end to end, as an operator runs it: `distpos node` processes over two chains served on
+ * JSON-RPC, `distpos send` / `distpos status` as CLI processes, the shared Redis under a prefix of
+ * its own per test.
+ */
+import { writeFileSync } from "node:fs";
+
+import { expect } from "chai";
+import type { Redis } from "ioredis";
+
+import { formatChainAddress } from "../../relayer/protocol/index.js";
+import { fundedWallets, type TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  writeConfigFile,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { killAll, runCli } from "./helpers/proc.js";
+import {
+  deliveries,
+  deliverTxs,
+  deploySink,
+  dispatchMany,
+  fundedKey,
+  missing,
+  nodeConfigFile,
+  queueCounts,
+  runNode,
+} from "./helpers/scenario.js";
+
+describe("relayer e2e: distpos node, send, status", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let a: TestChain;
+  let b: TestChain;
+  let sink: string;
+
+  before(async function () {
+    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
+    [a, b] = net.chains as [TestChain, TestChain];
+    sink = await deploySink(b);
+    redis = newRedis();
+  });
+  after(async function () {
+    await net.close();
+    redis.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("e2e")));
+  afterEach(async function () {
+    await killAll();
+    await clearPrefix(redis, prefix);
+  });
+
+  async function fullNode(name: string, overrides = {}) {
+    const { file, env } = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      {
+        attester: a.attesters[0]!.privateKey as `0x${string}`,
+        relayer: await fundedKey(net),
+        watcher: await fundedKey(net),
+      },
+      { roles: ["indexer", "api", "attester", "relayer", "watcher"], ...overrides },
+    );
+    return { node: await runNode(name, file, env), file, env };
+  }
+
+  it("fails at start on a bad config file, naming the field and the file", async function () {
+    const { obj } = nodeConfigFile(net, a.suite.addresses.chainCode, prefix, {});
+    const bad = JSON.parse(JSON.stringify(obj)) as {
+      chains: Record<string, { confirmations: unknown }>;
+    };
+    bad.chains[b.suite.addresses.chainCode]!.confirmations = -3;
+    const file = writeConfigFile(bad);
+    const result = await runCli(["-c", file, "node"]);
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.contain(file);
+    expect(result.stderr).to.contain(`chains.${b.suite.addresses.chainCode}.confirmations`);
+    // A key the config names but the environment lacks is a start failure too.
+    const keyed = writeConfigFile({
+      ...obj,
+      roles: ["relayer"],
+      keys: { relayer: "DISTPOS_TEST_ABSENT_KEY" },
+    });
+    const missingKey = await runCli(["-c", keyed, "node"], { DISTPOS_TEST_ABSENT_KEY: "" });
+    expect(missingKey.code).to.equal(2);
+    expect(missingKey.stderr).to.contain("keys.relayer").and.to.contain("DISTPOS_TEST_ABSENT_KEY");
+    const yaml = writeConfigFile({});
+    writeFileSync(yaml, "home: a0a1\nchains: [\n");
+    expect((await runCli(["-c", yaml, "node"])).code).to.equal(2);
+  });
+
+  it("delivers a message sent with `distpos send` to a chain-qualified address; `distpos status` follows it", async function () {
+    const { node, file } = await fullNode("send");
+    const [user] = await fundedWallets(a.connection, a.suite, 1, 0n);
+    const to = formatChainAddress({ code: b.suite.code, account: sink as `0x${string}` });
+    const env = { DISTPOS_TEST_USER: user!.privateKey };
+    const sent = await runCli(
+      [
+        "-c",
+        file,
+        "--json",
+        "send",
+        to,
+        "--body",
+        "hello",
+        "--key-env",
+        "DISTPOS_TEST_USER",
+        "--wait",
+        "--timeout",
+        "120",
+      ],
+      env,
+    );
+    expect(sent.code, sent.stderr).to.equal(0);
+    const result = JSON.parse(sent.stdout) as { id: string; status: string; nonce: number };
+    expect(result.status).to.equal("delivered");
+    expect((await deliveries(b)).get(result.id.toLowerCase())).to.have.length(1);
+
+    const status = await runCli(["-c", file, "--json", "status", result.id]);
+    expect(status.code, status.stderr).to.equal(0);
+    expect(JSON.parse(status.stdout)).to.deep.include({ id: result.id });
+    const viaNode = await runCli(["--json", "status", result.id, "--node", node.apiUrl!]);
+    expect(viaNode.code, viaNode.stderr).to.equal(0);
+    expect((JSON.parse(viaNode.stdout) as { message: { body: string } }).message.body).to.equal(
+      "0x68656c6c6f",
+    );
+    // Human output for people, exit codes for scripts.
+    const human = await runCli(["-c", file, "status", result.id]);
+    expect(human.stdout).to.contain("status delivered");
+    const unknown = await runCli(["-c", file, "status", `0x${"12".repeat(32)}`]);
+    expect(unknown.code).to.equal(5);
+    const badRecipient = await runCli(
+      ["-c", file, "send", "b0b1x1234", "--key-env", "DISTPOS_TEST_USER"],
+      env,
+    );
+    expect(badRecipient.code).to.equal(2);
+    expect(badRecipient.stderr).to.contain("recipient");
+  });
+
+  it("carries 100 messages in a few batches, each delivered once", async function () {
+    const { node } = await fullNode("hundred", {
+      relayer: { maxBatchMessages: 100, batchWaitMs: 500 },
+    });
+    void node;
+    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    const ids = await dispatchMany(a, b, sink, 100, 7);
+    await waitFor(
+      "100 deliveries",
+      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      120_000,
+      250,
+    );
+    const delivered = await deliveries(b, fromBlock);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    const txs = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
+    expect(txs.every((t) => t.status === 1)).to.equal(true);
+    const ours = txs.filter((t) => t.messages > 1);
+    expect(
+      txs.length,
+      `deliver transactions: ${txs.map((t) => t.messages).join(",")}`,
+    ).to.be.at.most(8);
+    expect(Math.max(...ours.map((t) => t.messages))).to.be.at.least(20);
+    await waitFor("queue drained", async () => {
+      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      return c.wait + c.active + c.delayed === 0 && c.completed >= 100;
+    });
+  });
+});
