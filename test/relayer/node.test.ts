@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 
 import { startNode, type RunningNode } from "../../relayer/runner.js";
 import type { TestChain } from "../helpers/suite.js";
+import { deploySink, fundedKey } from "./helpers/scenario.js";
 import {
   clearPrefix,
   loadedConfig,
