@@ -134,11 +134,11 @@ export interface DecodedMessage {
   id: string;
   nonce: number;
   origin: bigint;
-  sender: string;
+  sender: `0x${string}`;
   destination: bigint;
-  recipient: string;
+  recipient: `0x${string}`;
   amount: bigint;
-  body: string;
+  body: `0x${string}`;
 }
 
 /** Every message `origin` dispatched, in nonce order. */
