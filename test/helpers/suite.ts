@@ -20,6 +20,7 @@ import {
   signCheckpoint,
   sortSignaturesBySigner,
   type Checkpoint,
+  type MerkleTree,
   type Message,
 } from "../../relayer/protocol/index.js";
 
@@ -153,6 +154,14 @@ export interface RelayOptions {
   relayer?: ethers.Signer;
   /** Tamper with the delivery before sending (attack tests). */
   mutate?: (delivery: Delivery) => Delivery;
+  /** The origin's dispatched messages when the caller already holds them (skips reading logs). */
+  dispatched?: DispatchedMessage[];
+  /**
+   * The origin's tree, holding at least the snapshotted count of leaves (default: built from the
+   * dispatched messages). Needed when the Outbox holds leaves that are not in its logs, e.g. the
+   * benchmark's deep tree whose frontier was written into storage.
+   */
+  tree?: MerkleTree;
 }
 
 /** Arguments of `Inbox.deliver`. */
@@ -175,12 +184,13 @@ export async function prepareDelivery(
 ): Promise<Delivery | undefined> {
   await (await origin.suite.outbox.snapshot()).wait();
   const [root, count] = await origin.suite.outbox.latestSnapshot();
-  const all = await dispatchedMessages(origin);
-  const leaves = all.slice(0, Number(count)).map((m) => m.id as `0x${string}`);
+  const all = options.dispatched ?? (await dispatchedMessages(origin));
+  const wanted = options.nonces ? new Set(options.nonces) : undefined;
   const pending: DispatchedMessage[] = [];
-  for (const m of all.slice(0, Number(count))) {
+  for (const m of all) {
+    if (m.nonce >= Number(count)) continue;
     if (m.message.destination !== destination.suite.code) continue;
-    if (options.nonces && !options.nonces.includes(m.nonce)) continue;
+    if (wanted && !wanted.has(m.nonce)) continue;
     if (await destination.suite.inbox.isDelivered(origin.suite.code, m.nonce)) continue;
     pending.push(m);
   }
@@ -200,7 +210,9 @@ export async function prepareDelivery(
     signers.map((s) => signCheckpoint(s.privateKey as `0x${string}`, domain, checkpoint)),
   );
   const delivery = buildDelivery({
-    leaves,
+    ...(options.tree
+      ? { tree: options.tree }
+      : { leaves: all.slice(0, Number(count)).map((m) => m.id as `0x${string}`) }),
     count: Number(count),
     messages: pending.map((m) => m.encoded as `0x${string}`),
   });

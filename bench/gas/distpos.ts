@@ -1,0 +1,219 @@
+/**
+ * The DistPOS side of the gas benchmark, built on the test network fixture (the production deploy
+ * path: Ignition module, timelock, pairwise connect, staked and allocated attesters) and its relay
+ * step: dispatches on chain A, deliveries on chain B, all to one no-op recipient.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { ethers, type Signer, type TransactionReceipt } from "ethers";
+
+import { governThroughTimelock } from "../../deploy/governance.js";
+import { suiteAs } from "../../deploy/suite.js";
+import { addressToBytes32, decodeMessage, type MerkleTree } from "../../relayer/protocol/index.js";
+import {
+  createTestNetwork,
+  ONE,
+  prepareDelivery,
+  relay,
+  sendDelivery,
+  type DispatchedMessage,
+  type TestChain,
+} from "../../test/helpers/suite.js";
+import { BenchRecipient__factory } from "../../typechain-types/index.js";
+import { loadSourceMapper, type SourceMapper } from "./sourceMap.js";
+import type { Sample } from "./stats.js";
+import { body, sendMany, toSample } from "./tx.js";
+
+export interface BenchNetwork {
+  a: TestChain;
+  b: TestChain;
+  /** The no-op recipient on B. */
+  recipient: string;
+  recipientWord: string;
+  /** Sender of the dispatches on A (the deployer account). */
+  user: Signer;
+  /** Contract names per chain (for gas breakdowns; both chains reuse addresses). */
+  namesA: Map<string, string>;
+  namesB: Map<string, string>;
+}
+
+/**
+ * Two chains connected by the production path, five attesters each with ample stake (value
+ * transfers need coverage), a no-op recipient on B.
+ */
+export async function createBenchNetwork(): Promise<BenchNetwork> {
+  const [a, b] = await createTestNetwork({
+    attestersPerChain: 5,
+    stake: 1_000_000_000n * ONE,
+    allocation: 100_000_000n * ONE,
+  });
+  const [deployerB] = await b.connection.ethers.getSigners();
+  const recipientContract = await new BenchRecipient__factory(deployerB).deploy();
+  await recipientContract.waitForDeployment();
+  const recipient = await recipientContract.getAddress();
+  const [user] = await a.connection.ethers.getSigners();
+
+  const [namesA, namesB] = [a, b].map((chain) => {
+    const x = chain.suite.addresses;
+    return new Map<string, string>([
+      [x.registry.toLowerCase(), "RouteRegistry"],
+      [x.outbox.toLowerCase(), "Outbox"],
+      [x.inbox.toLowerCase(), "Inbox"],
+      [x.stakingHub.toLowerCase(), "StakingHub"],
+      [x.bank.toLowerCase(), "CorrespondentBank"],
+      [x.settlementToken.toLowerCase(), "settlement token (ERC20)"],
+    ]);
+  });
+  namesB.set(recipient.toLowerCase(), "BenchRecipient (no-op)");
+  const recipientWord = addressToBytes32(recipient as `0x${string}`);
+  return { a, b, recipient, recipientWord, user, namesA, namesB };
+}
+
+/** Dispatches `count` pure messages of `bodySize` bytes to the recipient; returns the samples. */
+export async function dispatchPure(
+  net: BenchNetwork,
+  count: number,
+  bodySize: number,
+  seed: number,
+): Promise<{ samples: Sample[]; receipts: TransactionReceipt[] }> {
+  const outbox = suiteAs(net.a.suite, net.user).outbox;
+  const receipts = await sendMany(net.user, count, (i, overrides) =>
+    outbox.dispatch(net.b.suite.code, net.recipientWord, body(bodySize, seed + i), overrides),
+  );
+  return { samples: receipts.map(toSample), receipts };
+}
+
+/**
+ * Prepares value transfers from A to B: the deployer of B funds reserve[A] (its bank reports the
+ * reserve to A), then governance raises B's report threshold so that the benchmark's payouts do
+ * not each send a report back, and the report is relayed to A so that A's credit view allows sends.
+ */
+export async function prepareValueRoute(net: BenchNetwork, reserve: bigint): Promise<void> {
+  const { a, b } = net;
+  const [funder] = await b.connection.ethers.getSigners();
+  const bankB = suiteAs(b.suite, funder);
+  await (await bankB.token.mint(await funder.getAddress(), reserve)).wait();
+  await (await bankB.token.approve(b.suite.addresses.bank, reserve)).wait();
+  await (await bankB.bank.fund(a.suite.code, reserve)).wait();
+  const data = b.suite.bank.interface.encodeFunctionData("setThresholds", [
+    a.suite.code,
+    reserve, // report only after the reserve moved by all of it
+    0n,
+    0n,
+  ]);
+  await governThroughTimelock(b.suite, [{ target: b.suite.addresses.bank, data }]);
+  await relay(b, a, { signers: b.attesters.slice(0, 1) });
+  const credit = await a.suite.bank.creditView(b.suite.code);
+  if (credit < reserve) throw new Error(`credit view on A is ${credit}, expected ${reserve}`);
+
+  const user = suiteAs(a.suite, net.user);
+  await (await user.token.mint(await net.user.getAddress(), reserve)).wait();
+  await (await user.token.approve(a.suite.addresses.bank, ethers.MaxUint256)).wait();
+}
+
+/** Sends `count` value transfers of `amount` with a `bodySize`-byte user body through A's bank. */
+export async function sendValue(
+  net: BenchNetwork,
+  count: number,
+  amount: bigint,
+  bodySize: number,
+  seed: number,
+): Promise<{ samples: Sample[]; receipts: TransactionReceipt[] }> {
+  const bank = suiteAs(net.a.suite, net.user).bank;
+  const receipts = await sendMany(net.user, count, (i, overrides) =>
+    bank.send(net.b.suite.code, net.recipientWord, amount, body(bodySize, seed + i), overrides),
+  );
+  return { samples: receipts.map(toSample), receipts };
+}
+
+/** Nonces of the messages A's Outbox dispatched in `receipts`, in order. */
+export function noncesOf(net: BenchNetwork, receipts: TransactionReceipt[]): number[] {
+  const outbox = net.a.suite.outbox;
+  const nonces: number[] = [];
+  for (const receipt of receipts) {
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== net.a.suite.addresses.outbox.toLowerCase()) continue;
+      const parsed = outbox.interface.parseLog(log);
+      if (parsed?.name === "Dispatch") nonces.push(Number(parsed.args.nonce));
+    }
+  }
+  return nonces;
+}
+
+/** The messages dispatched in `receipts` (as the relay step reads them from the logs). */
+export function dispatchedIn(
+  net: BenchNetwork,
+  receipts: TransactionReceipt[],
+): DispatchedMessage[] {
+  const outbox = net.a.suite.outbox;
+  const out: DispatchedMessage[] = [];
+  for (const receipt of receipts) {
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== net.a.suite.addresses.outbox.toLowerCase()) continue;
+      const parsed = outbox.interface.parseLog(log);
+      if (parsed?.name !== "Dispatch") continue;
+      out.push({
+        id: parsed.args.id,
+        nonce: Number(parsed.args.nonce),
+        encoded: parsed.args.message,
+        message: decodeMessage(parsed.args.message as `0x${string}`),
+      });
+    }
+  }
+  return out;
+}
+
+/** Delivers the messages of `nonces` from A to B in one batch signed by the first `signers` attesters. */
+export async function deliverBatch(
+  net: BenchNetwork,
+  nonces: number[],
+  signers: number,
+  source: { dispatched: DispatchedMessage[]; tree: MerkleTree },
+): Promise<Sample> {
+  const delivery = await prepareDelivery(net.a, net.b, {
+    signers: net.a.attesters.slice(0, signers),
+    nonces,
+    dispatched: source.dispatched,
+    tree: source.tree,
+  });
+  if (!delivery || delivery.messages.length !== nonces.length) {
+    throw new Error(
+      `expected ${nonces.length} undelivered messages, got ${delivery?.messages.length}`,
+    );
+  }
+  const receipt = await sendDelivery(net.b, delivery);
+  if (receipt.status !== 1) throw new Error(`delivery ${receipt.hash} failed`);
+  // A handler failure would be recorded, not reverted: make sure none happened.
+  const inbox = net.b.suite.inbox;
+  for (const log of receipt.logs) {
+    const parsed =
+      log.address === net.b.suite.addresses.inbox ? inbox.interface.parseLog(log) : null;
+    if (parsed?.name === "HandlerFailed") throw new Error(`handler failed in ${receipt.hash}`);
+  }
+  return toSample(receipt);
+}
+
+/** Source mappers of the suite's contracts on `chain` (and the bench recipient), by address. */
+export async function sourceMappers(
+  net: BenchNetwork,
+  chain: TestChain,
+): Promise<Map<string, SourceMapper>> {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const x = chain.suite.addresses;
+  const contracts: [string, string, string][] = [
+    [x.outbox, "contracts/messaging/Outbox.sol", "Outbox"],
+    [x.inbox, "contracts/messaging/Inbox.sol", "Inbox"],
+    [x.registry, "contracts/messaging/RouteRegistry.sol", "RouteRegistry"],
+    [x.bank, "contracts/correspondent/CorrespondentBank.sol", "CorrespondentBank"],
+    [x.stakingHub, "contracts/staking/StakingHub.sol", "StakingHub"],
+    [x.settlementToken, "contracts/test/TestToken.sol", "TestToken"],
+  ];
+  if (chain === net.b)
+    contracts.push([net.recipient, "contracts/test/BenchRecipient.sol", "BenchRecipient"]);
+  const mappers = new Map<string, SourceMapper>();
+  for (const [address, file, name] of contracts) {
+    mappers.set(address.toLowerCase(), await loadSourceMapper(root, file, name));
+  }
+  return mappers;
+}

@@ -1,0 +1,278 @@
+/** The benchmark's results: the JSON shape, the machine and source description, the Markdown. */
+import { execFile } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { promisify } from "node:util";
+
+import { ratio } from "./stats.js";
+import type { GasBreakdown } from "./trace.js";
+import type { TreeSizeResult } from "./treeSize.js";
+
+type PerMessage = { batch: number; signers: number; gas: number };
+
+export interface BenchResults {
+  gas: {
+    dispatch32: { distpos: number; hyperlane: number };
+    dispatch512: { distpos: number; hyperlane: number };
+    deliver1_3sig: {
+      distpos: number;
+      hyperlane_messageid_3of5: number;
+      hyperlane_merkleroot_3of5: number;
+    };
+    deliver1: { signers: number; gas: number }[];
+    deliver_per_message: PerMessage[];
+    deliver_value_per_message: PerMessage[];
+    value_send32: { distpos: number };
+    tree_size: TreeSizeResult[];
+    samples: unknown;
+    ranges: unknown;
+  };
+  targets?: Target[];
+  breakdown: Record<string, GasBreakdown>;
+  relayer: unknown;
+  machine: string;
+  date: string;
+  source: { commit: string; modified: string[] };
+  durationSeconds: number;
+}
+
+export interface Target {
+  name: string;
+  value: number;
+  limit: number;
+  /** value / reference (for ratio targets) or value / limit. */
+  ratio: number;
+  met: boolean;
+  detail: string;
+}
+
+const run = promisify(execFile);
+
+export function machineDescription(): string {
+  const cpu = cpus();
+  const gib = (totalmem() / 2 ** 30).toFixed(1);
+  return `${cpu[0]?.model.trim() ?? "unknown CPU"} × ${cpu.length}, ${gib} GiB, ${process.platform}/${process.arch}, Node ${process.versions.node}`;
+}
+
+/** The commit the run measured and the contract files that differed from it (other helpers' work). */
+export async function sourceState(): Promise<{ commit: string; modified: string[] }> {
+  try {
+    const { stdout: commit } = await run("git", ["rev-parse", "--short", "HEAD"]);
+    const { stdout: status } = await run("git", ["status", "--porcelain", "--", "contracts"]);
+    return {
+      commit: commit.trim(),
+      modified: status
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => line.slice(3)),
+    };
+  } catch {
+    return { commit: "unknown", modified: [] };
+  }
+}
+
+/** The three targets of the benchmark. */
+export function evaluateTargets(r: BenchResults): Target[] {
+  const g = r.gas;
+  const dispatchRatio = g.dispatch32.distpos / g.dispatch32.hyperlane;
+  const deliverRatio = g.deliver1_3sig.distpos / g.deliver1_3sig.hyperlane_merkleroot_3of5;
+  const batch = g.deliver_per_message.find((x) => x.batch === 64 && x.signers === 3);
+  if (!batch) throw new Error("no batch of 64 with 3 signers");
+  return [
+    {
+      name: "dispatch (32 B) ≤ 0.6 × Hyperlane's",
+      value: g.dispatch32.distpos,
+      limit: Math.floor(0.6 * g.dispatch32.hyperlane),
+      ratio: ratio(g.dispatch32.distpos, g.dispatch32.hyperlane),
+      met: dispatchRatio <= 0.6,
+      detail: `${g.dispatch32.distpos} vs ${g.dispatch32.hyperlane} (limit ${Math.floor(0.6 * g.dispatch32.hyperlane)})`,
+    },
+    {
+      name: "one message, 3 signers ≤ 0.8 × Hyperlane MerkleRoot 3/5",
+      value: g.deliver1_3sig.distpos,
+      limit: Math.floor(0.8 * g.deliver1_3sig.hyperlane_merkleroot_3of5),
+      ratio: ratio(g.deliver1_3sig.distpos, g.deliver1_3sig.hyperlane_merkleroot_3of5),
+      met: deliverRatio <= 0.8,
+      detail: `${g.deliver1_3sig.distpos} vs ${g.deliver1_3sig.hyperlane_merkleroot_3of5} (limit ${Math.floor(0.8 * g.deliver1_3sig.hyperlane_merkleroot_3of5)})`,
+    },
+    {
+      name: "≤ 10,000 gas per message in a batch of 64 with 3 signers",
+      value: batch.gas,
+      limit: 10_000,
+      ratio: ratio(batch.gas, 10_000),
+      met: batch.gas <= 10_000,
+      detail: `${batch.gas} per message`,
+    },
+  ];
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+const table = (head: string[], rows: (string | number)[][]) =>
+  [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((row) => `| ${row.map((c) => (typeof c === "number" ? fmt(c) : c)).join(" | ")} |`),
+  ].join("\n");
+
+function breakdownTable(label: string, b: GasBreakdown): string {
+  const rows: (string | number)[][] = [
+    ["intrinsic (21,000 per transaction)", b.intrinsic],
+    [`calldata (${fmt(b.calldataBytes)} bytes)`, b.calldata],
+    ...Object.entries(b.byKind)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => [k, v]),
+  ];
+  if (b.refund !== 0) rows.push(["storage refund", -b.refund]);
+  rows.push(["**total (receipt)**", b.gasUsed]);
+  const contracts = Object.entries(b.byContract)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join("; ");
+  const functions = Object.entries(b.byFunction)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, 14)
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join("; ");
+  const counts = Object.entries(b.counts)
+    .map(([k, v]) => `${k} × ${v}`)
+    .join(", ");
+  return [
+    `#### ${label}`,
+    "",
+    table(["where", "gas"], rows),
+    "",
+    `Execution by contract (code that ran): ${contracts}.`,
+    "",
+    ...(functions
+      ? [
+          `Execution in DistPOS contracts by Solidity function (source maps; the optimizer shares some code between functions, so small entries can be mislabelled): ${functions}.`,
+          "",
+        ]
+      : []),
+    `Steps: ${counts}.`,
+    "",
+  ].join("\n");
+}
+
+/** results.md. `analysis` is the hand-written part (causes and proposals), kept in bench/analysis.md. */
+export function renderMarkdown(r: BenchResults, analysis = ""): string {
+  const g = r.gas;
+  const targets = r.targets ?? evaluateTargets(r);
+  const hlMR = g.deliver1_3sig.hyperlane_merkleroot_3of5;
+  const hlMID = g.deliver1_3sig.hyperlane_messageid_3of5;
+  const byBatch = (list: PerMessage[]) => {
+    const batches = [...new Set(list.map((x) => x.batch))];
+    const signers = [...new Set(list.map((x) => x.signers))];
+    return table(
+      ["batch size", ...signers.map((s) => `${s} signer${s === 1 ? "" : "s"}`)],
+      batches.map((batch) => [
+        `${batch}`,
+        ...signers.map((s) => list.find((x) => x.batch === batch && x.signers === s)?.gas ?? "—"),
+      ]),
+    );
+  };
+
+  return `# Gas benchmark: DistPOS against Hyperlane
+
+Generated by \`npm run bench\` (bench/run.ts) on ${r.date.slice(0, 10)}; machine: ${r.machine}; ran in ${r.durationSeconds} s.
+Source: commit \`${r.source.commit}\`${r.source.modified.length ? ` with uncommitted changes to ${r.source.modified.map((f) => `\`${f}\``).join(", ")} (other helpers' work in progress)` : ""}.
+Solidity 0.8.30, optimizer 10,000 runs, cancun — the project's single compiler profile. Hyperlane: \`@hyperlane-xyz/core\` 12.1.0, its published compiled artifacts (solc 0.8.33, 3,599 runs), not recompiled.
+
+## How it was measured
+
+- Two Hardhat simulated chains in one process; chain A dispatches, chain B delivers. Both systems are deployed on both chains: DistPOS through the production path (Ignition module, timelock governance, pairwise connect, 5 staked and allocated attesters per chain), Hyperlane as deployed — Mailbox behind a \`TransparentUpgradeableProxy\` with a \`ProxyAdmin\`, \`MerkleTreeHook\` as required hook, \`PausableHook\` (unpaused, the cheapest published hook) as default hook, \`StaticMessageIdMultisigIsm\` and \`StaticMerkleRootMultisigIsm\` (3 of 5) made by their factories, and the published no-op \`LightTestRecipient\`.
+- Like for like: a pure message (amount 0) with a 32-byte body from an EOA to a recipient whose handler does nothing (DistPOS: \`contracts/test/BenchRecipient.sol\`). Hyperlane validators sign with ethers wallets exactly as \`CheckpointLib.digest\` defines (EIP-191 over \`keccak(domainHash ‖ root ‖ index ‖ messageId)\`); the MessageId ISM gets a checkpoint per message (the message is its latest leaf), the MerkleRoot ISM the latest checkpoint plus a 32-sibling proof. Hyperlane's tree was checked equal to the codec's \`MerkleTree\` (same construction).
+- Steady state: ${fmt(1000)} warm-up dispatches on each Outbox/Mailbox first (and the warm-up messages delivered), then the measured ones. Every figure is \`gasUsed\` of a transaction receipt, the **median** of many transactions (counts in results.json \`gas.samples\`). **Per-message gas in a batch = the receipt's total gas / batch size**, median over the batches.
+- Deliveries of a batch are contiguous runs of nonces as a relayer finds them (not aligned to powers of two), proven against the latest snapshot with one multiproof; all messages of a batch go to the same recipient.
+- Value transfers: \`CorrespondentBank.send\` on A (1 token, 32-byte user body), delivered on B with coverage charged to the signers (greedy: the first signer's free stake covers it), the payout from reserve[A] as a token transfer to the recipient, and the recipient's handler called with the user body. B's report threshold is set high so that payouts do not each dispatch a reserve report back (a report costs one extra dispatch when the threshold is crossed).
+
+## Results
+
+### Dispatch
+
+${table(
+  ["", "DistPOS", "Hyperlane", "ratio"],
+  [
+    [
+      "dispatch, 32-byte body",
+      g.dispatch32.distpos,
+      g.dispatch32.hyperlane,
+      ratio(g.dispatch32.distpos, g.dispatch32.hyperlane).toFixed(2),
+    ],
+    [
+      "dispatch, 512-byte body",
+      g.dispatch512.distpos,
+      g.dispatch512.hyperlane,
+      ratio(g.dispatch512.distpos, g.dispatch512.hyperlane).toFixed(2),
+    ],
+    ["value transfer send (CorrespondentBank.send, 32 B)", g.value_send32.distpos, "—", "—"],
+  ],
+)}
+
+### Delivery of one message
+
+${table(
+  ["", "gas", "÷ Hyperlane MerkleRoot 3/5", "÷ Hyperlane MessageId 3/5"],
+  [
+    ...g.deliver1.map((d) => [
+      `DistPOS, ${d.signers} signer${d.signers === 1 ? "" : "s"}`,
+      d.gas,
+      ratio(d.gas, hlMR).toFixed(2),
+      ratio(d.gas, hlMID).toFixed(2),
+    ]),
+    ["Hyperlane process, MerkleRoot multisig ISM 3/5", hlMR, "1.00", ratio(hlMR, hlMID).toFixed(2)],
+    ["Hyperlane process, MessageId multisig ISM 3/5", hlMID, ratio(hlMID, hlMR).toFixed(2), "1.00"],
+  ],
+)}
+
+### Delivery per message in a batch (pure messages; total gas / batch size)
+
+${byBatch(g.deliver_per_message)}
+
+Hyperlane has no batch delivery: every message is one \`process\` transaction (${fmt(hlMR)} with MerkleRoot 3/5, ${fmt(hlMID)} with MessageId 3/5).
+
+### Value transfers per message in a batch (total gas / batch size)
+
+${byBatch(g.deliver_value_per_message)}
+
+### Against the size of the origin tree
+
+${table(
+  [
+    "leaves",
+    "dispatch (32 B)",
+    "deliver 1, 1 signer",
+    "deliver 1, 3 signers",
+    "deliver 1, 5 signers",
+    "batch of 64, 3 signers, per message",
+  ],
+  g.tree_size.map((t) => [
+    fmt(t.leaves),
+    t.dispatch32,
+    ...[1, 3, 5].map((s) => t.deliver1.find((d) => d.signers === s)?.gas ?? "—"),
+    t.batch64PerMessage3sig,
+  ]),
+)}
+
+How the tree got its size: ${g.tree_size.map((t) => `${fmt(t.leaves)} — ${t.method}`).join("; ")}. The leaves beyond the real messages are stand-ins (sha256 of the index); the Outbox's whole frontier (all 32 \`branch\` slots, including the stale ones a real history leaves, which decide between a fresh and an updating SSTORE) and its count are exactly those of a tree with that history, its \`root()\` was checked equal to the TypeScript tree's, and every delivery used a real proof from that tree against a root the Outbox snapshotted itself. Each row: median of 73 dispatches from that size on; deliveries median of 3.
+
+## Targets
+
+${table(
+  ["target", "measured", "ratio", "met?"],
+  targets.map((t) => [
+    t.name,
+    t.detail,
+    t.ratio.toFixed(2),
+    t.met ? "**met**" : `**missed** by ${fmt(t.value - t.limit)} gas`,
+  ]),
+)}
+
+## Where the gas goes
+
+Breakdowns of the median transactions from \`debug_traceTransaction\`: intrinsic and calldata cost from the transaction, execution by kind of step and by contract (a call's own cost — account access, value, memory — is counted apart from what its callee spent).
+
+${Object.entries(r.breakdown)
+  .map(([label, b]) => breakdownTable(label, b))
+  .join("\n")}
+${analysis ? `\n${analysis.trim()}\n` : ""}`;
+}

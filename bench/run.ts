@@ -1,0 +1,345 @@
+/**
+ * `npm run bench`: gas of DistPOS against Hyperlane on the same simulated chains, in one run.
+ *
+ * Chain A dispatches, chain B delivers. Both systems are deployed on both chains: DistPOS through
+ * its production deploy path (test/helpers/suite.ts → deploy/), Hyperlane from the compiled
+ * artifacts `@hyperlane-xyz/core` publishes. Every figure is `gasUsed` from a receipt; steady state
+ * means after more than 1,000 earlier dispatches on the same Outbox / Mailbox; single figures are
+ * medians of many transactions, per-message figures in a batch are the receipt's gas / batch size.
+ * Writes bench/results.json and bench/results.md.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { format, resolveConfig } from "prettier";
+import type { Hex } from "viem";
+
+import { MerkleTree } from "../relayer/protocol/index.js";
+import { dispatchedMessages, ONE } from "../test/helpers/suite.js";
+import {
+  createBenchNetwork,
+  deliverBatch,
+  dispatchPure,
+  noncesOf,
+  prepareValueRoute,
+  sendValue,
+  sourceMappers,
+} from "./gas/distpos.js";
+import {
+  deployHyperlane,
+  dispatchHyperlane,
+  merkleRootMetadata,
+  messageIdMetadata,
+  type HyperlaneMessage,
+} from "./gas/hyperlane.js";
+import {
+  evaluateTargets,
+  machineDescription,
+  renderMarkdown,
+  sourceState,
+  type BenchResults,
+} from "./gas/report.js";
+import { summarize, type Sample, type Summary } from "./gas/stats.js";
+import { breakdown, type GasBreakdown } from "./gas/trace.js";
+import { TX_GAS_LIMIT, toSample } from "./gas/tx.js";
+import { treeSizeSeries } from "./gas/treeSize.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const started = Date.now();
+const log = (line: string) =>
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+const WARMUP_DISPATCHES = 1_000;
+const SIGNER_COUNTS = [1, 3, 5] as const;
+/** Batches per (batch size, signer count): many small ones, fewer big ones. */
+const PURE_PLAN: [batch: number, repeats: number][] = [
+  [1, 11],
+  [8, 5],
+  [64, 2],
+  [256, 1],
+];
+const VALUE_PLAN: [batch: number, repeats: number][] = [
+  [1, 5],
+  [8, 3],
+  [64, 1],
+  [256, 1],
+];
+const HYPERLANE_PROCESS_SAMPLES = 15;
+const DISPATCH512_SAMPLES = 100;
+const HYPERLANE_DISPATCH32_SAMPLES = 100;
+const TREE_SIZES = [10, 10_000, 1_000_000];
+
+async function previousRelayerPart(): Promise<unknown> {
+  try {
+    const previous = JSON.parse(await readFile(join(HERE, "results.json"), "utf8")) as {
+      relayer?: unknown;
+    };
+    return previous.relayer ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const messagesFor = (plan: [number, number][]) =>
+  SIGNER_COUNTS.length * plan.reduce((sum, [batch, repeats]) => sum + batch * repeats, 0);
+
+// ---------------------------------------------------------------------------------------------
+log("deploying DistPOS on chains A and B (Ignition module, timelock, connect, 5 attesters each)");
+const net = await createBenchNetwork();
+const { a, b } = net;
+const [relayerB] = await b.connection.ethers.getSigners();
+const domainA = Number(a.suite.evmChainId);
+const domainB = Number(b.suite.evmChainId);
+
+log("deploying Hyperlane 12.1.0 (published artifacts) on chains A and B");
+const hlA = await deployHyperlane(net.user, domainA, a.attesters, 3);
+const hlB = await deployHyperlane(relayerB, domainB, a.attesters, 3);
+const namesA = new Map([...net.namesA, ...hlA.names]);
+const namesB = new Map([...net.namesB, ...hlB.names]);
+
+log("opening the value route: reserve[A] funded on B, reported to A");
+await prepareValueRoute(net, 1_000_000n * ONE);
+
+// ---------------------------------------------------------------------------------------------
+log(`warm-up: ${WARMUP_DISPATCHES} dispatches on each system`);
+await dispatchPure(net, WARMUP_DISPATCHES, 32, 0);
+const hlMessages: HyperlaneMessage[] = [];
+hlMessages.push(
+  ...(await dispatchHyperlane(
+    hlA,
+    net.user,
+    domainB,
+    hlB.messageIdRecipient,
+    WARMUP_DISPATCHES,
+    32,
+    0,
+  )),
+);
+
+log("measured dispatches");
+const ours512 = await dispatchPure(net, DISPATCH512_SAMPLES, 512, 100_000);
+const pure = await dispatchPure(net, messagesFor(PURE_PLAN), 32, 200_000);
+const valueSends = await sendValue(net, messagesFor(VALUE_PLAN), ONE, 32, 300_000);
+const hl512 = await dispatchHyperlane(
+  hlA,
+  net.user,
+  domainB,
+  hlB.messageIdRecipient,
+  DISPATCH512_SAMPLES,
+  512,
+  100_000,
+);
+const hl32 = [
+  ...(await dispatchHyperlane(
+    hlA,
+    net.user,
+    domainB,
+    hlB.messageIdRecipient,
+    HYPERLANE_DISPATCH32_SAMPLES,
+    32,
+    200_000,
+  )),
+  ...(await dispatchHyperlane(
+    hlA,
+    net.user,
+    domainB,
+    hlB.merkleRootRecipient,
+    HYPERLANE_DISPATCH32_SAMPLES,
+    32,
+    300_000,
+  )),
+];
+hlMessages.push(...hl512, ...hl32);
+
+// ---------------------------------------------------------------------------------------------
+log("reading A's Outbox history and building its tree");
+const dispatched = await dispatchedMessages(a);
+dispatched.forEach((m, i) => {
+  if (m.nonce !== i) throw new Error(`Outbox history has a gap at ${i}`);
+});
+const tree = MerkleTree.from(dispatched.map((m) => m.id as Hex));
+const source = { dispatched, tree };
+const pureNonces = noncesOf(net, pure.receipts);
+const valueNonces = noncesOf(net, valueSends.receipts);
+const measured = new Set([...pureNonces, ...valueNonces]);
+const warmNonces = dispatched
+  .filter((m) => m.message.destination === b.suite.code && !measured.has(m.nonce))
+  .map((m) => m.nonce);
+log(`delivering the ${warmNonces.length} warm-up messages to B (batches of 256)`);
+for (let i = 0; i < warmNonces.length; i += 256) {
+  await deliverBatch(net, warmNonces.slice(i, i + 256), 1, source);
+}
+
+/** Delivers `plan` out of `nonces` (in order); per-message gas samples per (batch, signers). */
+async function runPlan(plan: [number, number][], nonces: number[], label: string) {
+  const out: { batch: number; signers: number; perMessage: Summary; totals: Sample[] }[] = [];
+  let next = 0;
+  for (const signers of SIGNER_COUNTS) {
+    for (const [batch, repeats] of plan) {
+      const totals: Sample[] = [];
+      for (let r = 0; r < repeats; r++) {
+        totals.push(await deliverBatch(net, nonces.slice(next, next + batch), signers, source));
+        next += batch;
+      }
+      const perMessage = summarize(
+        totals.map((t) => ({ gas: Math.round(t.gas / batch), hash: t.hash })),
+      );
+      log(`  ${label}: batch ${batch}, ${signers} signer(s): ${perMessage.median} gas/message`);
+      out.push({ batch, signers, perMessage, totals });
+    }
+  }
+  if (next !== nonces.length)
+    throw new Error(`${label}: ${nonces.length - next} messages left over`);
+  return out;
+}
+
+log("DistPOS deliveries, pure messages");
+const pureRuns = await runPlan(PURE_PLAN, pureNonces, "pure");
+log("DistPOS deliveries, value transfers");
+const valueRuns = await runPlan(VALUE_PLAN, valueNonces, "value");
+
+// ---------------------------------------------------------------------------------------------
+log("Hyperlane process on B with both ISMs (3 of 5)");
+hlMessages.sort((x, y) => x.nonce - y.nonce);
+hlMessages.forEach((m, i) => {
+  if (m.nonce !== i) throw new Error(`Hyperlane history has a gap at ${i}`);
+});
+const hlTree = MerkleTree.from(hlMessages.map((m) => m.id as Hex));
+const hookRoot = await hlA.merkleTreeHook.getFunction("root")();
+if (hookRoot !== hlTree.root())
+  throw new Error("MerkleTreeHook root differs from the codec's tree");
+const process = hlB.mailbox.getFunction("process");
+async function hyperlaneProcess(messages: HyperlaneMessage[], kind: "messageId" | "merkleRoot") {
+  const samples: Sample[] = [];
+  for (const m of messages) {
+    const metadata =
+      kind === "messageId"
+        ? await messageIdMetadata(hlA, hlTree, m)
+        : await merkleRootMetadata(hlA, hlTree, m);
+    const receipt = await (await process(metadata, m.message, { gasLimit: TX_GAS_LIMIT })).wait();
+    if (!receipt || receipt.status !== 1) throw new Error(`process failed for ${m.id}`);
+    samples.push(toSample(receipt));
+  }
+  return summarize(samples);
+}
+const hlMessageId = await hyperlaneProcess(hl32.slice(0, HYPERLANE_PROCESS_SAMPLES), "messageId");
+const hlMerkleRoot = await hyperlaneProcess(
+  hl32.slice(
+    HYPERLANE_DISPATCH32_SAMPLES,
+    HYPERLANE_DISPATCH32_SAMPLES + HYPERLANE_PROCESS_SAMPLES,
+  ),
+  "merkleRoot",
+);
+log(`  MessageId 3/5: ${hlMessageId.median}, MerkleRoot 3/5: ${hlMerkleRoot.median}`);
+
+// ---------------------------------------------------------------------------------------------
+log("where the gas goes (debug_traceTransaction of the median transactions)");
+const oursDispatch32 = summarize(pure.samples);
+const oursDispatch512 = summarize(ours512.samples);
+const hlDispatch32 = summarize(hl32.map((m) => toSample(m.receipt)));
+const hlDispatch512 = summarize(hl512.map((m) => toSample(m.receipt)));
+const valueSend = summarize(valueSends.samples);
+const run = (runs: typeof pureRuns, batch: number, signers: number) => {
+  const found = runs.find((r) => r.batch === batch && r.signers === signers);
+  if (!found) throw new Error(`no run for batch ${batch} with ${signers} signers`);
+  return found;
+};
+const traces: Record<string, GasBreakdown> = {};
+const traced: [string, "A" | "B", string][] = [
+  ["DistPOS dispatch (32 B)", "A", oursDispatch32.medianTx],
+  ["Hyperlane dispatch (32 B)", "A", hlDispatch32.medianTx],
+  ["DistPOS deliver 1 message, 3 signers", "B", run(pureRuns, 1, 3).perMessage.medianTx],
+  ["Hyperlane process, MessageId 3/5", "B", hlMessageId.medianTx],
+  ["Hyperlane process, MerkleRoot 3/5", "B", hlMerkleRoot.medianTx],
+  ["DistPOS deliver batch of 64, 3 signers", "B", run(pureRuns, 64, 3).perMessage.medianTx],
+  ["DistPOS CorrespondentBank.send (32 B)", "A", valueSend.medianTx],
+  ["DistPOS deliver 1 value transfer, 3 signers", "B", run(valueRuns, 1, 3).perMessage.medianTx],
+  ["DistPOS deliver 64 value transfers, 3 signers", "B", run(valueRuns, 64, 3).perMessage.medianTx],
+];
+const mappersA = await sourceMappers(net, a);
+const mappersB = await sourceMappers(net, b);
+for (const [label, chain, hash] of traced) {
+  traces[label] =
+    chain === "A"
+      ? await breakdown(a.connection.provider, hash, namesA, mappersA)
+      : await breakdown(b.connection.provider, hash, namesB, mappersB);
+}
+
+// ---------------------------------------------------------------------------------------------
+log(`tree size series (${TREE_SIZES.join(", ")} leaves) on a fresh pair of chains`);
+const treeSizes = await treeSizeSeries(TREE_SIZES, log);
+
+// ---------------------------------------------------------------------------------------------
+const results: BenchResults = {
+  gas: {
+    dispatch32: { distpos: oursDispatch32.median, hyperlane: hlDispatch32.median },
+    dispatch512: { distpos: oursDispatch512.median, hyperlane: hlDispatch512.median },
+    deliver1_3sig: {
+      distpos: run(pureRuns, 1, 3).perMessage.median,
+      hyperlane_messageid_3of5: hlMessageId.median,
+      hyperlane_merkleroot_3of5: hlMerkleRoot.median,
+    },
+    deliver1: SIGNER_COUNTS.map((signers) => ({
+      signers,
+      gas: run(pureRuns, 1, signers).perMessage.median,
+    })),
+    deliver_per_message: pureRuns.map((r) => ({
+      batch: r.batch,
+      signers: r.signers,
+      gas: r.perMessage.median,
+    })),
+    deliver_value_per_message: valueRuns.map((r) => ({
+      batch: r.batch,
+      signers: r.signers,
+      gas: r.perMessage.median,
+    })),
+    value_send32: { distpos: valueSend.median },
+    tree_size: treeSizes,
+    samples: {
+      dispatch32: { distpos: oursDispatch32.samples, hyperlane: hlDispatch32.samples },
+      dispatch512: { distpos: oursDispatch512.samples, hyperlane: hlDispatch512.samples },
+      hyperlane_process: { messageid: hlMessageId.samples, merkleroot: hlMerkleRoot.samples },
+      deliver_per_message: pureRuns.map((r) => ({
+        batch: r.batch,
+        signers: r.signers,
+        batches: r.totals.length,
+      })),
+      deliver_value_per_message: valueRuns.map((r) => ({
+        batch: r.batch,
+        signers: r.signers,
+        batches: r.totals.length,
+      })),
+      value_send32: valueSend.samples,
+    },
+    ranges: {
+      dispatch32: {
+        distpos: [oursDispatch32.min, oursDispatch32.max],
+        hyperlane: [hlDispatch32.min, hlDispatch32.max],
+      },
+      hyperlane_messageid_3of5: [hlMessageId.min, hlMessageId.max],
+      hyperlane_merkleroot_3of5: [hlMerkleRoot.min, hlMerkleRoot.max],
+    },
+  },
+  breakdown: traces,
+  // The node benchmark fills this part; keep what it wrote.
+  relayer: await previousRelayerPart(),
+  machine: machineDescription(),
+  date: new Date().toISOString(),
+  source: await sourceState(),
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+};
+results.targets = evaluateTargets(results);
+for (const t of results.targets)
+  log(`  target ${t.met ? "met" : "MISSED"}: ${t.name}: ${t.detail}`);
+await writeFile(join(HERE, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+const analysis = await readFile(join(HERE, "analysis.md"), "utf8").catch(() => "");
+const markdownPath = join(HERE, "results.md");
+const markdown = renderMarkdown(results, analysis);
+// Formatted like every other file of the repository (lint:format checks it).
+const prettierOptions = (await resolveConfig(markdownPath)) ?? {};
+await writeFile(
+  markdownPath,
+  await format(markdown, { ...prettierOptions, filepath: markdownPath }),
+);
+log(`wrote bench/results.json and bench/results.md`);
