@@ -63,6 +63,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev What a batch needs to know about its origin, read from the registry once.
     struct Route {
         uint64 origin;
+        bytes32 domainSeparator; // of the origin Outbox's checkpoints
         bytes32 peerStakingHub; // as a message sender
         bytes32 peerBank; // as a message sender
         address localBank; // read lazily: only when the peer's bank sent something
@@ -70,11 +71,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint96 defaultCoverage;
     }
 
-    /// @dev What a batch needs of its signers, summed over its messages.
-    struct Needs {
+    /// @dev The checked messages of a batch and what they need of its signers.
+    struct Batch {
+        bytes32[] ids;
+        uint256[] nonces;
         uint256 valueAtRisk;
         uint256 minSigners;
-        bytes32 lastRecipient; // the policy below is this recipient's
+        bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
     }
 
@@ -97,9 +100,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IInbox
-    /// @dev Checks in the order of docs/protocol.md 3.3: checkpoint and route; signers; messages
-    /// and multiproof; policy and coverage. Then every message is marked delivered before any
-    /// state-changing external call, and executed in order.
+    /// @dev Checks in the order of docs/protocol.md 3.3: checkpoint and route; signers; messages,
+    /// replay bits and multiproof; policy and coverage. Every message is marked delivered before any
+    /// state-changing external call; then each is executed in order.
     function deliver(
         Checkpoint calldata checkpoint,
         bytes[] calldata signatures,
@@ -111,28 +114,26 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (messages.length == 0) revert NoMessages();
         Route memory route = _readRoute(checkpoint.origin);
 
-        // 2. Signers: recovered from the origin Outbox's EIP-712 domain, strictly increasing,
-        // each a mirrored attester.
-        address[] memory signers = _recoverSigners(route.origin, checkpoint, signatures);
+        // 2. Signers.
+        address[] memory signers = _recoverSigners(route, checkpoint, signatures);
 
-        // 3. Messages, replay bits, and what each needs (policy, value at risk).
-        (bytes32[] memory ids, Needs memory needs) = _checkMessages(route, checkpoint.count, messages);
+        // 3. Messages, replay bits, multiproof; and what each message needs of the signers.
+        Batch memory batch = _checkMessages(route, checkpoint.count, messages);
+        _markDelivered(route.origin, batch);
         {
-            bytes32[] memory leaves = new bytes32[](ids.length);
-            uint256[] memory indices = new uint256[](ids.length);
-            for (uint256 i = 0; i < ids.length; ++i) {
-                leaves[i] = ids[i];
-                indices[i] = messages[i].nonce();
-            }
-            if (MerkleTree.multiRoot(leaves, indices, proof) != checkpoint.root) revert InvalidProof();
+            // multiRoot works in place: give it a copy of the ids (kept for execution) and the
+            // nonces (read again from calldata later).
+            bytes32[] memory leaves = _copy(batch.ids);
+            if (MerkleTree.multiRoot(leaves, batch.nonces, proof) != checkpoint.root) revert InvalidProof();
         }
 
         // 4. The strictest recipient policy, then the signers' free stake.
-        if (signers.length < needs.minSigners) revert TooFewSigners(signers.length, needs.minSigners);
-        _chargeCoverage(route.origin, signers, needs.valueAtRisk);
+        if (signers.length < batch.minSigners) revert TooFewSigners(signers.length, batch.minSigners);
+        _chargeCoverage(route.origin, signers, batch.valueAtRisk);
 
-        // 5. Every message is already marked delivered (in `_checkMessages`); execute them.
-        for (uint256 i = 0; i < messages.length; ++i) {
+        // 5. Execute, in order.
+        bytes32[] memory ids = batch.ids;
+        for (uint256 i = 0; i < ids.length; ++i) {
             _execute(route, ids[i], messages[i]);
         }
     }
@@ -248,24 +249,29 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev The route's identity and default policy (reverts `UnknownRoute` if never enrolled).
+    /// The checkpoint domain separator is derived from the identity exactly as the registry caches
+    /// it (`CheckpointHash.domainSeparator(evmChainId, outbox)`, fixed at enrollment), which saves a
+    /// registry call and a storage read per batch.
     function _readRouteAnyStatus(uint64 origin) private view returns (Route memory r) {
         IRouteRegistry.Route memory full = registry.route(origin);
         r.origin = origin;
+        r.domainSeparator = CheckpointHash.domainSeparator(full.evmChainId, full.outbox);
         r.peerStakingHub = ChainAddress.fromAddress(full.stakingHub);
         r.peerBank = ChainAddress.fromAddress(full.bank);
         r.minSigners = full.minSigners;
         r.defaultCoverage = full.defaultCoverage;
     }
 
-    /// @dev Recovers the signers of `checkpoint` against the origin Outbox's EIP-712 domain cached by
-    /// the registry: strictly increasing, each a mirrored attester. ECDSA rejects high-s signatures.
+    /// @dev Recovers the signers of `checkpoint` in the origin Outbox's EIP-712 domain: strictly
+    /// increasing, each a mirrored attester. OpenZeppelin's ECDSA rejects high-s signatures.
     function _recoverSigners(
-        uint64 origin,
+        Route memory route,
         Checkpoint calldata checkpoint,
         bytes[] calldata signatures
     ) private view returns (address[] memory signers) {
+        uint64 origin = route.origin;
         bytes32 digest = CheckpointHash.digest(
-            registry.domainSeparator(origin),
+            route.domainSeparator,
             origin,
             checkpoint.root,
             checkpoint.count
@@ -281,37 +287,26 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Checks every message (step 3), marks its replay bit, and sums what the batch needs: the
-    /// value at risk (Σ max(amount, required coverage) plus system values) and the strictest
-    /// minimum of signers (at least one).
+    /// @dev Checks every message's header (step 3) and sums what the batch needs of its signers.
     function _checkMessages(
         Route memory route,
         uint32 count,
         bytes[] calldata messages
-    ) private returns (bytes32[] memory ids, Needs memory needs) {
-        ids = new bytes32[](messages.length);
-        needs.minSigners = 1;
-        mapping(uint256 => uint256) storage bitmap = _deliveredBits[route.origin];
-        // Replay bits of the current word (nonces ascend, so each word is read and written once).
-        uint256 wordIndex = type(uint256).max;
-        uint256 word;
-        for (uint256 i = 0; i < messages.length; ++i) {
-            (bytes32 id, uint32 nonce) = _checkHeader(messages[i], route.origin, count);
-            ids[i] = id;
-            if (i != 0 && nonce <= messages[i - 1].nonce()) revert MessagesNotAscending(i);
-
-            if (nonce >> 8 != wordIndex) {
-                if (i != 0) bitmap[wordIndex] = word;
-                wordIndex = nonce >> 8;
-                word = bitmap[wordIndex];
-            }
-            uint256 bit = 1 << (nonce & 0xff);
-            if (word & bit != 0) revert AlreadyDelivered(id);
-            word |= bit;
-
-            _addNeeds(route, needs, messages[i], nonce, i == 0);
+    ) private view returns (Batch memory batch) {
+        uint256 n = messages.length;
+        batch.ids = new bytes32[](n);
+        batch.nonces = new uint256[](n);
+        batch.minSigners = 1;
+        uint256 previous;
+        for (uint256 i = 0; i < n; ++i) {
+            bytes calldata m = messages[i];
+            (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
+            if (i != 0 && nonce <= previous) revert MessagesNotAscending(i);
+            previous = nonce;
+            batch.ids[i] = id;
+            batch.nonces[i] = nonce;
+            _addNeeds(route, batch, m, nonce);
         }
-        bitmap[wordIndex] = word;
     }
 
     /// @dev Checks one message's header against the checkpoint; returns its id and nonce.
@@ -331,43 +326,58 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (nonce >= count) revert NonceBeyondCount(id, nonce, count);
     }
 
-    /// @dev Adds one message's policy and value at risk to `needs`. The recipient's policy is read
-    /// only when the recipient differs from the previous message's (batches often run to one).
-    function _addNeeds(
-        Route memory route,
-        Needs memory needs,
-        bytes calldata m,
-        uint32 nonce,
-        bool first
-    ) private view {
+    /// @dev Adds one message's policy and value at risk to `batch`: max(amount, required coverage),
+    /// plus the value a system message moves. The recipient's policy is read only when the recipient
+    /// differs from the previous message's (batches often run to one recipient).
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint32 nonce) private view {
         bytes32 recipient = m.recipient();
-        if (first || recipient != needs.lastRecipient) {
-            needs.lastRecipient = recipient;
+        if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
+            batch.policyRecipient = recipient;
             RecipientPolicy memory policy =
                 ChainAddress.isEvmAddress(recipient)
                     ? _policies[address(uint160(uint256(recipient)))]
                     : RecipientPolicy(0, 0);
             uint256 requiredSigners = policy.minSigners != 0 ? policy.minSigners : route.minSigners;
-            needs.requiredCoverage =
+            batch.requiredCoverage =
                 policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
-            if (requiredSigners > needs.minSigners) needs.minSigners = requiredSigners;
+            if (requiredSigners > batch.minSigners) batch.minSigners = requiredSigners;
         }
         uint256 amount = m.amount();
-        uint256 required = needs.requiredCoverage;
-        needs.valueAtRisk += amount > required ? amount : required;
+        uint256 required = batch.requiredCoverage;
+        uint256 value = amount > required ? amount : required;
 
         bytes32 sender = m.sender();
         if (sender == route.peerStakingHub || sender == route.peerBank) {
-            Kind kind = _classify(route, sender, recipient, amount, m.body());
+            bytes calldata body = m.body();
+            Kind kind = _classify(route, sender, recipient, amount, body);
             if (kind == Kind.StakeReport) {
-                needs.valueAtRisk += _stakeReportCoverage(route.origin, m.body(), nonce);
+                value += _stakeReportCoverage(route.origin, body, nonce);
             } else if (kind == Kind.BankMessage) {
-                needs.valueAtRisk += ICorrespondentBank(route.localBank).bankMessageCoverage(
-                    route.origin,
-                    m.body()
-                );
+                value += ICorrespondentBank(route.localBank).bankMessageCoverage(route.origin, body);
             }
         }
+        batch.valueAtRisk += value;
+    }
+
+    /// @dev Replay: checks and sets each message's bit; each bitmap word is read and written once
+    /// (nonces ascend).
+    function _markDelivered(uint64 origin, Batch memory batch) private {
+        mapping(uint256 => uint256) storage bitmap = _deliveredBits[origin];
+        uint256[] memory nonces = batch.nonces;
+        uint256 wordIndex = nonces[0] >> 8;
+        uint256 word = bitmap[wordIndex];
+        for (uint256 i = 0; i < nonces.length; ++i) {
+            uint256 nonce = nonces[i];
+            if (nonce >> 8 != wordIndex) {
+                bitmap[wordIndex] = word;
+                wordIndex = nonce >> 8;
+                word = bitmap[wordIndex];
+            }
+            uint256 bit = 1 << (nonce & 0xff);
+            if (word & bit != 0) revert AlreadyDelivered(batch.ids[i]);
+            word |= bit;
+        }
+        bitmap[wordIndex] = word;
     }
 
     /// @dev How a message executes. Reads the local bank from the registry the first time the
@@ -402,16 +412,32 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         emit Delivered(id, origin, nonce);
         bytes32 sender = m.sender();
         bytes32 recipient = m.recipient();
+        if (sender == route.peerStakingHub || sender == route.peerBank) {
+            _executeSystem(route, id, nonce, m);
+            return;
+        }
+        if (!ChainAddress.isEvmAddress(recipient)) {
+            _recordNotEvm(id, recipient);
+            return;
+        }
+        // Any message from another sender is a call: its amount moves nothing.
+        _callHandle(id, address(uint160(uint256(recipient))), origin, sender, 0, m.body());
+    }
+
+    /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
+    function _executeSystem(Route memory route, bytes32 id, uint32 nonce, bytes calldata m) private {
+        uint64 origin = route.origin;
+        bytes32 sender = m.sender();
+        bytes32 recipient = m.recipient();
         uint256 amount = m.amount();
         bytes calldata body = m.body();
         Kind kind = _classify(route, sender, recipient, amount, body);
-
         if (kind == Kind.StakeReport) {
             _applyStakeReport(origin, body, nonce);
             return;
         }
         if (kind == Kind.BankMessage) {
-            _callHandler(
+            _callBounded(
                 id,
                 route.localBank,
                 abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, nonce, body))
@@ -419,55 +445,89 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             return;
         }
         if (!ChainAddress.isEvmAddress(recipient)) {
-            // Cannot be executed on an EVM chain; recorded so it is visible (and never silently lost).
-            _recordFailure(
-                id,
-                FailureKind.HandlerReverted,
-                abi.encodeWithSelector(ChainAddress.NotEvmAddress.selector, recipient)
-            );
+            _recordNotEvm(id, recipient);
             return;
         }
         address target = address(uint160(uint256(recipient)));
-        if (kind == Kind.ValueTransfer) {
-            try ICorrespondentBank(route.localBank).payout(origin, id, target, amount) returns (bool paid) {
-                if (!paid) {
-                    _recordFailure(id, FailureKind.PayoutPending, "");
-                    return;
-                }
-            } catch (bytes memory reason) {
-                _recordFailure(id, FailureKind.HandlerReverted, reason);
-                return;
-            }
-            (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
-            if (userBody.length != 0) {
-                _callHandler(
-                    id,
-                    target,
-                    abi.encodeCall(IMessageRecipient.handle, (origin, originalSender, amount, userBody))
-                );
-            }
+        if (kind == Kind.Call) {
+            _callHandle(id, target, origin, sender, 0, body);
             return;
         }
-        _callHandler(id, target, abi.encodeCall(IMessageRecipient.handle, (origin, sender, 0, body)));
+        // Kind.ValueTransfer: pay from the origin's reserve, then run the handler (if any) with the
+        // original sender. A pending payout holds the handler back until `retry`.
+        try ICorrespondentBank(route.localBank).payout(origin, id, target, amount) returns (bool paid) {
+            if (!paid) {
+                _recordFailure(id, FailureKind.PayoutPending, "");
+                return;
+            }
+        } catch {
+            _recordFailure(id, FailureKind.HandlerReverted, _returnData());
+            return;
+        }
+        (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
+        if (userBody.length != 0) _callHandle(id, target, origin, originalSender, amount, userBody);
     }
 
-    /// @dev Calls `target` with `data` and exactly `handlerGasLimit` gas; copies at most
-    /// `MAX_RETURN_DATA` bytes of what a failed call returns. Reverts the whole batch when the
-    /// handler could not get its full limit (EIP-150 keeps 1/64 back), so a relayer cannot make a
-    /// handler fail by starving it.
-    function _callHandler(bytes32 id, address target, bytes memory data) private {
-        uint256 limit = handlerGasLimit;
-        bool ok;
-        bytes4 insufficientGas = InsufficientGasForHandler.selector;
+    /// @dev `handle(origin, sender, amount, body)` on `target` with exactly `handlerGasLimit` gas
+    /// (see `_callBounded`); the calldata is written in scratch memory, never allocated, so a batch's
+    /// memory does not grow with its messages.
+    function _callHandle(
+        bytes32 id,
+        address target,
+        uint64 originCode,
+        bytes32 sender,
+        uint256 amount,
+        bytes calldata body
+    ) private {
+        bytes4 selector = IMessageRecipient.handle.selector;
+        uint256 ptr;
+        uint256 size;
         assembly ("memory-safe") {
-            if lt(gas(), add(add(limit, div(limit, 63)), HANDLER_CALL_OVERHEAD)) {
-                mstore(0x00, insufficientGas)
-                revert(0x00, 0x04)
-            }
+            ptr := mload(0x40)
+            let padded := and(add(body.length, 0x1f), not(0x1f))
+            // Zero the body's last word first (clean padding; a no-op slot when the body is empty).
+            mstore(add(ptr, add(0x84, padded)), 0)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), originCode)
+            mstore(add(ptr, 0x24), sender)
+            mstore(add(ptr, 0x44), amount)
+            mstore(add(ptr, 0x64), 0x80)
+            mstore(add(ptr, 0x84), body.length)
+            calldatacopy(add(ptr, 0xa4), body.offset, body.length)
+            size := add(0xa4, padded)
+        }
+        uint256 limit = _requireHandlerGas();
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(limit, target, 0, ptr, size, 0, 0)
+        }
+        if (!ok) _recordFailure(id, FailureKind.HandlerReverted, _returnData());
+    }
+
+    /// @dev Calls `target` with `data` and exactly `handlerGasLimit` gas. Reverts the whole batch
+    /// when the callee could not get its full limit (EIP-150 keeps 1/64 back), so a relayer cannot
+    /// make a handler fail by starving it. A failure is recorded with at most `MAX_RETURN_DATA`
+    /// bytes of what the callee returned.
+    function _callBounded(bytes32 id, address target, bytes memory data) private {
+        uint256 limit = _requireHandlerGas();
+        bool ok;
+        assembly ("memory-safe") {
             ok := call(limit, target, 0, add(data, 0x20), mload(data), 0, 0)
         }
-        if (ok) return;
-        bytes memory reason;
+        if (!ok) _recordFailure(id, FailureKind.HandlerReverted, _returnData());
+    }
+
+    /// @dev Returns `handlerGasLimit`, reverting `InsufficientGasForHandler` unless a call made
+    /// right after this gives the callee all of it: the caller keeps 1/64 (EIP-150) and pays the
+    /// cold account access, both covered here.
+    function _requireHandlerGas() private view returns (uint256 limit) {
+        limit = handlerGasLimit;
+        if (gasleft() < limit + limit / 63 + HANDLER_CALL_OVERHEAD) revert InsufficientGasForHandler();
+    }
+
+    /// @dev At most `MAX_RETURN_DATA` bytes of the last call's return data (a callee cannot make us
+    /// pay for copying a huge revert reason).
+    function _returnData() private pure returns (bytes memory reason) {
         assembly ("memory-safe") {
             let size := returndatasize()
             if gt(size, MAX_RETURN_DATA) {
@@ -478,7 +538,24 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             returndatacopy(add(reason, 0x20), 0, size)
             mstore(0x40, add(add(reason, 0x20), and(add(size, 0x1f), not(0x1f))))
         }
-        _recordFailure(id, FailureKind.HandlerReverted, reason);
+    }
+
+    /// @dev A message to an account that is not an EVM address cannot run here; it is recorded
+    /// (visible, never silently dropped) and stays failed.
+    function _recordNotEvm(bytes32 id, bytes32 recipient) private {
+        _recordFailure(
+            id,
+            FailureKind.HandlerReverted,
+            abi.encodeWithSelector(ChainAddress.NotEvmAddress.selector, recipient)
+        );
+    }
+
+    /// @dev Copies a bytes32 array.
+    function _copy(bytes32[] memory source) private pure returns (bytes32[] memory target) {
+        target = new bytes32[](source.length);
+        assembly ("memory-safe") {
+            mcopy(add(target, 0x20), add(source, 0x20), shl(5, mload(source)))
+        }
     }
 
     function _recordFailure(bytes32 id, FailureKind kind, bytes memory reason) private {

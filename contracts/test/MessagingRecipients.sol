@@ -118,3 +118,13 @@ contract MessagingReentrant is IMessageRecipient {
         }
     }
 }
+
+/// @title MessagingSink
+/// @notice Test-only recipient that only counts messages (the cheapest useful handler; gas figures).
+contract MessagingSink is IMessageRecipient {
+    uint256 public handled;
+
+    function handle(uint64, bytes32, uint256, bytes calldata) external {
+        ++handled;
+    }
+}

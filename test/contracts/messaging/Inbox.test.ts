@@ -1,0 +1,713 @@
+/**
+ * Inbox (docs/protocol.md 3.3–3.4) across simulated chains A, B and C with full suites: messages
+ * dispatched on A are delivered on B with a multiproof against a root signed by A's attesters.
+ * Every defence has a test that fails when the defence is removed.
+ */
+import { expect } from "chai";
+import { ethers } from "ethers";
+
+import {
+  addressToBytes32,
+  buildDelivery,
+  type Checkpoint,
+  type Hex,
+} from "../../../relayer/protocol/index.js";
+import {
+  MessagingGasGuzzler__factory,
+  MessagingGasHungry__factory,
+  MessagingRecipient__factory,
+  MessagingReentrant__factory,
+  MessagingReturnBomb__factory,
+  type MessagingRecipient,
+} from "../../../typechain-types/index.js";
+import { governThroughTimelock } from "../../../deploy/governance.js";
+import { prepareDelivery, relay, type Delivery, type TestChain } from "../../helpers/suite.js";
+import {
+  createMessagingNetwork,
+  deliver,
+  domainOf,
+  HANDLER_GAS_LIMIT,
+  send,
+  signAll,
+  type MessagingNetwork,
+} from "./network.js";
+
+const ONE = 10n ** 18n;
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const FAILURE = { None: 0n, HandlerReverted: 1n, PayoutPending: 2n } as const;
+
+describe("Inbox", function () {
+  let net: MessagingNetwork;
+  let a: TestChain, b: TestChain, c: TestChain;
+  let recipient: MessagingRecipient;
+  let recipientAddress: string;
+
+  before(async function () {
+    net = await createMessagingNetwork();
+    ({ a, b, c } = net);
+  });
+
+  beforeEach(async function () {
+    await net.restore();
+    const [deployer] = await b.connection.ethers.getSigners();
+    recipient = await new MessagingRecipient__factory(deployer).deploy();
+    recipientAddress = await recipient.getAddress();
+  });
+
+  /** Prepares the delivery of A's pending messages to B, signed by `signers` (default: the first). */
+  async function prepare(signers = a.attesters.slice(0, 1), nonces?: number[]): Promise<Delivery> {
+    const delivery = await prepareDelivery(a, b, { signers, nonces });
+    if (!delivery) throw new Error("nothing to deliver");
+    return delivery;
+  }
+
+  /** The same delivery with its checkpoint changed and re-signed by `signers`. */
+  async function resigned(
+    delivery: Delivery,
+    checkpoint: Checkpoint,
+    signers = a.attesters.slice(0, 1),
+  ) {
+    return { ...delivery, checkpoint, signatures: await signAll(signers, domainOf(a), checkpoint) };
+  }
+
+  describe("delivery", function () {
+    it("delivers a message from A on B against a root signed by A's attesters", async function () {
+      const sent = await send(a, b, recipientAddress, "0xc0ffee");
+      const delivery = await prepare();
+      await expect(deliver(b, delivery))
+        .to.emit(b.suite.inbox, "Delivered")
+        .withArgs(sent.id, a.suite.code, sent.nonce);
+      expect(await recipient.handled()).to.equal(1n);
+      expect(await recipient.lastOrigin()).to.equal(a.suite.code);
+      expect(await recipient.lastSender()).to.equal(await senderOf(a));
+      expect(await recipient.lastAmount()).to.equal(0n);
+      expect(await recipient.lastBody()).to.equal("0xc0ffee");
+      expect(await b.suite.inbox.isDelivered(a.suite.code, sent.nonce)).to.equal(true);
+      expect(await b.suite.inbox.failure(sent.id)).to.equal(FAILURE.None);
+    });
+
+    it("delivers a batch of 64 messages in one call", async function () {
+      const sent = [];
+      for (let i = 0; i < 64; i++)
+        sent.push(await send(a, b, recipientAddress, ethers.toBeHex(i, 32) as Hex));
+      const delivery = await prepare(a.attesters);
+      expect(delivery.messages).to.have.length(64);
+      const receipt = await (await deliver(b, delivery)).wait();
+      const delivered = receipt!.logs.filter(
+        (l) => b.suite.inbox.interface.parseLog(l)?.name === "Delivered",
+      );
+      expect(delivered).to.have.length(64);
+      expect(await recipient.handled()).to.equal(64n);
+      for (const s of sent)
+        expect(await b.suite.inbox.isDelivered(a.suite.code, s.nonce)).to.equal(true);
+    });
+
+    it("delivers a batch that skips nonces (messages for other chains in between)", async function () {
+      const first = await send(a, b, recipientAddress, "0x01");
+      await send(a, c, recipientAddress, "0x02");
+      const third = await send(a, b, recipientAddress, "0x03");
+      const delivery = await prepare();
+      expect(delivery.messages).to.have.length(2);
+      await (await deliver(b, delivery)).wait();
+      expect(await recipient.handled()).to.equal(2n);
+      expect(await b.suite.inbox.isDelivered(a.suite.code, first.nonce)).to.equal(true);
+      expect(await b.suite.inbox.isDelivered(a.suite.code, third.nonce)).to.equal(true);
+      expect(await b.suite.inbox.isDelivered(a.suite.code, third.nonce - 1)).to.equal(false);
+    });
+
+    it("rejects an empty batch", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      await expect(deliver(b, { ...delivery, messages: [] })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "NoMessages",
+      );
+    });
+  });
+
+  describe("replay", function () {
+    it("rejects the same batch twice", async function () {
+      const sent = await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      await (await deliver(b, delivery)).wait();
+      await expect(deliver(b, delivery))
+        .to.be.revertedWithCustomError(b.suite.inbox, "AlreadyDelivered")
+        .withArgs(sent.id);
+      expect(await recipient.handled()).to.equal(1n);
+    });
+
+    it("rejects a message re-sent in a later batch under a newer checkpoint", async function () {
+      const old = await send(a, b, recipientAddress, "0x01");
+      await (await deliver(b, await prepare())).wait();
+      await send(a, b, recipientAddress, "0x02");
+      // The new checkpoint covers both messages; the relayer slips the old one back in.
+      await (await a.suite.outbox.snapshot()).wait();
+      const [root, count] = await a.suite.outbox.latestSnapshot();
+      const leaves = await leavesOf(a, Number(count));
+      const checkpoint = { origin: a.suite.code, root: root as Hex, count: Number(count) };
+      const built = buildDelivery({
+        leaves,
+        count: Number(count),
+        messages: [old.message, await lastMessage(a)],
+      });
+      const delivery = {
+        checkpoint,
+        signatures: await signAll(a.attesters.slice(0, 1), domainOf(a), checkpoint),
+        messages: built.messages,
+        proof: built.proof,
+      };
+      await expect(deliver(b, delivery))
+        .to.be.revertedWithCustomError(b.suite.inbox, "AlreadyDelivered")
+        .withArgs(old.id);
+      // Without the old message the new one goes through.
+      await (await deliver(b, await prepare())).wait();
+      expect(await recipient.handled()).to.equal(2n);
+    });
+
+    it("rejects a message listed twice in one batch", async function () {
+      await send(a, b, recipientAddress);
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const doubled = { ...delivery, messages: [delivery.messages[0], delivery.messages[0]] };
+      await expect(deliver(b, doubled))
+        .to.be.revertedWithCustomError(b.suite.inbox, "MessagesNotAscending")
+        .withArgs(1);
+    });
+
+    it("rejects messages out of nonce order", async function () {
+      await send(a, b, recipientAddress, "0x01");
+      await send(a, b, recipientAddress, "0x02");
+      const delivery = await prepare();
+      const reversed = { ...delivery, messages: [...delivery.messages].reverse() };
+      await expect(deliver(b, reversed))
+        .to.be.revertedWithCustomError(b.suite.inbox, "MessagesNotAscending")
+        .withArgs(1);
+    });
+  });
+
+  describe("checkpoint and proof", function () {
+    it("rejects a wrong proof", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const proof = [...delivery.proof];
+      proof[3] = ethers.keccak256(proof[3]) as Hex;
+      await expect(deliver(b, { ...delivery, proof })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "InvalidProof",
+      );
+    });
+
+    it("rejects a proof with an element missing or left over", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      await expect(
+        deliver(b, { ...delivery, proof: delivery.proof.slice(1) }),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidMultiproof");
+      await expect(
+        deliver(b, { ...delivery, proof: [...delivery.proof, ethers.ZeroHash as Hex] }),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidMultiproof");
+    });
+
+    it("rejects a message that is not the leaf the proof is for", async function () {
+      await send(a, b, recipientAddress, "0x01");
+      const delivery = await prepare();
+      const tampered = delivery.messages[0].slice(0, -2) + "02";
+      await expect(
+        deliver(b, { ...delivery, messages: [tampered as Hex] }),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidProof");
+    });
+
+    it("rejects a root the attesters signed but the messages do not prove", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const wrongRoot = { ...delivery.checkpoint, root: ethers.keccak256("0x01") as Hex };
+      await expect(deliver(b, await resigned(delivery, wrongRoot))).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "InvalidProof",
+      );
+    });
+
+    it("rejects a root changed after signing (the signature binds the root)", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const changed = {
+        ...delivery,
+        checkpoint: { ...delivery.checkpoint, root: ethers.keccak256("0x01") as Hex },
+      };
+      await expect(deliver(b, changed)).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "UnknownSigner",
+      );
+    });
+
+    it("rejects the zero root and count 0, even when signed", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const zeroRoot = { ...delivery.checkpoint, root: ethers.ZeroHash as Hex };
+      await expect(deliver(b, await resigned(delivery, zeroRoot))).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "EmptyCheckpoint",
+      );
+      const zeroCount = { ...delivery.checkpoint, count: 0 };
+      await expect(deliver(b, await resigned(delivery, zeroCount))).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "EmptyCheckpoint",
+      );
+    });
+
+    it("rejects a message whose nonce is not below the signed count", async function () {
+      await send(a, b, recipientAddress, "0x01");
+      await (await a.suite.outbox.snapshot()).wait();
+      const [, count] = await a.suite.outbox.latestSnapshot();
+      const beyond = await send(a, b, recipientAddress, "0x02");
+      expect(beyond.nonce).to.equal(Number(count));
+      // A checkpoint at the older count, carrying the newer message with the older root's proof.
+      const delivery = await prepare(a.attesters.slice(0, 1));
+      const atOldCount = {
+        ...delivery.checkpoint,
+        count: Number(count),
+        root: (await a.suite.outbox.rootAt(count)) as Hex,
+      };
+      const forged = { ...(await resigned(delivery, atOldCount)), messages: [beyond.message] };
+      await expect(deliver(b, forged))
+        .to.be.revertedWithCustomError(b.suite.inbox, "NonceBeyondCount")
+        .withArgs(beyond.id, beyond.nonce, Number(count));
+    });
+
+    it("rejects a message for another destination", async function () {
+      const toC = await send(a, c, recipientAddress);
+      const delivery = await prepareDelivery(a, c, { signers: a.attesters.slice(0, 1) });
+      await expect(deliver(b, delivery!))
+        .to.be.revertedWithCustomError(b.suite.inbox, "WrongDestination")
+        .withArgs(toC.id, c.suite.code);
+    });
+
+    it("rejects a message from another origin than the checkpoint's", async function () {
+      const sent = await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      // C's attesters sign C's checkpoint with A's root: the messages still say origin A.
+      const asC = { ...delivery.checkpoint, origin: c.suite.code };
+      const forged = {
+        ...delivery,
+        checkpoint: asC,
+        signatures: await signAll(c.attesters.slice(0, 1), domainOf(c), asC),
+      };
+      await expect(deliver(b, forged))
+        .to.be.revertedWithCustomError(b.suite.inbox, "WrongOrigin")
+        .withArgs(sent.id, a.suite.code);
+    });
+
+    it("rejects an origin that is unknown or paused, and accepts it again once resumed", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const unknown = { ...delivery.checkpoint, origin: 0x9999n };
+      await expect(deliver(b, await resigned(delivery, unknown)))
+        .to.be.revertedWithCustomError(b.suite.inbox, "OriginNotActive")
+        .withArgs(0x9999n);
+
+      await govern(b, "pauseRoute", [a.suite.code]);
+      await expect(deliver(b, delivery))
+        .to.be.revertedWithCustomError(b.suite.inbox, "OriginNotActive")
+        .withArgs(a.suite.code);
+      await govern(b, "resumeRoute", [a.suite.code]);
+      await (await deliver(b, delivery)).wait();
+      expect(await recipient.handled()).to.equal(1n);
+    });
+  });
+
+  describe("signatures", function () {
+    it("rejects a signature made for another chain id", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const domain = { ...domainOf(a), evmChainId: b.suite.evmChainId };
+      const signatures = await signAll(a.attesters.slice(0, 1), domain, delivery.checkpoint);
+      await expect(deliver(b, { ...delivery, signatures })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "UnknownSigner",
+      );
+    });
+
+    it("rejects a signature made for another Outbox", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      // (Suites deployed alike share addresses across chains, so take an address no Outbox has.)
+      const domain = { ...domainOf(a), outbox: b.suite.addresses.inbox as Hex };
+      const signatures = await signAll(a.attesters.slice(0, 1), domain, delivery.checkpoint);
+      await expect(deliver(b, { ...delivery, signatures })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "UnknownSigner",
+      );
+    });
+
+    it("rejects duplicate signers", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const signatures = [delivery.signatures[0], delivery.signatures[0]];
+      await expect(deliver(b, { ...delivery, signatures }))
+        .to.be.revertedWithCustomError(b.suite.inbox, "SignersNotAscending")
+        .withArgs(1);
+    });
+
+    it("rejects signers that are not in increasing order", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare(a.attesters.slice(0, 2));
+      const signatures = [...delivery.signatures].reverse();
+      await expect(deliver(b, { ...delivery, signatures }))
+        .to.be.revertedWithCustomError(b.suite.inbox, "SignersNotAscending")
+        .withArgs(1);
+    });
+
+    it("rejects a signer that is not a mirrored attester of the origin", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const stranger = ethers.Wallet.createRandom();
+      const signatures = await signAll(
+        [stranger as unknown as (typeof a.attesters)[number]],
+        domainOf(a),
+        delivery.checkpoint,
+      );
+      await expect(deliver(b, { ...delivery, signatures }))
+        .to.be.revertedWithCustomError(b.suite.inbox, "UnknownSigner")
+        .withArgs(stranger.address);
+      // C's attesters are staked, but not for A.
+      const fromC = await signAll(c.attesters.slice(0, 1), domainOf(a), delivery.checkpoint);
+      await expect(deliver(b, { ...delivery, signatures: fromC }))
+        .to.be.revertedWithCustomError(b.suite.inbox, "UnknownSigner")
+        .withArgs(c.attesters[0].address);
+    });
+
+    it("rejects a malleable (high-s) signature", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const sig = ethers.Signature.from(delivery.signatures[0]);
+      const highS = ethers.concat([
+        sig.r,
+        ethers.toBeHex(SECP256K1_N - BigInt(sig.s), 32),
+        ethers.toBeHex(sig.v === 27 ? 28 : 27, 1),
+      ]) as Hex;
+      await expect(deliver(b, { ...delivery, signatures: [highS] })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "ECDSAInvalidSignatureS",
+      );
+    });
+
+    it("rejects a batch with no signature at all", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      await expect(deliver(b, { ...delivery, signatures: [] }))
+        .to.be.revertedWithCustomError(b.suite.inbox, "TooFewSigners")
+        .withArgs(0, 1);
+    });
+  });
+
+  describe("policy and coverage", function () {
+    it("applies the strictest minimum of signers among the batch's recipients", async function () {
+      const [deployer] = await b.connection.ethers.getSigners();
+      const strict = await new MessagingRecipient__factory(deployer).deploy();
+      await expect(strict.setPolicy(b.suite.addresses.inbox, 3, 0))
+        .to.emit(b.suite.inbox, "RecipientPolicySet")
+        .withArgs(await strict.getAddress(), 3, 0);
+      expect(await b.suite.inbox.recipientPolicy(await strict.getAddress())).to.deep.equal([
+        3n,
+        0n,
+      ]);
+      await send(a, b, recipientAddress);
+      await send(a, b, await strict.getAddress());
+      await expect(deliver(b, await prepare(a.attesters.slice(0, 2))))
+        .to.be.revertedWithCustomError(b.suite.inbox, "TooFewSigners")
+        .withArgs(2, 3);
+      await (await deliver(b, await prepare(a.attesters))).wait();
+      expect(await strict.handled()).to.equal(1n);
+    });
+
+    it("needs the signers' free stake to cover the value at risk, charged greedily in order", async function () {
+      // Each of A's attesters has 100 mirrored on B; the recipient asks 150 per message.
+      await (await recipient.setPolicy(b.suite.addresses.inbox, 0, 150n * ONE)).wait();
+      await send(a, b, recipientAddress);
+      await expect(deliver(b, await prepare(a.attesters.slice(0, 1))))
+        .to.be.revertedWithCustomError(b.suite.inbox, "InsufficientCoverage")
+        .withArgs(150n * ONE, 100n * ONE);
+      const [first, second] = a.attesters;
+      await expect(deliver(b, await prepare([first, second])))
+        .to.emit(b.suite.inbox, "CoverageCharged")
+        .withArgs(a.suite.code, first.address, 100n * ONE)
+        .and.to.emit(b.suite.inbox, "CoverageCharged")
+        .withArgs(a.suite.code, second.address, 50n * ONE);
+      expect(await b.suite.inbox.exposure(a.suite.code, first.address)).to.equal(100n * ONE);
+      expect(await b.suite.inbox.freeCapacity(a.suite.code, second.address)).to.equal(50n * ONE);
+      // The next message finds the first signer used up: 50 + 100 free, 150 needed.
+      await send(a, b, recipientAddress);
+      await expect(deliver(b, await prepare([first, second])))
+        .to.be.revertedWithCustomError(b.suite.inbox, "InsufficientCoverage")
+        .withArgs(150n * ONE, 50n * ONE);
+      await (await deliver(b, await prepare(a.attesters))).wait();
+      expect(await recipient.handled()).to.equal(2n);
+    });
+
+    it("uses the route's default coverage for recipients without a policy", async function () {
+      await govern(b, "setRoutePolicy", [a.suite.code, 1, 60n * ONE]);
+      await send(a, b, recipientAddress);
+      await send(a, b, recipientAddress);
+      await expect(deliver(b, await prepare(a.attesters.slice(0, 1))))
+        .to.be.revertedWithCustomError(b.suite.inbox, "InsufficientCoverage")
+        .withArgs(120n * ONE, 100n * ONE);
+      await (await deliver(b, await prepare(a.attesters.slice(0, 2)))).wait();
+    });
+
+    it("mirrors a stake report from the origin's StakingHub, vouched for by existing stake", async function () {
+      const attester = a.attesters[0];
+      const hub = a.suite.stakingHub.connect(attester);
+      await (await hub.allocate(b.suite.code, 150n * ONE)).wait();
+      // The increase (50) is value at risk: one signer with 100 free covers it.
+      await relay(a, b, { signers: a.attesters.slice(1, 2) });
+      expect(await b.suite.inbox.mirroredStake(a.suite.code, attester.address)).to.equal(
+        150n * ONE,
+      );
+      expect(await b.suite.inbox.exposure(a.suite.code, a.attesters[1].address)).to.equal(
+        50n * ONE,
+      );
+    });
+  });
+
+  describe("recipients that fail", function () {
+    it("records a reverting recipient, continues the batch, and lets anyone retry it once fixed", async function () {
+      await (await recipient.setFailing(true)).wait();
+      const [deployer] = await b.connection.ethers.getSigners();
+      const healthy = await new MessagingRecipient__factory(deployer).deploy();
+      const failed = await send(a, b, recipientAddress, "0x0f");
+      await send(a, b, await healthy.getAddress(), "0x0e");
+      const refused = recipient.interface.encodeErrorResult("Refused", [42]);
+      await expect(deliver(b, await prepare()))
+        .to.emit(b.suite.inbox, "HandlerFailed")
+        .withArgs(failed.id, FAILURE.HandlerReverted, refused);
+      expect(await healthy.handled()).to.equal(1n);
+      expect(await b.suite.inbox.failure(failed.id)).to.equal(FAILURE.HandlerReverted);
+      expect(await b.suite.inbox.isDelivered(a.suite.code, failed.nonce)).to.equal(true);
+
+      // Still failing: the retry reverts and the failure stays recorded.
+      const [, , stranger] = await b.connection.ethers.getSigners();
+      const inbox = b.suite.inbox.connect(stranger);
+      await expect(inbox.retry(failed.message)).to.be.revertedWithCustomError(recipient, "Refused");
+      expect(await b.suite.inbox.failure(failed.id)).to.equal(FAILURE.HandlerReverted);
+
+      await (await recipient.setFailing(false)).wait();
+      await expect(inbox.retry(failed.message))
+        .to.emit(b.suite.inbox, "Retried")
+        .withArgs(failed.id);
+      expect(await recipient.handled()).to.equal(1n);
+      expect(await recipient.lastBody()).to.equal("0x0f");
+      expect(await b.suite.inbox.failure(failed.id)).to.equal(FAILURE.None);
+      await expect(inbox.retry(failed.message))
+        .to.be.revertedWithCustomError(b.suite.inbox, "NotFailed")
+        .withArgs(failed.id);
+      expect(await recipient.handled()).to.equal(1n);
+    });
+
+    it("refuses to retry a message that never failed or was never delivered", async function () {
+      const sent = await send(a, b, recipientAddress);
+      await expect(b.suite.inbox.retry(sent.message))
+        .to.be.revertedWithCustomError(b.suite.inbox, "NotFailed")
+        .withArgs(sent.id);
+      await (await deliver(b, await prepare())).wait();
+      await expect(b.suite.inbox.retry(sent.message))
+        .to.be.revertedWithCustomError(b.suite.inbox, "NotFailed")
+        .withArgs(sent.id);
+    });
+
+    it("gives a gas-guzzling recipient only its handler gas; the batch goes on", async function () {
+      const [deployer] = await b.connection.ethers.getSigners();
+      const guzzler = await new MessagingGasGuzzler__factory(deployer).deploy();
+      const burnt = await send(a, b, await guzzler.getAddress());
+      await send(a, b, recipientAddress);
+      const receipt = await (await deliver(b, await prepare(), { gasLimit: 10_000_000n })).wait();
+      expect(await b.suite.inbox.failure(burnt.id)).to.equal(FAILURE.HandlerReverted);
+      expect(await recipient.handled()).to.equal(1n);
+      // Bounded: the guzzler's gas plus the batch's own cost, not the transaction's 10M.
+      expect(receipt!.gasUsed).to.be.lessThan(HANDLER_GAS_LIMIT + 250_000n);
+    });
+
+    it("copies at most 256 bytes of a huge revert reason, at the recipient's expense", async function () {
+      const [deployer] = await b.connection.ethers.getSigners();
+      const bomb = await new MessagingReturnBomb__factory(deployer).deploy(60_000);
+      const sent = await send(a, b, await bomb.getAddress());
+      await send(a, b, recipientAddress);
+      const receipt = await (await deliver(b, await prepare(), { gasLimit: 10_000_000n })).wait();
+      const failed = receipt!.logs
+        .map((l) => b.suite.inbox.interface.parseLog(l))
+        .find((l) => l?.name === "HandlerFailed");
+      expect(failed!.args.id).to.equal(sent.id);
+      expect(ethers.dataLength(failed!.args.reason)).to.equal(256);
+      expect(await recipient.handled()).to.equal(1n);
+      expect(receipt!.gasUsed).to.be.lessThan(HANDLER_GAS_LIMIT + 250_000n);
+    });
+
+    it("records a message to a non-EVM account as failed without blocking the batch", async function () {
+      const foreign = `0x${"ff".repeat(32)}` as Hex;
+      const receipt = await (await a.suite.outbox.dispatch(b.suite.code, foreign, "0x")).wait();
+      const id = a.suite.outbox.interface.parseLog(receipt!.logs[0])!.args.id;
+      await send(a, b, recipientAddress);
+      await (await deliver(b, await prepare())).wait();
+      expect(await b.suite.inbox.failure(id)).to.equal(FAILURE.HandlerReverted);
+      expect(await recipient.handled()).to.equal(1n);
+    });
+
+    it("cannot be starved of its handler gas by the relayer", async function () {
+      const [deployer] = await b.connection.ethers.getSigners();
+      // Succeeds only with most of the handler gas limit (its loop, then a fresh storage slot).
+      const hungry = await new MessagingGasHungry__factory(deployer).deploy(
+        HANDLER_GAS_LIMIT - 40_000n,
+      );
+      const sent = await send(a, b, await hungry.getAddress());
+      const delivery = await prepare();
+      // What the delivery uses when given plenty. It must be given more (the check asks for the full
+      // handler limit, the handler uses less), so the sweep runs mostly above it.
+      const snapshot = await b.connection.networkHelpers.takeSnapshot();
+      const used = (await (await deliver(b, delivery, { gasLimit: 5_000_000n })).wait())!.gasUsed;
+      expect(await hungry.handled()).to.equal(1n);
+      await snapshot.restore();
+      // Every gas limit around it either reverts the whole
+      // transaction or runs the handler to completion: never a recorded failure.
+      let reverted = 0;
+      let insufficient = 0;
+      for (let gasLimit = used - 10_000n; gasLimit <= used + 50_000n; gasLimit += 1_000n) {
+        try {
+          await (await deliver(b, delivery, { gasLimit })).wait();
+          expect(await b.suite.inbox.failure(sent.id), `gas ${gasLimit}`).to.equal(FAILURE.None);
+          expect(await hungry.handled()).to.equal(1n);
+        } catch (error) {
+          reverted++;
+          const data = revertData(error);
+          if (
+            data?.startsWith(
+              b.suite.inbox.interface.getError("InsufficientGasForHandler")!.selector,
+            )
+          )
+            insufficient++;
+        }
+        await snapshot.restore();
+      }
+      expect(insufficient, "the check refused some starving gas limits").to.be.greaterThan(0);
+      expect(reverted, "some gas limits were enough").to.be.lessThan(61);
+    });
+
+    it("stops a re-entrant recipient from delivering again from its handler", async function () {
+      const [deployer] = await b.connection.ethers.getSigners();
+      const reentrant = await new MessagingReentrant__factory(deployer).deploy(
+        b.suite.addresses.inbox,
+      );
+      await send(a, b, await reentrant.getAddress());
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const again = b.suite.inbox.interface.encodeFunctionData("deliver", [
+        delivery.checkpoint,
+        delivery.signatures,
+        delivery.messages,
+        delivery.proof,
+      ]);
+      await (await reentrant.arm(again)).wait();
+      await (await deliver(b, delivery, { gasLimit: 5_000_000n })).wait();
+      expect(await reentrant.handled()).to.equal(1n);
+      expect(await recipient.handled()).to.equal(1n);
+      expect(await reentrant.innerSucceeded()).to.equal(false);
+      expect(await reentrant.innerError()).to.equal(
+        b.suite.inbox.interface.getError("ReentrancyGuardReentrantCall")!.selector,
+      );
+    });
+
+    it("stops a re-entrant recipient from retrying itself from its handler", async function () {
+      const [deployer] = await b.connection.ethers.getSigners();
+      const reentrant = await new MessagingReentrant__factory(deployer).deploy(
+        b.suite.addresses.inbox,
+      );
+      await (await reentrant.setFailing(true)).wait();
+      const sent = await send(a, b, await reentrant.getAddress());
+      await (await deliver(b, await prepare())).wait();
+      expect(await b.suite.inbox.failure(sent.id)).to.equal(FAILURE.HandlerReverted);
+
+      await (await reentrant.setFailing(false)).wait();
+      await (
+        await reentrant.arm(b.suite.inbox.interface.encodeFunctionData("retry", [sent.message]))
+      ).wait();
+      await expect(b.suite.inbox.retry(sent.message))
+        .to.emit(b.suite.inbox, "Retried")
+        .withArgs(sent.id);
+      expect(await reentrant.handled()).to.equal(1n);
+      expect(await reentrant.innerSucceeded()).to.equal(false);
+      expect(await reentrant.innerError()).to.equal(
+        b.suite.inbox.interface.getError("ReentrancyGuardReentrantCall")!.selector,
+      );
+      expect(await b.suite.inbox.failure(sent.id)).to.equal(FAILURE.None);
+    });
+  });
+
+  describe("administration", function () {
+    it("lets only the registry seed a mirror, once", async function () {
+      const [, , stranger] = await b.connection.ethers.getSigners();
+      await expect(
+        b.suite.inbox.connect(stranger).initializeMirror(0x77n, [stranger.address], [ONE]),
+      )
+        .to.be.revertedWithCustomError(b.suite.inbox, "NotRegistry")
+        .withArgs(stranger.address);
+      expect(await b.suite.inbox.isMirrorInitialized(a.suite.code)).to.equal(true);
+      expect(await b.suite.inbox.isMirrorInitialized(0x77n)).to.equal(false);
+    });
+
+    it("exposes its parameters", async function () {
+      expect(await b.suite.inbox.handlerGasLimit()).to.equal(HANDLER_GAS_LIMIT);
+      expect(await b.suite.inbox.localCode()).to.equal(b.suite.code);
+      expect(await b.suite.inbox.registry()).to.equal(b.suite.addresses.registry);
+      expect(await b.suite.inbox.MAX_RETURN_DATA()).to.equal(256n);
+    });
+  });
+
+  // --- helpers -----------------------------------------------------------------------------------
+
+  async function senderOf(chain: TestChain): Promise<string> {
+    const [deployer] = await chain.connection.ethers.getSigners();
+    return addressToBytes32(deployer.address as Hex);
+  }
+
+  async function leavesOf(chain: TestChain, count: number): Promise<Hex[]> {
+    const outbox = chain.suite.outbox;
+    const logs = await outbox.queryFilter(
+      outbox.filters.Dispatch(),
+      chain.suite.addresses.deployedAtBlock,
+    );
+    return logs
+      .sort((x, y) => Number(x.args.nonce) - Number(y.args.nonce))
+      .slice(0, count)
+      .map((log) => log.args.id as Hex);
+  }
+
+  async function lastMessage(chain: TestChain): Promise<Hex> {
+    const outbox = chain.suite.outbox;
+    const logs = await outbox.queryFilter(
+      outbox.filters.Dispatch(),
+      chain.suite.addresses.deployedAtBlock,
+    );
+    return logs.reduce((x, y) => (Number(x.args.nonce) > Number(y.args.nonce) ? x : y)).args
+      .message as Hex;
+  }
+
+  async function govern(
+    chain: TestChain,
+    fn: "pauseRoute" | "resumeRoute" | "setRoutePolicy",
+    args: unknown[],
+  ) {
+    const data = chain.suite.registry.interface.encodeFunctionData(
+      fn as "pauseRoute",
+      args as [bigint],
+    );
+    await governThroughTimelock(chain.suite, [{ target: chain.suite.addresses.registry, data }]);
+  }
+});
+
+/** Revert data of a failed transaction, as ethers reports it (or undefined). */
+function revertData(error: unknown): string | undefined {
+  const e = error as {
+    data?: string;
+    info?: { error?: { data?: string } };
+    error?: { data?: string };
+  };
+  return e.data ?? e.error?.data ?? e.info?.error?.data;
+}
