@@ -1,0 +1,199 @@
+/**
+ * The Inbox's value path (docs/protocol.md 3.3–3.4) with the real CorrespondentBank: a transfer from
+ * A's bank is paid from reserve[A] on B, then the recipient's handler sees the original sender; a
+ * short reserve holds the payout (and the handler) pending until a retry; an amount from any other
+ * sender moves nothing. The forged messages below are what lying attesters could sign: the Inbox
+ * must still pay only from the liars' community's reserve.
+ */
+import { expect } from "chai";
+import { ethers } from "ethers";
+
+import {
+  addressToBytes32,
+  buildDelivery,
+  encodeMessage,
+  encodeTransferBody,
+  MerkleTree,
+  messageId,
+  type Hex,
+} from "../../../relayer/protocol/index.js";
+import {
+  MessagingRecipient__factory,
+  type MessagingRecipient,
+} from "../../../typechain-types/index.js";
+import { suiteAs } from "../../../deploy/suite.js";
+import { dispatchedMessages, relay, type TestChain } from "../../helpers/suite.js";
+import {
+  createMessagingNetwork,
+  deliver,
+  domainOf,
+  signAll,
+  type MessagingNetwork,
+} from "./network.js";
+
+const ONE = 10n ** 18n;
+const FAILURE = { None: 0n, HandlerReverted: 1n, PayoutPending: 2n } as const;
+
+describe("Inbox value path", function () {
+  let net: MessagingNetwork;
+  let a: TestChain, b: TestChain;
+  let recipient: MessagingRecipient;
+  let recipientAddress: string;
+
+  before(async function () {
+    net = await createMessagingNetwork();
+    ({ a, b } = net);
+  });
+
+  beforeEach(async function () {
+    await net.restore();
+    const [deployer] = await b.connection.ethers.getSigners();
+    recipient = await new MessagingRecipient__factory(deployer).deploy();
+    recipientAddress = await recipient.getAddress();
+  });
+
+  /** Posts `amount` into reserve[A] on B (B then reports it to A's bank). */
+  async function fundReserveOfA(amount: bigint) {
+    const [, funder] = await b.connection.ethers.getSigners();
+    const bank = suiteAs(b.suite, funder);
+    await (await bank.token.mint(funder.address, amount)).wait();
+    await (await bank.token.approve(b.suite.addresses.bank, amount)).wait();
+    await (await bank.bank.fund(a.suite.code, amount)).wait();
+  }
+
+  /**
+   * Delivers to B a message A's Outbox never held, signed by all of A's attesters (a fraud they
+   * would be slashed for on A): the next free nonce of A, in a tree of A's real leaves plus it.
+   */
+  async function deliverForged(fields: {
+    sender: Hex;
+    amount: bigint;
+    body: Hex;
+    recipient?: Hex;
+  }) {
+    const leaves = (await dispatchedMessages(a)).map((m) => m.id as Hex);
+    const message = encodeMessage({
+      nonce: leaves.length,
+      origin: a.suite.code,
+      sender: fields.sender,
+      destination: b.suite.code,
+      recipient: fields.recipient ?? addressToBytes32(recipientAddress as Hex),
+      amount: fields.amount,
+      body: fields.body,
+    });
+    const tree = MerkleTree.from([...leaves, messageId(message)]);
+    const checkpoint = { origin: a.suite.code, root: tree.root(), count: tree.count };
+    const built = buildDelivery({ tree, count: tree.count, messages: [message] });
+    const delivery = {
+      checkpoint,
+      signatures: await signAll(a.attesters, domainOf(a), checkpoint),
+      messages: built.messages,
+      proof: built.proof,
+    };
+    const receipt = await (await deliver(b, delivery)).wait();
+    return { id: messageId(message), message, receipt: receipt! };
+  }
+
+  it("pays a transfer from A's bank out of reserve[A] and hands the original sender to the handler", async function () {
+    await fundReserveOfA(200n * ONE);
+    await relay(b, a, { signers: b.attesters }); // B's reserve report gives A credit
+    expect(await a.suite.bank.creditView(b.suite.code)).to.equal(200n * ONE);
+
+    const [, user] = await a.connection.ethers.getSigners();
+    const bankOnA = suiteAs(a.suite, user);
+    await (await bankOnA.token.mint(user.address, 50n * ONE)).wait();
+    await (await bankOnA.token.approve(a.suite.addresses.bank, 50n * ONE)).wait();
+    await (
+      await bankOnA.bank.send(
+        b.suite.code,
+        addressToBytes32(recipientAddress as Hex),
+        50n * ONE,
+        "0xbeef",
+      )
+    ).wait();
+
+    await relay(a, b);
+    expect(await b.suite.token.balanceOf(recipientAddress)).to.equal(50n * ONE);
+    expect(await b.suite.bank.reserve(a.suite.code)).to.equal(150n * ONE);
+    expect(await recipient.handled()).to.equal(1n);
+    expect(await recipient.lastSender()).to.equal(addressToBytes32(user.address as Hex));
+    expect(await recipient.lastAmount()).to.equal(50n * ONE);
+    expect(await recipient.lastBody()).to.equal("0xbeef");
+  });
+
+  it("pays a transfer without a body to an account that has no handler", async function () {
+    const account = ethers.Wallet.createRandom().address;
+    await fundReserveOfA(100n * ONE);
+    const { id } = await deliverForged({
+      sender: addressToBytes32(a.suite.addresses.bank as Hex),
+      amount: 30n * ONE,
+      body: encodeTransferBody({ sender: addressToBytes32(account as Hex), body: "0x" }),
+      recipient: addressToBytes32(account as Hex),
+    });
+    expect(await b.suite.token.balanceOf(account)).to.equal(30n * ONE);
+    expect(await b.suite.inbox.failure(id)).to.equal(FAILURE.None);
+  });
+
+  it("holds a transfer the reserve cannot cover as pending, handler included, until a retry", async function () {
+    await fundReserveOfA(20n * ONE);
+    const originalSender = addressToBytes32(ethers.Wallet.createRandom().address as Hex);
+    const { id, message, receipt } = await deliverForged({
+      sender: addressToBytes32(a.suite.addresses.bank as Hex),
+      amount: 50n * ONE,
+      body: encodeTransferBody({ sender: originalSender, body: "0x77" }),
+    });
+    const failed = receipt.logs
+      .map((l) => b.suite.inbox.interface.parseLog(l))
+      .find((l) => l?.name === "HandlerFailed");
+    expect(failed!.args.kind).to.equal(FAILURE.PayoutPending);
+    expect(await b.suite.inbox.failure(id)).to.equal(FAILURE.PayoutPending);
+    expect(await recipient.handled()).to.equal(0n);
+    // Only A's reserve is at stake: still short, the retry reverts and keeps it pending.
+    await expect(b.suite.inbox.retry(message))
+      .to.be.revertedWithCustomError(b.suite.inbox, "PayoutStillPending")
+      .withArgs(id);
+    expect(await b.suite.inbox.failure(id)).to.equal(FAILURE.PayoutPending);
+
+    await fundReserveOfA(100n * ONE);
+    await expect(b.suite.inbox.retry(message)).to.emit(b.suite.inbox, "Retried").withArgs(id);
+    expect(await b.suite.token.balanceOf(recipientAddress)).to.equal(50n * ONE);
+    expect(await recipient.handled()).to.equal(1n);
+    expect(await recipient.lastSender()).to.equal(originalSender);
+    expect(await recipient.lastAmount()).to.equal(50n * ONE);
+    expect(await b.suite.inbox.failure(id)).to.equal(FAILURE.None);
+    await expect(b.suite.inbox.retry(message)).to.be.revertedWithCustomError(
+      b.suite.inbox,
+      "NotFailed",
+    );
+  });
+
+  it("moves nothing for an amount from any sender but A's bank, yet counts it as value at risk", async function () {
+    await fundReserveOfA(100n * ONE);
+    const impostor = addressToBytes32(ethers.Wallet.createRandom().address as Hex);
+    const body = encodeTransferBody({ sender: impostor, body: "0x01" });
+    const { receipt } = await deliverForged({ sender: impostor, amount: 40n * ONE, body });
+    expect(await b.suite.bank.reserve(a.suite.code)).to.equal(100n * ONE);
+    expect(await b.suite.token.balanceOf(recipientAddress)).to.equal(0n);
+    expect(await recipient.handled()).to.equal(1n);
+    expect(await recipient.lastAmount()).to.equal(0n);
+    expect(await recipient.lastSender()).to.equal(impostor);
+    expect(await recipient.lastBody()).to.equal(body);
+    const charged = receipt.logs
+      .map((l) => b.suite.inbox.interface.parseLog(l))
+      .filter((l) => l?.name === "CoverageCharged")
+      .reduce((sum, l) => sum + (l!.args.amount as bigint), 0n);
+    expect(charged).to.equal(40n * ONE);
+  });
+
+  it("treats a message from A's bank that is not a well-formed transfer as a plain call", async function () {
+    await fundReserveOfA(100n * ONE);
+    await deliverForged({
+      sender: addressToBytes32(a.suite.addresses.bank as Hex),
+      amount: 40n * ONE,
+      body: "0x02aa",
+    });
+    expect(await b.suite.bank.reserve(a.suite.code)).to.equal(100n * ONE);
+    expect(await recipient.handled()).to.equal(1n);
+    expect(await recipient.lastAmount()).to.equal(0n);
+  });
+});
