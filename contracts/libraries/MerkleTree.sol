@@ -191,9 +191,9 @@ library MerkleTree {
             let next := proof.offset
             let proofEnd := add(proof.offset, shl(5, proof.length))
             let end := shl(5, n)
-            for {
-                let level := 0
-            } lt(level, 32) {
+            let level := 0
+            // Levels with several known nodes.
+            for {} and(lt(level, 32), gt(end, 0x20)) {
                 level := add(level, 1)
             } {
                 let written := 0
@@ -238,6 +238,30 @@ library MerkleTree {
                     written := add(written, 0x20)
                 }
                 end := written
+            }
+            // One known node left (from the start for a single leaf): it is never paired, so each
+            // remaining level takes exactly one proof element — an ordinary branch, walked without
+            // the bookkeeping above. Too few elements would revert at the level that lacks one and
+            // too many at the final check, both `InvalidMultiproof`: checking the count first is
+            // the same outcome.
+            if eq(end, 0x20) {
+                if iszero(eq(sub(proofEnd, next), shl(5, sub(32, level)))) {
+                    mstore(0x00, invalidSelector)
+                    revert(0x00, 0x04)
+                }
+                let node := mload(nodes)
+                let index := mload(positions)
+                for {} lt(next, proofEnd) {
+                    next := add(next, 0x20)
+                } {
+                    // The node goes left when its index is even, right when odd.
+                    let side := shl(5, and(index, 1))
+                    mstore(side, node)
+                    mstore(xor(side, 0x20), calldataload(next))
+                    node := keccak256(0x00, 0x40)
+                    index := shr(1, index)
+                }
+                mstore(nodes, node)
             }
             if or(iszero(eq(end, 0x20)), iszero(eq(next, proofEnd))) {
                 mstore(0x00, invalidSelector)
