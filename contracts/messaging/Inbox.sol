@@ -79,6 +79,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 minSigners;
         bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
+        uint256 wordIndex; // replay bitmap word being filled (max: none yet)
+        uint256 word;
     }
 
     /// @param registry_ the route registry of this chain; its local code is read once here
@@ -117,9 +119,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 2. Signers.
         address[] memory signers = _recoverSigners(route, checkpoint, signatures);
 
-        // 3. Messages, replay bits, multiproof; and what each message needs of the signers.
+        // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         Batch memory batch = _checkMessages(route, checkpoint.count, messages);
-        _markDelivered(route.origin, batch);
         {
             // multiRoot works in place: give it a copy of the ids (kept for execution) and the
             // nonces (read again from calldata later).
@@ -287,16 +288,18 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Checks every message's header (step 3) and sums what the batch needs of its signers.
+    /// @dev Checks every message (step 3): header, order, replay bit (set here, before any external
+    /// call); and sums what the batch needs of its signers.
     function _checkMessages(
         Route memory route,
         uint32 count,
         bytes[] calldata messages
-    ) private view returns (Batch memory batch) {
+    ) private returns (Batch memory batch) {
         uint256 n = messages.length;
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
         batch.minSigners = 1;
+        batch.wordIndex = type(uint256).max;
         uint256 previous;
         for (uint256 i = 0; i < n; ++i) {
             bytes calldata m = messages[i];
@@ -305,8 +308,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             previous = nonce;
             batch.ids[i] = id;
             batch.nonces[i] = nonce;
+            _markDelivered(batch, route.origin, id, nonce);
             _addNeeds(route, batch, m, nonce);
         }
+        _deliveredBits[route.origin][batch.wordIndex] = batch.word;
     }
 
     /// @dev Checks one message's header against the checkpoint; returns its id and nonce.
@@ -359,25 +364,20 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         batch.valueAtRisk += value;
     }
 
-    /// @dev Replay: checks and sets each message's bit; each bitmap word is read and written once
-    /// (nonces ascend).
-    function _markDelivered(uint64 origin, Batch memory batch) private {
-        mapping(uint256 => uint256) storage bitmap = _deliveredBits[origin];
-        uint256[] memory nonces = batch.nonces;
-        uint256 wordIndex = nonces[0] >> 8;
-        uint256 word = bitmap[wordIndex];
-        for (uint256 i = 0; i < nonces.length; ++i) {
-            uint256 nonce = nonces[i];
-            if (nonce >> 8 != wordIndex) {
-                bitmap[wordIndex] = word;
-                wordIndex = nonce >> 8;
-                word = bitmap[wordIndex];
-            }
-            uint256 bit = 1 << (nonce & 0xff);
-            if (word & bit != 0) revert AlreadyDelivered(batch.ids[i]);
-            word |= bit;
+    /// @dev Replay: checks and sets the message's bit. Nonces ascend, so each bitmap word is read
+    /// once and written once (when the batch moves past it, and at the end of `_checkMessages`).
+    function _markDelivered(Batch memory batch, uint64 origin, bytes32 id, uint256 nonce) private {
+        uint256 wordIndex = nonce >> 8;
+        uint256 word = batch.word;
+        if (wordIndex != batch.wordIndex) {
+            mapping(uint256 => uint256) storage bitmap = _deliveredBits[origin];
+            if (batch.wordIndex != type(uint256).max) bitmap[batch.wordIndex] = word;
+            batch.wordIndex = wordIndex;
+            word = bitmap[wordIndex];
         }
-        bitmap[wordIndex] = word;
+        uint256 bit = 1 << (nonce & 0xff);
+        if (word & bit != 0) revert AlreadyDelivered(id);
+        batch.word = word | bit;
     }
 
     /// @dev How a message executes. Reads the local bank from the registry the first time the
