@@ -77,6 +77,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256[] nonces;
         uint256 valueAtRisk;
         uint256 minSigners;
+        bytes32[] senders;
+        bytes32[] recipients;
         bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
         uint256 wordIndex; // replay bitmap word being filled (max: none yet)
@@ -122,10 +124,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         Batch memory batch = _checkMessages(route, checkpoint.count, messages);
         {
-            // multiRoot works in place: give it a copy of the ids (kept for execution) and the
-            // nonces (read again from calldata later).
-            bytes32[] memory leaves = _copy(batch.ids);
-            if (MerkleTree.multiRoot(leaves, batch.nonces, proof) != checkpoint.root) revert InvalidProof();
+            // multiRoot works in place: give it copies (the batch keeps its ids and nonces).
+            bytes32 root = MerkleTree.multiRoot(_copy(batch.ids), _copy(batch.nonces), proof);
+            if (root != checkpoint.root) revert InvalidProof();
         }
 
         // 4. The strictest recipient policy, then the signers' free stake.
@@ -133,9 +134,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _chargeCoverage(route.origin, signers, batch.valueAtRisk);
 
         // 5. Execute, in order.
-        bytes32[] memory ids = batch.ids;
-        for (uint256 i = 0; i < ids.length; ++i) {
-            _execute(route, ids[i], messages[i]);
+        for (uint256 i = 0; i < messages.length; ++i) {
+            _execute(route, batch, i, _messageAt(messages, i));
         }
     }
 
@@ -298,6 +298,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 n = messages.length;
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
+        batch.senders = new bytes32[](n);
+        batch.recipients = new bytes32[](n);
         batch.minSigners = 1;
         batch.wordIndex = type(uint256).max;
         uint256 previous;
@@ -306,10 +308,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
             if (i != 0 && nonce <= previous) revert MessagesNotAscending(i);
             previous = nonce;
-            batch.ids[i] = id;
-            batch.nonces[i] = nonce;
+            _put(batch.ids, i, id);
+            _put(batch.nonces, i, nonce);
             _markDelivered(batch, route.origin, id, nonce);
-            _addNeeds(route, batch, m, nonce);
+            _addNeeds(route, batch, m, i);
         }
         _deliveredBits[route.origin][batch.wordIndex] = batch.word;
     }
@@ -334,8 +336,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev Adds one message's policy and value at risk to `batch`: max(amount, required coverage),
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
-    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint32 nonce) private view {
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint256 i) private view {
         bytes32 recipient = m.recipient();
+        _put(batch.recipients, i, recipient);
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
             batch.policyRecipient = recipient;
             RecipientPolicy memory policy =
@@ -352,11 +355,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 value = amount > required ? amount : required;
 
         bytes32 sender = m.sender();
+        _put(batch.senders, i, sender);
         if (sender == route.peerStakingHub || sender == route.peerBank) {
             bytes calldata body = m.body();
             Kind kind = _classify(route, sender, recipient, amount, body);
             if (kind == Kind.StakeReport) {
-                value += _stakeReportCoverage(route.origin, body, nonce);
+                value += _stakeReportCoverage(route.origin, body, m.nonce());
             } else if (kind == Kind.BankMessage) {
                 value += ICorrespondentBank(route.localBank).bankMessageCoverage(route.origin, body);
             }
@@ -406,12 +410,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @dev Executes one delivered message (step 5). Never reverts for a recipient's fault: a
     /// failure is recorded for `retry`.
-    function _execute(Route memory route, bytes32 id, bytes calldata m) private {
+    function _execute(Route memory route, Batch memory batch, uint256 i, bytes calldata m) private {
         uint64 origin = route.origin;
-        uint32 nonce = m.nonce();
+        bytes32 id = _get(batch.ids, i);
+        uint32 nonce = uint32(uint256(_get(batch.nonces, i)));
         emit Delivered(id, origin, nonce);
-        bytes32 sender = m.sender();
-        bytes32 recipient = m.recipient();
+        bytes32 sender = _get(batch.senders, i);
+        bytes32 recipient = _get(batch.recipients, i);
         if (sender == route.peerStakingHub || sender == route.peerBank) {
             _executeSystem(route, id, nonce, m);
             return;
@@ -421,7 +426,14 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             return;
         }
         // Any message from another sender is a call: its amount moves nothing.
-        _callHandle(id, address(uint160(uint256(recipient))), origin, sender, 0, m.body());
+        _callHandle(
+            id,
+            address(uint160(uint256(recipient))),
+            origin,
+            sender,
+            0,
+            m[MessageCodec.HEADER_LENGTH:]
+        );
     }
 
     /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
@@ -555,6 +567,54 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         target = new bytes32[](source.length);
         assembly ("memory-safe") {
             mcopy(add(target, 0x20), add(source, 0x20), shl(5, mload(source)))
+        }
+    }
+
+    /// @dev Copies a uint256 array.
+    function _copy(uint256[] memory source) private pure returns (uint256[] memory target) {
+        target = new uint256[](source.length);
+        assembly ("memory-safe") {
+            mcopy(add(target, 0x20), add(source, 0x20), shl(5, mload(source)))
+        }
+    }
+
+    /// @dev `array[i] = value` without the bounds check: `i` is below the batch size the arrays
+    /// were allocated with (one element per message).
+    function _put(bytes32[] memory array, uint256 i, bytes32 value) private pure {
+        assembly ("memory-safe") {
+            mstore(add(add(array, 0x20), shl(5, i)), value)
+        }
+    }
+
+    /// @dev `array[i] = value` without the bounds check (see the bytes32 overload).
+    function _put(uint256[] memory array, uint256 i, uint256 value) private pure {
+        assembly ("memory-safe") {
+            mstore(add(add(array, 0x20), shl(5, i)), value)
+        }
+    }
+
+    /// @dev `array[i]` without the bounds check (see `_put`).
+    function _get(bytes32[] memory array, uint256 i) private pure returns (bytes32 value) {
+        assembly ("memory-safe") {
+            value := mload(add(add(array, 0x20), shl(5, i)))
+        }
+    }
+
+    /// @dev `array[i]` without the bounds check (see `_put`), as bytes32.
+    function _get(uint256[] memory array, uint256 i) private pure returns (bytes32 value) {
+        assembly ("memory-safe") {
+            value := mload(add(add(array, 0x20), shl(5, i)))
+        }
+    }
+
+    /// @dev `messages[i]` without the ABI decoder's bounds checks, for the execution pass only:
+    /// `_checkMessages` already read every `messages[i]` through the checked access, so the same
+    /// offsets are known to be in bounds.
+    function _messageAt(bytes[] calldata messages, uint256 i) private pure returns (bytes calldata m) {
+        assembly ("memory-safe") {
+            let start := add(messages.offset, calldataload(add(messages.offset, shl(5, i))))
+            m.length := calldataload(start)
+            m.offset := add(start, 0x20)
         }
     }
 
