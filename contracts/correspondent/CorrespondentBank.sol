@@ -79,6 +79,12 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         uint32 reportNonce; // origin nonce of the latest applied report
     }
 
+    /// @notice What the bank needs of a peer's route record: both fields are fixed at enrollment.
+    struct PeerBank {
+        address bank; // the peer's CorrespondentBank (recipient of our bank messages)
+        uint8 decimals; // the peer's settlement-token decimals
+    }
+
     /// @notice The local route registry: routes, local contracts and the governance owner.
     IRouteRegistry public immutable registry;
     /// @notice The settlement token of this chain.
@@ -93,6 +99,7 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     mapping(uint64 peer => Correspondent) private _correspondents;
     mapping(uint64 peer => Thresholds) private _thresholds;
     mapping(bytes32 id => Payout) private _payouts;
+    mapping(uint64 peer => PeerBank) private _peerBanks;
 
     /// @notice A transfer whose amount is not a whole number of local token units was booked pending
     /// with `amountLocal` (rounded down) instead of being paid at delivery.
@@ -119,12 +126,15 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// @notice The body is not a bank message this contract handles.
     error UnknownBankMessage(uint8 kind);
 
+    /// @dev Only the local Inbox, which calls the bank only for messages whose sender is the
+    /// origin's bank (docs/protocol.md 3.3).
     modifier onlyInbox() {
         (, address inbox) = _localContracts();
         if (msg.sender != inbox) revert NotInbox(msg.sender);
         _;
     }
 
+    /// @dev Only the registry's owner (the community's timelock).
     modifier onlyGovernance() {
         if (msg.sender != governance()) revert NotGovernance(msg.sender);
         _;
@@ -167,11 +177,11 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         bytes calldata body
     ) external nonReentrant returns (bytes32 id) {
         if (amount == 0) revert ZeroAmount();
-        IRouteRegistry.Route memory peerRoute = registry.route(destination);
-        if (amount % scale != 0 || amount % _scaleOf(peerRoute.settlementDecimals) != 0) {
+        PeerBank memory peerBank = _peerBank(destination);
+        if (amount % scale != 0 || amount % _scaleOf(peerBank.decimals) != 0) {
             revert InexactAmount(amount);
         }
-        if (recipient == bytes32(0) || recipient == _toBytes32(peerRoute.bank))
+        if (recipient == bytes32(0) || recipient == _toBytes32(peerBank.bank))
             revert InvalidRecipient(recipient);
         Correspondent storage c = _correspondents[destination];
         if (c.report.suspended) revert PeerSuspended(destination);
@@ -223,8 +233,8 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     function net(uint64 peer) external nonReentrant returns (bytes32 id) {
         Correspondent storage c = _correspondents[peer];
         if (c.nettingLocked != 0) revert NettingInFlight(peer);
-        IRouteRegistry.Route memory peerRoute = registry.route(peer);
-        uint256 amount = _roundToCommonUnit(c.pool * scale, peerRoute.settlementDecimals);
+        PeerBank memory peerBank = _peerBank(peer);
+        uint256 amount = _roundToCommonUnit(c.pool * scale, peerBank.decimals);
         if (amount == 0) revert ZeroAmount();
         uint256 amountLocal = amount / scale;
         c.pool -= amountLocal;
@@ -232,7 +242,7 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         (address outbox, ) = _localContracts();
         (id, ) = IOutbox(outbox).dispatchValue(
             peer,
-            _toBytes32(peerRoute.bank),
+            _toBytes32(peerBank.bank),
             0,
             BankMessages.encodeNettingRequest(amount)
         );
@@ -455,12 +465,9 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
 
     function _answerNetting(uint64 origin, uint256 request) private {
         Correspondent storage c = _correspondents[origin];
-        IRouteRegistry.Route memory peerRoute = registry.route(origin);
+        PeerBank memory peerBank = _peerBank(origin);
         uint256 available = c.pool * scale;
-        uint256 amount = _roundToCommonUnit(
-            request < available ? request : available,
-            peerRoute.settlementDecimals
-        );
+        uint256 amount = _roundToCommonUnit(request < available ? request : available, peerBank.decimals);
         uint256 amountLocal = amount / scale;
         c.pool -= amountLocal;
         _accounts[origin].reserve += amountLocal;
@@ -469,7 +476,7 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         // Always reply, even with 0: the reply releases the requester's lock.
         IOutbox(outbox).dispatchValue(
             origin,
-            _toBytes32(peerRoute.bank),
+            _toBytes32(peerBank.bank),
             0,
             BankMessages.encodeNettingReply(amount)
         );
@@ -531,7 +538,7 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         (address outbox, ) = _localContracts();
         (id, ) = IOutbox(outbox).dispatchValue(
             peer,
-            _toBytes32(registry.route(peer).bank),
+            _toBytes32(_peerBank(peer).bank),
             0,
             BankMessages.encodeReserveReport(r)
         );
@@ -575,6 +582,18 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     function _pullExact(address from, uint256 amount) private {
         uint256 arrived = _pull(from, amount);
         if (arrived != amount) revert TransferShort(amount, arrived);
+    }
+
+    /// @dev `peer`'s bank and token decimals, read from the registry the first time (reverts
+    /// `UnknownRoute` for a peer never enrolled), then cached: an enrolled route's identity never
+    /// changes (docs/protocol.md 3.1), and a report per payout should not re-read the whole record.
+    function _peerBank(uint64 peer) private returns (PeerBank memory cached) {
+        cached = _peerBanks[peer];
+        if (cached.bank == address(0)) {
+            IRouteRegistry.Route memory peerRoute = registry.route(peer);
+            cached = PeerBank(peerRoute.bank, peerRoute.settlementDecimals);
+            _peerBanks[peer] = cached;
+        }
     }
 
     /// @dev The local Outbox and Inbox, read from the registry once it is bound, then cached (the
