@@ -117,12 +117,19 @@ contract Outbox is IOutbox {
         if (destination == 0 || destination == localCode) revert DestinationIsSelf();
         if (recipient == bytes32(0)) revert ZeroRecipient();
         if (body.length > MAX_BODY_BYTES) revert BodyTooLarge(body.length, MAX_BODY_BYTES);
-        if (registry.status(destination) != IRouteRegistry.RouteStatus.Active) {
+        if (_routeStatus(destination) != IRouteRegistry.RouteStatus.Active)
             revert DestinationNotActive(destination);
-        }
         // The nonce is the leaf index, which `insert` returns too; it is needed first, inside the
         // message. A full tree makes `insert` revert `TreeFull` (same selector as IOutbox's).
         nonce = uint32(_tree.count);
+        // The event's data is `abi.encode(nonce, message)`: its two head words are reserved right
+        // before the message so the encoding is emitted in place, without copying the message.
+        bytes memory bodyCopy = body;
+        uint256 head;
+        assembly ("memory-safe") {
+            head := mload(0x40)
+            mstore(0x40, add(head, 0x40))
+        }
         bytes memory message = MessageCodec.encode(
             nonce,
             localCode,
@@ -130,10 +137,44 @@ contract Outbox is IOutbox {
             destination,
             recipient,
             amount,
-            body
+            bodyCopy
         );
         id = keccak256(message);
         _tree.insert(id);
-        emit Dispatch(id, destination, recipient, nonce, message);
+        bytes32 topic = Dispatch.selector;
+        bool emitted;
+        assembly ("memory-safe") {
+            // `message` is the allocation right after the reserved words (checked, not assumed).
+            if eq(message, add(head, 0x40)) {
+                let length := mload(message)
+                mstore(head, nonce)
+                mstore(add(head, 0x20), 0x40)
+                // ABI padding of the message's last word (memory past the message is unallocated).
+                mstore(add(add(message, 0x20), length), 0)
+                log4(head, add(0x60, and(add(length, 0x1f), not(0x1f))), topic, id, destination, recipient)
+                emitted := 1
+            }
+        }
+        if (!emitted) emit Dispatch(id, destination, recipient, nonce, message);
+    }
+
+    /// @dev The registry's status of `code`, read with a bare staticcall (one external call per
+    /// dispatch; the registry is trusted code of this deployment).
+    function _routeStatus(uint64 code) private view returns (IRouteRegistry.RouteStatus status) {
+        bytes4 selector = IRouteRegistry.status.selector;
+        address target = address(registry);
+        uint256 raw;
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            mstore(0x04, code)
+            if iszero(staticcall(gas(), target, 0x00, 0x24, 0x00, 0x20)) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            raw := mload(0x00)
+        }
+        // Anything but a known status value counts as not active.
+        if (raw > uint256(type(IRouteRegistry.RouteStatus).max)) return IRouteRegistry.RouteStatus.None;
+        status = IRouteRegistry.RouteStatus(raw);
     }
 }
