@@ -1,0 +1,82 @@
+/**
+ * Gas of the messaging hot paths, from transaction receipts, in a steady state (warm-up traffic
+ * first): dispatch of a 32-byte body, delivery of one message with 3 signers, and a batch of 64
+ * with 3 signers to a no-op recipient. The ceilings guard against regressions; bench/ compares the
+ * figures with Hyperlane.
+ */
+import { expect } from "chai";
+
+import { addressToBytes32, type Hex } from "../../../relayer/protocol/index.js";
+import { BenchRecipient__factory } from "../../../typechain-types/index.js";
+import { createTestNetwork, relay, type TestChain } from "../../helpers/suite.js";
+
+const BODY = `0x${"ab".repeat(32)}` as Hex;
+
+const CEILING = {
+  dispatch: 46_500n, // median of 32 dispatches (a branch read on every other one)
+  deliverOne: 112_000n,
+  perMessageIn64: 10_000n,
+};
+
+function median(values: bigint[]): bigint {
+  const sorted = [...values].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+describe("Messaging gas", function () {
+  let a: TestChain, b: TestChain;
+  let recipient: Hex;
+
+  async function dispatchMany(n: number): Promise<bigint[]> {
+    const used: bigint[] = [];
+    for (let i = 0; i < n; i++) {
+      const receipt = await (await a.suite.outbox.dispatch(b.suite.code, recipient, BODY)).wait();
+      used.push(receipt!.gasUsed);
+    }
+    return used;
+  }
+
+  before(async function () {
+    [a, b] = await createTestNetwork({ chains: ["chainA", "chainB"] });
+    await relay(a, b);
+    await relay(b, a);
+    const [deployer] = await b.connection.ethers.getSigners();
+    const bench = await new BenchRecipient__factory(deployer).deploy();
+    recipient = addressToBytes32((await bench.getAddress()) as Hex);
+    // Warm-up: a tree with history, delivered, so storage slots are in their steady state.
+    await dispatchMany(64);
+    await relay(a, b, { signers: a.attesters });
+  });
+
+  it("dispatches a 32-byte body within its ceiling", async function () {
+    const used = await dispatchMany(32);
+    await relay(a, b, { signers: a.attesters });
+    const m = median(used);
+    console.log(
+      `      dispatch (32 B): median ${m}, min ${used.reduce((x, y) => (x < y ? x : y))}`,
+    );
+    expect(m).to.be.at.most(CEILING.dispatch);
+  });
+
+  it("delivers one message with 3 signers within its ceiling", async function () {
+    const used: bigint[] = [];
+    for (let i = 0; i < 5; i++) {
+      await dispatchMany(1);
+      const receipt = await relay(a, b, { signers: a.attesters });
+      used.push(receipt!.gasUsed);
+    }
+    const m = median(used);
+    console.log(`      deliver 1 message, 3 signers: median ${m}`);
+    expect(m).to.be.at.most(CEILING.deliverOne);
+  });
+
+  it("delivers 64 messages with 3 signers within its per-message ceiling", async function () {
+    await dispatchMany(64);
+    const receipt = await relay(a, b, { signers: a.attesters });
+    const perMessage = receipt!.gasUsed / 64n;
+    console.log(
+      `      deliver 64 messages, 3 signers: ${receipt!.gasUsed} (${perMessage} per message)`,
+    );
+    expect(perMessage).to.be.at.most(CEILING.perMessageIn64);
+  });
+});
