@@ -5,15 +5,14 @@
  */
 import { ethers, type Wallet } from "ethers";
 import { network } from "hardhat";
-import type { NetworkConnection } from "hardhat/types/network";
 
-import { enrollBothWays, seedBothWays } from "../../deploy/connect.js";
 import {
-  deployLocalSuite,
-  suiteAs,
-  type LocalSuiteParameters,
-  type Suite,
-} from "../../deploy/suite.js";
+  deployLocalNetwork,
+  fundedWallets,
+  type LocalNetworkOptions,
+  type NetworkMember,
+} from "../../deploy/network.js";
+import { suiteAs } from "../../deploy/suite.js";
 import {
   buildDelivery,
   decodeMessage,
@@ -28,97 +27,28 @@ export const CHAIN_NAMES = ["chainA", "chainB", "chainC"] as const;
 export type ChainName = (typeof CHAIN_NAMES)[number];
 
 /** One chain of a test network. */
-export interface TestChain {
+export interface TestChain extends NetworkMember {
   name: ChainName;
-  connection: NetworkConnection;
-  suite: Suite;
-  /** Attesters staked on this chain (their keys sign this chain's checkpoints). */
-  attesters: Wallet[];
 }
 
-export interface TestNetworkOptions extends LocalSuiteParameters {
+export interface TestNetworkOptions extends LocalNetworkOptions {
   chains?: readonly ChainName[];
-  /** Attesters per chain. */
-  attestersPerChain?: number;
-  /** Stake per attester, in token units. */
-  stake?: bigint;
-  /** Allocation of each attester to each peer, in token units. */
-  allocation?: bigint;
-  /** Default minimum signers of every route. */
-  minSigners?: number;
-  /** Skip seeding mirrors (tests of the bootstrap itself). */
-  seed?: boolean;
 }
 
 export const ONE = 10n ** 18n;
 
 /**
- * Creates the chains, deploys a suite on each, connects every pair, stakes and allocates the
- * attesters to every peer, and seeds every mirror.
+ * Creates the chains (independent simulated chains in this process) and brings up a local network
+ * on them through the production deploy and connect path (`deploy/network.ts`).
  */
 export async function createTestNetwork(options: TestNetworkOptions = {}): Promise<TestChain[]> {
   const names = options.chains ?? CHAIN_NAMES.slice(0, 2);
-  const attestersPerChain = options.attestersPerChain ?? 3;
-  const stake = options.stake ?? 1_000n * ONE;
-  const allocation = options.allocation ?? 100n * ONE;
-
-  const chains: TestChain[] = [];
-  for (const name of names) {
-    const connection = await network.create(name);
-    const suite = await deployLocalSuite(connection, name, options);
-    const attesters = await fundedWallets(connection, suite, attestersPerChain, stake * 2n);
-    chains.push({ name, connection, suite, attesters });
-  }
-
-  for (let i = 0; i < chains.length; i++) {
-    for (let j = i + 1; j < chains.length; j++) {
-      await enrollBothWays(chains[i].suite, chains[j].suite, {
-        minSigners: options.minSigners ?? 1,
-      });
-    }
-  }
-
-  for (const chain of chains) {
-    for (const attester of chain.attesters) {
-      const hub = suiteAs(chain.suite, attester);
-      await (await hub.token.approve(chain.suite.addresses.stakingHub, ethers.MaxUint256)).wait();
-      await (await hub.stakingHub.stake(stake)).wait();
-      for (const peer of chains) {
-        if (peer === chain || allocation === 0n) continue;
-        await (await hub.stakingHub.allocate(peer.suite.code, allocation)).wait();
-      }
-    }
-  }
-
-  if (options.seed ?? true) {
-    for (let i = 0; i < chains.length; i++) {
-      for (let j = i + 1; j < chains.length; j++) {
-        await seedBothWays(chains[i].suite, chains[j].suite);
-      }
-    }
-  }
-  return chains;
+  const chains = [];
+  for (const name of names) chains.push({ name, connection: await network.create(name) });
+  return (await deployLocalNetwork(chains, options)) as TestChain[];
 }
 
-/** New random wallets on `connection` with gas money and `tokens` settlement tokens each. */
-export async function fundedWallets(
-  connection: NetworkConnection,
-  suite: Suite,
-  count: number,
-  tokens: bigint,
-): Promise<Wallet[]> {
-  const wallets: Wallet[] = [];
-  for (let i = 0; i < count; i++) {
-    const wallet = ethers.Wallet.createRandom().connect(
-      connection.ethers.provider,
-    ) as unknown as Wallet;
-    await connection.networkHelpers.setBalance(wallet.address, 10n ** 21n);
-    if (tokens > 0n) await (await suite.token.mint(wallet.address, tokens)).wait();
-    wallets.push(wallet);
-  }
-  // Signers must be strictly increasing on-chain; keep the test's list in that order too.
-  return wallets.sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-}
+export { fundedWallets };
 
 /** A message as dispatched by an Outbox, with its leaf index. */
 export interface DispatchedMessage {
