@@ -12,6 +12,7 @@ type PerMessage = { batch: number; signers: number; gas: number };
 export interface BenchResults {
   gas: {
     dispatch32: { distpos: number; hyperlane: number };
+    dispatch32_mean: { distpos: number; hyperlane: number };
     dispatch512: { distpos: number; hyperlane: number };
     deliver1_3sig: {
       distpos: number;
@@ -22,6 +23,13 @@ export interface BenchResults {
     deliver_per_message: PerMessage[];
     deliver_value_per_message: PerMessage[];
     value_send32: { distpos: number };
+    proofs: {
+      batch: number;
+      signers: number;
+      siblings: number;
+      zeroSiblings: number;
+      zeroSiblingCalldataGas: number;
+    }[];
     tree_size: TreeSizeResult[];
     samples: unknown;
     ranges: unknown;
@@ -32,6 +40,8 @@ export interface BenchResults {
   machine: string;
   date: string;
   source: { commit: string; modified: string[] };
+  /** Contracts whose artifacts were rebuilt before their source maps were read (no per-function figures). */
+  staleSourceMaps: string[];
   durationSeconds: number;
 }
 
@@ -182,6 +192,7 @@ Solidity 0.8.30, optimizer 10,000 runs, cancun — the project's single compiler
 - Two Hardhat simulated chains in one process; chain A dispatches, chain B delivers. Both systems are deployed on both chains: DistPOS through the production path (Ignition module, timelock governance, pairwise connect, 5 staked and allocated attesters per chain), Hyperlane as deployed — Mailbox behind a \`TransparentUpgradeableProxy\` with a \`ProxyAdmin\`, \`MerkleTreeHook\` as required hook, \`PausableHook\` (unpaused, the cheapest published hook) as default hook, \`StaticMessageIdMultisigIsm\` and \`StaticMerkleRootMultisigIsm\` (3 of 5) made by their factories, and the published no-op \`LightTestRecipient\`.
 - Like for like: a pure message (amount 0) with a 32-byte body from an EOA to a recipient whose handler does nothing (DistPOS: \`contracts/test/BenchRecipient.sol\`). Hyperlane validators sign with ethers wallets exactly as \`CheckpointLib.digest\` defines (EIP-191 over \`keccak(domainHash ‖ root ‖ index ‖ messageId)\`); the MessageId ISM gets a checkpoint per message (the message is its latest leaf), the MerkleRoot ISM the latest checkpoint plus a 32-sibling proof. Hyperlane's tree was checked equal to the codec's \`MerkleTree\` (same construction).
 - Steady state: ${fmt(1000)} warm-up dispatches on each Outbox/Mailbox first (and the warm-up messages delivered), then the measured ones. Every figure is \`gasUsed\` of a transaction receipt, the **median** of many transactions (counts in results.json \`gas.samples\`). **Per-message gas in a batch = the receipt's total gas / batch size**, median over the batches.
+- Dispatch gas depends on how many trailing one bits the count has (each is one more branch read and hash in the incremental tree, in both systems), so half the dispatches sit at the lowest value: the dispatch medians are taken over 1,024 consecutive dispatches on both systems (every residue of the count's low 10 bits once), which puts both medians at the same point of that cycle; the means over the same windows are shown as well.
 - Deliveries of a batch are contiguous runs of nonces as a relayer finds them (not aligned to powers of two), proven against the latest snapshot with one multiproof; all messages of a batch go to the same recipient.
 - Value transfers: \`CorrespondentBank.send\` on A (1 token, 32-byte user body), delivered on B with coverage charged to the signers (greedy: the first signer's free stake covers it), the payout from reserve[A] as a token transfer to the recipient, and the recipient's handler called with the user body. B's report threshold is set high so that payouts do not each dispatch a reserve report back (a report costs one extra dispatch when the threshold is crossed).
 
@@ -228,6 +239,21 @@ ${table(
 
 ${byBatch(g.deliver_per_message)}
 
+Multiproof of the median delivery (3 signers; contiguous nonces, unaligned): siblings sent, and how many of them are roots of empty subtrees (\`Z[level]\`, beyond the checkpoint's count) with the calldata gas they cost:
+
+${table(
+  ["batch size", "siblings", "empty-subtree siblings", "their calldata gas", "per message"],
+  g.proofs
+    .filter((p) => p.signers === 3)
+    .map((p) => [
+      `${p.batch}`,
+      p.siblings,
+      p.zeroSiblings,
+      p.zeroSiblingCalldataGas,
+      Math.round(p.zeroSiblingCalldataGas / p.batch),
+    ]),
+)}
+
 Hyperlane has no batch delivery: every message is one \`process\` transaction (${fmt(hlMR)} with MerkleRoot 3/5, ${fmt(hlMID)} with MessageId 3/5).
 
 ### Value transfers per message in a batch (total gas / batch size)
@@ -269,7 +295,7 @@ ${table(
 
 ## Where the gas goes
 
-Breakdowns of the median transactions from \`debug_traceTransaction\`: intrinsic and calldata cost from the transaction, execution by kind of step and by contract (a call's own cost — account access, value, memory — is counted apart from what its callee spent).
+Breakdowns of the median transactions from \`debug_traceTransaction\`: intrinsic and calldata cost from the transaction, execution by kind of step and by contract (a call's own cost — account access, value, memory — is counted apart from what its callee spent).${r.staleSourceMaps.length ? ` Per-function figures are missing for ${r.staleSourceMaps.join(", ")}: their artifacts were rebuilt (other helpers' work) before the run could read their source maps.` : ""}
 
 ${Object.entries(r.breakdown)
   .map(([label, b]) => breakdownTable(label, b))

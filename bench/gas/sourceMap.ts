@@ -25,13 +25,24 @@ interface FunctionRange {
 /** `pc → "Contract.function"`; compiler-generated code (ABI coding, checks) has its own label. */
 export type SourceMapper = (pc: number) => string;
 
+/** The deployed code differs from the compiled artifact (recompiled while the benchmark ran). */
+export class StaleArtifactError extends Error {
+  override readonly name = "StaleArtifactError";
+}
+
 const COMPILER_GENERATED = "(compiler-generated: ABI decoding, dispatch, checks)";
 
-/** Loads the mapper of the deployed code of `contractName` from `sourceFile` (e.g. contracts/messaging/Inbox.sol). */
+/**
+ * Loads the mapper of `contractName` from `sourceFile` (e.g. contracts/messaging/Inbox.sol) and
+ * checks it against `deployedCode` (immutables masked): other helpers may rebuild the artifacts
+ * while a benchmark runs, and a map of other code would charge gas to the wrong functions.
+ * @throws StaleArtifactError when the artifact no longer describes the deployed code
+ */
 export async function loadSourceMapper(
   root: string,
   sourceFile: string,
   contractName: string,
+  deployedCode: string,
 ): Promise<SourceMapper> {
   const artifactPath = join(root, "artifacts", sourceFile, `${contractName}.json`);
   const artifact = JSON.parse(await readFile(artifactPath, "utf8")) as {
@@ -54,6 +65,21 @@ export async function loadSourceMapper(
   };
   const { object, sourceMap } =
     buildInfo.output.contracts[artifact.inputSourceName][contractName].evm.deployedBytecode;
+  const immutables = (
+    buildInfo.output.contracts[artifact.inputSourceName][contractName].evm.deployedBytecode as {
+      immutableReferences?: Record<string, { start: number; length: number }[]>;
+    }
+  ).immutableReferences;
+  const compiled = Buffer.from(object.replace(/^0x/, ""), "hex");
+  const deployed = Buffer.from(deployedCode.replace(/^0x/, ""), "hex");
+  for (const ranges of Object.values(immutables ?? {})) {
+    for (const { start, length } of ranges) deployed.fill(0, start, start + length);
+  }
+  if (!compiled.equals(deployed)) {
+    throw new StaleArtifactError(
+      `${contractName}: the artifact no longer matches the deployed code`,
+    );
+  }
 
   // Function ranges per source file id.
   const ranges = new Map<number, FunctionRange[]>();

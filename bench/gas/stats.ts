@@ -3,6 +3,10 @@
 export interface Sample {
   gas: number;
   hash: string;
+  /** Deliveries: proof elements, and those that are roots of empty subtrees with their calldata gas. */
+  proofSiblings?: number;
+  zeroSiblings?: number;
+  zeroSiblingCalldataGas?: number;
 }
 
 export interface Summary {
