@@ -1,0 +1,234 @@
+/**
+ * A local DistPOS network you can talk to: in-process chains served over JSON-RPC on free ports,
+ * the suites deployed and connected, attesters staked, reserves funded, and `distpos node`
+ * processes running every role — exactly as operators run them, only on one machine.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { ethers, type Wallet } from "ethers";
+import { network } from "hardhat";
+
+import type { NodeConfigInput } from "../relayer/config/schema.js";
+import { serveChain, type RpcEndpoint } from "../test/relayer/helpers/rpc.js";
+import { freePort, startNodeProcess, type NodeProcess } from "../test/relayer/helpers/proc.js";
+import { deployLocalNetwork, type NetworkMember } from "./network.js";
+import { suiteAs } from "./suite.js";
+
+export interface DevnetOptions {
+  /** Chain names from hardhat.config.ts (distinct chain ids); default chainA, chainB, chainC. */
+  chains?: string[];
+  /** Reserve each community posts on each peer (tokens); a map "holder:owner" overrides one. */
+  reserve?: bigint;
+  reserveOverrides?: Record<string, bigint>;
+  /** Blocks a node waits before it believes an event. */
+  confirmations?: number;
+  /** Empty blocks are mined this often so confirmations keep coming. */
+  blockTimeMs?: number;
+  log?: (line: string) => void;
+}
+
+/** A node process of the devnet. */
+export interface DevnetNode {
+  name: string;
+  chain: string;
+  apiUrl: string;
+  configFile: string;
+  process: NodeProcess;
+}
+
+export interface DevnetChain extends NetworkMember {
+  rpc: RpcEndpoint;
+  /** The community's treasury (the deployer): funds reserves, proposes governance. */
+  treasury: ethers.Signer;
+  /** Submits deliveries on this chain (the relayer role's key). */
+  relayerKey: string;
+  /** Submits fraud proofs on this chain (the watcher role's key). */
+  watcherKey: string;
+}
+
+export interface Devnet {
+  chains: DevnetChain[];
+  nodes: DevnetNode[];
+  /** The folder holding the node configs and logs. */
+  home: string;
+  /** Environment a `distpos` command needs to act as `userKey` with a devnet config. */
+  cliEnv(userKey: string): Record<string, string>;
+  chain(name: string): DevnetChain;
+  stop(): Promise<void>;
+}
+
+const ONE = 10n ** 18n;
+
+/** Starts a devnet: chains, suites, connections, stakes, reserves, then two nodes per chain. */
+export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
+  const log = options.log ?? (() => {});
+  const names = options.chains ?? ["chainA", "chainB", "chainC"];
+  const home = mkdtempSync(join(tmpdir(), "distpos-devnet-"));
+
+  const connections = [];
+  for (const name of names) connections.push({ name, connection: await network.create(name) });
+  const members = await deployLocalNetwork(connections, { attestersPerChain: 2, log });
+
+  const chains: DevnetChain[] = [];
+  for (const member of members) {
+    const rpc = await serveChain(member.connection.provider);
+    const [treasury] = await member.connection.ethers.getSigners();
+    const relayerKey = await fundedKey(member);
+    const watcherKey = await fundedKey(member);
+    chains.push({ ...member, rpc, treasury, relayerKey, watcherKey });
+    log(`${member.name}: JSON-RPC at ${rpc.url}`);
+  }
+
+  // Every community posts a reserve on every peer, then asks the peer's bank to report it back,
+  // which is where its credit for sending comes from.
+  for (const holder of chains) {
+    for (const owner of chains) {
+      if (holder === owner) continue;
+      const amount =
+        options.reserveOverrides?.[`${holder.name}:${owner.name}`] ??
+        options.reserve ??
+        1_000n * ONE;
+      await fundReserve(holder, owner, amount);
+      log(`${holder.name}: reserve of ${owner.name} funded with ${ethers.formatUnits(amount)}`);
+    }
+  }
+
+  for (const chain of chains) {
+    await chain.connection.provider.request({
+      method: "evm_setIntervalMining",
+      params: [options.blockTimeMs ?? 500],
+    });
+  }
+
+  const nodes = await startNodes(chains, home, options.confirmations ?? 1, log);
+  const devnet: Devnet = {
+    chains,
+    nodes,
+    home,
+    cliEnv: (userKey) => ({ DISTPOS_USER_KEY: userKey }),
+    chain(name) {
+      const found = chains.find((c) => c.name === name);
+      if (!found) throw new Error(`no devnet chain named ${name}`);
+      return found;
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.process.kill("SIGTERM")));
+      for (const chain of chains) {
+        await chain.connection.provider
+          .request({ method: "evm_setIntervalMining", params: [0] })
+          .catch(() => undefined);
+        await chain.rpc.close();
+        await chain.connection.close();
+      }
+    },
+  };
+  return devnet;
+}
+
+/** Posts `amount` tokens of `holder`'s chain into `owner`'s reserve there (the owner's treasury pays). */
+export async function fundReserve(
+  holder: DevnetChain,
+  owner: DevnetChain,
+  amount: bigint,
+): Promise<void> {
+  const bank = suiteAs(holder.suite, holder.treasury);
+  await (await bank.token.mint(await holder.treasury.getAddress(), amount)).wait();
+  await (await bank.token.approve(holder.suite.addresses.bank, amount)).wait();
+  await (await bank.bank.fund(owner.suite.code, amount)).wait();
+}
+
+/**
+ * Two nodes per chain, both attesters of their chain and entry nodes of its community: node 1 also
+ * relays into its chain and watches for fraud against it; node 2 only indexes, attests and serves.
+ */
+async function startNodes(
+  chains: DevnetChain[],
+  home: string,
+  confirmations: number,
+  log: (line: string) => void,
+): Promise<DevnetNode[]> {
+  const ports = new Map<string, number[]>();
+  for (const chain of chains) ports.set(chain.name, [await freePort(), await freePort()]);
+  const routing: NonNullable<NodeConfigInput["chains"]> = {};
+  for (const chain of chains) {
+    const a = chain.suite.addresses;
+    routing[a.chainCode] = {
+      name: a.name,
+      chainId: a.evmChainId,
+      rpc: [chain.rpc.url],
+      contracts: {
+        registry: a.registry as `0x${string}`,
+        outbox: a.outbox as `0x${string}`,
+        inbox: a.inbox as `0x${string}`,
+        stakingHub: a.stakingHub as `0x${string}`,
+        bank: a.bank as `0x${string}`,
+        token: a.settlementToken as `0x${string}`,
+      },
+      nodes: ports.get(chain.name)!.map((p) => `http://127.0.0.1:${p}`),
+      confirmations,
+      pollIntervalMs: 250,
+      startBlock: a.deployedAtBlock,
+    };
+  }
+
+  const runId = randomUUID().slice(0, 8);
+  const nodes: DevnetNode[] = [];
+  for (const chain of chains) {
+    const code = chain.suite.addresses.chainCode;
+    for (const [index, attester] of chain.attesters.entries()) {
+      const name = `${chain.name}-${index + 1}`;
+      const port = ports.get(chain.name)![index];
+      const first = index === 0;
+      const config: NodeConfigInput = {
+        home: code,
+        roles: first
+          ? ["indexer", "api", "attester", "relayer", "watcher"]
+          : ["indexer", "api", "attester"],
+        chains: routing,
+        redis: { prefix: `devnet-${runId}-${name}` },
+        api: { host: "127.0.0.1", port },
+        keys: first
+          ? {
+              attester: "DISTPOS_ATTESTER_KEY",
+              relayer: "DISTPOS_RELAYER_KEY",
+              watcher: "DISTPOS_WATCHER_KEY",
+              user: "DISTPOS_USER_KEY",
+            }
+          : { attester: "DISTPOS_ATTESTER_KEY", user: "DISTPOS_USER_KEY" },
+        attester: { snapshotIntervalMs: 500 },
+        relayer: { destinations: [code], batchWaitMs: 300, backoffMs: 500 },
+        watcher: { pollIntervalMs: 500 },
+      };
+      const configFile = join(home, `${name}.json`);
+      writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+      const env: Record<string, string> = { DISTPOS_ATTESTER_KEY: (attester as Wallet).privateKey };
+      if (first) {
+        env.DISTPOS_RELAYER_KEY = chain.relayerKey;
+        env.DISTPOS_WATCHER_KEY = chain.watcherKey;
+      }
+      const process = startNodeProcess(name, configFile, env);
+      nodes.push({
+        name,
+        chain: chain.name,
+        apiUrl: `http://127.0.0.1:${port}`,
+        configFile,
+        process,
+      });
+    }
+  }
+  await Promise.all(
+    nodes.map((n) => n.process.waitForLine((l) => l.msg === "api listening", 120_000)),
+  );
+  log(`nodes: ${nodes.map((n) => `${n.name} ${n.apiUrl}`).join(", ")}`);
+  return nodes;
+}
+
+/** A new key with gas money on `member`'s chain. */
+async function fundedKey(member: NetworkMember): Promise<string> {
+  const wallet = ethers.Wallet.createRandom();
+  await member.connection.networkHelpers.setBalance(wallet.address, 10n ** 21n);
+  return wallet.privateKey;
+}

@@ -1,0 +1,17 @@
+import { expect } from "chai";
+
+import { runDemo } from "../../deploy/demo.js";
+
+describe("npm run demo", function () {
+  this.timeout(300_000);
+
+  it("runs the three-chain demo to its final table with every step landed", async function () {
+    const lines: string[] = [];
+    const result = await runDemo({ log: (line) => lines.push(line) });
+    const failed = result.steps.filter((s) => !s.ok);
+    expect(failed, lines.join("\n")).to.deep.equal([]);
+    expect(result.ok).to.equal(true);
+    expect(result.steps).to.have.length(7);
+    expect(result.table).to.match(/attester 2 stake\s+slashed/);
+  });
+});
