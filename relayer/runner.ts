@@ -127,8 +127,8 @@ export async function startNode(
     const destinations = cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex);
     for (const code of destinations) {
       const relay = new DestinationRelay(ctx, cfg.chain(code), keys.relayer, {
-        lockDurationMs: options.lockDurationMs,
-        stalledIntervalMs: options.lockDurationMs,
+        lockDurationMs: options.lockDurationMs ?? cfg.relayer.lockDurationMs,
+        stalledIntervalMs: options.lockDurationMs ?? cfg.relayer.lockDurationMs,
       });
       relay.start();
       node.relays.push(relay);

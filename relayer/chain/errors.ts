@@ -1,4 +1,12 @@
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  HttpRequestError,
+  TimeoutError,
+  WebSocketRequestError,
+  type Hex,
+} from "viem";
 
 import { suiteErrorsAbi } from "./abis.js";
 
@@ -25,4 +33,25 @@ export function revertOf(e: unknown): { name: string; args: readonly unknown[] }
   }
   if (/revert/i.test(e.message)) return { name: "reverted", args: [] };
   return undefined;
+}
+
+/**
+ * Whether a failure is the transport's (an RPC endpoint or Redis unreachable, a timeout) rather
+ * than the request's: such failures are waited out, never counted against a message's attempts.
+ */
+export function isTransient(e: unknown): boolean {
+  if (revertOf(e)) return false;
+  if (e instanceof BaseError) {
+    const t = e.walk(
+      (x) =>
+        x instanceof HttpRequestError ||
+        x instanceof TimeoutError ||
+        x instanceof WebSocketRequestError,
+    );
+    if (t) return true;
+  }
+  const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|fetch failed|socket hang up|other side closed|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|HTTP request failed|took too long/i.test(
+    text,
+  );
 }

@@ -21,6 +21,19 @@ export interface TxRequest {
   label: string;
   /** Extra fields for every log line about this transaction (e.g. message ids). */
   logContext?: Record<string, unknown>;
+  /**
+   * Send the same request again when the transaction was dropped (default true). Off for requests
+   * whose caller must decide again (the relayer re-checks what was delivered meanwhile).
+   */
+  resendIfDropped?: boolean;
+}
+
+/** The transaction left the mempool without being mined, and the request asked not to resend. */
+export class TxDroppedError extends Error {
+  override name = "TxDroppedError";
+  constructor(readonly hash: Hex) {
+    super(`transaction ${hash} was dropped before being mined`);
+  }
 }
 
 export class TxRevertedError extends Error {
@@ -204,6 +217,7 @@ export class TxSender {
             "transaction dropped, sending again",
           );
           this.resync("dropped");
+          if (req.resendIfDropped === false) throw new TxDroppedError(hash);
           if (attempt >= this.maxAttempts) throw e;
           return this.sendAttempt(req, attempt + 1);
         }

@@ -4,7 +4,7 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi, IRouteRegistryAbi, suiteErrorsAbi } from "../chain/abis.js";
 import { walletClientFor } from "../chain/clients.js";
-import { revertOf } from "../chain/errors.js";
+import { isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import type { Chain } from "../config/load.js";
 import type { StoredSnapshot } from "../indexer/store.js";
@@ -104,6 +104,9 @@ export class DestinationRelay {
       },
     );
     this.worker.on("error", (e) => this.log.warn({ err: errorText(e) }, "worker error"));
+    this.worker.on("ready", () => this.log.debug("worker ready"));
+    this.worker.on("drained", () => this.log.debug("queue drained"));
+    this.worker.on("stalled", (id) => this.log.debug({ msgId: id }, "job stalled: taken again"));
     this.worker.on("failed", (job, err) => {
       if (!job) return;
       const final =
@@ -153,7 +156,20 @@ export class DestinationRelay {
   }
 
   private async process(job: Job<RelayJobData>, token?: string): Promise<unknown> {
+    try {
+      return await this.attempt(job, token);
+    } catch (e) {
+      // An unreachable chain or Redis is waited out without spending the message's attempts, so
+      // an outage of any length loses nothing.
+      if (!(e instanceof DelayedError) && isTransient(e))
+        return this.delay(job, token, `unreachable: ${errorText(e)}`);
+      throw e;
+    }
+  }
+
+  private async attempt(job: Job<RelayJobData>, token?: string): Promise<unknown> {
     const d = job.data;
+    this.log.debug({ msgId: d.id, attempt: job.attemptsMade + 1 }, "job taken");
     const origin = BigInt(`0x${d.origin}`);
     const state = await this.deliveredState(origin, d.nonce);
     if (state === "confirmed") {
@@ -458,6 +474,7 @@ export class DestinationRelay {
           data,
           gas: (gas * 6n) / 5n,
           label: "deliver",
+          resendIfDropped: false,
         });
       } catch (e) {
         this.ctx.metrics.batches.inc({

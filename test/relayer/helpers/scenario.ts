@@ -147,6 +147,7 @@ export function nodeConfigFile(
     keys: names,
     indexer: { leaseTtlMs: 2_000 },
     attester: { snapshotIntervalMs: 300 },
+    log: { level: process.env.DISTPOS_TEST_LOGS ? "debug" : "info" },
     ...overrides,
     relayer: {
       batchWaitMs: 300,

@@ -1,0 +1,157 @@
+/**
+ * The chains misbehaving under the node: an RPC endpoint that goes away and comes back, a dead
+ * fallback URL, and a reorganisation of the origin chain (EVM snapshot / revert).
+ */
+import { expect } from "chai";
+import type { Redis } from "ioredis";
+import type { Hex } from "viem";
+
+import type { TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  mine,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { freePort, killAll } from "./helpers/proc.js";
+import {
+  deliveries,
+  deliverTxs,
+  deploySink,
+  dispatchMany,
+  fundedKey,
+  missing,
+  nodeConfigFile,
+  queueCounts,
+  runNode,
+} from "./helpers/scenario.js";
+
+describe("relayer e2e: RPC outages and reorgs", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let a: TestChain;
+  let b: TestChain;
+  let sink: string;
+
+  before(async function () {
+    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
+    [a, b] = net.chains as [TestChain, TestChain];
+    sink = await deploySink(b);
+    redis = newRedis();
+  });
+  after(async function () {
+    await net.close();
+    redis.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("chain")));
+  afterEach(async function () {
+    await killAll();
+    for (const rpc of net.rpcs) rpc.up();
+    await a.connection.provider.request({ method: "evm_setIntervalMining", params: [100] });
+    await clearPrefix(redis, prefix);
+  });
+
+  it("an RPC endpoint down for a while, then back, loses nothing (and a dead fallback URL is skipped)", async function () {
+    const deadUrl = `http://127.0.0.1:${await freePort()}`;
+    const chains = structuredClone(net.chainEntries);
+    const codeB = b.suite.addresses.chainCode;
+    chains[codeB]!.rpc = [deadUrl, ...chains[codeB]!.rpc];
+    const { file, env } = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
+      // Few attempts with a short backoff: an outage must not spend them.
+      {
+        roles: ["indexer", "api", "attester", "relayer"],
+        chains,
+        relayer: { attempts: 2, backoffMs: 100 },
+      },
+    );
+    const node = await runNode("rpc-outage", file, env);
+    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+
+    // B unreachable: A's side goes on (indexed, snapshotted, signed), delivery waits.
+    net.rpcs[1]!.down();
+    const first = await dispatchMany(a, b, sink, 10, 1);
+    const last = await a.suite.outbox.count();
+    await waitFor("A's checkpoint covering the messages", async () => {
+      const cp = (await (await fetch(`${node.apiUrl}/v1/checkpoints/latest`)).json()) as {
+        count?: number;
+      };
+      return (cp.count ?? 0) >= Number(last);
+    });
+    await new Promise((r) => setTimeout(r, 1_500)); // the relayer keeps trying meanwhile
+    net.rpcs[1]!.up();
+    await waitFor(
+      "deliveries after B came back",
+      async () => missing(first, await deliveries(b, fromBlock)).length === 0,
+      60_000,
+      200,
+    );
+
+    // A unreachable: nothing is indexed meanwhile; everything is once A is back.
+    net.rpcs[0]!.down();
+    const second = await dispatchMany(a, b, sink, 10, 2);
+    await new Promise((r) => setTimeout(r, 1_500));
+    net.rpcs[0]!.up();
+    const ids = [...first, ...second];
+    await waitFor(
+      "deliveries after A came back",
+      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      60_000,
+      200,
+    );
+    const delivered = await deliveries(b, fromBlock);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    expect((await deliverTxs(b, fromBlock)).filter((t) => t.status !== 1)).to.deep.equal([]);
+    const counts = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+    expect(counts.failed, "messages dead-lettered during the outage").to.equal(0);
+  });
+
+  it("survives a reorg of the origin: what the reorg removed is never delivered, what replaced it is, once", async function () {
+    const chains = structuredClone(net.chainEntries);
+    chains[a.suite.addresses.chainCode]!.confirmations = 3;
+    const { file, env } = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
+      { roles: ["indexer", "api", "attester", "relayer"], chains },
+    );
+    // A mines only when the test says so from here on.
+    await a.connection.provider.request({ method: "evm_setIntervalMining", params: [0] });
+    const node = await runNode("reorg", file, env);
+    await mine(a, 4);
+    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+
+    const snapshot = await a.connection.provider.request({ method: "evm_snapshot", params: [] });
+    const count = Number(await a.suite.outbox.count());
+    const removed = await dispatchMany(a, b, sink, 3, 1);
+    // The attester snapshots the new messages at once: a checkpoint of a fork about to vanish.
+    await waitFor(
+      "the attester's snapshot on the doomed fork",
+      async () => Number((await a.suite.outbox.latestSnapshot())[1]) >= count + 3,
+    );
+    await new Promise((r) => setTimeout(r, 1_000)); // time to (wrongly) act on unconfirmed blocks
+    await a.connection.provider.request({ method: "evm_revert", params: [snapshot] });
+
+    const replacing = await dispatchMany(a, b, sink, 3, 2);
+    await a.connection.provider.request({ method: "evm_setIntervalMining", params: [100] });
+    await waitFor(
+      "the new fork's messages delivered",
+      async () => missing(replacing, await deliveries(b, fromBlock)).length === 0,
+      60_000,
+      200,
+    );
+    const delivered = await deliveries(b, fromBlock);
+    for (const id of replacing) expect(delivered.get(id), id).to.have.length(1);
+    for (const id of removed)
+      expect(delivered.has(id), `removed message ${id} delivered`).to.equal(false);
+    expect(node.proc.exitCode).to.equal(null);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Crashes: a relayer process killed with a batch in flight, a Redis that restarts empty. Chain B
+ * mines only when the test says so, so "mid-batch" is a state the test waits for (a deliver
+ * transaction in B's mempool), not a moment it guesses.
+ */
+import { expect } from "chai";
+import type { Redis } from "ioredis";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+
+import type { TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { killAll, startRedisServer, type RedisServer } from "./helpers/proc.js";
+import {
+  deliveries,
+  deliverTxs,
+  deploySink,
+  dispatchMany,
+  fundedKey,
+  missing,
+  nodeConfigFile,
+  queueCounts,
+  runNode,
+} from "./helpers/scenario.js";
+
+async function setMining(chain: TestChain, auto: boolean, intervalMs: number): Promise<void> {
+  await chain.connection.provider.request({ method: "evm_setAutomine", params: [auto] });
+  await chain.connection.provider.request({
+    method: "evm_setIntervalMining",
+    params: [intervalMs],
+  });
+}
+
+/** Waits for a new transaction from `from` to B's Inbox in B's mempool: a batch in flight. */
+async function pendingDeliver(
+  chain: TestChain,
+  from: string,
+  known: Hex[] = [],
+): Promise<{ hash: Hex }> {
+  return waitFor("a deliver transaction in the mempool", async () => {
+    const pending = (await chain.connection.provider.request({
+      method: "eth_pendingTransactions",
+      params: [],
+    })) as { hash: Hex; from: string; to: string }[];
+    return pending.find(
+      (t) =>
+        t.from.toLowerCase() === from.toLowerCase() &&
+        t.to?.toLowerCase() === chain.suite.addresses.inbox.toLowerCase() &&
+        !known.includes(t.hash),
+    );
+  });
+}
+
+describe("relayer e2e: crashes", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let a: TestChain;
+  let b: TestChain;
+  let sink: string;
+
+  before(async function () {
+    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
+    [a, b] = net.chains as [TestChain, TestChain];
+    // B's events count at once: the test holds B's blocks back itself.
+    net.chainEntries[b.suite.addresses.chainCode]!.confirmations = 0;
+    sink = await deploySink(b);
+    redis = newRedis();
+  });
+  after(async function () {
+    await net.close();
+    redis.disconnect();
+  });
+  beforeEach(async () => {
+    prefix = testPrefix("crash");
+    await setMining(b, true, 100);
+  });
+  afterEach(async function () {
+    await killAll();
+    await setMining(b, true, 100);
+    await clearPrefix(redis, prefix);
+  });
+
+  it("a relayer killed mid-batch and restarted loses and duplicates nothing", async function () {
+    const relayerKey = await fundedKey(net);
+    const relayer = privateKeyToAccount(relayerKey).address;
+    const { file, env } = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
+      { roles: ["indexer", "api", "attester", "relayer"] },
+    );
+    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+
+    // 1. Killed after sending a batch that then lands: the restarted relayer must not send it again.
+    await setMining(b, false, 0);
+    let node = await runNode("crash-1", file, env);
+    const landed = await dispatchMany(a, b, sink, 20, 1);
+    const first = await pendingDeliver(b, relayer);
+    await node.kill();
+    await b.connection.provider.request({ method: "evm_mine", params: [] });
+
+    // 2. Killed after sending a batch that is then dropped: the restarted relayer must send it again.
+    node = await runNode("crash-2", file, env);
+    const dropped = await dispatchMany(a, b, sink, 20, 2);
+    const second = await pendingDeliver(b, relayer);
+    await node.kill();
+    await b.connection.provider.request({
+      method: "hardhat_dropTransaction",
+      params: [second.hash],
+    });
+
+    // 3. Restarted with B mining again: everything arrives, once.
+    await setMining(b, true, 100);
+    node = await runNode("crash-3", file, env);
+    const ids = [...landed, ...dropped];
+    await waitFor(
+      "40 deliveries",
+      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      120_000,
+      250,
+    );
+    const delivered = await deliveries(b, fromBlock);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    for (const id of landed) expect(delivered.get(id)![0]).to.equal(first.hash);
+    const txs = await deliverTxs(b, fromBlock);
+    expect(
+      txs.filter((t) => t.status !== 1),
+      "reverted deliver transactions",
+    ).to.deep.equal([]);
+    // Every job is done: the restarted relayer recognised the landed batch as delivered.
+    await waitFor("queue drained", async () => {
+      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      return (
+        c.wait + c.active + c.delayed === 0 && c.failed === 0 && c.completed >= ids.length && c
+      );
+    });
+  });
+
+  describe("with a private Redis", function () {
+    let server: RedisServer;
+    before(async () => (server = await startRedisServer()));
+    after(async () => server.stop());
+
+    it("a Redis restarted (empty) mid-run loses nothing and delivers nothing twice", async function () {
+      const relayerKey = await fundedKey(net);
+      const relayer = privateKeyToAccount(relayerKey).address;
+      const { file, env } = nodeConfigFile(
+        net,
+        a.suite.addresses.chainCode,
+        prefix,
+        { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
+        { roles: ["indexer", "api", "attester", "relayer"], redis: { url: server.url, prefix } },
+      );
+      const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+      await setMining(b, false, 0);
+      const node = await runNode("redis-restart", file, env);
+      // Two batches in flight; Redis then dies and the second batch is dropped from B's mempool:
+      // its messages are known only to the Redis that is gone and to the chain.
+      const landed = await dispatchMany(a, b, sink, 15, 3);
+      const first = await pendingDeliver(b, relayer);
+      const lost = await dispatchMany(a, b, sink, 10, 4);
+      const second = await pendingDeliver(b, relayer, [first.hash]);
+      await server.stop();
+      await b.connection.provider.request({
+        method: "hardhat_dropTransaction",
+        params: [second.hash],
+      });
+      await b.connection.provider.request({ method: "evm_mine", params: [] });
+      const during = await dispatchMany(a, b, sink, 5, 5);
+      await server.restart();
+      const after = await dispatchMany(a, b, sink, 5, 6);
+      await setMining(b, true, 100);
+      const ids = [...landed, ...lost, ...during, ...after];
+      await waitFor(
+        "35 deliveries",
+        async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+        120_000,
+        250,
+      );
+      const delivered = await deliveries(b, fromBlock);
+      for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+      for (const id of landed) expect(delivered.get(id)![0]).to.equal(first.hash);
+      expect(
+        (await deliverTxs(b, fromBlock)).filter((t) => t.status !== 1),
+        "reverted deliver transactions",
+      ).to.deep.equal([]);
+      expect(node.proc.exitCode, "the node survived the outage").to.equal(null);
+    });
+  });
+});
