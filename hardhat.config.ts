@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig, task } from "hardhat/config";
 
 // Hardhat cannot download compilers on these machines (HHE905): point it at the wasm build that
 // the npm `solc` package ships, so a fresh `npm ci` is all a build needs.
@@ -34,8 +34,42 @@ const simulated = (chainId: number) => ({
   allowUnlimitedContractSize: false,
 });
 
+const optional = <NameT extends string>(name: NameT, description: string) => ({
+  name,
+  description,
+  defaultValue: "",
+});
+
+const deployTask = task(
+  "distpos:deploy",
+  "Deploy a DistPOS suite on --network and write its record",
+)
+  .addOption(optional("name", "a name for this chain"))
+  .addOption(optional("token", "the chain's settlement token (ERC20)"))
+  .addFlag({ name: "testToken", description: "deploy a mintable test token instead (test chains)" })
+  .addOption(optional("code", "DistPOS chain code in hex (default: the EVM chain id)"))
+  .addOption(optional("governor", "timelock proposer (default: the deployer)"))
+  .addOption(optional("executor", "timelock executor (default: the deployer)"))
+  .addOption(optional("timelockDelay", "timelock delay in seconds (default: 2 days)"))
+  .addOption(optional("unbondingDelay", "unbonding delay U in seconds (default: 7 days)"))
+  .addOption(optional("exposureWindow", "exposure window W in seconds, < every peer's U"))
+  .addOption(optional("out", "deployment record file (default: deployments/<name>.json)"))
+  .addOption(optional("deploymentId", "Ignition deployment id (resumable journal)"))
+  .setAction(() => import("./deploy/tasks/deploy.js"))
+  .build();
+
+const connectTask = task("distpos:connect", "Connect this chain's suite to a peer (this side)")
+  .addOption(optional("local", "our deployment record"))
+  .addOption(optional("peer", "the peer's deployment record"))
+  .addOption(optional("peerRpc", "a JSON-RPC URL of the peer chain"))
+  .addOption(optional("minSigners", "default minimum signers for the peer's messages"))
+  .addOption(optional("reserve", "top our reserve on the peer up to this many tokens"))
+  .setAction(() => import("./deploy/tasks/connect.js"))
+  .build();
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers, hardhatViem],
+  tasks: [deployTask, connectTask],
   solidity: {
     profiles: {
       default: compiler,
@@ -47,6 +81,13 @@ export default defineConfig({
     chainA: simulated(LOCAL_CHAINS.chainA),
     chainB: simulated(LOCAL_CHAINS.chainB),
     chainC: simulated(LOCAL_CHAINS.chainC),
+    // Any existing EVM chain: `DISTPOS_RPC_URL` and `DISTPOS_DEPLOYER_KEY` from the environment.
+    distpos: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("DISTPOS_RPC_URL"),
+      accounts: [configVariable("DISTPOS_DEPLOYER_KEY")],
+    },
   },
   paths: {
     tests: { mocha: "test" },

@@ -25,7 +25,11 @@ import {
   type StakingHub,
   type TestToken,
 } from "../typechain-types/index.js";
-import { DistposLocalSuiteModule, SUITE_DEFAULTS } from "./modules/DistposSuite.js";
+import {
+  DistposLocalSuiteModule,
+  DistposSuiteModule,
+  SUITE_DEFAULTS,
+} from "./modules/DistposSuite.js";
 
 /** Where a chain's suite lives: what a node config and a peer's `connect` read. */
 export interface SuiteAddresses {
@@ -56,48 +60,103 @@ export interface Suite {
   token: TestToken;
 }
 
-export interface LocalSuiteParameters {
+/** Parameters of a suite (defaults: `SUITE_DEFAULTS`, chain code = EVM chain id). */
+export interface SuiteParameters {
   /** Defaults to the EVM chain id. */
   chainCode?: bigint;
   unbondingDelay?: bigint;
   exposureWindow?: bigint;
   bountyBps?: bigint;
   handlerGasLimit?: bigint;
-  /** Local chains default to no delay so that governance calls run at once. */
   timelockDelay?: bigint;
+  /** Who may propose governance operations on the timelock (default: the deployer). */
+  governor?: string;
+  /** Who may execute ready operations (default: the deployer; the zero address: anyone). */
+  executor?: string;
+  /**
+   * Ignition deployment id: its journal under ignition/deployments/<id> lets an interrupted
+   * deployment resume. Default: Ignition's own (`chain-<chain id>`).
+   */
+  deploymentId?: string;
+}
+
+export interface LocalSuiteParameters extends SuiteParameters {
   tokenDecimals?: number;
   tokenSymbol?: string;
 }
 
-/** Deploys a suite with a mintable test token on a local or test chain. */
+/** Deploys a suite with a mintable test token on a local or test chain (no governance delay). */
 export async function deployLocalSuite(
   connection: NetworkConnection,
   name: string,
   parameters: LocalSuiteParameters = {},
 ): Promise<Suite> {
+  return deploy(connection, name, DistposLocalSuiteModule, "DistposLocalSuite", parameters, {
+    ...suiteModuleParameters(await chainCodeOf(connection, parameters), {
+      timelockDelay: 0n,
+      ...parameters,
+    }),
+    tokenDecimals: BigInt(parameters.tokenDecimals ?? 18),
+    tokenSymbol: parameters.tokenSymbol ?? `${name.toUpperCase()}T`,
+  });
+}
+
+/** Deploys a suite on an existing chain around its settlement token `settlementToken`. */
+export async function deploySuite(
+  connection: NetworkConnection,
+  name: string,
+  settlementToken: string,
+  parameters: SuiteParameters = {},
+): Promise<Suite> {
+  return deploy(connection, name, DistposSuiteModule, "DistposSuite", parameters, {
+    ...suiteModuleParameters(await chainCodeOf(connection, parameters), parameters),
+    settlementToken,
+  });
+}
+
+async function chainCodeOf(
+  connection: NetworkConnection,
+  parameters: SuiteParameters,
+): Promise<bigint> {
+  return parameters.chainCode ?? (await connection.ethers.provider.getNetwork()).chainId;
+}
+
+function suiteModuleParameters(localCode: bigint, p: SuiteParameters) {
+  return {
+    localCode,
+    unbondingDelay: p.unbondingDelay ?? SUITE_DEFAULTS.unbondingDelay,
+    exposureWindow: p.exposureWindow ?? SUITE_DEFAULTS.exposureWindow,
+    bountyBps: p.bountyBps ?? SUITE_DEFAULTS.bountyBps,
+    handlerGasLimit: p.handlerGasLimit ?? SUITE_DEFAULTS.handlerGasLimit,
+    timelockDelay: p.timelockDelay ?? SUITE_DEFAULTS.timelockDelay,
+    ...(p.governor ? { governor: p.governor } : {}),
+    ...(p.executor ? { executor: p.executor } : {}),
+  };
+}
+
+/** Runs an Ignition suite module and returns typed handles plus the deployment record. */
+async function deploy(
+  connection: NetworkConnection,
+  name: string,
+  module: typeof DistposSuiteModule | typeof DistposLocalSuiteModule,
+  moduleId: string,
+  suiteParameters: SuiteParameters,
+  parameters: Record<string, bigint | string>,
+): Promise<Suite> {
   const { ethers, ignition } = connection;
   const evmChainId = (await ethers.provider.getNetwork()).chainId;
-  const chainCode = parameters.chainCode ?? evmChainId;
   const startBlock = await ethers.provider.getBlockNumber();
-  const deployed = await ignition.deploy(DistposLocalSuiteModule, {
+  const deployed = (await ignition.deploy(module, {
     displayUi: false,
-    parameters: {
-      DistposLocalSuite: {
-        localCode: chainCode,
-        unbondingDelay: parameters.unbondingDelay ?? SUITE_DEFAULTS.unbondingDelay,
-        exposureWindow: parameters.exposureWindow ?? SUITE_DEFAULTS.exposureWindow,
-        bountyBps: parameters.bountyBps ?? SUITE_DEFAULTS.bountyBps,
-        handlerGasLimit: parameters.handlerGasLimit ?? SUITE_DEFAULTS.handlerGasLimit,
-        timelockDelay: parameters.timelockDelay ?? 0n,
-        tokenDecimals: BigInt(parameters.tokenDecimals ?? 18),
-        tokenSymbol: parameters.tokenSymbol ?? `${name.toUpperCase()}T`,
-      },
-    },
-  });
+    parameters: { [moduleId]: parameters },
+    ...(suiteParameters.deploymentId ? { deploymentId: suiteParameters.deploymentId } : {}),
+  })) as Record<string, { getAddress(): Promise<string> }>;
   const [deployer] = await ethers.getSigners();
+  const token =
+    "token" in deployed ? await deployed.token.getAddress() : String(parameters.settlementToken);
   const addresses: SuiteAddresses = {
     name,
-    chainCode: formatChainCode(chainCode),
+    chainCode: formatChainCode(BigInt(parameters.localCode)),
     evmChainId: Number(evmChainId),
     registry: await deployed.registry.getAddress(),
     outbox: await deployed.outbox.getAddress(),
@@ -105,7 +164,7 @@ export async function deployLocalSuite(
     stakingHub: await deployed.stakingHub.getAddress(),
     bank: await deployed.bank.getAddress(),
     timelock: await deployed.timelock.getAddress(),
-    settlementToken: await deployed.token.getAddress(),
+    settlementToken: token,
     deployedAtBlock: startBlock + 1,
   };
   return attachSuite(addresses, deployer);

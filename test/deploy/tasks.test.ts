@@ -1,0 +1,194 @@
+/**
+ * The community's path to a live network, run as a community runs it: `hardhat distpos:deploy`
+ * and `hardhat distpos:connect` as separate processes against chains served over JSON-RPC, with the
+ * RPC URL and key from the environment.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { expect } from "chai";
+import { ethers } from "ethers";
+import { network } from "hardhat";
+import type { NetworkConnection } from "hardhat/types/network";
+
+import { attachSuite, readDeploymentRecord, suiteAs, type Suite } from "../../deploy/suite.js";
+import { serveChain, type RpcEndpoint } from "../relayer/helpers/rpc.js";
+
+const HARDHAT = fileURLToPath(
+  new URL("../../node_modules/hardhat/dist/src/cli.js", import.meta.url),
+);
+const ONE = 10n ** 18n;
+
+interface Chain {
+  name: string;
+  connection: NetworkConnection;
+  rpc: RpcEndpoint;
+  deployer: ethers.Wallet;
+  record: string;
+  suite?: Suite;
+}
+
+/** Runs `hardhat --network distpos <args>` against `chain` and returns its output. */
+function hardhat(chain: Chain, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [HARDHAT, "--network", "distpos", ...args], {
+      env: {
+        ...process.env,
+        DISTPOS_RPC_URL: chain.rpc.url,
+        DISTPOS_DEPLOYER_KEY: chain.deployer.privateKey,
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    proc.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    proc.stderr.on("data", (c: Buffer) => (out += c.toString()));
+    proc.on("exit", (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`hardhat ${args.join(" ")} exited ${code}:\n${out}`)),
+    );
+  });
+}
+
+describe("distpos:deploy and distpos:connect against chains over JSON-RPC", function () {
+  this.timeout(300_000);
+  const dir = mkdtempSync(join(tmpdir(), "distpos-tasks-"));
+  const runId = `t${Date.now()}`;
+  let a: Chain;
+  let b: Chain;
+
+  before(async function () {
+    const make = async (name: string): Promise<Chain> => {
+      const connection = await network.create(name);
+      const rpc = await serveChain(connection.provider);
+      const deployer = ethers.Wallet.createRandom();
+      await connection.networkHelpers.setBalance(deployer.address, 10n ** 21n);
+      return { name, connection, rpc, deployer, record: join(dir, `${name}.json`) };
+    };
+    a = await make("chainA");
+    b = await make("chainB");
+  });
+
+  after(async function () {
+    await a?.rpc.close();
+    await b?.rpc.close();
+    // Ignition keeps a resumable journal per deployment id; these chains are gone.
+    for (const name of ["chainA", "chainB"]) {
+      rmSync(
+        fileURLToPath(new URL(`../../ignition/deployments/${runId}-${name}`, import.meta.url)),
+        {
+          recursive: true,
+          force: true,
+        },
+      );
+    }
+  });
+
+  it("deploys a suite per chain and writes records a peer can read", async function () {
+    for (const chain of [a, b]) {
+      const out = await hardhat(chain, [
+        "distpos:deploy",
+        "--name",
+        chain.name,
+        "--test-token",
+        "--timelock-delay",
+        "0",
+        "--out",
+        chain.record,
+        "--deployment-id",
+        `${runId}-${chain.name}`,
+      ]);
+      expect(out).to.contain("deployment record written");
+      const [signer] = await chain.connection.ethers.getSigners();
+      chain.suite = attachSuite(await readDeploymentRecord(chain.record), signer);
+      expect(await chain.suite.registry.owner()).to.equal(chain.suite.addresses.timelock);
+    }
+  });
+
+  it("refuses to deploy without a settlement token", async function () {
+    const failure = await hardhat(a, ["distpos:deploy", "--name", "x"]).catch(
+      (e: Error) => e.message,
+    );
+    expect(failure).to.contain("--token <settlement token address> is required");
+  });
+
+  it("enrolls both ways, seeds mirrors once attesters allocated, tops reserves up, and changes nothing when run again", async function () {
+    const connect = (
+      local: Chain,
+      peer: Chain,
+      extra: string[] = [],
+      env: Record<string, string> = {},
+    ) =>
+      hardhat(
+        local,
+        [
+          "distpos:connect",
+          "--local",
+          local.record,
+          "--peer",
+          peer.record,
+          "--peer-rpc",
+          peer.rpc.url,
+          ...extra,
+        ],
+        env,
+      );
+
+    expect(await connect(a, b))
+      .to.contain("enroll → executed")
+      .and.to.contain("mirror → no-allocations");
+    expect(await connect(b, a)).to.contain("enroll → executed");
+
+    // The attesters of each chain stake and allocate to the peer, which they can only now.
+    for (const [chain, peer] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const attester = ethers.Wallet.createRandom().connect(chain.connection.ethers.provider);
+      await chain.connection.networkHelpers.setBalance(attester.address, 10n ** 21n);
+      const own = suiteAs(chain.suite!, attester);
+      await (await own.token.mint(attester.address, 1_000n * ONE)).wait();
+      await (await own.token.approve(chain.suite!.addresses.stakingHub, ethers.MaxUint256)).wait();
+      await (await own.stakingHub.stake(1_000n * ONE)).wait();
+      await (await own.stakingHub.allocate(peer.suite!.code, 300n * ONE)).wait();
+    }
+
+    // B's treasury key pays for A's reserve on B.
+    const payer = ethers.Wallet.createRandom();
+    await b.connection.networkHelpers.setBalance(payer.address, 10n ** 21n);
+    await (await b.suite!.token.mint(payer.address, 500n * ONE)).wait();
+    const env = { DISTPOS_PEER_KEY: payer.privateKey };
+
+    const first = await connect(a, b, ["--reserve", "200"], env);
+    expect(first)
+      .to.contain("enroll → already-done")
+      .and.to.contain("mirror → seeded (1 attesters)");
+    expect(first).to.contain("topped up by 200");
+    expect(await connect(b, a)).to.contain("mirror → seeded (1 attesters)");
+    expect(await a.suite!.inbox.isMirrorInitialized(b.suite!.code)).to.equal(true);
+    expect(await b.suite!.bank.reserve(a.suite!.code)).to.equal(200n * ONE);
+
+    const again = await connect(a, b, ["--reserve", "200"], env);
+    expect(again).to.contain("enroll → already-done").and.to.contain("mirror → already-seeded");
+    expect(again).to.contain("(≥ target)");
+    expect(await b.suite!.bank.reserve(a.suite!.code)).to.equal(200n * ONE);
+    expect(await a.suite!.registry.peers()).to.deep.equal([b.suite!.code]);
+  });
+
+  it("refuses a peer record that does not match the peer's chain", async function () {
+    const failure = await hardhat(a, [
+      "distpos:connect",
+      "--local",
+      a.record,
+      "--peer",
+      b.record,
+      "--peer-rpc",
+      a.rpc.url,
+    ]).catch((e: Error) => e.message);
+    expect(failure).to.contain("--peer record is for chain id");
+  });
+});
