@@ -25,7 +25,10 @@ import {
 } from "ethers";
 
 const here = dirname(fileURLToPath(import.meta.url));
+// Mocha loads every file under test/; only a direct run writes the vectors.
+const runDirectly = import.meta.url === `file://${process.argv[1]}`;
 const write = (name: string, data: unknown) => {
+  if (!runDirectly) return;
   writeFileSync(join(here, name), `${JSON.stringify(data, null, 2)}\n`);
   console.log(`wrote test/vectors/${name}`);
 };
