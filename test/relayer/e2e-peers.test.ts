@@ -1,0 +1,245 @@
+/**
+ * Several parties: two relayer processes sharing one Redis, and attesters who lie — caught by a
+ * watcher that proves the fraud on their home chain.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+import { expect } from "chai";
+import { ethers } from "ethers";
+import type { Redis } from "ioredis";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+
+import {
+  buildDelivery,
+  checkpointDomain,
+  encodeMessage,
+  MerkleTree,
+  messageId,
+  signCheckpoint,
+  type Checkpoint,
+} from "../../relayer/protocol/index.js";
+import { suiteAs } from "../../deploy/suite.js";
+import type { TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { killAll } from "./helpers/proc.js";
+import {
+  deliveries,
+  deliverTxs,
+  deploySink,
+  dispatchMany,
+  fundedKey,
+  missing,
+  nodeConfigFile,
+  queueCounts,
+  runNode,
+} from "./helpers/scenario.js";
+
+describe("relayer e2e: several relayers, lying attesters", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let a: TestChain;
+  let b: TestChain;
+  let sink: string;
+
+  before(async function () {
+    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
+    [a, b] = net.chains as [TestChain, TestChain];
+    sink = await deploySink(b);
+    redis = newRedis();
+  });
+  after(async function () {
+    await net.close();
+    redis.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("peers")));
+  afterEach(async function () {
+    await killAll();
+    await clearPrefix(redis, prefix);
+  });
+
+  it("two relayer processes on one Redis split the work and deliver nothing twice", async function () {
+    const key1 = await fundedKey(net);
+    const key2 = await fundedKey(net);
+    const relayerSettings = { concurrency: 30, maxBatchMessages: 20, batchWaitMs: 300 };
+    const one = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      { attester: a.attesters[0]!.privateKey as Hex, relayer: key1 },
+      { roles: ["indexer", "api", "attester", "relayer"], relayer: relayerSettings },
+    );
+    const two = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      { relayer: key2 },
+      { roles: ["indexer", "relayer"], relayer: relayerSettings },
+    );
+    await Promise.all([
+      runNode("relayer-1", one.file, one.env),
+      runNode("relayer-2", two.file, two.env),
+    ]);
+    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    const ids = await dispatchMany(a, b, sink, 100, 1);
+    await waitFor(
+      "100 deliveries",
+      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      120_000,
+      250,
+    );
+    const delivered = await deliveries(b, fromBlock);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    const txs = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
+    expect(
+      txs.filter((t) => t.status !== 1),
+      "reverted deliver transactions",
+    ).to.deep.equal([]);
+    // No message was put in two deliver transactions (none was even attempted twice).
+    expect(txs.reduce((n, t) => n + t.messages, 0)).to.equal(delivered.size);
+    const by = (key: Hex) =>
+      txs.filter((t) => t.from === privateKeyToAccount(key).address.toLowerCase());
+    expect(by(key1).length, "batches by relayer 1").to.be.greaterThan(0);
+    expect(by(key2).length, "batches by relayer 2").to.be.greaterThan(0);
+    await waitFor("queue drained", async () => {
+      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      return c.wait + c.active + c.delayed === 0 && c.failed === 0;
+    });
+  });
+
+  describe("a watcher and two lying attesters of chain A", function () {
+    let fakeNode: Server;
+    let fakeNodeUrl: string;
+    let published: unknown = {};
+
+    before(async function () {
+      // An entry node of A that publishes whatever the test puts there.
+      fakeNode = createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify(published));
+      });
+      await new Promise<void>((r) => fakeNode.listen(0, "127.0.0.1", r));
+      fakeNodeUrl = `http://127.0.0.1:${(fakeNode.address() as AddressInfo).port}`;
+    });
+    after(async () => new Promise<void>((r) => fakeNode.close(() => r())));
+
+    it("catches a false root signed on a node API and in deliver calldata on a peer, and slashes both signers on A", async function () {
+      const [honest, liarOnApi, liarOnChain] = a.attesters as [
+        ethers.Wallet,
+        ethers.Wallet,
+        ethers.Wallet,
+      ];
+      const domain = checkpointDomain({
+        evmChainId: a.suite.evmChainId,
+        outbox: a.suite.addresses.outbox as Hex,
+      });
+      await (await a.suite.outbox.snapshot()).wait();
+      const [root, count] = await a.suite.outbox.latestSnapshot();
+
+      // 1. On an entry node's API: the honest attester's true checkpoint, and a liar's false one.
+      const truth: Checkpoint = { origin: a.suite.code, root: root as Hex, count: Number(count) };
+      const lie: Checkpoint = {
+        origin: a.suite.code,
+        root: ethers.keccak256("0x1234") as Hex,
+        count: Number(count),
+      };
+      published = {
+        origin: a.suite.addresses.chainCode,
+        root: lie.root,
+        count: lie.count,
+        signatures: [
+          {
+            signer: liarOnApi.address,
+            signature: await signCheckpoint(liarOnApi.privateKey as Hex, domain, lie),
+          },
+        ],
+      };
+
+      // 2. In calldata on B: a forged message under a checkpoint A's Outbox never had.
+      const forged = encodeMessage({
+        nonce: 500,
+        origin: a.suite.code,
+        sender: ethers.zeroPadValue(liarOnChain.address, 32) as Hex,
+        destination: b.suite.code,
+        recipient: ethers.zeroPadValue(sink, 32) as Hex,
+        amount: 0n,
+        body: "0xbad0",
+      });
+      const leaves = Array.from({ length: 501 }, (_, i) =>
+        i === 500 ? messageId(forged) : ethers.keccak256(ethers.toBeHex(i, 32)),
+      ) as Hex[];
+      const tree = MerkleTree.from(leaves);
+      const forgedCheckpoint: Checkpoint = { origin: a.suite.code, root: tree.root(), count: 501 };
+      const delivery = buildDelivery({ tree, count: 501, messages: [forged] });
+      const forgedSignature = await signCheckpoint(
+        liarOnChain.privateKey as Hex,
+        domain,
+        forgedCheckpoint,
+      );
+      const [someone] = await b.connection.ethers.getSigners();
+      await (
+        await suiteAs(b.suite, someone!).inbox.deliver(
+          forgedCheckpoint,
+          [forgedSignature],
+          delivery.messages,
+          delivery.proof,
+        )
+      ).wait();
+      expect(
+        (await deliveries(b)).has(messageId(forged).toLowerCase()),
+        "the forgery went through on B",
+      ).to.equal(true);
+
+      // A node of A's community with the watcher role, pointed at that entry node.
+      const chains = structuredClone(net.chainEntries);
+      chains[a.suite.addresses.chainCode]!.nodes = [fakeNodeUrl];
+      const watcherKey = await fundedKey(net);
+      const { file, env } = nodeConfigFile(
+        net,
+        a.suite.addresses.chainCode,
+        prefix,
+        { watcher: watcherKey },
+        { roles: ["watcher"], chains, watcher: { pollIntervalMs: 200 } },
+      );
+      // An honest signature in the watcher's own store must be checked and left alone.
+      await redis.hset(
+        `${prefix}:cp:${a.suite.addresses.chainCode}`,
+        String(truth.count),
+        truth.root,
+      );
+      await redis.hset(
+        `${prefix}:sigs:${a.suite.addresses.chainCode}:${truth.count}`,
+        honest.address,
+        await signCheckpoint(honest.privateKey as Hex, domain, truth),
+      );
+      const node = await runNode("watcher", file, env);
+
+      await waitFor(
+        "both liars slashed",
+        async () =>
+          (await a.suite.stakingHub.slashed(liarOnApi.address)) &&
+          (await a.suite.stakingHub.slashed(liarOnChain.address)),
+      );
+      expect(await a.suite.stakingHub.slashed(honest.address)).to.equal(false);
+      expect(await a.suite.stakingHub.bonded(liarOnApi.address)).to.equal(0n);
+      const slashed = await a.suite.stakingHub.queryFilter(a.suite.stakingHub.filters.Slashed());
+      const provers = slashed.map((e) => e.args.prover.toLowerCase());
+      expect(
+        provers.filter((p) => p === privateKeyToAccount(watcherKey).address.toLowerCase()),
+      ).to.have.length(2);
+      await node.waitForLine((l) => l.msg === "watcher started");
+      expect(node.lines.filter((l) => l.msg === "fraud proven: attester slashed")).to.have.length(
+        2,
+      );
+    });
+  });
+});
