@@ -130,7 +130,7 @@ export async function treeSizeSeries(
       const started = Date.now();
       standIns += fillTree(tree, size);
       await writeOutboxState(net, tree);
-      method = `${dispatched.length} real and ${standIns} stand-in leaves; frontier and count written with hardhat_setStorageAt, checked against Outbox.root()`;
+      method = `${dispatched.length.toLocaleString("en-US")} real and ${standIns.toLocaleString("en-US")} stand-in leaves; frontier and count written with hardhat_setStorageAt, checked against Outbox.root()`;
       log(`  tree of ${size} leaves built and written in ${Date.now() - started} ms`);
     }
     if (tree.count !== size) throw new Error(`tree holds ${tree.count}, expected ${size}`);
