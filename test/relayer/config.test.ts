@@ -112,6 +112,12 @@ describe("relayer/config", function () {
     expectConfigError(() => loadConfig(file6), "", file6, "YAML");
   });
 
+  it("accepts the operator example relayer/example.yaml", function () {
+    const cfg = loadConfig(new URL("../../relayer/example.yaml", import.meta.url).pathname);
+    expect(cfg.chainList.map((c) => c.codeHex)).to.deep.equal(["a0a1", "b0b1"]);
+    expect(cfg.roles).to.have.length(5);
+  });
+
   it("reads keys only from the environment variable the config names", function () {
     const cfg = loadConfig(write("good2.yaml", good));
     expect(() => readKey(cfg, "relayer", {})).to.throw(ConfigError, /TEST_RELAYER_KEY/);
