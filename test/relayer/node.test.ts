@@ -4,7 +4,8 @@ import type { Redis } from "ioredis";
 
 import { startNode, type RunningNode } from "../../relayer/runner.js";
 import type { TestChain } from "../helpers/suite.js";
-import { deploySink, fundedKey } from "./helpers/scenario.js";
+import { MessagingRecipient__factory } from "../../typechain-types/index.js";
+import { deploySink, dispatchMany, fundedKey, queueCounts } from "./helpers/scenario.js";
 import {
   clearPrefix,
   loadedConfig,
@@ -92,5 +93,43 @@ describe("relayer/node (in process)", function () {
       signatures: { signer: string }[];
     };
     expect(cp.signatures.map((s) => s.signer)).to.deep.equal([a.attesters[0]!.address]);
+  });
+
+  it("counts a message whose handler reverts as delivered-with-failure, and carries the others of its batch", async function () {
+    const [a, b] = net.chains as [TestChain, TestChain];
+    const sink = await deploySink(b);
+    const [deployer] = await b.connection.ethers.getSigners();
+    const failing = await new MessagingRecipient__factory(deployer).deploy();
+    await (await failing.setFailing(true)).wait();
+    const env = { ATTESTER_KEY: a.attesters[0]!.privateKey, RELAYER_KEY: await fundedKey(net) };
+    const cfg = loadedConfig(
+      nodeConfigObject(net, a.suite.addresses.chainCode, prefix, {
+        roles: ["indexer", "api", "attester", "relayer"],
+        keys: { attester: "ATTESTER_KEY", relayer: "RELAYER_KEY" },
+        attester: { snapshotIntervalMs: 0 },
+        relayer: { batchWaitMs: 300 },
+      }),
+    );
+    node = await startNode(cfg, { env, log: testLogger("node-failing") });
+    const bad = await dispatchMany(a, b, await failing.getAddress(), 1, 1);
+    const good = await dispatchMany(a, b, sink, 2, 2);
+    const ids = [...bad, ...good];
+    await waitFor("deliveries", async () => {
+      const delivered = await deliveredIds(b);
+      return ids.every((id) => delivered.includes(id));
+    });
+    const failed = await b.suite.inbox.queryFilter(b.suite.inbox.filters.HandlerFailed());
+    expect(failed.map((e) => e.args.id.toLowerCase())).to.include(bad[0]);
+    const status = await waitFor("failed status in the API", async () => {
+      const body = (await (await fetch(`${node!.apiUrl}/v1/messages/${bad[0]}`)).json()) as {
+        destination: { status: string };
+      };
+      return body.destination.status === "failed" && body;
+    });
+    expect(status.destination.status).to.equal("failed");
+    await waitFor("jobs completed", async () => {
+      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      return c.wait + c.active + c.delayed === 0 && c.failed === 0;
+    });
   });
 });
