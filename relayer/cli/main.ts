@@ -11,7 +11,9 @@
  */
 import { writeFileSync } from "node:fs";
 
+import { Queue } from "bullmq";
 import { Command, CommanderError, Option } from "commander";
+import { Redis } from "ioredis";
 import {
   encodeFunctionData,
   erc20Abi,
@@ -33,7 +35,7 @@ import { publicClientFor, walletClientFor } from "../chain/clients.js";
 import { revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import { ConfigError, loadConfig, readKey, type Chain, type LoadedConfig } from "../config/load.js";
-import { createLogger, errorText } from "../log.js";
+import { createLogger, errorText, silentLogger } from "../log.js";
 import {
   addressToBytes32,
   ChainAddressError,
@@ -42,6 +44,7 @@ import {
   parseChainAddress,
   parseChainCode,
 } from "../protocol/index.js";
+import { bullPrefix, deadLetterName, RelayQueues, type RelayJobData } from "../relay/queue.js";
 import { startNode } from "../runner.js";
 import { messageJson } from "../api/server.js";
 
@@ -730,6 +733,60 @@ export function buildCli(): Command {
           tx: r.transactionHash,
         },
       );
+    });
+
+  program
+    .command("dlq")
+    .description("messages the relayer gave up on (dead letters): list them, or queue them again")
+    .option("--destination <code>", "one destination (default: every destination relayed to)")
+    .option("--retry", "queue them again, once the cause is fixed")
+    .action(async (o: { destination?: string; retry?: boolean }) => {
+      const opts = program.opts<GlobalOptions>();
+      const cfg = config(opts);
+      const destinations = o.destination
+        ? [chainOf(cfg, o.destination).codeHex]
+        : (cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex));
+      const connection = new Redis(cfg.redis.url, {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 5_000,
+      });
+      const queues = new RelayQueues(cfg, connection, silentLogger);
+      const found: (RelayJobData & { error?: string; failedAt?: string; requeued?: boolean })[] =
+        [];
+      try {
+        for (const destination of destinations) {
+          const dead = new Queue<RelayJobData & { error?: string; failedAt?: string }>(
+            deadLetterName(destination),
+            { connection, prefix: bullPrefix(cfg) },
+          );
+          try {
+            for (const job of await dead.getWaiting()) {
+              const entry = { ...job.data, requeued: false };
+              if (o.retry) {
+                // The failed job keeps its id in the relay queue: remove it so the id can be queued again.
+                await queues.queue(destination).remove(job.data.id.toLowerCase());
+                const { error: _error, failedAt: _failedAt, ...data } = job.data;
+                await queues.enqueue([data], data.source);
+                await job.remove();
+                entry.requeued = true;
+              }
+              found.push(entry);
+            }
+          } finally {
+            await dead.close();
+          }
+        }
+      } catch (e) {
+        throw new CliError(`redis ${cfg.redis.url}: ${errorText(e)}`, EXIT.chain);
+      } finally {
+        await queues.close();
+        connection.disconnect();
+      }
+      const lines = found.map(
+        (d) =>
+          `${d.id}  ${d.origin} -> ${d.destination}  nonce ${d.nonce}  ${d.requeued ? "queued again" : (d.error ?? "")}`,
+      );
+      print(opts, found.length ? lines.join("\n") : "no dead letters", found);
     });
 
   return program;

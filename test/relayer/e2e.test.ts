@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { expect } from "chai";
 import type { Redis } from "ioredis";
 
+import { governThroughTimelock } from "../../deploy/governance.js";
 import { formatChainAddress } from "../../relayer/protocol/index.js";
 import { fundedWallets, type TestChain } from "../helpers/suite.js";
 import {
@@ -171,5 +172,34 @@ describe("relayer e2e: distpos node, send, status", function () {
       const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
       return c.wait + c.active + c.delayed === 0 && c.completed >= 100;
     });
+  });
+
+  it("dead-letters a message the relayer gives up on; `distpos dlq --retry` sends it again", async function () {
+    const { file } = await fullNode("dlq", { relayer: { attempts: 2, backoffMs: 100 } });
+    const pause = b.suite.registry.interface.encodeFunctionData("pauseRoute", [a.suite.code]);
+    await governThroughTimelock(b.suite, [{ target: b.suite.addresses.registry, data: pause }]);
+    try {
+      const [id] = await dispatchMany(a, b, sink, 1, 9);
+      const listed = await waitFor("the message in the dead-letter queue", async () => {
+        const r = await runCli(["-c", file, "--json", "dlq"]);
+        const dead = JSON.parse(r.stdout || "[]") as { id: string; error: string }[];
+        return dead.find((d) => d.id === id);
+      });
+      expect(listed.error).to.contain("OriginNotActive");
+    } finally {
+      const resume = b.suite.registry.interface.encodeFunctionData("resumeRoute", [a.suite.code]);
+      await governThroughTimelock(b.suite, [{ target: b.suite.addresses.registry, data: resume }]);
+    }
+    const retried = await runCli(["-c", file, "--json", "dlq", "--retry"]);
+    expect(retried.code, retried.stderr).to.equal(0);
+    const ids = (JSON.parse(retried.stdout) as { id: string; requeued: boolean }[])
+      .filter((d) => d.requeued)
+      .map((d) => d.id);
+    expect(ids).to.have.length.greaterThan(0);
+    await waitFor(
+      "the retried message delivered",
+      async () => missing(ids, await deliveries(b)).length === 0,
+    );
+    expect((await runCli(["-c", file, "dlq"])).stdout).to.contain("no dead letters");
   });
 });
