@@ -34,6 +34,8 @@ interface Item {
   nonce: number;
   valueAtRisk: bigint;
   settle(outcome: Outcome): void;
+  /** Renews the job's lock; false when another worker took the job meanwhile. */
+  stillOurs(): Promise<boolean>;
 }
 
 interface RoutePolicy {
@@ -183,7 +185,15 @@ export class DestinationRelay {
     const valueAtRisk =
       message.amount > policy.defaultCoverage ? message.amount : policy.defaultCoverage;
     const outcome = await new Promise<Outcome>((settle) =>
-      this.batcher(origin).add({ data: d, nonce: d.nonce, valueAtRisk, settle }),
+      this.batcher(origin).add({
+        data: d,
+        nonce: d.nonce,
+        valueAtRisk,
+        settle,
+        stillOurs: async () =>
+          token === undefined ||
+          (await job.extendLock(token, this.options.lockDurationMs ?? 30_000).catch(() => 0)) === 1,
+      }),
     );
     if (outcome.kind === "delivered") return { status: outcome.status, tx: outcome.tx };
     if (outcome.kind === "wait") return this.delay(job, token, outcome.reason);
@@ -342,19 +352,27 @@ export class DestinationRelay {
     const log = this.log.child({ origin: origin.codeHex, count: snap.count });
     try {
       const policy = await this.policy(origin.code);
+      const inbox = dest.contracts.inbox;
       const capacities = await Promise.all(
         all.map(async (s) => ({
           ...s,
+          stake: await client.readContract({
+            address: inbox,
+            abi: IInboxAbi,
+            functionName: "mirroredStake",
+            args: [origin.code, s.signer],
+          }),
           free: await client.readContract({
-            address: dest.contracts.inbox,
+            address: inbox,
             abi: IInboxAbi,
             functionName: "freeCapacity",
             args: [origin.code, s.signer],
           }),
         })),
       );
+      // Only mirrored attesters may sign (others make deliver revert); the freest first.
       const usable = capacities
-        .filter((c) => c.free > 0n || policy.defaultCoverage === 0n)
+        .filter((c) => c.stake > 0n)
         .sort((a, b) => (b.free > a.free ? 1 : b.free < a.free ? -1 : 0));
       const totalFree = usable.reduce((s, c) => s + c.free, 0n);
       // Keep the prefix of the batch the signers can cover; the rest waits for capacity.
@@ -457,6 +475,18 @@ export class DestinationRelay {
         return;
       }
 
+      // Fence: a worker that stalled past its lock may have lost these jobs to another process,
+      // which may be delivering them now. Send only what is still ours.
+      const held = await Promise.all(items.map((i) => i.stillOurs()));
+      if (held.some((h) => !h)) {
+        const lost = items.filter((_, i) => !held[i]);
+        log.warn({ lost: lost.length }, "jobs taken by another worker meanwhile: left to it");
+        for (const item of lost)
+          item.settle({ kind: "error", error: new Error("job lock lost to another worker") });
+        const kept = items.filter((_, i) => held[i]);
+        if (kept.length) await this.sendBatch(origin, tree, snap, all, kept, everySigner);
+        return;
+      }
       log.info(
         {
           messages: items.length,

@@ -179,6 +179,7 @@ export class Watcher {
     const home = this.ctx.cfg.homeChain;
     const seenKey = `${checkpoint.count}:${checkpoint.root}:${signature}`.toLowerCase();
     if (this.seen.has(seenKey)) return "skipped";
+    if (this.seen.size > 100_000) this.seen.clear(); // a bound on memory; re-checking is harmless
     const signer = await signerOf(domainOf(home), checkpoint, signature);
     if (!signer) {
       this.seen.add(seenKey);

@@ -237,8 +237,10 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         provers.filter((p) => p === privateKeyToAccount(watcherKey).address.toLowerCase()),
       ).to.have.length(2);
       await node.waitForLine((l) => l.msg === "watcher started");
-      expect(node.lines.filter((l) => l.msg === "fraud proven: attester slashed")).to.have.length(
-        2,
+      await waitFor(
+        "both proofs in the watcher's log",
+        async () =>
+          node.lines.filter((l) => l.msg === "fraud proven: attester slashed").length === 2,
       );
     });
   });
