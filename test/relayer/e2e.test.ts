@@ -149,7 +149,6 @@ describe("relayer e2e: distpos node, send, status", function () {
     const { node } = await fullNode("hundred", {
       relayer: { maxBatchMessages: 100, batchWaitMs: 500 },
     });
-    void node;
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
     const ids = await dispatchMany(a, b, sink, 100, 7);
     await waitFor(
@@ -172,6 +171,10 @@ describe("relayer e2e: distpos node, send, status", function () {
       const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
       return c.wait + c.active + c.delayed === 0 && c.completed >= 100;
     });
+    // SIGTERM stops the node cleanly.
+    await node.kill("SIGTERM");
+    expect(await node.exited).to.equal(0);
+    expect(node.lines.some((l) => l.msg === "node stopped")).to.equal(true);
   });
 
   it("dead-letters a message the relayer gives up on; `distpos dlq --retry` sends it again", async function () {
