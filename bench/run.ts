@@ -316,16 +316,16 @@ const results: BenchResults = {
       gas: r.perMessage.median,
     })),
     value_send32: { distpos: valueSend.median },
-    // Proof of the median delivery of each pure run: siblings, and those that are roots of empty
-    // subtrees (a verifier that knows the count could supply them: see results.md).
+    // Proof of the median delivery of each pure run: siblings sent, and the roots of empty
+    // subtrees the sparse multiproof leaves out (the verifier supplies them: protocol.md 2.5).
     proofs: pureRuns.map((r) => {
       const median = r.totals.find((t) => t.hash === r.perMessage.medianTx);
       return {
         batch: r.batch,
         signers: r.signers,
         siblings: median?.proofSiblings ?? 0,
-        zeroSiblings: median?.zeroSiblings ?? 0,
-        zeroSiblingCalldataGas: median?.zeroSiblingCalldataGas ?? 0,
+        omittedSiblings: median?.omittedSiblings ?? 0,
+        omittedCalldataGas: median?.omittedCalldataGas ?? 0,
       };
     }),
     tree_size: treeSizes,

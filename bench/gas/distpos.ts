@@ -196,16 +196,43 @@ export async function deliverBatch(
       log.address === net.b.suite.addresses.inbox ? inbox.interface.parseLog(log) : null;
     if (parsed?.name === "HandlerFailed") throw new Error(`handler failed in ${receipt.hash}`);
   }
-  // Proof elements that are roots of empty subtrees (the verifier could supply them itself).
-  const zeroSiblings = delivery.proof.filter((node) =>
-    ZERO_HASHES.includes(node.toLowerCase() as `0x${string}`),
+  // Siblings the sparse multiproof leaves out (roots of empty subtrees the verifier supplies).
+  const omitted = omittedSiblings(
+    delivery.messages.map((m) => decodeMessage(m as `0x${string}`).nonce),
+    delivery.checkpoint.count,
   );
   return {
     ...toSample(receipt),
     proofSiblings: delivery.proof.length,
-    zeroSiblings: zeroSiblings.length,
-    zeroSiblingCalldataGas: zeroSiblings.reduce((sum, node) => sum + calldataGas(node), 0),
+    omittedSiblings: omitted.length,
+    omittedCalldataGas: omitted.reduce((sum, node) => sum + calldataGas(node), 0),
   };
+}
+
+/**
+ * The empty-subtree siblings (`Z[level]`) that the sparse multiproof of `nonces` at `count` leaves
+ * out (docs/protocol.md 2.5): what a full multiproof would carry beyond the sparse one.
+ */
+export function omittedSiblings(nonces: readonly number[], count: number): string[] {
+  const omitted: string[] = [];
+  let positions = [...nonces];
+  for (let level = 0; level < 32; level++) {
+    const next: number[] = [];
+    for (let i = 0; i < positions.length;) {
+      const position = positions[i];
+      if (position % 2 === 0 && positions[i + 1] === position + 1) {
+        i += 2;
+      } else {
+        if (position % 2 === 0 && (position + 1) * 2 ** level >= count) {
+          omitted.push(ZERO_HASHES[level]);
+        }
+        i += 1;
+      }
+      next.push(Math.floor(position / 2));
+    }
+    positions = next;
+  }
+  return omitted;
 }
 
 /** Calldata gas of the bytes of `hex` (4 per zero byte, 16 per other byte). */

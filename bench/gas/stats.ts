@@ -5,8 +5,8 @@ export interface Sample {
   hash: string;
   /** Deliveries: proof elements, and those that are roots of empty subtrees with their calldata gas. */
   proofSiblings?: number;
-  zeroSiblings?: number;
-  zeroSiblingCalldataGas?: number;
+  omittedSiblings?: number;
+  omittedCalldataGas?: number;
 }
 
 export interface Summary {

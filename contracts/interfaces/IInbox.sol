@@ -31,7 +31,12 @@ interface IInbox {
     event RecipientPolicySet(address indexed recipient, uint16 minSigners, uint96 requiredCoverage);
     event MirrorInitialized(uint64 indexed origin, address[] attesters, uint256[] stakes);
     event MirrorUpdated(uint64 indexed origin, address indexed attester, uint256 stake, uint32 reportNonce);
-    event StakeReportIgnored(uint64 indexed origin, address indexed attester, uint32 reportNonce, bytes32 reason);
+    event StakeReportIgnored(
+        uint64 indexed origin,
+        address indexed attester,
+        uint32 reportNonce,
+        bytes32 reason
+    );
     event CoverageCharged(uint64 indexed origin, address indexed attester, uint256 amount);
 
     error EmptyCheckpoint();
@@ -54,7 +59,8 @@ interface IInbox {
     error MirrorAlreadyInitialized(uint64 origin);
 
     /// @notice Delivers `messages` (ascending, distinct nonces) from one origin under one signed
-    /// checkpoint. `proof` is the positional multiproof of their ids against `checkpoint.root`.
+    /// checkpoint. `proof` is the sparse positional multiproof of their ids against
+    /// `checkpoint.root` in the tree of `checkpoint.count` leaves (docs/protocol.md 2.5).
     /// `signatures` are 65-byte EIP-712 signatures ordered by strictly increasing signer address.
     function deliver(
         Checkpoint calldata checkpoint,
@@ -94,5 +100,9 @@ interface IInbox {
     function isMirrorInitialized(uint64 origin) external view returns (bool);
 
     /// @notice Seeds the mirrored attester set of a newly enrolled route (registry only, once).
-    function initializeMirror(uint64 origin, address[] calldata attesters, uint256[] calldata stakes) external;
+    function initializeMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes
+    ) external;
 }

@@ -124,8 +124,14 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         Batch memory batch = _checkMessages(route, checkpoint.count, messages);
         {
-            // multiRoot works in place: give it copies (the batch keeps its ids and nonces).
-            bytes32 root = MerkleTree.multiRoot(_copy(batch.ids), _copy(batch.nonces), proof);
+            // multiRoot works in place: give it copies (the batch keeps its ids and nonces). The
+            // signed count decides which siblings are empty subtrees, left out of the proof.
+            bytes32 root = MerkleTree.multiRoot(
+                _copy(batch.ids),
+                _copy(batch.nonces),
+                proof,
+                checkpoint.count
+            );
             if (root != checkpoint.root) revert InvalidProof();
         }
 

@@ -56,23 +56,25 @@ contract MerkleTreeHarness {
         return MerkleTree.branchRoot(leaf, proof, index);
     }
 
-    /// @notice MerkleTree.multiRoot.
+    /// @notice MerkleTree.multiRoot in the tree of the first `size` leaves.
     function multiRoot(
         bytes32[] memory leaves,
         uint256[] memory indices,
-        bytes32[] calldata proof
+        bytes32[] calldata proof,
+        uint256 size
     ) external pure returns (bytes32) {
-        return MerkleTree.multiRoot(leaves, indices, proof);
+        return MerkleTree.multiRoot(leaves, indices, proof, size);
     }
 
     /// @notice Gas used by multiRoot alone (for benchmarks).
     function multiRootGas(
         bytes32[] memory leaves,
         uint256[] memory indices,
-        bytes32[] calldata proof
+        bytes32[] calldata proof,
+        uint256 size
     ) external view returns (bytes32 result, uint256 gasUsed) {
         uint256 before = gasleft();
-        result = MerkleTree.multiRoot(leaves, indices, proof);
+        result = MerkleTree.multiRoot(leaves, indices, proof, size);
         gasUsed = before - gasleft();
     }
 }

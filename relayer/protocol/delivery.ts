@@ -5,7 +5,9 @@ import { decodeMessage, messageId } from "./message.js";
 
 /**
  * The message and proof part of an `Inbox.deliver` call: the messages in strictly increasing
- * nonce order and the positional multiproof of their ids against the root at `count`.
+ * nonce order and the sparse positional multiproof of their ids against the root at `count`
+ * (docs/protocol.md 2.5: siblings that are empty subtrees at or beyond `count` are left out, so
+ * the proof holds only for the checkpoint of that count).
  */
 export type Delivery = { messages: Hex[]; nonces: number[]; proof: Hex[] };
 

@@ -1,7 +1,7 @@
 import { bytesToHex, hexToBytes, keccak256, type Hex } from "viem";
 
 /**
- * The Outbox tree (docs/protocol.md 2.4) and its positional multiproof (2.5): depth 32, keccak256,
+ * The Outbox tree (docs/protocol.md 2.4) and its sparse positional multiproof (2.5): depth 32, keccak256,
  * zero hashes `Z[0] = 0`, `Z[i+1] = keccak256(Z[i] ‖ Z[i])` — the deposit-contract construction as
  * Nomad and Hyperlane deploy it. The Solidity twin is `contracts/libraries/MerkleTree.sol`.
  *
@@ -110,16 +110,27 @@ export function verifyProof(leaf: Hex, proof: readonly Hex[], index: number, roo
 }
 
 /**
- * Root implied by the positional multiproof of docs/protocol.md 2.5, exactly as the Solidity
- * `MerkleTree.multiRoot`: leaves at strictly increasing indices (each below 2^32); at each of the
- * 32 levels, an even known node whose right neighbour is known is hashed with it, any other known
- * node takes the next proof element as its sibling; every element must be used, one node remains.
+ * Whether the sibling of the known node at `position` of `level` is left out of a sparse multiproof
+ * (docs/protocol.md 2.5): a right sibling whose subtree starts at or beyond `count` is the empty
+ * subtree `Z[level]` in the tree of `count` leaves, so the verifier supplies it.
+ */
+function isEmptySibling(level: number, position: number, count: number): boolean {
+  return position % 2 === 0 && (position + 1) * 2 ** level >= count;
+}
+
+/**
+ * Root implied by the sparse positional multiproof of docs/protocol.md 2.5, exactly as the
+ * Solidity `MerkleTree.multiRoot`: leaves at strictly increasing indices, each below `count`; at
+ * each of the 32 levels, an even known node whose right neighbour is known is hashed with it, any
+ * other known node takes as its sibling `Z[level]` when the sibling's subtree starts at or beyond
+ * `count`, else the next proof element; every element must be used, one node remains.
  * @throws InvalidMultiproofError where the contract reverts
  */
 export function multiRoot(
   leaves: readonly Hex[],
   indices: readonly number[],
   proof: readonly Hex[],
+  count: number,
 ): Hex {
   if (leaves.length === 0)
     throw new InvalidMultiproofError("no-leaves", "a multiproof needs at least one leaf");
@@ -138,6 +149,13 @@ export function multiRoot(
       );
     }
   }
+  const last = indices[indices.length - 1];
+  if (!(last < count)) {
+    throw new InvalidMultiproofError(
+      "index-out-of-range",
+      `index ${last} is not below the count ${count}`,
+    );
+  }
   let nodes = leaves.map((leaf, i) => nodeBytes(leaf, `leaves[${i}]`));
   let positions = [...indices];
   let used = 0;
@@ -150,11 +168,16 @@ export function multiRoot(
         nextNodes.push(keccakPair(nodes[i], nodes[i + 1]));
         i += 2;
       } else {
-        if (used >= proof.length) {
-          throw new InvalidMultiproofError("proof-too-short", `proof ran out at level ${level}`);
+        let sibling: Uint8Array;
+        if (isEmptySibling(level, position, count)) {
+          sibling = ZERO_NODES[level];
+        } else {
+          if (used >= proof.length) {
+            throw new InvalidMultiproofError("proof-too-short", `proof ran out at level ${level}`);
+          }
+          sibling = nodeBytes(proof[used], `proof[${used}]`);
+          used++;
         }
-        const sibling = nodeBytes(proof[used], `proof[${used}]`);
-        used++;
         nextNodes.push(
           position % 2 === 1 ? keccakPair(sibling, nodes[i]) : keccakPair(nodes[i], sibling),
         );
@@ -175,15 +198,16 @@ export function multiRoot(
   return bytesToHex(nodes[0]);
 }
 
-/** Whether the multiproof proves `leaves` at `indices` under `root`. */
+/** Whether the sparse multiproof proves `leaves` at `indices` under `root` at `count`. */
 export function verifyMultiproof(
   leaves: readonly Hex[],
   indices: readonly number[],
   proof: readonly Hex[],
   root: Hex,
+  count: number,
 ): boolean {
   try {
-    return multiRoot(leaves, indices, proof).toLowerCase() === root.toLowerCase();
+    return multiRoot(leaves, indices, proof, count).toLowerCase() === root.toLowerCase();
   } catch (error) {
     if (error instanceof InvalidMultiproofError) return false;
     throw error;
@@ -317,9 +341,10 @@ export class MerkleTree {
   }
 
   /**
-   * The positional multiproof (docs/protocol.md 2.5) of the leaves at `indices` (strictly
+   * The sparse positional multiproof (docs/protocol.md 2.5) of the leaves at `indices` (strictly
    * increasing) in the tree of the first `count` leaves: the siblings in the order `multiRoot`
-   * consumes them.
+   * consumes them, without those whose subtree starts at or beyond `count` (empty subtrees the
+   * verifier supplies). `proof` gives the full 32-sibling branch of one leaf instead.
    */
   multiproof(indices: readonly number[], count: number = this.size): Hex[] {
     this.checkCount(count);
@@ -343,8 +368,10 @@ export class MerkleTree {
         if (position % 2 === 0 && i + 1 < positions.length && positions[i + 1] === position + 1) {
           i += 2;
         } else {
-          const sibling = position % 2 === 1 ? position - 1 : position + 1;
-          proof.push(bytesToHex(this.node(level, sibling, count)));
+          if (!isEmptySibling(level, position, count)) {
+            const sibling = position % 2 === 1 ? position - 1 : position + 1;
+            proof.push(bytesToHex(this.node(level, sibling, count)));
+          }
           i += 1;
         }
         next.push(Math.floor(position / 2));

@@ -35,7 +35,12 @@ describe("protocol: delivery builder", () => {
     expect(delivery.nonces).to.deep.equal([2, 3, 7]);
     expect(delivery.messages).to.deep.equal([messages[2], messages[3], messages[7]]);
     const ids = delivery.messages.map((m) => messageId(m));
-    expect(multiRoot(ids, delivery.nonces, delivery.proof)).to.equal(tree.rootAt(10));
+    expect(multiRoot(ids, delivery.nonces, delivery.proof, 10)).to.equal(tree.rootAt(10));
+    // Sparse: the siblings of leaves from 10 on are left out.
+    expect(delivery.proof).to.deep.equal(tree.multiproof([2, 3, 7], 10));
+    // Leaf 6, node 0 of level 1, node 2 of level 1, node 1 of level 3 (leaves 8..15); the levels
+    // from 4 up are empty right siblings.
+    expect(delivery.proof).to.have.length(4);
     // From the leaves alone, the same delivery.
     expect(
       buildDelivery({ leaves, count: 10, messages: [messages[7], messages[2], messages[3]] }),

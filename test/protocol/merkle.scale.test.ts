@@ -58,6 +58,7 @@ describe("protocol: Merkle tree at node scale", function () {
         indices,
         multiproof,
         tree.rootAt(count),
+        count,
       ),
     ).to.equal(true);
     console.log(

@@ -63,16 +63,61 @@ describe("protocol: Merkle tree", () => {
     for (const v of vectors.multiproofs) {
       const label = `${JSON.stringify(v.indices)}@${v.count}`;
       expect(tree.multiproof(v.indices, v.count), label).to.deep.equal(v.proof);
-      expect(multiRoot(v.leaves, v.indices, v.proof), label).to.equal(v.root);
-      expect(verifyMultiproof(v.leaves, v.indices, v.proof, v.root)).to.equal(true);
+      expect(multiRoot(v.leaves, v.indices, v.proof, v.count), label).to.equal(v.root);
+      expect(verifyMultiproof(v.leaves, v.indices, v.proof, v.root, v.count)).to.equal(true);
     }
   });
 
-  it("a single leaf's multiproof is its branch; a contiguous batch is short", () => {
+  it("a single leaf's multiproof is its branch without the empty subtrees; a contiguous batch is short", () => {
     const tree = MerkleTree.from(vectors.leaves);
-    expect(tree.multiproof([5], 33)).to.deep.equal(tree.proof(5, 33));
+    // Leaf 5 at 33: the siblings of levels 6..31 (leaves from 64 on) are empty subtrees.
+    const branch = tree.proof(5, 33);
+    expect(tree.multiproof([5], 33)).to.deep.equal(branch.slice(0, 6));
+    expect(branch.slice(6)).to.deep.equal(ZERO_HASHES.slice(6, 32));
+    // Leaf 32 at 33: every right sibling is empty; only the left one of level 5 (leaves 0..31).
+    expect(tree.multiproof([32], 33)).to.deep.equal([tree.proof(32, 33)[5]]);
+    // The newest leaf of a tree of 2^k leaves needs exactly k siblings.
+    expect(tree.multiproof([31], 32)).to.deep.equal(tree.proof(31, 32).slice(0, 5));
     const all = Array.from({ length: 32 }, (_, i) => i);
-    expect(tree.multiproof(all, 40)).to.have.length(32 - 5);
+    expect(tree.multiproof(all, 40)).to.have.length(1);
+    expect(tree.multiproof(all, 32)).to.have.length(0);
+    expect(
+      multiRoot(
+        all.map((i) => tree.leaf(i)),
+        all,
+        [],
+        32,
+      ),
+    ).to.equal(tree.rootAt(32));
+  });
+
+  it("takes every leaf position at every count: the sparse proof gives the root, the full branch is too long", () => {
+    const tree = MerkleTree.from(vectors.leaves);
+    for (let count = 1; count <= vectors.leaves.length; count++) {
+      for (let index = 0; index < count; index++) {
+        const proof = tree.multiproof([index], count);
+        const leaf = tree.leaf(index);
+        expect(multiRoot([leaf], [index], proof, count), `${index}@${count}`).to.equal(
+          tree.rootAt(count),
+        );
+        // The omitted siblings are the branch's right siblings starting at or beyond the count,
+        // and each of them is the zero hash of its level.
+        const branch = tree.proof(index, count);
+        const empty = (level: number) => {
+          const position = Math.floor(index / 2 ** level);
+          return position % 2 === 0 && (position + 1) * 2 ** level >= count;
+        };
+        expect(proof).to.deep.equal(branch.filter((_, level) => !empty(level)));
+        branch.forEach((node, level) => {
+          if (empty(level)) expect(node).to.equal(ZERO_HASHES[level]);
+        });
+        if (proof.length < 32) {
+          expect(verifyMultiproof([leaf], [index], branch, tree.rootAt(count), count)).to.equal(
+            false,
+          );
+        }
+      }
+    }
   });
 
   it("fails a tampered multiproof, leaf or index", () => {
@@ -80,20 +125,33 @@ describe("protocol: Merkle tree", () => {
     for (let i = 0; i < v.proof.length; i++) {
       const proof = [...v.proof];
       proof[i] = tamper(proof[i]);
-      expect(verifyMultiproof(v.leaves, v.indices, proof, v.root), `proof[${i}]`).to.equal(false);
+      expect(verifyMultiproof(v.leaves, v.indices, proof, v.root, v.count), `proof[${i}]`).to.equal(
+        false,
+      );
     }
     for (let i = 0; i < v.leaves.length; i++) {
       const leaves = [...v.leaves];
       leaves[i] = tamper(leaves[i]);
-      expect(verifyMultiproof(leaves, v.indices, v.proof, v.root), `leaf ${i}`).to.equal(false);
+      expect(verifyMultiproof(leaves, v.indices, v.proof, v.root, v.count), `leaf ${i}`).to.equal(
+        false,
+      );
     }
     const shifted = v.indices.map((i, k) => (k === 0 ? i + 1 : i));
-    expect(verifyMultiproof(v.leaves, shifted, v.proof, v.root)).to.equal(false);
+    expect(verifyMultiproof(v.leaves, shifted, v.proof, v.root, v.count)).to.equal(false);
+    // A proof with an element missing or left over fails.
+    expect(verifyMultiproof(v.leaves, v.indices, v.proof.slice(1), v.root, v.count)).to.equal(
+      false,
+    );
+    expect(
+      verifyMultiproof(v.leaves, v.indices, [...v.proof, ZERO_HASHES[0]], v.root, v.count),
+    ).to.equal(false);
+    // The same proof under another count is another proof.
+    expect(verifyMultiproof(v.leaves, v.indices, v.proof, v.root, v.count + 32)).to.equal(false);
   });
 
   for (const v of vectors.invalidMultiproofs) {
     it(`rejects an invalid multiproof: ${v.name}`, () => {
-      expect(() => multiRoot(v.leaves, v.indices, v.proof))
+      expect(() => multiRoot(v.leaves, v.indices, v.proof, v.count))
         .to.throw(InvalidMultiproofError)
         .with.property("reason", v.reason);
     });

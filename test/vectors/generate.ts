@@ -326,7 +326,11 @@ function branch(leaves: string[], index: number): string[] {
   return Array.from({ length: 32 }, (_, h) => nodeAt(tree, h, Math.floor(index / 2 ** h) ^ 1));
 }
 
-/** The multiproof of docs/protocol.md 2.5 by direct simulation of the verifier. */
+/**
+ * The sparse multiproof of docs/protocol.md 2.5 by direct simulation of the verifier, in the tree
+ * of `leaves` (its count is `leaves.length`): a sibling whose subtree starts at or beyond the count
+ * is left out.
+ */
 function multiproof(leaves: string[], indices: number[]): string[] {
   const tree = levels(leaves);
   const proof: string[] = [];
@@ -338,7 +342,7 @@ function multiproof(leaves: string[], indices: number[]): string[] {
       if (i % 2 === 0 && known[k + 1] === i + 1) {
         k += 2;
       } else {
-        proof.push(nodeAt(tree, h, i ^ 1));
+        if ((i ^ 1) * 2 ** h < leaves.length) proof.push(nodeAt(tree, h, i ^ 1));
         k += 1;
       }
       next.push(Math.floor(i / 2));
@@ -398,12 +402,36 @@ const multiproofs = multiproofCases.map(([indices, count]) => ({
 }));
 
 const base = multiproofs[6]; // [5, 17, 31] at 33
+/** `base`'s proof with the empty-subtree sibling of `base.indices[2]` at `level` written out. */
+function withZeroSpelledOut(level: number): string[] {
+  // Simulate the verifier on base to find where that sibling would be consumed.
+  const out: string[] = [];
+  let known = [...base.indices];
+  let used = 0;
+  for (let h = 0; h < 32; h++) {
+    const next: number[] = [];
+    for (let k = 0; k < known.length;) {
+      const i = known[k];
+      if (i % 2 === 0 && known[k + 1] === i + 1) {
+        k += 2;
+      } else {
+        if ((i ^ 1) * 2 ** h < base.count) out.push(base.proof[used++]);
+        else if (h === level) out.push(zeroHashes[h]);
+        k += 1;
+      }
+      next.push(Math.floor(i / 2));
+    }
+    known = next;
+  }
+  return out;
+}
 const invalidMultiproofs = [
-  { name: "no leaves", leaves: [], indices: [], proof: base.proof, reason: "no-leaves" },
+  { name: "no leaves", leaves: [], indices: [], count: 33, proof: base.proof, reason: "no-leaves" },
   {
     name: "fewer indices than leaves",
     leaves: base.leaves,
     indices: base.indices.slice(0, 2),
+    count: 33,
     proof: base.proof,
     reason: "length-mismatch",
   },
@@ -411,6 +439,7 @@ const invalidMultiproofs = [
     name: "indices descending",
     leaves: [...base.leaves].reverse(),
     indices: [...base.indices].reverse(),
+    count: 33,
     proof: base.proof,
     reason: "indices-not-increasing",
   },
@@ -418,6 +447,7 @@ const invalidMultiproofs = [
     name: "index repeated",
     leaves: [base.leaves[0], base.leaves[0]],
     indices: [5, 5],
+    count: 33,
     proof: base.proof,
     reason: "indices-not-increasing",
   },
@@ -425,6 +455,7 @@ const invalidMultiproofs = [
     name: "proof one element short",
     leaves: base.leaves,
     indices: base.indices,
+    count: 33,
     proof: base.proof.slice(0, -1),
     reason: "proof-too-short",
   },
@@ -432,13 +463,42 @@ const invalidMultiproofs = [
     name: "proof one element too many",
     leaves: base.leaves,
     indices: base.indices,
+    count: 33,
     proof: [...base.proof, ZERO],
     reason: "proof-too-long",
+  },
+  {
+    // The full (non-sparse) proof: the verifier supplies the empty subtree itself.
+    name: "an empty-subtree sibling spelled out",
+    leaves: base.leaves,
+    indices: base.indices,
+    count: 33,
+    proof: withZeroSpelledOut(6),
+    reason: "proof-too-long",
+  },
+  {
+    // The sparse proof at 33 checked as if the count were 65: the sibling of level 6 (leaves
+    // 64..127) it omits is now needed.
+    name: "a sparse proof at a larger count",
+    leaves: base.leaves,
+    indices: base.indices,
+    count: 65,
+    proof: base.proof,
+    reason: "proof-too-short",
+  },
+  {
+    name: "index at the count",
+    leaves: base.leaves,
+    indices: base.indices,
+    count: 31,
+    proof: base.proof,
+    reason: "index-out-of-range",
   },
   {
     name: "index beyond 2^32",
     leaves: [allLeaves[0]],
     indices: [2 ** 32],
+    count: 2 ** 32 + 1,
     proof: proofs[0].proof,
     reason: "index-out-of-range",
   },
@@ -446,7 +506,7 @@ const invalidMultiproofs = [
 
 write("merkle.json", {
   description:
-    'docs/protocol.md 2.4-2.5. leaf i = keccak256(abi.encodePacked("distpos-leaf", uint256(i))). rootsAtCount[n]: root of the tree of the first n leaves. proofs: 32-sibling branches at an earlier or current count. multiproofs: positional multiproofs (siblings in consumption order). invalidMultiproofs: rejected by multiRoot (reason = TS InvalidMultiproofError reason; Solidity reverts InvalidMultiproof, or IndexOutOfRange for index-out-of-range).',
+    'docs/protocol.md 2.4-2.5. leaf i = keccak256(abi.encodePacked("distpos-leaf", uint256(i))). rootsAtCount[n]: root of the tree of the first n leaves. proofs: 32-sibling branches at an earlier or current count. multiproofs: sparse positional multiproofs in the tree of the first `count` leaves (siblings in consumption order; siblings whose subtree starts at or beyond `count` left out). invalidMultiproofs: rejected by multiRoot at `count` (reason = TS InvalidMultiproofError reason; Solidity reverts InvalidMultiproof, or IndexOutOfRange for index-out-of-range).',
   emptyRoot: zeroHashes[32],
   zeroHashes,
   leaves: allLeaves,

@@ -61,6 +61,7 @@ export type MerkleVectors = {
     name: string;
     leaves: Hex[];
     indices: number[];
+    count: number;
     proof: Hex[];
     reason: string;
   }[];

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { network } from "hardhat";
 import { keccak256, numberToHex, type Hex } from "viem";
 
-import { MerkleTree } from "../../../relayer/protocol/index.js";
+import { MerkleTree, multiRoot, ZERO_HASHES } from "../../../relayer/protocol/index.js";
 
 /** Modest for `npm test`; DISTPOS_DEEP=1 runs the long version. */
 const RUNS = process.env.DISTPOS_DEEP === "1" ? 300 : 25;
@@ -63,18 +63,39 @@ describe("MerkleTree property: TypeScript and Solidity agree", function () {
         // The multiproof verifies in Solidity.
         const ids = indices.map((i) => leaves[i]);
         const proof = tree.multiproof(indices, count);
-        expect(await harness.multiRoot(ids, indices, proof)).to.equal(root);
+        expect(await harness.multiRoot(ids, indices, proof, count)).to.equal(root);
+        expect(multiRoot(ids, indices, proof, count)).to.equal(root);
+
+        // An element missing or one too many (the empty subtree's hash or any other) fails.
+        if (proof.length > 0) {
+          await expect(
+            harness.multiRoot(ids, indices, proof.slice(0, -1), count),
+          ).to.be.revertedWithCustomError(harness, "InvalidMultiproof");
+        }
+        const extra = ZERO_HASHES[tamperAt % 32];
+        await expect(
+          harness.multiRoot(ids, indices, [...proof, extra], count),
+        ).to.be.revertedWithCustomError(harness, "InvalidMultiproof");
+
+        // The full branch of a single leaf is refused whenever siblings were left out.
+        const branch = tree.proof(indices[0], count);
+        const single = tree.multiproof([indices[0]], count);
+        if (single.length < branch.length) {
+          await expect(
+            harness.multiRoot([ids[0]], [indices[0]], branch, count),
+          ).to.be.revertedWithCustomError(harness, "InvalidMultiproof");
+        }
 
         // A tampered element (proof or leaf) never gives the root.
         const slot = tamperAt % (proof.length + ids.length);
         if (slot < proof.length) {
           const bad = [...proof];
           bad[slot] = tamper(bad[slot]);
-          expect(await harness.multiRoot(ids, indices, bad)).to.not.equal(root);
+          expect(await harness.multiRoot(ids, indices, bad, count)).to.not.equal(root);
         } else {
           const bad = [...ids];
           bad[slot - proof.length] = tamper(bad[slot - proof.length]);
-          expect(await harness.multiRoot(bad, indices, proof)).to.not.equal(root);
+          expect(await harness.multiRoot(bad, indices, proof, count)).to.not.equal(root);
         }
       }),
       { numRuns: RUNS },

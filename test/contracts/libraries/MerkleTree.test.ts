@@ -85,7 +85,7 @@ describe("MerkleTree (Solidity) against the shared vectors", () => {
     const { tree } = await deploy();
     for (const v of vectors.multiproofs) {
       expect(
-        await tree.multiRoot(v.leaves, v.indices, v.proof),
+        await tree.multiRoot(v.leaves, v.indices, v.proof, v.count),
         `${JSON.stringify(v.indices)}@${v.count}`,
       ).to.equal(v.root);
     }
@@ -95,12 +95,44 @@ describe("MerkleTree (Solidity) against the shared vectors", () => {
     it(`rejects an invalid multiproof: ${v.name}`, async () => {
       const { tree } = await deploy();
       const error = v.reason === "index-out-of-range" ? "IndexOutOfRange" : "InvalidMultiproof";
-      await expect(tree.multiRoot(v.leaves, v.indices, v.proof)).to.be.revertedWithCustomError(
-        tree,
-        error,
-      );
+      await expect(
+        tree.multiRoot(v.leaves, v.indices, v.proof, v.count),
+      ).to.be.revertedWithCustomError(tree, error);
     });
   }
+
+  it("takes the sparse proof of every leaf at every count up to 40, and refuses the full branch", async () => {
+    const { tree } = await deploy();
+    const local = MerkleTree.from(vectors.leaves);
+    for (let count = 1; count <= vectors.leaves.length; count++) {
+      const indices = Array.from({ length: count }, (_, i) => i);
+      for (const index of [0, count >> 1, count - 1]) {
+        const proof = local.multiproof([index], count);
+        expect(
+          await tree.multiRoot([local.leaf(index)], [index], proof, count),
+          `${index}@${count}`,
+        ).to.equal(vectors.rootsAtCount[count]);
+        if (proof.length < 32) {
+          await expect(
+            tree.multiRoot([local.leaf(index)], [index], local.proof(index, count), count),
+          ).to.be.revertedWithCustomError(tree, "InvalidMultiproof");
+        }
+      }
+      // The whole tree at its count: only the left siblings above it (none for a power of two).
+      expect(
+        await tree.multiRoot(
+          indices.map((i) => local.leaf(i)),
+          indices,
+          local.multiproof(indices, count),
+          count,
+        ),
+      ).to.equal(vectors.rootsAtCount[count]);
+    }
+    // Indices at or beyond the count are refused.
+    await expect(tree.multiRoot([local.leaf(3)], [3], local.multiproof([3], 4), 3))
+      .to.be.revertedWithCustomError(tree, "IndexOutOfRange")
+      .withArgs(3);
+  });
 
   it("reverts TreeFull after 2^32 - 1 leaves", async () => {
     const { tree } = await deploy();
@@ -122,7 +154,19 @@ describe("MerkleTree (Solidity) against the shared vectors", () => {
     expect(await tree.root()).to.equal(local.root());
     const indices = [0, 1, 2, 500, 998, 999];
     const ids = indices.map((i) => leaves[i]);
-    expect(await tree.multiRoot(ids, indices, local.multiproof(indices))).to.equal(local.root());
+    expect(await tree.multiRoot(ids, indices, local.multiproof(indices), 1000)).to.equal(
+      local.root(),
+    );
+    // At an earlier count, with the siblings beyond it left out.
+    const early = [0, 1, 2, 500];
+    expect(
+      await tree.multiRoot(
+        early.map((i) => leaves[i]),
+        early,
+        local.multiproof(early, 501),
+        501,
+      ),
+    ).to.equal(local.rootAt(501));
   });
 
   it("costs little gas: insert and multiRoot", async () => {
@@ -140,6 +184,7 @@ describe("MerkleTree (Solidity) against the shared vectors", () => {
       batch.map((i) => leaves[i]),
       batch,
       local.multiproof(batch),
+      64,
     );
     expect(root).to.equal(local.root());
     console.log(

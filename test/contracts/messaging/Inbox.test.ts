@@ -9,6 +9,8 @@ import { ethers } from "ethers";
 import {
   addressToBytes32,
   buildDelivery,
+  MerkleTree,
+  ZERO_HASHES,
   type Checkpoint,
   type Hex,
 } from "../../../relayer/protocol/index.js";
@@ -189,12 +191,35 @@ describe("Inbox", function () {
     it("rejects a wrong proof", async function () {
       await send(a, b, recipientAddress);
       const delivery = await prepare();
-      const proof = [...delivery.proof];
-      proof[3] = ethers.keccak256(proof[3]) as Hex;
-      await expect(deliver(b, { ...delivery, proof })).to.be.revertedWithCustomError(
-        b.suite.inbox,
-        "InvalidProof",
-      );
+      for (let i = 0; i < delivery.proof.length; i++) {
+        const proof = [...delivery.proof];
+        proof[i] = ethers.keccak256(proof[i]) as Hex;
+        await expect(deliver(b, { ...delivery, proof })).to.be.revertedWithCustomError(
+          b.suite.inbox,
+          "InvalidProof",
+        );
+      }
+    });
+
+    it("takes the sparse proof: the empty subtrees beyond the signed count are left out", async function () {
+      const sent = await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const count = delivery.checkpoint.count;
+      const tree = MerkleTree.from(await leavesOf(a, count));
+      // The message's full branch holds empty-subtree siblings (the zero hashes of the right
+      // edge); the sparse proof omits exactly those.
+      const branch = tree.proof(sent.nonce, count);
+      const empty = branch.filter((node, level) => node === ZERO_HASHES[level]);
+      expect(empty.length).to.be.greaterThan(0);
+      expect(delivery.proof).to.deep.equal(tree.multiproof([sent.nonce], count));
+      expect(delivery.proof.length).to.equal(32 - empty.length);
+      // Spelled out, they are elements left over: the full branch is refused.
+      await expect(
+        deliver(b, { ...delivery, proof: branch as Hex[] }),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidMultiproof");
+      await expect(deliver(b, delivery))
+        .to.emit(b.suite.inbox, "Delivered")
+        .withArgs(sent.id, a.suite.code, sent.nonce);
     });
 
     it("rejects a proof with an element missing or left over", async function () {
