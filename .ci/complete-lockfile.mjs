@@ -27,7 +27,9 @@ for (const [path, entry] of Object.entries(packages)) {
     if (candidates.some((p) => packages[p])) continue;
     const platform = platformOf(dep);
     if (!platform) {
-      console.error(`not a platform package, left alone: ${dep}@${version} (needed by ${path || "root"})`);
+      console.error(
+        `not a platform package, left alone: ${dep}@${version} (needed by ${path || "root"})`,
+      );
       continue;
     }
     packages[`node_modules/${dep}`] = {

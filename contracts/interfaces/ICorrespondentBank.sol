@@ -6,12 +6,30 @@ pragma solidity ^0.8.30;
 /// local settlement pool behind outgoing transfers, credit views of our reserves at each peer.
 interface ICorrespondentBank {
     event Funded(uint64 indexed peer, address indexed from, uint256 amount);
-    event Sent(bytes32 indexed id, uint64 indexed destination, bytes32 indexed recipient, address sender, uint256 amount);
+    event Sent(
+        bytes32 indexed id,
+        uint64 indexed destination,
+        bytes32 indexed recipient,
+        address sender,
+        uint256 amount
+    );
     event PaidOut(bytes32 indexed id, uint64 indexed origin, address indexed recipient, uint256 amount);
     event PayoutPending(bytes32 indexed id, uint64 indexed origin, address indexed recipient, uint256 amount);
     event Claimed(bytes32 indexed id, address indexed recipient, uint256 amount);
-    event ReserveReported(uint64 indexed peer, uint256 reserve, uint256 pending, uint256 received, bytes32 reportId);
-    event ReportReceived(uint64 indexed peer, uint256 reserve, uint256 pending, uint256 received, bool suspended);
+    event ReserveReported(
+        uint64 indexed peer,
+        uint256 reserve,
+        uint256 pending,
+        uint256 received,
+        bytes32 reportId
+    );
+    event ReportReceived(
+        uint64 indexed peer,
+        uint256 reserve,
+        uint256 pending,
+        uint256 received,
+        bool suspended
+    );
     event TopUpRequested(uint64 indexed peer, uint256 deficit);
     event RouteSuspended(uint64 indexed peer);
     event RouteResumed(uint64 indexed peer);
@@ -32,9 +50,12 @@ interface ICorrespondentBank {
 
     /// @notice Sends `amount` (18 decimals) to `recipient` on `destination`, with an optional body
     /// for the recipient's handler. Takes the tokens from the caller into the settlement pool.
-    function send(uint64 destination, bytes32 recipient, uint256 amount, bytes calldata body)
-        external
-        returns (bytes32 id);
+    function send(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body
+    ) external returns (bytes32 id);
 
     /// @notice Pays a pending payout once the origin's reserve covers it.
     function claim(bytes32 id) external;
@@ -51,7 +72,12 @@ interface ICorrespondentBank {
 
     /// @notice Inbox hook: pays a transfer from `origin`'s reserve, or records it pending.
     /// Idempotent per `id`. Returns true when paid.
-    function payout(uint64 origin, bytes32 id, address recipient, uint256 amount) external returns (bool paid);
+    function payout(
+        uint64 origin,
+        bytes32 id,
+        address recipient,
+        uint256 amount
+    ) external returns (bool paid);
 
     /// @notice Inbox hook: a bank-to-bank protocol message from `origin` (reserve report, netting).
     function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external;

@@ -29,21 +29,28 @@ interface IOutbox {
     function MAX_BODY_BYTES() external view returns (uint256);
 
     /// @notice Dispatches a pure message (amount 0) from `msg.sender`.
-    function dispatch(uint64 destination, bytes32 recipient, bytes calldata body)
-        external
-        returns (bytes32 id, uint32 nonce);
+    function dispatch(
+        uint64 destination,
+        bytes32 recipient,
+        bytes calldata body
+    ) external returns (bytes32 id, uint32 nonce);
 
     /// @notice Dispatches a message that carries `amount` (18 decimals); only the local
     /// CorrespondentBank may set an amount, and it is the message's sender.
-    function dispatchValue(uint64 destination, bytes32 recipient, uint256 amount, bytes calldata body)
-        external
-        returns (bytes32 id, uint32 nonce);
+    function dispatchValue(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body
+    ) external returns (bytes32 id, uint32 nonce);
 
     /// @notice Dispatches a protocol message on behalf of the local StakingHub (stake reports).
     /// @dev Only callable by the StakingHub; the sender field is the StakingHub.
-    function dispatchSystem(uint64 destination, bytes32 recipient, bytes calldata body)
-        external
-        returns (bytes32 id, uint32 nonce);
+    function dispatchSystem(
+        uint64 destination,
+        bytes32 recipient,
+        bytes calldata body
+    ) external returns (bytes32 id, uint32 nonce);
 
     /// @notice Records the current root at the current count so attesters may sign it.
     /// Idempotent; anyone may call it.
