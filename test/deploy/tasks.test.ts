@@ -26,7 +26,7 @@ interface Chain {
   name: string;
   connection: NetworkConnection;
   rpc: RpcEndpoint;
-  deployer: ethers.Wallet;
+  deployer: ethers.HDNodeWallet;
   record: string;
   suite?: Suite;
 }
