@@ -398,6 +398,31 @@ export class World {
     return this.logs[origin].at(-1)!;
   }
 
+  /**
+   * Reads `chain`'s `Dispatch` logs the model has not seen: needed after a transaction sent
+   * around `tx` (e.g. through ethers with chai's matchers) dispatched something.
+   */
+  async sync(chain: number): Promise<void> {
+    const c = this.chains[chain];
+    const logs = await c.suite.outbox.queryFilter(
+      c.suite.outbox.filters.Dispatch(),
+      c.suite.addresses.deployedAtBlock,
+    );
+    for (const log of logs) {
+      const nonce = Number(log.args.nonce);
+      if (nonce < this.logs[chain].length) continue;
+      this.track(chain, [
+        {
+          chain,
+          name: "Dispatch",
+          args: log.args as unknown as ethers.Result,
+          address: log.address,
+          timestamp: 0,
+        },
+      ]);
+    }
+  }
+
   /** Snapshots `origin`'s Outbox (when its count moved) and returns the true checkpoint. */
   async snapshot(origin: number): Promise<Checkpoint> {
     const chain = this.chains[origin];
@@ -751,7 +776,7 @@ export type Forged = DispatchedMessage;
 
 /**
  * What lying attesters can do: make up `fields` as message `nonce` of `origin` (default: the next
- * free nonce), put it in a tree that is the true tree up to that nonce, and sign that tree's root
+ * free nonce), put it in a tree that is the true tree below that nonce, and sign that tree's root
  * at `nonce + 1`. The checkpoint is false (the Outbox never had it), so it is provable fraud.
  */
 export async function forgeDelivery(
@@ -763,7 +788,9 @@ export async function forgeDelivery(
   const nonce = fields.nonce ?? world.logs[origin].length;
   const encoded = encodeMessage({ ...fields, nonce, origin: world.chains[origin].code });
   const id = messageId(encoded);
+  // The true leaves below `nonce` (filler beyond the Outbox's count: the tree is made up anyway).
   const leaves = world.logs[origin].slice(0, nonce).map((m) => m.id as Hex);
+  while (leaves.length < nonce) leaves.push(ethers.ZeroHash as Hex);
   const tree = MerkleTree.from([...leaves, id]);
   const checkpoint: Checkpoint = {
     origin: world.chains[origin].code,

@@ -1,0 +1,660 @@
+/**
+ * Attacks of the catalogue in docs/security.md that no other test file shows yet, one describe per
+ * attack, each against the real contracts on three chains (world.ts). Every test here fails if the
+ * defence it names is removed; docs/security.md lists which defences were checked that way.
+ */
+import { expect } from "chai";
+import { ethers, type Wallet } from "ethers";
+import { secp256k1 } from "@noble/curves/secp256k1";
+
+import { enrollPeer } from "../../deploy/connect.js";
+import { governThroughTimelock } from "../../deploy/governance.js";
+import { deployLocalSuite, suiteAs } from "../../deploy/suite.js";
+import {
+  EMPTY_ROOT,
+  ZERO_HASHES,
+  addressToBytes32,
+  checkpointDigest,
+  decodeMessage,
+  encodeMessage,
+  encodeTransferBody,
+  MerkleTree,
+  messageId,
+  signCheckpoint,
+  type Checkpoint,
+} from "../../relayer/protocol/index.js";
+import {
+  ALLOCATION,
+  FAILURE,
+  ONE,
+  RESERVE,
+  U,
+  W,
+  World,
+  deliveryArgs,
+  forgeDelivery,
+  named,
+  recipientBody,
+  type Delivery,
+  type Hex,
+} from "./world.js";
+
+const A = 0;
+const B = 1;
+const C = 2;
+
+describe("Security: attacks and the defences that stop them", function () {
+  let world: World;
+
+  before(async function () {
+    this.timeout(300_000);
+    world = await World.create();
+  });
+
+  beforeEach(async function () {
+    await world.reset();
+  });
+
+  // Helpers ------------------------------------------------------------------------------------
+
+  /** `deliver` on chain `d` through ethers, for chai's revert matchers. */
+  function deliverCall(d: number, delivery: Delivery, from?: ethers.Signer) {
+    const chain = world.chains[d];
+    const inbox = from ? suiteAs(chain.suite, from).inbox : chain.suite.inbox;
+    return inbox.deliver(...deliveryArgs(delivery), { gasLimit: 12_000_000n });
+  }
+
+  /** One honest message A→B for B's SecurityRecipient, and its delivery signed by A's first attester. */
+  async function honestDelivery(signers = world.chains[A].attesters.slice(0, 1)) {
+    const sent = await world.dispatch(A, B, world.chains[B].recipientWord, recipientBody("honest"));
+    const delivery = await world.prepare(A, B, { signers });
+    return { sent, delivery: delivery! };
+  }
+
+  /**
+   * A forged transfer from A's bank to `thief` on B, signed by `liars` (a false checkpoint of A),
+   * as A's message `skip` places past its real count (each forgery its own nonce).
+   */
+  async function forgedTransfer(
+    liars: Wallet[],
+    amount: bigint,
+    skip = 0,
+    thief = world.chains[B].users[4].address,
+  ) {
+    const word = addressToBytes32(thief as Hex);
+    return forgeDelivery(world, A, liars, {
+      nonce: world.logs[A].length + skip,
+      sender: addressToBytes32(world.chains[A].suite.addresses.bank as Hex),
+      destination: world.chains[B].code,
+      recipient: word,
+      amount,
+      body: encodeTransferBody({ sender: word, body: "0x" }),
+    });
+  }
+
+  async function balanceOf(chain: number, account: string): Promise<bigint> {
+    return world.chains[chain].suite.token.balanceOf(account);
+  }
+
+  // Checkpoint attacks ---------------------------------------------------------------------------
+
+  describe("zero or default root (Nomad, August 2022)", function () {
+    it("refuses the zero root before anything else, even signed by every attester with an all-zero proof", async function () {
+      // Nomad accepted messages whose root was 0x00 because the zero root was marked proven.
+      // Here no root is ever "proven" in storage: each batch proves itself, and a zero root is
+      // refused outright.
+      const { delivery } = await honestDelivery();
+      const zero: Checkpoint = { ...delivery.checkpoint, root: ethers.ZeroHash as Hex };
+      const forged = {
+        ...delivery,
+        checkpoint: zero,
+        signatures: await world.sign(A, zero, world.chains[A].attesters),
+        proof: delivery.proof.map(() => ethers.ZeroHash as Hex),
+      };
+      await expect(deliverCall(B, forged)).to.be.revertedWithCustomError(
+        world.chains[B].suite.inbox,
+        "EmptyCheckpoint",
+      );
+    });
+
+    it("proves nothing under the empty tree's root (the default root), whatever count is signed", async function () {
+      const { delivery } = await honestDelivery();
+      for (const count of [delivery.checkpoint.count, delivery.checkpoint.count + 1, 2 ** 32 - 1]) {
+        const empty: Checkpoint = { ...delivery.checkpoint, root: EMPTY_ROOT, count };
+        const signatures = await world.sign(A, empty, world.chains[A].attesters);
+        // The message's true proof, and siblings taken from the empty tree (zero subtrees).
+        const proofs = [
+          delivery.proof,
+          delivery.proof.map((_, i) => ZERO_HASHES[i] ?? ethers.ZeroHash) as Hex[],
+        ];
+        for (const proof of proofs) {
+          const out = await world.tryDeliver(B, {
+            ...delivery,
+            checkpoint: empty,
+            signatures,
+            proof,
+          });
+          expect(out.ok, "a message was proved under the empty tree's root").to.equal(false);
+          // (The sparse multiproof's length depends on the count: a wrong length is malformed.)
+          expect(out.error).to.be.oneOf(["InvalidProof", "InvalidMultiproof"]);
+        }
+      }
+    });
+  });
+
+  describe("duplicate signer with two different signatures", function () {
+    it("counts a key once: a second, different valid signature of the same key is refused", async function () {
+      const { delivery } = await honestDelivery();
+      const signer = world.chains[A].attesters[0];
+      // ECDSA is not unique per message: another nonce gives another valid (low-s) signature.
+      const digest = checkpointDigest(world.chains[A].domain, delivery.checkpoint);
+      const other = secp256k1.sign(digest.slice(2), signer.privateKey.slice(2), {
+        lowS: true,
+        extraEntropy: true,
+      });
+      const second = ethers.concat([
+        ethers.toBeHex(other.r, 32),
+        ethers.toBeHex(other.s, 32),
+        ethers.toBeHex(other.recovery + 27, 1),
+      ]) as Hex;
+      expect(second).to.not.equal(delivery.signatures[0]);
+      expect(ethers.recoverAddress(digest, second)).to.equal(signer.address);
+      // Together they would count the key's stake (and its vote) twice.
+      for (const pair of [
+        [delivery.signatures[0], second],
+        [second, delivery.signatures[0]],
+      ]) {
+        await expect(deliverCall(B, { ...delivery, signatures: pair }))
+          .to.be.revertedWithCustomError(world.chains[B].suite.inbox, "SignersNotAscending")
+          .withArgs(1);
+      }
+      // Each alone is a valid signature.
+      const alone = await world.deliver(B, { ...delivery, signatures: [second] });
+      expect(alone.ok, alone.error).to.equal(true);
+    });
+  });
+
+  describe("slashed signer", function () {
+    it("refuses a slashed attester's signature once its zero report reached the peer", async function () {
+      const [liar, honest] = world.chains[A].attesters;
+      const checkpoint = await world.snapshot(A);
+      const lie: Checkpoint = { ...checkpoint, root: ethers.id("a root A never had") as Hex };
+      const [signature] = await world.sign(A, lie, [liar]);
+      const prover = world.chains[A].users[0];
+      await expect(
+        suiteAs(world.chains[A].suite, prover).stakingHub.proveFraud(lie, signature),
+      ).to.emit(world.chains[A].suite.stakingHub, "Slashed");
+      // The zero report travels like any message, signed by an honest attester.
+      await world.sync(A);
+      const report = await world.prepare(A, B, { signers: [honest] });
+      const relayed = await world.deliver(B, report!);
+      expect(relayed.ok, relayed.error).to.equal(true);
+      expect(
+        await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, liar.address),
+      ).to.equal(0n);
+
+      const { delivery } = await honestDelivery([liar]);
+      await expect(deliverCall(B, delivery))
+        .to.be.revertedWithCustomError(world.chains[B].suite.inbox, "UnknownSigner")
+        .withArgs(liar.address);
+    });
+  });
+
+  describe("stale mirror after unstake", function () {
+    it("keeps the stake slashable on the origin for U, so a lie made through a stale mirror still costs it", async function () {
+      const [attester, honest] = world.chains[A].attesters;
+      const hub = world.chains[A].suite.stakingHub;
+      // The attester withdraws its allocation to B and asks for its whole stake back.
+      expect(
+        (await world.tx(A, attester, hub, "allocate", [world.chains[B].code, 0n])).ok,
+      ).to.equal(true);
+      const free = await hub.freeStake(attester.address);
+      expect((await world.tx(A, attester, hub, "requestUnstake", [free])).ok).to.equal(true);
+      // Its decrease report has not reached B yet: B still mirrors 100, and the attester lies there.
+      const { delivery, checkpoint } = await forgedTransfer([attester], 60n * ONE);
+      const lied = await world.deliver(B, delivery);
+      expect(lied.ok, lied.error).to.equal(true);
+      // It cannot take the stake out before U...
+      await world.travel(A, U - 10n);
+      expect((await world.tx(A, attester, hub, "withdraw", [attester.address])).error).to.equal(
+        "NothingToWithdraw",
+      );
+      // ...and the lie, read from B's deliver calldata, still slashes all of it (bonded and unbonding).
+      const bonded = await hub.bonded(attester.address);
+      const unbonding = await hub.unbonding(attester.address);
+      expect(unbonding).to.equal(free);
+      const prover = world.chains[A].users[1];
+      await expect(
+        suiteAs(world.chains[A].suite, prover).stakingHub.proveFraud(
+          checkpoint,
+          delivery.signatures[0],
+        ),
+      )
+        .to.emit(hub, "Slashed")
+        .withArgs(
+          attester.address,
+          prover.address,
+          bonded + unbonding,
+          ((bonded + unbonding) * 1_000n) / 10_000n,
+          checkpoint.root,
+          checkpoint.count,
+        );
+      expect(await hub.unbonding(attester.address)).to.equal(0n);
+      // Once the decrease reaches B the attester's signature is worth nothing there.
+      await world.sync(A);
+      const reports = await world.prepare(A, B, { signers: [honest] });
+      expect((await world.deliver(B, reports!)).ok).to.equal(true);
+      expect(
+        await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, attester.address),
+      ).to.equal(0n);
+    });
+  });
+
+  // Value attacks -------------------------------------------------------------------------------
+
+  describe("reserve drain by a lying attester", function () {
+    it("lets a lie move at most the liar's free stake, only out of the origin's reserve, and slashes it on the origin", async function () {
+      const [liar, honest] = world.chains[A].attesters;
+      const thief = world.chains[B].users[4].address;
+      const bank = world.chains[B].suite.bank;
+      const before = await world.books(B);
+      const thief0 = await balanceOf(B, thief);
+
+      // More than the liar's mirrored stake (100) is refused outright.
+      const big = await forgedTransfer([liar], ALLOCATION + 1n);
+      await expect(deliverCall(B, big.delivery))
+        .to.be.revertedWithCustomError(world.chains[B].suite.inbox, "InsufficientCoverage")
+        .withArgs(ALLOCATION + 1n, ALLOCATION);
+      // Its whole stake's worth goes through once...
+      const lie = await forgedTransfer([liar], ALLOCATION);
+      expect((await world.deliver(B, lie.delivery)).ok).to.equal(true);
+      expect(await balanceOf(B, thief)).to.equal(thief0 + ALLOCATION);
+      // ...and nothing more within the window, however it is split.
+      const more = await forgedTransfer([liar], 1n, 1);
+      await expect(deliverCall(B, more.delivery)).to.be.revertedWithCustomError(
+        world.chains[B].suite.inbox,
+        "InsufficientCoverage",
+      );
+
+      // Only A's reserve on B paid; C's reserve and B's own users' pools are untouched.
+      const after = await world.books(B);
+      expect(after.reserve[A]).to.equal(before.reserve[A] - ALLOCATION);
+      expect(after.reserve[C]).to.equal(before.reserve[C]);
+      expect(after.pool).to.deep.equal(before.pool);
+      expect(await bank.reserve(world.chains[A].code)).to.equal(RESERVE - ALLOCATION);
+
+      // The signature in B's calldata proves the lie on A: the liar loses its whole stake.
+      const prover = world.chains[A].users[2];
+      await expect(
+        suiteAs(world.chains[A].suite, prover).stakingHub.proveFraud(
+          lie.checkpoint,
+          lie.delivery.signatures[0],
+        ),
+      ).to.emit(world.chains[A].suite.stakingHub, "Slashed");
+      expect(await world.chains[A].suite.stakingHub.slashed(liar.address)).to.equal(true);
+      expect(await world.chains[A].suite.stakingHub.slashed(honest.address)).to.equal(false);
+    });
+  });
+
+  describe("compromised keys, too few of them, no caps (Ronin, March 2022; Multichain, July 2023)", function () {
+    it("caps what every key of a chain together can take per window at their mirrored stake, and only from that chain's reserve", async function () {
+      // Ronin fell to 5 of 9 keys and Multichain to keys one person held: a quorum of keys could
+      // move everything. Here all four keys of A together vouch for at most 4 × 100 within W.
+      const keys = world.chains[A].attesters;
+      const cap = ALLOCATION * BigInt(keys.length);
+      // Top A's reserve on B up so the cap, not the reserve, is what binds.
+      expect(
+        (
+          await world.tx(B, world.chains[B].users[5], world.chains[B].suite.bank, "fund", [
+            world.chains[A].code,
+            1_000n * ONE,
+          ])
+        ).ok,
+      ).to.equal(true);
+      const before = await world.books(B);
+
+      const tooMuch = await forgedTransfer(keys, cap + 1n);
+      await expect(deliverCall(B, tooMuch.delivery)).to.be.revertedWithCustomError(
+        world.chains[B].suite.inbox,
+        "InsufficientCoverage",
+      );
+      const all = await forgedTransfer(keys, cap);
+      expect((await world.deliver(B, all.delivery)).ok).to.equal(true);
+      const one = await forgedTransfer(keys, 1n, 1);
+      await expect(deliverCall(B, one.delivery)).to.be.revertedWithCustomError(
+        world.chains[B].suite.inbox,
+        "InsufficientCoverage",
+      );
+      const after = await world.books(B);
+      expect(before.reserve[A] - after.reserve[A]).to.equal(cap);
+      expect(after.reserve[C]).to.equal(before.reserve[C]);
+      // Every key that signed is slashable on A with the signatures from B's calldata.
+      for (const signature of all.delivery.signatures) {
+        await expect(
+          suiteAs(world.chains[A].suite, world.chains[A].users[0]).stakingHub.proveFraud(
+            all.checkpoint,
+            signature,
+          ),
+        ).to.emit(world.chains[A].suite.stakingHub, "Slashed");
+      }
+    });
+  });
+
+  describe("governance enrolling a fake peer to mint money", function () {
+    it("can only ever pay a fake peer's messages out of that peer's own (empty) reserve", async function () {
+      // The community's timelock enrolls a "peer" whose contracts and attesters it controls, seeds
+      // its mirror with its own key and forges a transfer from it. Nothing any other community
+      // posted is reachable: the payout can only come from reserve[fake], which is 0.
+      const b = world.chains[B];
+      const fakeCode = 0xfa4en;
+      const fakeKey = ethers.Wallet.createRandom();
+      const fakeBank = ethers.Wallet.createRandom().address;
+      const fakeOutbox = ethers.Wallet.createRandom().address;
+      const fake = {
+        evmChainId: 0xfa4en,
+        outbox: fakeOutbox,
+        inbox: ethers.Wallet.createRandom().address,
+        stakingHub: ethers.Wallet.createRandom().address,
+        bank: fakeBank,
+        settlementDecimals: 18,
+        minSigners: 1,
+        defaultCoverage: 0n,
+        unbondingDelay: U,
+      };
+      const registry = b.suite.registry.interface;
+      await governThroughTimelock(b.suite, [
+        {
+          target: b.suite.addresses.registry,
+          data: registry.encodeFunctionData("enrollRoute", [fakeCode, fake]),
+        },
+        {
+          target: b.suite.addresses.registry,
+          data: registry.encodeFunctionData("initializeMirror", [
+            fakeCode,
+            [fakeKey.address],
+            [10n ** 30n],
+          ]),
+        },
+      ]);
+      const before = await world.books(B);
+      const bankBalance = await balanceOf(B, b.suite.addresses.bank);
+      const thief = b.users[4].address;
+      const word = addressToBytes32(thief as Hex);
+      const message = {
+        version: 1,
+        nonce: 0,
+        origin: fakeCode,
+        sender: addressToBytes32(fakeBank as Hex),
+        destination: b.code,
+        recipient: word,
+        amount: 200n * ONE,
+        body: encodeTransferBody({ sender: word, body: "0x" }),
+      };
+      const encoded = encodeMessage(message);
+      const tree = MerkleTree.from([messageId(encoded)]);
+      const checkpoint: Checkpoint = { origin: fakeCode, root: tree.root(), count: 1 };
+      const signature = await signCheckpoint(
+        fakeKey.privateKey as Hex,
+        { evmChainId: fake.evmChainId, outbox: fakeOutbox as Hex },
+        checkpoint,
+      );
+      const out = await world.deliver(B, {
+        checkpoint,
+        signatures: [signature],
+        messages: [encoded],
+        proof: tree.multiproof([0], 1),
+      });
+      expect(out.ok, out.error).to.equal(true);
+      // Booked pending against the fake peer's empty reserve; nobody else's money moved.
+      expect(named(out.events, "PayoutPending")).to.have.length(1);
+      expect(await balanceOf(B, b.suite.addresses.bank)).to.equal(bankBalance);
+      const after = await world.books(B);
+      expect(after.reserve).to.deep.equal(before.reserve);
+      expect(after.pool).to.deep.equal(before.pool);
+      await expect(b.suite.bank.claim(messageId(encoded))).to.be.revertedWithCustomError(
+        b.suite.bank,
+        "ReserveShort",
+      );
+      // And governance cannot re-point a real peer or re-seed its mirror to do the same with A's reserve.
+      await expect(
+        governThroughTimelock(b.suite, [
+          {
+            target: b.suite.addresses.registry,
+            data: registry.encodeFunctionData("enrollRoute", [world.chains[A].code, fake]),
+          },
+        ]),
+      ).to.be.revertedWithCustomError(b.suite.registry, "RouteAlreadyEnrolled");
+      await expect(
+        governThroughTimelock(b.suite, [
+          {
+            target: b.suite.addresses.registry,
+            data: registry.encodeFunctionData("initializeMirror", [
+              world.chains[A].code,
+              [fakeKey.address],
+              [10n ** 30n],
+            ]),
+          },
+        ]),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "MirrorAlreadyInitialized");
+    });
+  });
+
+  // Relayer attacks ------------------------------------------------------------------------------
+
+  describe("front-running a deliver", function () {
+    it("makes the second delivery of a batch revert AlreadyDelivered in the same block, with nothing paid or run twice", async function () {
+      const b = world.chains[B];
+      const user = world.chains[A].users[0];
+      const recipient = b.users[3].address;
+      // A value transfer and a call, in one batch.
+      const sent = await world.tx(A, user, world.chains[A].suite.bank, "send", [
+        b.code,
+        addressToBytes32(recipient as Hex),
+        7n * ONE,
+        "0x",
+      ]);
+      expect(sent.ok, sent.error).to.equal(true);
+      const body = recipientBody("honest");
+      await world.dispatch(A, B, b.recipientWord, body);
+      const delivery = (await world.prepare(A, B))!;
+      const recipient0 = await balanceOf(B, recipient);
+
+      // The victim's transaction waits in the mempool; the front-runner copies it with more gas price.
+      const rpc = b.connection.provider;
+      const data = b.suite.inbox.interface.encodeFunctionData("deliver", deliveryArgs(delivery));
+      await rpc.request({ method: "evm_setAutomine", params: [false] });
+      let victim: string, frontRunner: string;
+      try {
+        victim = (await rpc.request({
+          method: "eth_sendTransaction",
+          params: [
+            {
+              from: b.users[0].address,
+              to: b.suite.addresses.inbox,
+              data,
+              gas: "0xb71b00",
+              maxFeePerGas: "0x77359400",
+              maxPriorityFeePerGas: "0x3b9aca00",
+            },
+          ],
+        })) as string;
+        frontRunner = (await rpc.request({
+          method: "eth_sendTransaction",
+          params: [
+            {
+              from: b.users[1].address,
+              to: b.suite.addresses.inbox,
+              data,
+              gas: "0xb71b00",
+              maxFeePerGas: "0xee6b2800",
+              maxPriorityFeePerGas: "0x77359400",
+            },
+          ],
+        })) as string;
+        await rpc.request({ method: "evm_mine", params: [] });
+      } finally {
+        await rpc.request({ method: "evm_setAutomine", params: [true] });
+      }
+      const first = (await rpc.request({
+        method: "eth_getTransactionReceipt",
+        params: [frontRunner],
+      })) as { status: string; transactionIndex: string };
+      const second = (await rpc.request({
+        method: "eth_getTransactionReceipt",
+        params: [victim],
+      })) as { status: string; transactionIndex: string };
+      expect(first.status).to.equal("0x1");
+      expect(Number(first.transactionIndex)).to.be.lessThan(Number(second.transactionIndex));
+      expect(second.status, "the second copy of the batch must revert").to.equal("0x0");
+      // Why it reverted: every message of the batch is already delivered.
+      const replay = await world.tryDeliver(B, delivery);
+      expect(replay.error).to.equal("AlreadyDelivered");
+      // No loss: paid once, handled once.
+      expect(await balanceOf(B, recipient)).to.equal(recipient0 + 7n * ONE);
+      expect(await b.recipient.handledCount(ethers.keccak256(body))).to.equal(1n);
+    });
+
+    it("cannot alter the messages: any change to amount, recipient, sender or body breaks the proof", async function () {
+      const b = world.chains[B];
+      const user = world.chains[A].users[0];
+      await world.tx(A, user, world.chains[A].suite.bank, "send", [
+        b.code,
+        addressToBytes32(b.users[3].address as Hex),
+        7n * ONE,
+        "0x",
+      ]);
+      const delivery = (await world.prepare(A, B))!;
+      const original = decodeMessage(delivery.messages[0] as Hex);
+      const edits = [
+        { ...original, amount: original.amount * 100n },
+        { ...original, recipient: addressToBytes32(b.users[4].address as Hex) },
+        { ...original, sender: addressToBytes32(user.address as Hex) },
+        {
+          ...original,
+          body: encodeTransferBody({
+            sender: addressToBytes32(b.users[4].address as Hex),
+            body: "0x",
+          }),
+        },
+      ];
+      for (const edited of edits) {
+        const messages = [encodeMessage(edited)];
+        await expect(deliverCall(B, { ...delivery, messages })).to.be.revertedWithCustomError(
+          b.suite.inbox,
+          "InvalidProof",
+        );
+      }
+      // A relayer's own key added beside the attesters' is refused, too.
+      const stranger = ethers.Wallet.createRandom() as unknown as Wallet;
+      const signatures = await world.sign(A, delivery.checkpoint, [
+        world.chains[A].attesters[0],
+        stranger,
+      ]);
+      await expect(deliverCall(B, { ...delivery, signatures })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "UnknownSigner",
+      );
+      // The untouched batch still goes through.
+      const untouched = await world.deliver(B, delivery);
+      expect(untouched.ok, untouched.error).to.equal(true);
+    });
+
+    it("front-running with part of a batch only makes the relayer resend the rest", async function () {
+      const b = world.chains[B];
+      const first = recipientBody("honest");
+      const second = recipientBody("honest");
+      await world.dispatch(A, B, b.recipientWord, first);
+      await world.dispatch(A, B, b.recipientWord, second);
+      const whole = (await world.prepare(A, B))!;
+      const part = (await world.prepare(A, B, { pick: (p) => p.slice(0, 1) }))!;
+      expect((await world.deliver(B, part, b.users[1])).ok).to.equal(true);
+      await expect(deliverCall(B, whole, b.users[0])).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "AlreadyDelivered",
+      );
+      const rest = (await world.prepare(A, B))!;
+      expect(rest.messages).to.have.length(1);
+      expect((await world.deliver(B, rest, b.users[0])).ok).to.equal(true);
+      expect(await b.recipient.handledCount(ethers.keccak256(first))).to.equal(1n);
+      expect(await b.recipient.handledCount(ethers.keccak256(second))).to.equal(1n);
+    });
+  });
+
+  // Historical incidents ------------------------------------------------------------------------
+
+  describe("verifier chosen by the caller (Wormhole, February 2022)", function () {
+    it("ignores a complete look-alike suite on the origin chain: signer set and domain come from the route record", async function () {
+      // Wormhole's verifier trusted an account the caller passed in. Here nothing the caller passes
+      // chooses the verifier: the origin's Outbox (EIP-712 domain) and attesters come from B's
+      // registry and mirror. An attacker deploys its own full suite on A, stakes in it, dispatches
+      // a real message from its own Outbox and signs a true checkpoint of it.
+      const a = world.chains[A];
+      const b = world.chains[B];
+      const rogue = await deployLocalSuite(a.connection, "rogue", {
+        chainCode: a.code,
+        unbondingDelay: U,
+        exposureWindow: W,
+      });
+      expect(rogue.addresses.outbox).to.not.equal(a.suite.addresses.outbox);
+      const attacker = ethers.Wallet.createRandom().connect(a.connection.ethers.provider);
+      await a.connection.networkHelpers.setBalance(attacker.address, 10n ** 20n);
+      // The rogue registry accepts B as a destination so the rogue Outbox dispatches to it.
+      await enrollPeer(rogue, b.suite);
+      const word = addressToBytes32(b.users[4].address as Hex);
+      const dispatched = await (
+        await suiteAs(rogue, attacker).outbox.dispatch(b.code, word, "0x01")
+      ).wait();
+      const log = rogue.outbox.interface.parseLog(dispatched!.logs[0])!;
+      await (await rogue.outbox.snapshot()).wait();
+      const [root, count] = await rogue.outbox.latestSnapshot();
+      const checkpoint: Checkpoint = { origin: a.code, root: root as Hex, count: Number(count) };
+      const domain = { evmChainId: a.suite.evmChainId, outbox: rogue.addresses.outbox as Hex };
+      const tree = MerkleTree.from([log.args.id as Hex]);
+      // Signed by the attacker, and by A's real attesters fooled into signing the rogue Outbox's root.
+      for (const signers of [[attacker as unknown as Wallet], a.attesters.slice(0, 2)]) {
+        const signatures = await Promise.all(
+          signers.map((s) => signCheckpoint(s.privateKey as Hex, domain, checkpoint)),
+        );
+        const delivery = {
+          checkpoint,
+          signatures,
+          messages: [log.args.message as Hex],
+          proof: tree.multiproof([0], 1),
+        };
+        await expect(deliverCall(B, delivery)).to.be.revertedWithCustomError(
+          b.suite.inbox,
+          "UnknownSigner",
+        );
+      }
+    });
+  });
+
+  describe("a failing recipient blocks its channel (LayerZero v1 stored payloads)", function () {
+    it("delivers later messages from the same sender to the same recipient while an earlier one stays failed", async function () {
+      // LayerZero v1 stored a failed payload and blocked the whole path behind it until it was
+      // retried. Here there is no in-order lane: the failure is recorded and later messages flow.
+      const b = world.chains[B];
+      const stuck = await world.dispatch(A, B, b.recipientWord, recipientBody("reverting"));
+      expect((await world.deliver(B, (await world.prepare(A, B))!)).ok).to.equal(true);
+      expect(await b.suite.inbox.failure(stuck.id)).to.equal(FAILURE.HandlerReverted);
+      const later: Hex[] = [];
+      for (let i = 0; i < 3; i++) {
+        const body = recipientBody("honest");
+        later.push(body);
+        await world.dispatch(A, B, b.recipientWord, body);
+        // Each in its own batch: the earlier failure holds nothing back.
+        const out = await world.deliver(B, (await world.prepare(A, B))!);
+        expect(out.ok, out.error).to.equal(true);
+      }
+      for (const body of later)
+        expect(await b.recipient.handledCount(ethers.keccak256(body))).to.equal(1n);
+      expect(await b.suite.inbox.failure(stuck.id)).to.equal(FAILURE.HandlerReverted);
+      // The stuck one runs later, once its recipient is fixed, by anyone.
+      await (await b.recipient.repair()).wait();
+      await expect(suiteAs(b.suite, b.users[2]).inbox.retry(stuck.encoded)).to.emit(
+        b.suite.inbox,
+        "Retried",
+      );
+    });
+  });
+});
