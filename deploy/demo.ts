@@ -8,6 +8,8 @@
  * Exits 0 only if every step landed as expected. `npm run demo -- --keep` leaves the chains and
  * nodes running and prints how to reach them.
  */
+import { rmSync } from "node:fs";
+
 import { ethers, type Wallet } from "ethers";
 
 import { governThroughTimelock } from "./governance.js";
@@ -24,7 +26,7 @@ import {
   signCheckpoint,
   type Hex,
 } from "../relayer/protocol/index.js";
-import { runCli } from "../test/relayer/helpers/proc.js";
+import { runCli } from "./nodeProcess.js";
 import { PingPong__factory } from "../typechain-types/index.js";
 
 const ONE = 10n ** 18n;
@@ -77,6 +79,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const detail = error instanceof Error ? error.message : String(error);
       steps.push({ title, ok: false, detail });
       log(`  ✘ ${detail}`);
+      log(`    (node configs and logs: ${devnet.home})`);
     }
   };
 
@@ -204,11 +207,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await step(
       "The watcher on C finds the false checkpoint in A's Inbox calldata and slashes the liar on C",
       async () => {
-        await waitUntil("the slashing", () => c.suite.stakingHub.slashed(liar.address), 90_000);
+        await waitUntil("the slashing", () => c.suite.stakingHub.slashed(liar.address), 180_000);
         await waitUntil(
           "A's mirror of the liar at zero",
           async () => (await a.suite.inbox.mirroredStake(c.suite.code, liar.address)) === 0n,
-          90_000,
+          180_000,
         );
         return `stake of ${liar.address.slice(0, 10)}… slashed on C; A's mirror of it is now 0`;
       },
@@ -220,7 +223,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         await waitUntil(
           "the honest transfer on A",
           async () => (await a.suite.inbox.failure(honestId)) === PAYOUT_PENDING,
-          90_000,
+          180_000,
         );
         await fundReserve(a, c, tokens(100n));
         await (await suiteAs(a.suite, alice).bank.claim(honestId)).wait();
@@ -244,6 +247,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await devnet.stop();
   }
   const ok = steps.every((s) => s.ok) && steps.length === 7;
+  // Node logs are kept for a post-mortem only.
+  if (ok) rmSync(devnet.home, { recursive: true, force: true });
   log(
     ok
       ? "\nDemo complete: every step landed as expected."

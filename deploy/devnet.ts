@@ -12,8 +12,8 @@ import { ethers, type Wallet } from "ethers";
 import { network } from "hardhat";
 
 import type { NodeConfigInput } from "../relayer/config/schema.js";
-import { serveChain, type RpcEndpoint } from "../test/relayer/helpers/rpc.js";
-import { freePort, startNodeProcess, type NodeProcess } from "../test/relayer/helpers/proc.js";
+import { serveChain, type RpcEndpoint } from "./rpcServer.js";
+import { freePort, startNodeProcess, type NodeProcess } from "./nodeProcess.js";
 import { deployLocalNetwork, type NetworkMember } from "./network.js";
 import { suiteAs } from "./suite.js";
 
@@ -52,7 +52,7 @@ export interface DevnetChain extends NetworkMember {
 export interface Devnet {
   chains: DevnetChain[];
   nodes: DevnetNode[];
-  /** The folder holding the node configs and logs. */
+  /** The folder holding the node configs and their logs (`<node>.log`). */
   home: string;
   /** Environment a `distpos` command needs to act as `userKey` with a devnet config. */
   cliEnv(userKey: string): Record<string, string>;
@@ -209,7 +209,7 @@ async function startNodes(
         env.DISTPOS_RELAYER_KEY = chain.relayerKey;
         env.DISTPOS_WATCHER_KEY = chain.watcherKey;
       }
-      const process = startNodeProcess(name, configFile, env);
+      const process = startNodeProcess(name, configFile, env, join(home, `${name}.log`));
       nodes.push({
         name,
         chain: chain.name,

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { runDemo } from "../../deploy/demo.js";
 
 describe("npm run demo", function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
 
   it("runs the three-chain demo to its final table with every step landed", async function () {
     const lines: string[] = [];

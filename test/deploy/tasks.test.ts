@@ -15,7 +15,7 @@ import { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 
 import { attachSuite, readDeploymentRecord, suiteAs, type Suite } from "../../deploy/suite.js";
-import { serveChain, type RpcEndpoint } from "../relayer/helpers/rpc.js";
+import { serveChain, type RpcEndpoint } from "../../deploy/rpcServer.js";
 
 const HARDHAT = fileURLToPath(
   new URL("../../node_modules/hardhat/dist/src/cli.js", import.meta.url),

@@ -6,7 +6,7 @@ import { suiteAs } from "../../deploy/suite.js";
 import { sendValue } from "../../relayer/examples/sendValue.js";
 import { ChainAddressError, formatChainAddress } from "../../relayer/protocol/index.js";
 import { createTestNetwork, relay, type TestChain } from "../helpers/suite.js";
-import { serveChain, type RpcEndpoint } from "../relayer/helpers/rpc.js";
+import { serveChain, type RpcEndpoint } from "../../deploy/rpcServer.js";
 
 const ONE = 10n ** 18n;
 

@@ -7,7 +7,7 @@ import { publicClientFor, walletClientFor } from "../../relayer/chain/clients.js
 import { TxSender, nonceErrorKind } from "../../relayer/chain/sender.js";
 import type { Chain } from "../../relayer/config/load.js";
 import { Metrics } from "../../relayer/metrics.js";
-import { serveChain, type RpcEndpoint } from "./helpers/rpc.js";
+import { serveChain, type RpcEndpoint } from "../../deploy/rpcServer.js";
 
 const SINK = "0x000000000000000000000000000000000000dEaD";
 

@@ -16,7 +16,7 @@ import { parseConfig, type LoadedConfig } from "../../../relayer/config/load.js"
 import type { NodeConfigInput } from "../../../relayer/config/schema.js";
 import { silentLogger, type Logger } from "../../../relayer/log.js";
 import { createTestNetwork, type TestChain, type TestNetworkOptions } from "../../helpers/suite.js";
-import { serveChain, type RpcEndpoint } from "./rpc.js";
+import { serveChain, type RpcEndpoint } from "../../../deploy/rpcServer.js";
 
 export const REDIS_URL = process.env.DISTPOS_TEST_REDIS ?? "redis://127.0.0.1:6379";
 
