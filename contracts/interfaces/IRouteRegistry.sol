@@ -27,6 +27,18 @@ interface IRouteRegistry {
         uint64 unbondingDelay; // the peer StakingHub's unbonding delay U (our window W must be < U)
     }
 
+    /// @notice What the Inbox needs of a route for every batch, kept by the registry next to the
+    /// full record in three storage slots (`status ‖ minSigners ‖ stakingHub`,
+    /// `bank ‖ defaultCoverage`, `domainSeparator`) so that a batch reads it with one call.
+    struct InboxRoute {
+        RouteStatus status; // `None` for a code never enrolled (every other field is then zero)
+        uint16 minSigners; // default policy: minimum distinct signers per checkpoint
+        address stakingHub; // peer StakingHub (sender of its stake reports)
+        address bank; // peer CorrespondentBank (sender of value and reserve reports)
+        uint96 defaultCoverage; // default policy: value at risk of any message, 18 decimals
+        bytes32 domainSeparator; // EIP-712 domain of the peer Outbox's checkpoints
+    }
+
     /// @notice This chain's own suite, bound once at deployment (the contracts reference each
     /// other, so they cannot all be constructor arguments).
     struct LocalContracts {
@@ -66,6 +78,11 @@ interface IRouteRegistry {
 
     /// @notice The EIP-712 domain separator of the peer's checkpoints, cached at enrollment.
     function domainSeparator(uint64 code) external view returns (bytes32);
+
+    /// @notice What the Inbox needs of peer `code` per batch (status, default policy, the peer's
+    /// StakingHub and bank, the checkpoint domain separator), from three storage slots. Never
+    /// reverts: a code never enrolled gives a record with status `None` and zero fields.
+    function inboxRoute(uint64 code) external view returns (InboxRoute memory);
 
     /// @notice All enrolled peer codes, in enrollment order.
     function peers() external view returns (uint64[] memory);

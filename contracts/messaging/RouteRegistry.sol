@@ -18,8 +18,10 @@ contract RouteRegistry is IRouteRegistry, Ownable {
 
     LocalContracts private _local;
     mapping(uint64 code => Route) private _routes;
-    mapping(uint64 code => RouteStatus) private _status;
-    mapping(uint64 code => bytes32) private _domainSeparators;
+    /// @dev Status, default policy, peer StakingHub and bank, domain separator: the part of a route
+    /// the Inbox reads per batch, packed (see `InboxRoute`). The status and the domain separator
+    /// live only here; the policy and the two peer addresses also in `_routes`.
+    mapping(uint64 code => InboxRoute) private _inboxRoutes;
     uint64[] private _peers;
 
     /// @param localCode_ this chain's DistPOS chain code (non-zero; by convention the EVM chain id)
@@ -52,7 +54,7 @@ contract RouteRegistry is IRouteRegistry, Ownable {
     function enrollRoute(uint64 code, Route calldata route_) external onlyOwner {
         LocalContracts memory local_ = _requireBound();
         if (code == 0 || code == _localCode) revert InvalidRoute("peer code is zero or our own");
-        if (_status[code] != RouteStatus.None) revert RouteAlreadyEnrolled(code);
+        if (_inboxRoutes[code].status != RouteStatus.None) revert RouteAlreadyEnrolled(code);
         if (route_.evmChainId == 0) revert InvalidRoute("evm chain id is zero");
         if (
             route_.outbox == address(0) ||
@@ -67,8 +69,14 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         }
 
         _routes[code] = route_;
-        _status[code] = RouteStatus.Active;
-        _domainSeparators[code] = CheckpointHash.domainSeparator(route_.evmChainId, route_.outbox);
+        _inboxRoutes[code] = InboxRoute({
+            status: RouteStatus.Active,
+            minSigners: route_.minSigners,
+            stakingHub: route_.stakingHub,
+            bank: route_.bank,
+            defaultCoverage: route_.defaultCoverage,
+            domainSeparator: CheckpointHash.domainSeparator(route_.evmChainId, route_.outbox)
+        });
         _peers.push(code);
         emit RouteEnrolled(code, route_);
     }
@@ -82,7 +90,7 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         uint256[] calldata stakes
     ) external onlyOwner {
         LocalContracts memory local_ = _requireBound();
-        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        if (_inboxRoutes[code].status == RouteStatus.None) revert UnknownRoute(code);
         if (attesters.length != stakes.length) revert InvalidRoute("attesters and stakes differ in length");
         IInbox(local_.inbox).initializeMirror(code, attesters, stakes);
     }
@@ -99,10 +107,13 @@ contract RouteRegistry is IRouteRegistry, Ownable {
 
     /// @notice Changes a route's default security policy (applies to recipients without their own).
     function setRoutePolicy(uint64 code, uint16 minSigners, uint96 defaultCoverage) external onlyOwner {
-        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        InboxRoute storage packed = _inboxRoutes[code];
+        if (packed.status == RouteStatus.None) revert UnknownRoute(code);
         if (minSigners == 0) revert InvalidRoute("minSigners is zero");
         _routes[code].minSigners = minSigners;
         _routes[code].defaultCoverage = defaultCoverage;
+        packed.minSigners = minSigners;
+        packed.defaultCoverage = defaultCoverage;
         emit RoutePolicyChanged(code, minSigners, defaultCoverage);
     }
 
@@ -118,19 +129,25 @@ contract RouteRegistry is IRouteRegistry, Ownable {
 
     /// @inheritdoc IRouteRegistry
     function route(uint64 code) external view returns (Route memory) {
-        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
+        if (_inboxRoutes[code].status == RouteStatus.None) revert UnknownRoute(code);
         return _routes[code];
     }
 
     /// @inheritdoc IRouteRegistry
     function status(uint64 code) external view returns (RouteStatus) {
-        return _status[code];
+        return _inboxRoutes[code].status;
     }
 
     /// @inheritdoc IRouteRegistry
     function domainSeparator(uint64 code) external view returns (bytes32) {
-        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
-        return _domainSeparators[code];
+        InboxRoute storage packed = _inboxRoutes[code];
+        if (packed.status == RouteStatus.None) revert UnknownRoute(code);
+        return packed.domainSeparator;
+    }
+
+    /// @inheritdoc IRouteRegistry
+    function inboxRoute(uint64 code) external view returns (InboxRoute memory) {
+        return _inboxRoutes[code];
     }
 
     /// @inheritdoc IRouteRegistry
@@ -139,9 +156,11 @@ contract RouteRegistry is IRouteRegistry, Ownable {
     }
 
     function _setStatus(uint64 code, RouteStatus next) private {
-        if (_status[code] == RouteStatus.None) revert UnknownRoute(code);
-        if (_status[code] == next) return;
-        _status[code] = next;
+        InboxRoute storage packed = _inboxRoutes[code];
+        RouteStatus current = packed.status;
+        if (current == RouteStatus.None) revert UnknownRoute(code);
+        if (current == next) return;
+        packed.status = next;
         emit RouteStatusChanged(code, next);
     }
 

@@ -338,6 +338,45 @@ describe("Inbox", function () {
       await (await deliver(b, delivery)).wait();
       expect(await recipient.handled()).to.equal(1n);
     });
+
+    it("reads the route from the registry's packed record, kept in step with the full one", async function () {
+      const registry = b.suite.registry;
+      const check = async (status: bigint) => {
+        const full = await registry.route(a.suite.code);
+        const packed = await registry.inboxRoute(a.suite.code);
+        expect(packed.status).to.equal(status);
+        expect(await registry.status(a.suite.code)).to.equal(status);
+        expect(packed.minSigners).to.equal(full.minSigners);
+        expect(packed.defaultCoverage).to.equal(full.defaultCoverage);
+        expect(packed.stakingHub).to.equal(full.stakingHub);
+        expect(packed.bank).to.equal(full.bank);
+        expect(packed.stakingHub).to.equal(a.suite.addresses.stakingHub);
+        expect(packed.bank).to.equal(a.suite.addresses.bank);
+        expect(packed.domainSeparator).to.equal(await a.suite.outbox.domainSeparator());
+        expect(await registry.domainSeparator(a.suite.code)).to.equal(packed.domainSeparator);
+      };
+      await check(1n);
+      await govern(b, "pauseRoute", [a.suite.code]);
+      await check(2n);
+      await govern(b, "setRoutePolicy", [a.suite.code, 3, 7n * ONE]);
+      await check(2n);
+      expect((await registry.inboxRoute(a.suite.code)).minSigners).to.equal(3n);
+      expect((await registry.inboxRoute(a.suite.code)).defaultCoverage).to.equal(7n * ONE);
+      await govern(b, "resumeRoute", [a.suite.code]);
+      await check(1n);
+      // A code never enrolled: status None and zeroes, without reverting.
+      const none = await registry.inboxRoute(0x9999n);
+      expect(none.status).to.equal(0n);
+      expect(none.bank).to.equal(ethers.ZeroAddress);
+      expect(none.domainSeparator).to.equal(ethers.ZeroHash);
+      // The Inbox applies the packed policy: 3 signers now required.
+      await send(a, b, recipientAddress);
+      await expect(deliver(b, await prepare(a.attesters.slice(0, 2))))
+        .to.be.revertedWithCustomError(b.suite.inbox, "TooFewSigners")
+        .withArgs(2n, 3n);
+      await (await deliver(b, await prepare(a.attesters.slice(0, 3)))).wait();
+      expect(await recipient.handled()).to.equal(1n);
+    });
   });
 
   describe("signatures", function () {
