@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IRouteRegistry} from "./IRouteRegistry.sol";
+
 /// @title IOutbox
 /// @notice The append-only message tree of one chain. Attesters sign checkpoints `(root, count)` of
 /// snapshotted counts only; `rootAt` is the on-chain truth that fraud proofs are judged against.
@@ -16,6 +18,9 @@ interface IOutbox {
     );
     /// @notice The root at `count` was recorded and may now be signed.
     event Snapshot(uint32 indexed count, bytes32 root);
+    /// @notice The registry pushed the status of route `destination` (the Outbox's own copy, read
+    /// by every dispatch).
+    event RouteStatusSet(uint64 indexed destination, IRouteRegistry.RouteStatus status);
 
     error DestinationIsSelf();
     error DestinationNotActive(uint64 destination);
@@ -24,6 +29,7 @@ interface IOutbox {
     error TreeFull();
     error NotBank(address caller);
     error NotStakingHub(address caller);
+    error NotRegistry(address caller);
 
     /// @notice Largest body a message may carry, in bytes.
     function MAX_BODY_BYTES() external view returns (uint256);
@@ -67,6 +73,14 @@ interface IOutbox {
 
     /// @notice The latest snapshotted `(root, count)`.
     function latestSnapshot() external view returns (bytes32 root, uint32 count);
+
+    /// @notice Records the status of route `destination`; only the registry calls it, on every
+    /// status change (enrollment, pause, resume), so the Outbox's copy always equals the
+    /// registry's.
+    function setRouteStatus(uint64 destination, IRouteRegistry.RouteStatus status) external;
+
+    /// @notice Status of route `destination` as the registry last pushed it (`None` if never).
+    function routeStatus(uint64 destination) external view returns (IRouteRegistry.RouteStatus);
 
     /// @notice The EIP-712 domain separator of this Outbox's checkpoints.
     function domainSeparator() external view returns (bytes32);

@@ -29,6 +29,12 @@ contract Outbox is IOutbox {
     MerkleTree.Tree private _tree;
     mapping(uint32 count => bytes32 root) private _rootAt;
     uint32 private _latestSnapshotCount;
+    /// @dev Status of each destination, pushed by the registry on every change (its only writer).
+    mapping(uint64 destination => IRouteRegistry.RouteStatus) private _routeStatuses;
+    /// @dev The local bank and StakingHub, read from the registry on first use: it binds them once
+    /// and for all, so the cache is exact.
+    address private _bank;
+    address private _stakingHub;
 
     /// @param registry_ the route registry of this chain; its local code is read once here.
     constructor(IRouteRegistry registry_) {
@@ -46,14 +52,16 @@ contract Outbox is IOutbox {
     }
 
     /// @inheritdoc IOutbox
-    /// @dev The bank is read from the registry on every call: it is bound once after deployment.
+    /// @dev The bank is read from the registry on first use, then from this contract's cache.
     function dispatchValue(
         uint64 destination,
         bytes32 recipient,
         uint256 amount,
         bytes calldata body
     ) external returns (bytes32 id, uint32 nonce) {
-        if (msg.sender != registry.local().bank) revert NotBank(msg.sender);
+        address bank = _bank;
+        if (bank == address(0)) (bank, ) = _cacheLocalContracts();
+        if (msg.sender != bank) revert NotBank(msg.sender);
         return _dispatch(destination, recipient, amount, body);
     }
 
@@ -63,7 +71,9 @@ contract Outbox is IOutbox {
         bytes32 recipient,
         bytes calldata body
     ) external returns (bytes32 id, uint32 nonce) {
-        if (msg.sender != registry.local().stakingHub) revert NotStakingHub(msg.sender);
+        address stakingHub = _stakingHub;
+        if (stakingHub == address(0)) (, stakingHub) = _cacheLocalContracts();
+        if (msg.sender != stakingHub) revert NotStakingHub(msg.sender);
         return _dispatch(destination, recipient, 0, body);
     }
 
@@ -76,6 +86,18 @@ contract Outbox is IOutbox {
         _rootAt[count_] = root_;
         _latestSnapshotCount = count_;
         emit Snapshot(count_, root_);
+    }
+
+    /// @inheritdoc IOutbox
+    function setRouteStatus(uint64 destination, IRouteRegistry.RouteStatus status) external {
+        if (msg.sender != address(registry)) revert NotRegistry(msg.sender);
+        _routeStatuses[destination] = status;
+        emit RouteStatusSet(destination, status);
+    }
+
+    /// @inheritdoc IOutbox
+    function routeStatus(uint64 destination) external view returns (IRouteRegistry.RouteStatus) {
+        return _routeStatuses[destination];
     }
 
     /// @inheritdoc IOutbox
@@ -107,7 +129,7 @@ contract Outbox is IOutbox {
     }
 
     /// @dev Appends one message from `msg.sender`. Only the frontier is written (see the contract
-    /// notes); the single external call is the registry's status of the destination.
+    /// notes); the destination's status is this contract's copy, so there is no external call.
     function _dispatch(
         uint64 destination,
         bytes32 recipient,
@@ -117,7 +139,7 @@ contract Outbox is IOutbox {
         if (destination == 0 || destination == localCode) revert DestinationIsSelf();
         if (recipient == bytes32(0)) revert ZeroRecipient();
         if (body.length > MAX_BODY_BYTES) revert BodyTooLarge(body.length, MAX_BODY_BYTES);
-        if (_routeStatus(destination) != IRouteRegistry.RouteStatus.Active)
+        if (_routeStatuses[destination] != IRouteRegistry.RouteStatus.Active)
             revert DestinationNotActive(destination);
         // The nonce is the leaf index, which `insert` returns too; it is needed first, inside the
         // message. A full tree makes `insert` revert `TreeFull` (same selector as IOutbox's).
@@ -158,23 +180,11 @@ contract Outbox is IOutbox {
         if (!emitted) emit Dispatch(id, destination, recipient, nonce, message);
     }
 
-    /// @dev The registry's status of `code`, read with a bare staticcall (one external call per
-    /// dispatch; the registry is trusted code of this deployment).
-    function _routeStatus(uint64 code) private view returns (IRouteRegistry.RouteStatus status) {
-        bytes4 selector = IRouteRegistry.status.selector;
-        address target = address(registry);
-        uint256 raw;
-        assembly ("memory-safe") {
-            mstore(0x00, selector)
-            mstore(0x04, code)
-            if iszero(staticcall(gas(), target, 0x00, 0x24, 0x00, 0x20)) {
-                returndatacopy(0x00, 0x00, returndatasize())
-                revert(0x00, returndatasize())
-            }
-            raw := mload(0x00)
-        }
-        // Anything but a known status value counts as not active.
-        if (raw > uint256(type(IRouteRegistry.RouteStatus).max)) return IRouteRegistry.RouteStatus.None;
-        status = IRouteRegistry.RouteStatus(raw);
+    /// @dev Reads the local bank and StakingHub from the registry (reverts `NotBound` before the
+    /// binding) and caches them.
+    function _cacheLocalContracts() private returns (address bank, address stakingHub) {
+        IRouteRegistry.LocalContracts memory local_ = registry.local();
+        (bank, stakingHub) = (local_.bank, local_.stakingHub);
+        (_bank, _stakingHub) = (bank, stakingHub);
     }
 }

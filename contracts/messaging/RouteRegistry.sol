@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
 import {IInbox} from "../interfaces/IInbox.sol";
+import {IOutbox} from "../interfaces/IOutbox.sol";
 import {CheckpointHash} from "../libraries/CheckpointHash.sol";
 
 /// @title RouteRegistry
@@ -79,6 +80,7 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         });
         _peers.push(code);
         emit RouteEnrolled(code, route_);
+        IOutbox(local_.outbox).setRouteStatus(code, RouteStatus.Active);
     }
 
     /// @notice Seeds, once, the local Inbox's mirror of peer `code`'s attester set with a trusted
@@ -162,6 +164,9 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         if (current == next) return;
         packed.status = next;
         emit RouteStatusChanged(code, next);
+        // The local Outbox keeps its own copy (a dispatch then makes no external call); the local
+        // contracts are bound before any route is enrolled.
+        IOutbox(_local.outbox).setRouteStatus(code, next);
     }
 
     function _requireBound() private view returns (LocalContracts memory local_) {

@@ -111,6 +111,50 @@ describe("Outbox", function () {
       await dispatch("0x");
     });
 
+    it("keeps its copy of each route's status, pushed by the registry on every change", async function () {
+      expect(await unit.outbox.routeStatus(PEER)).to.equal(1n);
+      expect(await unit.outbox.routeStatus(0x1234n)).to.equal(0n);
+      await expect(unit.registry.pauseRoute(PEER))
+        .to.emit(unit.outbox, "RouteStatusSet")
+        .withArgs(PEER, 2n);
+      expect(await unit.outbox.routeStatus(PEER)).to.equal(2n);
+      await expect(unit.registry.resumeRoute(PEER))
+        .to.emit(unit.outbox, "RouteStatusSet")
+        .withArgs(PEER, 1n);
+      expect(await unit.outbox.routeStatus(PEER)).to.equal(await unit.registry.status(PEER));
+      // A new enrollment is pushed as Active.
+      const [, , , peer] = await ethers.getSigners();
+      await expect(
+        unit.registry.enrollRoute(0x1234n, {
+          evmChainId: 0x1234n,
+          outbox: peer.address,
+          inbox: peer.address,
+          stakingHub: peer.address,
+          bank: peer.address,
+          settlementDecimals: 18,
+          minSigners: 1,
+          defaultCoverage: 0n,
+          unbondingDelay: 3600n,
+        }),
+      )
+        .to.emit(unit.outbox, "RouteStatusSet")
+        .withArgs(0x1234n, 1n);
+      await (await unit.outbox.connect(user).dispatch(0x1234n, RECIPIENT, "0x")).wait();
+    });
+
+    it("takes a route status only from the registry", async function () {
+      await expect(unit.outbox.connect(user).setRouteStatus(PEER, 2))
+        .to.be.revertedWithCustomError(unit.outbox, "NotRegistry")
+        .withArgs(user.address);
+      await expect(unit.outbox.connect(unit.deployer).setRouteStatus(0x1234n, 1))
+        .to.be.revertedWithCustomError(unit.outbox, "NotRegistry")
+        .withArgs(await unit.deployer.getAddress());
+      await expect(unit.outbox.dispatch(0x1234n, RECIPIENT, "0x")).to.be.revertedWithCustomError(
+        unit.outbox,
+        "DestinationNotActive",
+      );
+    });
+
     it("rejects the zero recipient", async function () {
       await expect(unit.outbox.dispatch(PEER, ethers.ZeroHash, "0x")).to.be.revertedWithCustomError(
         unit.outbox,
@@ -145,6 +189,27 @@ describe("Outbox", function () {
           body: "0x01",
         }),
       );
+      // Once the local contracts are cached, the same checks hold.
+      await expect(unit.outbox.connect(user).dispatchValue(PEER, RECIPIENT, 5n, "0x"))
+        .to.be.revertedWithCustomError(unit.outbox, "NotBank")
+        .withArgs(user.address);
+      await expect(unit.outbox.connect(unit.stakingHub).dispatchValue(PEER, RECIPIENT, 5n, "0x"))
+        .to.be.revertedWithCustomError(unit.outbox, "NotBank")
+        .withArgs(await unit.stakingHub.getAddress());
+    });
+
+    it("refuses value and system dispatches before the registry binds the local contracts", async function () {
+      const [deployer] = await ethers.getSigners();
+      const registry = await ethers.deployContract("RouteRegistry", [unit.code, deployer.address]);
+      const outbox = await ethers.deployContract("Outbox", [await registry.getAddress()]);
+      await expect(outbox.dispatchValue(PEER, RECIPIENT, 5n, "0x")).to.be.revertedWithCustomError(
+        registry,
+        "NotBound",
+      );
+      await expect(outbox.dispatchSystem(PEER, RECIPIENT, "0x")).to.be.revertedWithCustomError(
+        registry,
+        "NotBound",
+      );
     });
 
     it("applies the same rejections to value dispatches", async function () {
@@ -170,6 +235,9 @@ describe("Outbox", function () {
       expect(decodeMessage(args.message).sender).to.equal(
         addressToBytes32((await unit.stakingHub.getAddress()) as Hex),
       );
+      await expect(unit.outbox.connect(unit.bank).dispatchSystem(PEER, RECIPIENT, "0x"))
+        .to.be.revertedWithCustomError(unit.outbox, "NotStakingHub")
+        .withArgs(await unit.bank.getAddress());
     });
   });
 
