@@ -44,8 +44,9 @@ const EXPECTED_GATES: Record<string, string> = {
   "CorrespondentBank.payout": "onlyInbox",
   "CorrespondentBank.setThresholds": "onlyGovernance",
   "Inbox.initializeMirror": "msg.sender != address(registry)",
-  "Outbox.dispatchSystem": "msg.sender != registry.local().stakingHub",
-  "Outbox.dispatchValue": "msg.sender != registry.local().bank",
+  "Outbox.dispatchSystem": "msg.sender != stakingHub",
+  "Outbox.dispatchValue": "msg.sender != bank",
+  "Outbox.setRouteStatus": "msg.sender != address(registry)",
   "PingPong.handle": "msg.sender != address(inbox)",
   "RouteRegistry.bindLocalContracts": "onlyOwner",
   "RouteRegistry.enrollRoute": "onlyOwner",
@@ -319,6 +320,9 @@ describe("Security: privileged functions cannot move funds", function () {
           addressToBytes32(attacker as Hex),
           "0x",
         ]),
+      ).to.equal(false);
+      expect(
+        await govern("Outbox", b.suite.addresses.outbox, outbox, "setRouteStatus", [a.code, 2]),
       ).to.equal(false);
       expect(
         await govern(
