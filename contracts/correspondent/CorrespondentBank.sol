@@ -30,16 +30,19 @@ interface IOwnedRegistry {
 contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice State of a payout booked for an incoming transfer.
+    /// @notice State of a payout record. Only a transfer that could not be paid at delivery gets a
+    /// record (`Pending`, then `Paid` once claimed or retried); a transfer paid at delivery leaves
+    /// none (`None`): the Inbox's replay bitmap and failure kinds make it call `payout` for a fresh
+    /// transfer once (docs/protocol.md 3.7).
     enum PayoutStatus {
         None,
         Pending,
         Paid
     }
 
-    /// @notice A payout booked for the incoming transfer with a given message id.
+    /// @notice A payout booked pending for the incoming transfer with a given message id.
     /// @param origin the chain whose reserve pays it
-    /// @param status pending or paid
+    /// @param status pending or (since) paid
     /// @param recipient who receives the tokens
     /// @param amount local token units (the 18-decimal amount rounded down)
     struct Payout {
@@ -273,11 +276,15 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- Inbox hooks
 
     /// @inheritdoc ICorrespondentBank
-    /// @dev Books `received[origin] += amount` once per id. Pays at once only when `amount` is a
-    /// whole number of local units and `reserve − pending` covers it (booked pending payouts come
-    /// first); otherwise the payout is pending. A token transfer that fails (e.g. a recipient the
-    /// token refuses) leaves it pending instead of reverting the Inbox's batch. Called again for a
-    /// pending id, it pays it if the reserve now covers it (as `claim`, without reverting).
+    /// @dev For an id with no record (a fresh transfer): books `received[origin] += amount` and pays
+    /// at once when `amount` is a whole number of local units and `reserve − pending` covers it
+    /// (booked pending payouts come first), leaving no record; otherwise, or when the token transfer
+    /// fails (a recipient the token refuses), it books a pending record instead of reverting the
+    /// Inbox's batch. For a pending id (the Inbox's `retry` after `PayoutPending`) it pays it when
+    /// the reserve now covers it (as `claim`, without reverting); for an id since paid it returns
+    /// true and pays nothing. Exactly once: the Inbox calls it for a fresh transfer only once per
+    /// message (replay bitmap; `retry` after `HandlerReverted` does not call it; after
+    /// `PayoutReverted` the first call left nothing) — docs/protocol.md 3.7.
     function payout(
         uint64 origin,
         bytes32 id,
@@ -285,26 +292,31 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         uint256 amount
     ) external nonReentrant onlyInbox returns (bool paid) {
         Payout storage p = _payouts[id];
-        if (p.status == PayoutStatus.Paid) return true;
-        if (p.status == PayoutStatus.Pending) {
+        PayoutStatus status = p.status;
+        if (status == PayoutStatus.Paid) return true;
+        if (status == PayoutStatus.Pending) {
             // The id is the message's hash, so the booked origin is this call's origin.
             Account storage booked = _accounts[p.origin];
             if (booked.reserve < p.amount) return false;
-            paid = _transferBooked(p, id, booked, true);
+            paid = _payPending(p, id, booked);
         } else {
             Account storage a = _accounts[origin];
             uint256 amountLocal = amount / scale;
             bool exact = amountLocal * scale == amount;
             a.received += amount;
-            p.origin = origin;
-            p.recipient = recipient;
-            p.amount = amountLocal;
             if (exact && a.reserve >= a.pending + amountLocal) {
-                paid = _transferBooked(p, id, a, false);
+                a.reserve -= amountLocal;
+                // The settlement token is the only external call; a revert here must not block
+                // the batch. Paid: no record (the common case costs no new storage slot).
+                paid = IERC20(address(token)).trySafeTransfer(recipient, amountLocal);
+                if (paid) {
+                    emit PaidOut(id, origin, recipient, amountLocal);
+                } else {
+                    a.reserve += amountLocal;
+                    _bookPending(p, id, a, origin, recipient, amountLocal);
+                }
             } else {
-                p.status = PayoutStatus.Pending;
-                a.pending += amountLocal;
-                emit PayoutPending(id, origin, recipient, amountLocal);
+                _bookPending(p, id, a, origin, recipient, amountLocal);
                 if (!exact) emit PayoutInexact(id, origin, amount, amountLocal);
             }
         }
@@ -404,7 +416,8 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return (c.report, c.hasReport, c.reportNonce);
     }
 
-    /// @notice The payout booked for message `id` (status `None` when never booked).
+    /// @notice The payout record of message `id`: status `None` for a transfer never booked pending
+    /// (paid at delivery, or never delivered), else `Pending` or `Paid` (since).
     function payoutOf(bytes32 id) external view returns (Payout memory) {
         return _payouts[id];
     }
@@ -421,27 +434,38 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Pays a booked payout now; on a failed token transfer it stays (or becomes) pending.
-    function _transferBooked(
+    /// @dev Books a fresh transfer pending: a record (two slots) and `pending[origin]`.
+    function _bookPending(
         Payout storage p,
         bytes32 id,
         Account storage a,
-        bool wasPending
-    ) private returns (bool paid) {
+        uint64 origin,
+        address recipient,
+        uint256 amountLocal
+    ) private {
+        p.origin = origin;
+        p.status = PayoutStatus.Pending;
+        p.recipient = recipient;
+        p.amount = amountLocal;
+        a.pending += amountLocal;
+        emit PayoutPending(id, origin, recipient, amountLocal);
+    }
+
+    /// @dev Pays a pending payout now (the reserve covers it); on a failed token transfer it stays
+    /// pending. The record stays, marked paid, so a later call for the id pays nothing.
+    function _payPending(Payout storage p, bytes32 id, Account storage a) private returns (bool paid) {
         uint256 amountLocal = p.amount;
         p.status = PayoutStatus.Paid;
         a.reserve -= amountLocal;
-        if (wasPending) a.pending -= amountLocal;
+        a.pending -= amountLocal;
         // The settlement token is the only external call; a revert here must not block the batch.
         paid = IERC20(address(token)).trySafeTransfer(p.recipient, amountLocal);
         if (paid) {
-            if (wasPending) emit Claimed(id, p.recipient, amountLocal);
-            else emit PaidOut(id, p.origin, p.recipient, amountLocal);
+            emit Claimed(id, p.recipient, amountLocal);
         } else {
             p.status = PayoutStatus.Pending;
             a.reserve += amountLocal;
             a.pending += amountLocal;
-            if (!wasPending) emit PayoutPending(id, p.origin, p.recipient, amountLocal);
         }
     }
 

@@ -70,8 +70,10 @@ interface ICorrespondentBank {
     /// since.
     function creditView(uint64 peer) external view returns (uint256);
 
-    /// @notice Inbox hook: pays a transfer from `origin`'s reserve, or records it pending.
-    /// Idempotent per `id`. Returns true when paid.
+    /// @notice Inbox hook: pays a transfer from `origin`'s reserve, or records it pending. Returns
+    /// true when paid. A transfer paid at once leaves no record, so the caller must not call it
+    /// again for that `id` (the Inbox does not: docs/protocol.md 3.7); for an `id` booked pending
+    /// it is idempotent (pays it once the reserve covers it, then returns true).
     function payout(
         uint64 origin,
         bytes32 id,

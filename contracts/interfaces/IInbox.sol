@@ -18,11 +18,16 @@ interface IInbox {
         uint96 requiredCoverage;
     }
 
-    /// @notice Execution state of a delivered message whose handler did not complete.
+    /// @notice Execution state of a delivered message that did not complete (docs/protocol.md 3.3).
+    /// For a value transfer it also says whether its payout was made, so that `retry` asks the
+    /// bank for a payout only when none was made: `HandlerReverted` = paid, the handler reverted;
+    /// `PayoutPending` = the bank booked it pending (and keeps its record); `PayoutReverted` = the
+    /// bank's payout call reverted, nothing was booked.
     enum FailureKind {
         None,
         HandlerReverted,
-        PayoutPending
+        PayoutPending,
+        PayoutReverted
     }
 
     event Delivered(bytes32 indexed id, uint64 indexed origin, uint32 nonce);
@@ -69,7 +74,9 @@ interface IInbox {
         bytes32[] calldata proof
     ) external;
 
-    /// @notice Re-runs the handler (and a pending payout) of a delivered message that failed.
+    /// @notice Re-runs a delivered message that failed: for a value transfer whose payout was not
+    /// made (`PayoutPending`, `PayoutReverted`) the payout first, then the handler; for any other
+    /// failure the handler only.
     function retry(bytes calldata message) external;
 
     /// @notice Sets the caller's own policy as a recipient.

@@ -46,6 +46,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     mapping(uint64 origin => mapping(uint256 word => uint256 bits)) private _deliveredBits;
     mapping(bytes32 id => FailureKind) private _failures;
     mapping(address recipient => RecipientPolicy) private _policies;
+    /// @dev The local CorrespondentBank, read from the registry on first use: it binds the local
+    /// contracts once and for all, so the cache is exact.
+    address private _localBank;
 
     /// @notice The bank's payout is still pending, so the handler of a value transfer cannot run.
     error PayoutStillPending(bytes32 id);
@@ -66,7 +69,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes32 domainSeparator; // of the origin Outbox's checkpoints
         bytes32 peerStakingHub; // as a message sender
         bytes32 peerBank; // as a message sender
-        address localBank; // read lazily: only when the peer's bank sent something
+        address localBank; // read lazily (`_bank`): only when the peer's bank sent something
         uint16 minSigners;
         uint96 defaultCoverage;
     }
@@ -147,10 +150,14 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @inheritdoc IInbox
     /// @dev The handler gets all remaining gas and must succeed; a revert keeps the failure recorded.
-    /// For a value transfer the (idempotent) payout is attempted again first.
+    /// A value transfer's payout is asked for only when none was made (exactly-once, protocol.md
+    /// 3.7): after `PayoutPending` the bank pays from its pending record (or reports it claimed);
+    /// after `PayoutReverted` nothing was booked, so the payout is made afresh. `HandlerReverted`
+    /// means the payout was made: only the handler runs.
     function retry(bytes calldata message) external nonReentrant {
         bytes32 id = message.id();
-        if (_failures[id] == FailureKind.None) revert NotFailed(id);
+        FailureKind failed = _failures[id];
+        if (failed == FailureKind.None) revert NotFailed(id);
         // A failure is only ever recorded for a message delivered here; check it all the same.
         uint64 origin = message.origin();
         uint32 nonce = message.nonce();
@@ -167,9 +174,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         } else if (kind == Kind.ValueTransfer) {
             address recipient = ChainAddress.toAddress(recipientWord);
             uint256 amount = message.amount();
-            if (!ICorrespondentBank(route.localBank).payout(origin, id, recipient, amount)) {
-                revert PayoutStillPending(id);
-            }
+            if (
+                failed != FailureKind.HandlerReverted &&
+                !ICorrespondentBank(route.localBank).payout(origin, id, recipient, amount)
+            ) revert PayoutStillPending(id);
             (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
             if (userBody.length != 0) {
                 IMessageRecipient(recipient).handle(origin, originalSender, amount, userBody);
@@ -347,7 +355,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev Adds one message's policy and value at risk to `batch`: max(amount, required coverage),
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
-    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint256 i) private view {
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint256 i) private {
         bytes32 recipient = m.recipient();
         _put(batch.recipients, i, recipient);
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
@@ -395,20 +403,20 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         batch.word = word | bit;
     }
 
-    /// @dev How a message executes. Reads the local bank from the registry the first time the
-    /// peer's bank turns out to be the sender (it is bound once, so caching it per batch is exact).
+    /// @dev How a message executes. Looks the local bank up the first time the peer's bank turns
+    /// out to be the sender (it is bound once, so keeping it for the batch is exact).
     function _classify(
         Route memory route,
         bytes32 sender,
         bytes32 recipient,
         uint256 amount,
         bytes calldata body
-    ) private view returns (Kind) {
+    ) private returns (Kind) {
         if (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) {
             return Kind.StakeReport;
         }
         if (sender != route.peerBank) return Kind.Call;
-        if (route.localBank == address(0)) route.localBank = registry.local().bank;
+        if (route.localBank == address(0)) route.localBank = _bank();
         if (recipient == ChainAddress.fromAddress(route.localBank)) return Kind.BankMessage;
         if (
             amount != 0 &&
@@ -433,7 +441,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             return;
         }
         if (!ChainAddress.isEvmAddress(recipient)) {
-            _recordNotEvm(id, recipient);
+            _recordNotEvm(id, recipient, false);
             return;
         }
         // Any message from another sender is a call: its amount moves nothing.
@@ -468,7 +476,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             return;
         }
         if (!ChainAddress.isEvmAddress(recipient)) {
-            _recordNotEvm(id, recipient);
+            // A value transfer to an account that is not an EVM address is never paid here.
+            _recordNotEvm(id, recipient, kind == Kind.ValueTransfer);
             return;
         }
         address target = address(uint160(uint256(recipient)));
@@ -477,14 +486,17 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             return;
         }
         // Kind.ValueTransfer: pay from the origin's reserve, then run the handler (if any) with the
-        // original sender. A pending payout holds the handler back until `retry`.
+        // original sender. A payout that is not made holds the handler back until `retry`; the
+        // failure kind records whether the bank booked it (PayoutPending) or its call reverted and
+        // booked nothing (PayoutReverted), and HandlerReverted below means it was paid: `retry`
+        // then never asks for the payout again (the bank keeps no record of a paid transfer).
         try ICorrespondentBank(route.localBank).payout(origin, id, target, amount) returns (bool paid) {
             if (!paid) {
                 _recordFailure(id, FailureKind.PayoutPending, "");
                 return;
             }
         } catch {
-            _recordFailure(id, FailureKind.HandlerReverted, _returnData());
+            _recordFailure(id, FailureKind.PayoutReverted, _returnData());
             return;
         }
         (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
@@ -564,13 +576,24 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev A message to an account that is not an EVM address cannot run here; it is recorded
-    /// (visible, never silently dropped) and stays failed.
-    function _recordNotEvm(bytes32 id, bytes32 recipient) private {
+    /// (visible, never silently dropped) and stays failed (`retry` reverts `NotEvmAddress`). A value
+    /// transfer is recorded `PayoutReverted`: it was not paid.
+    function _recordNotEvm(bytes32 id, bytes32 recipient, bool valueTransfer) private {
         _recordFailure(
             id,
-            FailureKind.HandlerReverted,
+            valueTransfer ? FailureKind.PayoutReverted : FailureKind.HandlerReverted,
             abi.encodeWithSelector(ChainAddress.NotEvmAddress.selector, recipient)
         );
+    }
+
+    /// @dev The local bank: read from the registry once (reverts `NotBound` before the binding),
+    /// then from this contract's storage.
+    function _bank() private returns (address bank) {
+        bank = _localBank;
+        if (bank == address(0)) {
+            bank = registry.local().bank;
+            _localBank = bank;
+        }
     }
 
     /// @dev Copies a bytes32 array.

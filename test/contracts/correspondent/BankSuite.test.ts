@@ -144,8 +144,11 @@ describe("CorrespondentBank (full suite, three chains)", function () {
       proof: tree.multiproof([nonce], tree.count),
     });
     expect(await origin.suite.stakingHub.isFraudulent(checkpoint)).to.equal(true);
+    lastForged = forged;
     return messageId(forged);
   }
+  /** The encoding of the latest forged transfer (for `Inbox.retry`). */
+  let lastForged: Hex;
 
   before(async function () {
     const options = { stake: STAKE * ONE, allocation: ALLOCATION * ONE };
@@ -359,6 +362,36 @@ describe("CorrespondentBank (full suite, three chains)", function () {
     expect(await balance(B, dave.address)).to.equal(dave0 + wad(200n));
     expect(await B.suite.bank.reserve(A.suite.code)).to.equal(wad(100n));
     expect(await B.suite.bank.pendingPayouts(A.suite.code)).to.equal(0n);
+  });
+
+  it("books an inexact amount pending through the Inbox; claim pays it rounded down, once; retry pays nothing more", async function () {
+    // 3 units of C's 6-decimal token and 7 wei of dust: an honest A never sends it (send checks
+    // C's decimals), so it only comes from a forgery or a wrong route record.
+    const [carol] = users.get(C)!;
+    const amount = 3n * 10n ** 12n + 7n;
+    const carol0 = await balance(C, carol.address);
+    const reserve0 = await C.suite.bank.reserve(A.suite.code);
+    const received0 = await C.suite.bank.received(A.suite.code);
+    const id = await forgeTransfer(A, C, carol.address, amount);
+    expect(await C.suite.inbox.failure(id)).to.equal(2n); // PayoutPending: never paid at delivery
+    const booked = await C.suite.bank.payoutOf(id);
+    expect([booked.status, booked.amount]).to.deep.equal([1n, 3n]);
+    expect(await balance(C, carol.address)).to.equal(carol0);
+    expect(await C.suite.bank.received(A.suite.code)).to.equal(received0 + amount);
+
+    await expect(bankOf(C, carol).claim(id))
+      .to.emit(C.suite.bank, "Claimed")
+      .withArgs(id, carol.address, 3n);
+    await expect(C.suite.inbox.retry(lastForged))
+      .to.emit(C.suite.inbox, "Retried")
+      .and.not.to.emit(C.suite.bank, "Claimed");
+    expect(await balance(C, carol.address)).to.equal(carol0 + 3n);
+    expect(await C.suite.bank.reserve(A.suite.code)).to.equal(reserve0 - 3n);
+    expect(await C.suite.bank.pendingPayouts(A.suite.code)).to.equal(0n);
+    await expect(C.suite.inbox.retry(lastForged)).to.be.revertedWithCustomError(
+      C.suite.inbox,
+      "NotFailed",
+    );
   });
 
   it("requests a top-up below lowWater, suspends below the floor, and the route refuses sends at A", async function () {

@@ -396,16 +396,57 @@ describe("CorrespondentBank (unit, three chains)", function () {
       expect(await balance(B, bob)).to.equal(bob0 + wad(RESERVE));
     });
 
-    it("is idempotent per id: a second delivery neither pays nor books again", async function () {
-      const bob = B.users[0];
+    it("keeps no record of a transfer paid at delivery, and a record of a pending one until paid", async function () {
+      const [bob, dave] = B.users;
       const bank = await B.bank.getAddress();
-      const id = B.connection.ethers.id("once");
+      const id = B.connection.ethers.id("paid at once");
       const bob0 = await balance(B, bob);
-      await (await B.inbox.payout(bank, A.code, id, bob.address, wad(10))).wait();
-      await (await B.inbox.payout(bank, A.code, id, bob.address, wad(10))).wait();
+      await expect(B.inbox.payout(bank, A.code, id, bob.address, wad(10)))
+        .to.emit(B.bank, "PaidOut")
+        .withArgs(id, A.code, bob.address, wad(10));
+      // No record: a paid transfer costs no new storage slot. The Inbox never asks again for it
+      // (replay bitmap; a retry after a reverted handler does not call payout): protocol.md 3.7.
+      const record = await B.bank.payoutOf(id);
+      expect([record.status, record.origin, record.recipient, record.amount]).to.deep.equal([
+        0n,
+        0n,
+        B.connection.ethers.ZeroAddress,
+        0n,
+      ]);
       expect(await balance(B, bob)).to.equal(bob0 + wad(10));
       expect(await B.bank.received(A.code)).to.equal(wad(10));
       expect(await B.bank.reserve(A.code)).to.equal(wad(RESERVE - 10n));
+      await expect(B.bank.claim(id)).to.be.revertedWithCustomError(B.bank, "NotPending");
+
+      // A pending payout has a record, and a second call for it neither pays nor books again.
+      const pending = B.connection.ethers.id("pending");
+      const dave0 = await balance(B, dave);
+      await (await B.inbox.payout(bank, A.code, pending, dave.address, wad(RESERVE))).wait();
+      await (await B.inbox.payout(bank, A.code, pending, dave.address, wad(RESERVE))).wait();
+      const booked = await B.bank.payoutOf(pending);
+      expect([booked.status, booked.origin, booked.recipient, booked.amount]).to.deep.equal([
+        1n,
+        A.code,
+        dave.address,
+        wad(RESERVE),
+      ]);
+      expect(await balance(B, dave)).to.equal(dave0);
+      expect(await B.bank.received(A.code)).to.equal(wad(10n + RESERVE));
+      expect(await B.bank.pendingPayouts(A.code)).to.equal(wad(RESERVE));
+      // Paid by claim once the reserve covers it; afterwards the record says paid and a call for
+      // the id returns true without paying.
+      await fund(B, A, 10n);
+      await (await B.bank.claim(pending)).wait();
+      expect((await B.bank.payoutOf(pending)).status).to.equal(2n);
+      expect(
+        await B.inbox.payout.staticCall(bank, A.code, pending, dave.address, wad(RESERVE)),
+      ).to.equal(true);
+      await expect(B.inbox.payout(bank, A.code, pending, dave.address, wad(RESERVE))).to.not.emit(
+        B.bank,
+        "Claimed",
+      );
+      expect(await balance(B, dave)).to.equal(dave0 + wad(RESERVE));
+      expect(await B.bank.received(A.code)).to.equal(wad(10n + RESERVE));
     });
 
     it("pays a pending payout when the Inbox retries it after a top-up (payout called again)", async function () {
