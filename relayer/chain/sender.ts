@@ -1,5 +1,6 @@
 import {
   BaseError,
+  TransactionNotFoundError,
   type Account,
   type Address,
   type Hex,
@@ -47,8 +48,10 @@ export class TxRevertedError extends Error {
 }
 
 export interface SenderOptions {
-  /** How long to wait for a receipt before asking whether the transaction was dropped. */
+  /** How long a transaction may stay pending before it is replaced with higher fees. */
   receiptTimeoutMs?: number;
+  /** How often a transaction not mined yet is looked up in the node (a dropped one is sent again). */
+  dropCheckMs?: number;
   /** How many times one request is re-sent after nonce errors or a drop. */
   maxAttempts?: number;
   chainLabel?: string;
@@ -86,9 +89,11 @@ export function nonceErrorKind(e: unknown): NonceErrorKind | undefined {
  *   nonce is re-read from the chain and the request sent again;
  * - "replacement underpriced" (a pending transaction holds this nonce): the next nonce is tried;
  * - "nonce too high" (a gap, e.g. after a dropped transaction): re-read from the chain;
- * - a transaction that is neither mined nor known to the node after `receiptTimeoutMs` was dropped:
- *   the nonce is re-read and the request sent again (callers make their requests idempotent, e.g.
- *   the relayer re-checks isDelivered, so a late duplicate reverts harmlessly).
+ * - a transaction that is neither mined nor known to the node (looked up every `dropCheckMs`, e.g.
+ *   after a reorg removed the block that held it) was dropped: the nonce is re-read and the request
+ *   sent again (callers make their requests idempotent, e.g. the relayer re-checks isDelivered, so
+ *   a late duplicate reverts harmlessly); one still pending after `receiptTimeoutMs` is replaced
+ *   with higher fees.
  * Sends are serialized within the process; several processes with one key resolve through the
  * "too low" path.
  */
@@ -97,6 +102,7 @@ export class TxSender {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private readonly receiptTimeoutMs: number;
+  private readonly dropCheckMs: number;
   private readonly maxAttempts: number;
   private readonly chainLabel: string;
 
@@ -108,6 +114,7 @@ export class TxSender {
   ) {
     this.log = (options.log ?? silentLogger).child({ sender: account.address });
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 60_000;
+    this.dropCheckMs = Math.min(options.dropCheckMs ?? 5_000, this.receiptTimeoutMs);
     this.maxAttempts = options.maxAttempts ?? 6;
     this.chainLabel = options.chainLabel ?? String(publicClient.chain?.id ?? "?");
   }
@@ -199,16 +206,22 @@ export class TxSender {
     const { log } = sent;
     let hash = sent.hash;
     let receipt: TransactionReceipt | undefined;
-    for (let round = 1; !receipt; round++) {
+    let pendingSince = Date.now();
+    for (let round = 1; !receipt;) {
       try {
         receipt = await this.publicClient.waitForTransactionReceipt({
           hash,
-          timeout: this.receiptTimeoutMs,
+          timeout: this.dropCheckMs,
           retryCount: 1_000_000,
         });
         break;
       } catch (e) {
-        const pending = await this.publicClient.getTransaction({ hash }).catch(() => undefined);
+        // Looked up every dropCheckMs, not only after receiptTimeoutMs: a transaction a reorg or
+        // the mempool dropped would otherwise hold up this key's work for the whole timeout.
+        const pending = await this.publicClient
+          .getTransaction({ hash })
+          .catch((err: unknown) => (err instanceof TransactionNotFoundError ? undefined : null));
+        if (pending === null) continue; // the node did not answer: neither dropped nor stuck
         if (!pending) {
           // Dropped: the node forgot it. Re-read the nonce and send the request again; callers
           // make requests idempotent (the relayer re-checks isDelivered), so a late twin is harmless.
@@ -221,7 +234,9 @@ export class TxSender {
           if (attempt >= this.maxAttempts) throw e;
           return this.sendAttempt(req, attempt + 1);
         }
-        if (round >= this.maxAttempts) throw e;
+        if (Date.now() - pendingSince < this.receiptTimeoutMs) continue;
+        pendingSince = Date.now();
+        if (round++ >= this.maxAttempts) throw e;
         // Stuck in the mempool: replace it at the same nonce with fees raised by a quarter.
         const bump = (v: bigint | undefined) => (v === undefined ? undefined : (v * 5n) / 4n + 1n);
         try {
