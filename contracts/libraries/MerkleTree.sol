@@ -213,6 +213,8 @@ library MerkleTree {
     /// tree's last leaf (`count − 1`), so `last >> level` is the last non-empty node of a level: a
     /// known node (never beyond it) whose right sibling is empty is an even node equal to it.
     /// `zeros` is `_zeroTable()`.
+    // One assembly block per level pass is the point of this function (solhint counts its lines).
+    // solhint-disable-next-line function-max-lines
     function _walk(
         bytes32[] memory leaves,
         uint256[] memory indices,

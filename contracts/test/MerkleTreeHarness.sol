@@ -58,8 +58,8 @@ contract MerkleTreeHarness {
 
     /// @notice MerkleTree.multiRoot in the tree of the first `size` leaves.
     function multiRoot(
-        bytes32[] memory leaves,
-        uint256[] memory indices,
+        bytes32[] calldata leaves,
+        uint256[] calldata indices,
         bytes32[] calldata proof,
         uint256 size
     ) external pure returns (bytes32) {
@@ -68,13 +68,16 @@ contract MerkleTreeHarness {
 
     /// @notice Gas used by multiRoot alone (for benchmarks).
     function multiRootGas(
-        bytes32[] memory leaves,
-        uint256[] memory indices,
+        bytes32[] calldata leaves,
+        uint256[] calldata indices,
         bytes32[] calldata proof,
         uint256 size
     ) external view returns (bytes32 result, uint256 gasUsed) {
+        // Copied to memory (where multiRoot works in place) before the measurement.
+        bytes32[] memory nodes = leaves;
+        uint256[] memory positions = indices;
         uint256 before = gasleft();
-        result = MerkleTree.multiRoot(leaves, indices, proof, size);
+        result = MerkleTree.multiRoot(nodes, positions, proof, size);
         gasUsed = before - gasleft();
     }
 }
