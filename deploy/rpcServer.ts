@@ -1,7 +1,8 @@
 /**
  * Serves an in-process Hardhat chain over HTTP JSON-RPC on a free 127.0.0.1 port, so the node (in
  * this process or a child process) talks to it exactly as to a real endpoint, and lets a test take
- * the endpoint down and bring it back (an RPC outage) without touching the chain.
+ * the endpoint down and bring it back (an RPC outage) without touching the chain, or make one
+ * method answer with errors for a while (a fault injected in tests).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +15,34 @@ export interface RpcEndpoint {
   down(): void;
   up(): void;
   readonly requests: number;
+  /**
+   * Answers `method` with a JSON-RPC error for the next `fault.times` calls and/or for
+   * `fault.forMs` milliseconds (whichever ends first; neither: until `clear()`). A new fault on the
+   * same method replaces the previous one.
+   */
+  failMethod(method: string, fault?: MethodFault): InjectedFault;
   close(): Promise<void>;
+}
+
+/** How a method misbehaves (see `RpcEndpoint.failMethod`). */
+export interface MethodFault {
+  times?: number;
+  forMs?: number;
+  /**
+   * Run the call on the chain first and answer with the error anyway: the answer is lost, not the
+   * request (a sent transaction may be mined although the sender saw an error). Default false.
+   */
+  afterForwarding?: boolean;
+  /** The error answered; default `{code: -32000, message: "fault injected: <method> failed"}`. */
+  error?: { code: number; message: string };
+}
+
+export interface InjectedFault {
+  /** Calls answered with the error so far. */
+  readonly failed: number;
+  readonly active: boolean;
+  /** Ends the fault now. */
+  clear(): void;
 }
 
 interface JsonRpcRequest {
@@ -27,8 +55,34 @@ interface JsonRpcRequest {
 export async function serveChain(provider: EthereumProvider, port = 0): Promise<RpcEndpoint> {
   let isDown = false;
   let requests = 0;
+  const faults = new Map<
+    string,
+    { fault: MethodFault; until: number; left: number; failed: number }
+  >();
+  /** The fault that answers this call of `method`, if one is active (and counts the call). */
+  const faultFor = (method: string) => {
+    const f = faults.get(method);
+    if (!f) return undefined;
+    if (f.left <= 0 || Date.now() >= f.until) {
+      faults.delete(method);
+      return undefined;
+    }
+    f.left--;
+    f.failed++;
+    return f.fault;
+  };
   const handle = async (req: JsonRpcRequest) => {
     try {
+      const fault = faultFor(req.method);
+      if (fault?.afterForwarding)
+        await provider.request({ method: req.method, params: req.params ?? [] }).catch(() => {});
+      if (fault) {
+        const error = fault.error ?? {
+          code: -32000,
+          message: `fault injected: ${req.method} failed`,
+        };
+        return { jsonrpc: "2.0", id: req.id, error };
+      }
       const result = await provider.request({ method: req.method, params: req.params ?? [] });
       return { jsonrpc: "2.0", id: req.id, result };
     } catch (e) {
@@ -85,6 +139,26 @@ export async function serveChain(provider: EthereumProvider, port = 0): Promise<
     },
     get requests() {
       return requests;
+    },
+    failMethod(method, fault = {}) {
+      const state = {
+        fault,
+        until: fault.forMs === undefined ? Infinity : Date.now() + fault.forMs,
+        left: fault.times ?? Infinity,
+        failed: 0,
+      };
+      faults.set(method, state);
+      return {
+        get failed() {
+          return state.failed;
+        },
+        get active() {
+          return faults.get(method) === state && state.left > 0 && Date.now() < state.until;
+        },
+        clear() {
+          if (faults.get(method) === state) faults.delete(method);
+        },
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {
