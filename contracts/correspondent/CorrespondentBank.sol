@@ -103,12 +103,19 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     mapping(uint64 peer => Thresholds) private _thresholds;
     mapping(bytes32 id => Payout) private _payouts;
     mapping(uint64 peer => PeerBank) private _peerBanks;
+    /// @dev Peers governance enabled netting with (docs/protocol.md 3.7); disabled by default.
+    mapping(uint64 peer => bool) private _nettingEnabled;
 
     /// @notice A transfer whose amount is not a whole number of local token units was booked pending
     /// with `amountLocal` (rounded down) instead of being paid at delivery.
     event PayoutInexact(bytes32 indexed id, uint64 indexed origin, uint256 amount, uint256 amountLocal);
-    /// @notice A reserve report older than the last applied one from `peer` was ignored.
+    /// @notice A reserve report from `peer` was ignored: older than the last applied one and not
+    /// lowering our credit view (nor suspending us).
     event ReportIgnored(uint64 indexed peer, uint32 nonce);
+    /// @notice Governance enabled or disabled netting with `peer`.
+    event NettingSet(uint64 indexed peer, bool enabled);
+    /// @notice A netting request from `peer` was answered with 0: netting with it is disabled.
+    event NettingDeclined(uint64 indexed peer, uint256 request);
     /// @notice A netting reply arrived while no netting request to `peer` was in flight.
     event NettingReplyIgnored(uint64 indexed peer, uint256 amount);
 
@@ -120,6 +127,8 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     error InvalidRecipient(bytes32 recipient);
     /// @notice `floor` must not exceed `lowWater`.
     error InvalidThresholds();
+    /// @notice Netting with `peer` is not enabled by governance.
+    error NettingDisabled(uint64 peer);
     /// @notice A netting request to `peer` is still waiting for its reply.
     error NettingInFlight(uint64 peer);
     /// @notice The token transferred less than asked (fee-on-transfer) where an exact amount is owed.
@@ -232,8 +241,10 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// @notice Starts netting with `peer`: locks our whole pool for it (rounded down to a whole number
     /// of units of both tokens) and asks the peer to net up to that amount. Anyone may call it.
     /// @dev One request per peer at a time; the peer's reply releases the lock (docs/protocol.md 3.7).
+    /// Reverts `NettingDisabled` unless governance enabled netting with `peer`.
     /// @return id the message id of the netting request
     function net(uint64 peer) external nonReentrant returns (bytes32 id) {
+        if (!_nettingEnabled[peer]) revert NettingDisabled(peer);
         Correspondent storage c = _correspondents[peer];
         if (c.nettingLocked != 0) revert NettingInFlight(peer);
         PeerBank memory peerBank = _peerBank(peer);
@@ -271,6 +282,18 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         _thresholds[peer] = Thresholds(reportThreshold, lowWater, floor);
         emit ThresholdsSet(peer, reportThreshold, lowWater, floor);
         _afterAccountChange(peer);
+    }
+
+    /// @notice Enables or disables netting with `peer`; governance only. Netting is the one flow in
+    /// which a false message moves our own pool (docs/protocol.md 3.7), so it is off by default and
+    /// enabled only with peers whose attesters we accept that risk from. Moves no tokens; a
+    /// request already in flight is still completed by the peer's reply.
+    /// @param peer an enrolled peer
+    /// @param enabled whether `net(peer)` may be called and `peer`'s netting requests are answered
+    function setNetting(uint64 peer, bool enabled) external onlyGovernance {
+        if (registry.status(peer) == IRouteRegistry.RouteStatus.None) revert UnknownPeer(peer);
+        _nettingEnabled[peer] = enabled;
+        emit NettingSet(peer, enabled);
     }
 
     // ---------------------------------------------------------------- Inbox hooks
@@ -324,9 +347,10 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICorrespondentBank
-    /// @dev Reserve report: applied only when newer (origin nonce) than the last applied one.
-    /// Netting request: moves `min(request, pool for origin)` from that pool into reserve[origin]
-    /// and replies the amount. Netting reply: moves the replied amount from the locked pool into
+    /// @dev Reserve report: applied when newer (origin nonce) than the last applied one, or when it
+    /// lowers our credit view or suspends us whatever its nonce. Netting request: when netting with
+    /// `origin` is enabled, moves `min(request, pool for origin)` from that pool into
+    /// reserve[origin] and replies the amount; otherwise moves nothing and replies 0. Netting reply: moves the replied amount from the locked pool into
     /// reserve[origin] and releases the rest of the lock.
     function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external nonReentrant onlyInbox {
         uint8 kind = BankMessages.kind(body);
@@ -342,19 +366,26 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICorrespondentBank
-    /// @dev Reserve report: the increase of our credit view it would cause (0 for a decrease or a
-    /// stale report). Netting request: `min(request, our pool for origin)`. Netting reply: its
-    /// amount. Reverts on a malformed or unknown body.
-    function bankMessageCoverage(uint64 origin, bytes calldata body) external view returns (uint256) {
+    /// @dev Reserve report: the increase of our credit view it would apply (0 for a decrease, or an
+    /// older report, which applies only when it lowers the view). Netting request:
+    /// `min(request, our pool for origin)`, 0 when netting with `origin` is disabled. Netting reply:
+    /// its amount. Reverts on a malformed or unknown body.
+    function bankMessageCoverage(
+        uint64 origin,
+        uint32 nonce,
+        bytes calldata body
+    ) external view returns (uint256) {
         uint8 kind = BankMessages.kind(body);
         Correspondent storage c = _correspondents[origin];
         if (kind == BankMessages.RESERVE_REPORT) {
             BankMessages.ReserveReport memory incoming = BankMessages.decodeReserveReport(body);
+            if (c.hasReport && nonce <= c.reportNonce) return 0;
             uint256 before = _creditView(c);
             uint256 afterwards = _credit(incoming, c.sent);
             return afterwards > before ? afterwards - before : 0;
         } else if (kind == BankMessages.NETTING_REQUEST) {
             uint256 request = BankMessages.decodeNetting(body, BankMessages.NETTING_REQUEST);
+            if (!_nettingEnabled[origin]) return 0;
             uint256 available = c.pool * scale;
             return request < available ? request : available;
         } else if (kind == BankMessages.NETTING_REPLY) {
@@ -422,6 +453,11 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return _payouts[id];
     }
 
+    /// @notice Whether governance enabled netting with `peer`.
+    function nettingEnabled(uint64 peer) external view returns (bool) {
+        return _nettingEnabled[peer];
+    }
+
     /// @notice `peer`'s thresholds (local units).
     function thresholds(uint64 peer) external view returns (Thresholds memory) {
         return _thresholds[peer];
@@ -469,15 +505,23 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev A newer report always applies. An older one applies only when it suspends us or lowers
+    /// our credit view (a decrease never adds risk, and a forged report at a high nonce must not
+    /// freeze the view against drops and suspensions: docs/protocol.md 3.7); an older resume or
+    /// increase is stale. The highest applied nonce only moves forward.
     function _applyReport(uint64 origin, uint32 nonce, BankMessages.ReserveReport memory incoming) private {
         Correspondent storage c = _correspondents[origin];
         if (c.hasReport && nonce <= c.reportNonce) {
-            emit ReportIgnored(origin, nonce);
-            return;
+            bool lowers = incoming.suspended || _credit(incoming, c.sent) < _creditView(c);
+            if (!lowers) {
+                emit ReportIgnored(origin, nonce);
+                return;
+            }
+        } else {
+            c.reportNonce = nonce;
         }
         c.report = incoming;
         c.hasReport = true;
-        c.reportNonce = nonce;
         emit ReportReceived(
             origin,
             incoming.reserve,
@@ -490,13 +534,24 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     function _answerNetting(uint64 origin, uint256 request) private {
         Correspondent storage c = _correspondents[origin];
         PeerBank memory peerBank = _peerBank(origin);
+        (address outbox, ) = _localContracts();
+        if (!_nettingEnabled[origin]) {
+            // Move nothing; the reply of 0 still releases the requester's lock.
+            emit NettingDeclined(origin, request);
+            IOutbox(outbox).dispatchValue(
+                origin,
+                _toBytes32(peerBank.bank),
+                0,
+                BankMessages.encodeNettingReply(0)
+            );
+            return;
+        }
         uint256 available = c.pool * scale;
         uint256 amount = _roundToCommonUnit(request < available ? request : available, peerBank.decimals);
         uint256 amountLocal = amount / scale;
         c.pool -= amountLocal;
         _accounts[origin].reserve += amountLocal;
         emit Netted(origin, amount);
-        (address outbox, ) = _localContracts();
         // Always reply, even with 0: the reply releases the requester's lock.
         IOutbox(outbox).dispatchValue(
             origin,

@@ -84,6 +84,11 @@ interface ICorrespondentBank {
     /// @notice Inbox hook: a bank-to-bank protocol message from `origin` (reserve report, netting).
     function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external;
 
-    /// @notice Value at risk (18 decimals) that a bank-to-bank message from `origin` would move.
-    function bankMessageCoverage(uint64 origin, bytes calldata body) external view returns (uint256);
+    /// @notice Value at risk (18 decimals) that a bank-to-bank message from `origin` at origin nonce
+    /// `nonce` would move (the nonce decides whether a reserve report's increase would apply).
+    function bankMessageCoverage(
+        uint64 origin,
+        uint32 nonce,
+        bytes calldata body
+    ) external view returns (uint256);
 }

@@ -82,8 +82,13 @@ interface IInbox {
     /// @notice Sets the caller's own policy as a recipient.
     function setRecipientPolicy(uint16 minSigners, uint96 requiredCoverage) external;
 
-    /// @notice Whether the message at `nonce` from `origin` was delivered (executed or failed).
+    /// @notice Whether the message at `nonce` from `origin` was delivered (executed or failed). For
+    /// a system message this is only whether its nonce was taken; use `isMessageDelivered`.
     function isDelivered(uint64 origin, uint32 nonce) external view returns (bool);
+
+    /// @notice Whether `message` (encoded) was delivered (executed or failed), by its replay key: a
+    /// system message (stake report, bank-to-bank message) by its id, any other by its nonce bit.
+    function isMessageDelivered(bytes calldata message) external view returns (bool);
 
     /// @notice Failure state of a delivered message (None if executed or never delivered).
     function failure(bytes32 id) external view returns (FailureKind);

@@ -42,8 +42,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @inheritdoc IInbox
     uint32 public immutable handlerGasLimit;
 
-    /// @dev Replay bitmap: bit `nonce % 256` of word `nonce / 256`, per origin.
+    /// @dev Replay bitmap: bit `nonce % 256` of word `nonce / 256`, per origin. The replay key of
+    /// every message except system messages.
     mapping(uint64 origin => mapping(uint256 word => uint256 bits)) private _deliveredBits;
+    /// @dev Replay key of system messages (stake reports, bank-to-bank messages): their id. A forged
+    /// message squatting a system message's nonce cannot make the real one undeliverable
+    /// (docs/protocol.md 3.3, "Replay key"). Other messages never read or write it.
+    mapping(bytes32 id => bool) private _systemDelivered;
     mapping(bytes32 id => FailureKind) private _failures;
     mapping(address recipient => RecipientPolicy) private _policies;
     /// @dev The local CorrespondentBank, read from the registry on first use: it binds the local
@@ -161,12 +166,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // A failure is only ever recorded for a message delivered here; check it all the same.
         uint64 origin = message.origin();
         uint32 nonce = message.nonce();
-        if (message.destination() != localCode || !_isDelivered(origin, nonce)) revert NotFailed(id);
-        delete _failures[id];
-
+        if (message.destination() != localCode) revert NotFailed(id);
         // Any status: a message delivered before a pause can still be retried.
         (Route memory route, ) = _readRouteAnyStatus(origin);
         bytes32 recipientWord = message.recipient();
+        if (!_isMessageDelivered(route, message.sender(), recipientWord, id, nonce)) revert NotFailed(id);
+        delete _failures[id];
+
         bytes calldata body = message.body();
         Kind kind = _classify(route, message.sender(), recipientWord, message.amount(), body);
         if (kind == Kind.BankMessage) {
@@ -217,6 +223,15 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @inheritdoc IInbox
     function isDelivered(uint64 origin, uint32 nonce) external view returns (bool) {
         return _isDelivered(origin, nonce);
+    }
+
+    /// @inheritdoc IInbox
+    /// @dev A message for another destination was never delivered here.
+    function isMessageDelivered(bytes calldata message) external view returns (bool) {
+        if (message.destination() != localCode) return false;
+        (Route memory route, ) = _readRouteAnyStatus(message.origin());
+        return
+            _isMessageDelivered(route, message.sender(), message.recipient(), message.id(), message.nonce());
     }
 
     /// @inheritdoc IInbox
@@ -329,7 +344,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             previous = nonce;
             _put(batch.ids, i, id);
             _put(batch.nonces, i, nonce);
-            _markDelivered(batch, route.origin, id, nonce);
+            bytes32 sender = m.sender();
+            // Only a message from the peer's StakingHub or bank can be a system message: a pure
+            // call skips the lookup and never touches the system replay mapping.
+            bool system =
+                (sender == route.peerStakingHub || sender == route.peerBank) &&
+                    _isSystem(route, sender, m.recipient());
+            _markDelivered(batch, route.origin, id, nonce, system);
             _addNeeds(route, batch, m, i);
         }
         _deliveredBits[route.origin][batch.wordIndex] = batch.word;
@@ -381,7 +402,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             if (kind == Kind.StakeReport) {
                 value += _stakeReportCoverage(route.origin, body, m.nonce());
             } else if (kind == Kind.BankMessage) {
-                value += ICorrespondentBank(route.localBank).bankMessageCoverage(route.origin, body);
+                value += ICorrespondentBank(route.localBank).bankMessageCoverage(
+                    route.origin,
+                    m.nonce(),
+                    body
+                );
             }
         }
         batch.valueAtRisk += value;
@@ -389,7 +414,15 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @dev Replay: checks and sets the message's bit. Nonces ascend, so each bitmap word is read
     /// once and written once (when the batch moves past it, and at the end of `_checkMessages`).
-    function _markDelivered(Batch memory batch, uint64 origin, bytes32 id, uint256 nonce) private {
+    /// A system message is keyed by its id instead: it reverts only when that id was delivered, and
+    /// sets its nonce bit without checking it (a forged message may have squatted the nonce).
+    function _markDelivered(
+        Batch memory batch,
+        uint64 origin,
+        bytes32 id,
+        uint256 nonce,
+        bool system
+    ) private {
         uint256 wordIndex = nonce >> 8;
         uint256 word = batch.word;
         if (wordIndex != batch.wordIndex) {
@@ -399,8 +432,42 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             word = bitmap[wordIndex];
         }
         uint256 bit = 1 << (nonce & 0xff);
-        if (word & bit != 0) revert AlreadyDelivered(id);
+        if (system) {
+            if (_systemDelivered[id]) revert AlreadyDelivered(id);
+            _systemDelivered[id] = true;
+        } else if (word & bit != 0) {
+            revert AlreadyDelivered(id);
+        }
         batch.word = word | bit;
+    }
+
+    /// @dev Whether a message is a system message (docs/protocol.md 3.4): a stake report (the peer's
+    /// StakingHub to this Inbox) or a bank-to-bank message (the peer's bank to the local bank).
+    function _isSystem(Route memory route, bytes32 sender, bytes32 recipient) private returns (bool) {
+        if (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) {
+            return true;
+        }
+        if (sender != route.peerBank) return false;
+        if (route.localBank == address(0)) route.localBank = _bank();
+        return recipient == ChainAddress.fromAddress(route.localBank);
+    }
+
+    /// @dev Whether a message was delivered, by its replay key: a system message by id, any other by
+    /// its nonce bit. A view: the local bank is read from the cache or, before it, the registry.
+    function _isMessageDelivered(
+        Route memory route,
+        bytes32 sender,
+        bytes32 recipient,
+        bytes32 id,
+        uint32 nonce
+    ) private view returns (bool) {
+        bool system = sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this));
+        if (!system && sender == route.peerBank && sender != bytes32(0)) {
+            address bank = _localBank;
+            if (bank == address(0)) bank = registry.local().bank;
+            system = recipient == ChainAddress.fromAddress(bank);
+        }
+        return system ? _systemDelivered[id] : _isDelivered(route.origin, nonce);
     }
 
     /// @dev How a message executes. Looks the local bank up the first time the peer's bank turns

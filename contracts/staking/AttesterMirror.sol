@@ -24,7 +24,8 @@ abstract contract AttesterMirror {
     /// @dev Ring size: the current bucket plus the `BUCKETS` before it.
     uint256 private constant RING = BUCKETS + 1;
 
-    /// @notice `StakeReportIgnored` reason: the report is not newer than the last applied one.
+    /// @notice `StakeReportIgnored` reason: the report is not newer than the last applied one and
+    /// does not lower the mirror.
     bytes32 public constant REPORT_STALE = "stale";
     /// @notice `StakeReportIgnored` reason: the body is not a well-formed stake report.
     bytes32 public constant REPORT_MALFORMED = "malformed";
@@ -34,7 +35,7 @@ abstract contract AttesterMirror {
     /// @dev Length of one exposure bucket, W / BUCKETS seconds.
     uint32 private immutable _bucketLength;
 
-    /// @dev Mirrored stake and the smallest origin nonce a new report must have (last applied + 1).
+    /// @dev Mirrored stake and the smallest origin nonce an increase must have (highest applied + 1).
     struct MirrorRecord {
         uint224 stake;
         uint32 nextReportNonce;
@@ -103,8 +104,8 @@ abstract contract AttesterMirror {
         return _records[origin][attester].stake != 0;
     }
 
-    /// @dev Value at risk of a stake report: the increase over the current mirror; 0 for a decrease,
-    /// an unchanged stake, a stale report (not newer than the last applied) or a malformed body.
+    /// @dev Value at risk of a stake report: the increase it would apply over the current mirror; 0
+    /// for a decrease, an unchanged stake, an older increase (ignored as stale) or a malformed body.
     function _stakeReportCoverage(
         uint64 origin,
         bytes calldata body,
@@ -117,9 +118,12 @@ abstract contract AttesterMirror {
         return allocation > record.stake ? allocation - record.stake : 0;
     }
 
-    /// @dev Applies a stake report from `origin`'s StakingHub (the caller checks the sender). Reports
-    /// not newer than the last applied one for that attester are ignored, so out-of-order delivery
-    /// never rolls the mirror back; a malformed body is ignored too (never blocks a batch).
+    /// @dev Applies a stake report from `origin`'s StakingHub (the caller checks the sender): when it
+    /// is newer than the highest applied one for that attester, or whatever its nonce when it lowers
+    /// the mirror (a decrease never adds risk, and a forged report at a high nonce must not make a
+    /// slashed attester's zero report stale: docs/protocol.md 3.5). An older increase is ignored as
+    /// stale, so out-of-order delivery never raises the mirror back; the highest applied nonce only
+    /// moves forward. A malformed body is ignored too (never blocks a batch).
     function _applyStakeReport(uint64 origin, bytes calldata body, uint32 reportNonce) internal {
         (bool ok, address attester, uint256 allocation) = StakeReport.tryDecode(body);
         if (!ok) {
@@ -128,7 +132,13 @@ abstract contract AttesterMirror {
         }
         MirrorRecord storage record = _records[origin][attester];
         if (reportNonce < record.nextReportNonce) {
-            emit IInbox.StakeReportIgnored(origin, attester, reportNonce, REPORT_STALE);
+            if (allocation >= record.stake) {
+                emit IInbox.StakeReportIgnored(origin, attester, reportNonce, REPORT_STALE);
+                return;
+            }
+            // An older decrease: applied, the highest applied nonce stays.
+            record.stake = uint224(allocation); // allocation < stake < 2^224
+            emit IInbox.MirrorUpdated(origin, attester, allocation, reportNonce);
             return;
         }
         // nonce < 2^32 - 1 (Outbox capacity), so nonce + 1 fits.

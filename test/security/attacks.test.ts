@@ -664,12 +664,12 @@ describe("Security: attacks and the defences that stop them", function () {
 });
 
 // -------------------------------------------------------------------------------------------------
-// Findings: real weaknesses this suite found. Each test states the property the protocol promises;
-// it fails against the current contracts, so it is skipped with the reason (see docs/security.md,
-// "Findings") until the owners decide the fix.
+// Findings: real weaknesses this suite found, now fixed (docs/security.md, "Findings"). Each test
+// runs the attack and states the defence that stops it; each failed against the contracts before
+// its fix.
 // -------------------------------------------------------------------------------------------------
 
-describe("Security findings (failing tests, skipped until fixed)", function () {
+describe("Security findings (fixed): nonce squatting and netting", function () {
   let world: World;
 
   before(async function () {
@@ -681,12 +681,12 @@ describe("Security findings (failing tests, skipped until fixed)", function () {
     await world.reset();
   });
 
-  // FINDING 1 (high): replay is keyed by (origin, nonce), so a liar can deliver a made-up message at
-  // the nonce of the stake report that would remove it from the peer's mirror. The real report can
-  // then never be delivered (AlreadyDelivered), `syncReport`'s new report can be squatted the same
-  // way, and the mirror keeps the liar's stake after the stake itself is gone: it goes on vouching
-  // (draining the origin's reserve) every window, and a second fraud proof finds nothing to slash.
-  it.skip("removes a slashed attester from the peer's mirror even when it squats its zero report's nonce [FINDING 1: fails, nonce squatting keeps the mirror alive]", async function () {
+  // FINDING 1 (high, fixed): replay was keyed by (origin, nonce) for every message, so a liar could
+  // deliver a made-up message at the nonce of the stake report that would remove it from the
+  // peer's mirror; the real report was then undeliverable (AlreadyDelivered) and the mirror kept the
+  // liar's stake. Defence: system messages are keyed by id (Inbox `_systemDelivered`), so the real
+  // report is delivered whatever occupies its nonce.
+  it("delivers a slashed attester's zero report even when the attester squatted its nonce, and drops it from the mirror", async function () {
     const a = world.chains[A];
     const b = world.chains[B];
     const [liar] = a.attesters;
@@ -711,24 +711,25 @@ describe("Security findings (failing tests, skipped until fixed)", function () {
         body: "0x",
       });
       expect((await world.deliver(B, forged.delivery)).ok).to.equal(true);
-      // The real report is now undeliverable.
+      // The real report is still delivered (its replay key is its id), and only once.
       const honest = await world.build(
         A,
         await world.snapshot(A),
         [report],
         a.attesters.slice(1, 3),
       );
+      const out = await world.deliver(B, honest);
+      expect(out.ok, out.error).to.equal(true);
+      expect(named(out.events, "MirrorUpdated")).to.have.length(1);
+      expect(await b.suite.inbox.mirroredStake(a.code, liar.address)).to.equal(0n);
+      expect(await b.suite.inbox.isMessageDelivered(report.encoded)).to.equal(true);
       expect((await world.tryDeliver(B, honest)).error).to.equal("AlreadyDelivered");
     };
     await squat();
-    // Anyone re-sends the report; the liar squats that one too.
-    expect((await world.tx(A, a.users[1], hub, "syncReport", [liar.address, b.code])).ok).to.equal(
-      true,
-    );
-    await squat();
+    // (Before the fix the liar squatted `syncReport`'s re-sent report too; now it is no longer a
+    // mirrored attester on B, so it cannot even sign a delivery there.)
 
-    // The promise: a slashed attester's signature is worth nothing on the peer. Actual: B still
-    // mirrors the liar's 100, and in the next window it drains A's reserve on B again.
+    // A slashed attester's signature is worth nothing on the peer, in this window or the next.
     await world.travel(B, W + W / 8n + 1n);
     expect(await b.suite.inbox.mirroredStake(a.code, liar.address)).to.equal(0n);
     const thief = addressToBytes32(b.users[4].address as Hex);
@@ -743,12 +744,12 @@ describe("Security findings (failing tests, skipped until fixed)", function () {
     expect((await world.tryDeliver(B, drain.delivery)).error).to.equal("UnknownSigner");
   });
 
-  // FINDING 2 (medium): netting moves the *destination's* value on the origin's word. A forged
-  // netting request (or reply) signed by the origin's attesters makes B move its own pool for A
-  // (money B's users paid, owed to B's community) into A's reserve on B. Coverage bounds it by the
-  // liars' stake, but the slash goes to A's insurance vault (A's governance), so a community that
-  // controls its vault and an attester gains the moved amount at no net cost, every window.
-  it.skip("moves none of the destination community's money on a forged netting request [FINDING 2: fails, B's pool moves into A's reserve]", async function () {
+  // FINDING 2 (medium, fixed): netting moves the *destination's* value on the origin's word. A
+  // forged netting request signed by the origin's attesters made B move its own pool for A (money
+  // B's users paid) into A's reserve on B, and the slash went to A's own insurance vault. Defence:
+  // netting is opt-in per peer by governance (`setNetting`, off by default); with it off, a request
+  // moves nothing and is answered 0 (at no value at risk).
+  it("moves none of the destination community's money on a forged netting request unless its governance enabled netting with the origin", async function () {
     const a = world.chains[A];
     const b = world.chains[B];
     const [liar] = a.attesters;
@@ -772,17 +773,19 @@ describe("Security findings (failing tests, skipped until fixed)", function () {
       amount: 0n,
       body: encodeNettingRequest({ amount: 50n * ONE }),
     });
+    expect(await b.suite.bank.nettingEnabled(a.code)).to.equal(false);
     const out = await world.deliver(B, forged.delivery);
     expect(out.ok, out.error).to.equal(true);
+    expect(named(out.events, "CoverageCharged")).to.have.length(0);
 
-    // The promise (docs/protocol.md 1.5, 3.7): a fraud by A's attesters drains only A's reserve.
-    // Actual: B's pool for A moved into reserve[A] on B (A's credit) and A's bank ignores the reply.
+    // A fraud by A's attesters drains only A's reserve (docs/protocol.md 1.5, 3.7): B's pool for A
+    // and A's reserve on B are untouched.
     expect(await b.suite.bank.pool(a.code), "B's pool for A").to.equal(poolBefore);
     expect(await b.suite.bank.reserve(a.code)).to.equal(reserveBefore);
   });
 });
 
-describe("Security findings: report ordering (failing tests, skipped until fixed)", function () {
+describe("Security findings (fixed): report ordering", function () {
   let world: World;
 
   before(async function () {
@@ -829,12 +832,12 @@ describe("Security findings: report ordering (failing tests, skipped until fixed
     };
   }
 
-  // FINDING 3 (high): stake reports apply only when newer (origin nonce) than the last one applied,
-  // and under a false checkpoint the nonce is the liar's to choose. One made-up stake report about
-  // itself at nonce 2^32 − 2, restating its current mirror (no increase, so no value at risk), makes
-  // every later real report about it stale: decreases, deallocations and the zero report of its
-  // slashing are all ignored. Its mirror on the peer outlives its stake for good.
-  it.skip("applies the zero report of a slashed attester even after the attester made up a report at the last nonce [FINDING 3: fails, the mirror is frozen]", async function () {
+  // FINDING 3 (high, fixed): stake reports applied only when newer (origin nonce) than the last one
+  // applied, and under a false checkpoint the nonce is the liar's to choose. One made-up stake
+  // report about itself at nonce 2^32 − 2, restating its mirror (no value at risk), made every later
+  // real report stale, the zero report of its slashing included. Defence: a report that lowers the
+  // mirror applies whatever its nonce (AttesterMirror `_applyStakeReport`).
+  it("applies the zero report of a slashed attester even after the attester made up a report at the last nonce", async function () {
     const a = world.chains[A];
     const b = world.chains[B];
     const [liar, honest] = a.attesters;
@@ -856,15 +859,16 @@ describe("Security findings: report ordering (failing tests, skipped until fixed
     const reports = await world.prepare(A, B, { signers: [honest] });
     const relayed = await world.deliver(B, reports!);
     expect(relayed.ok, relayed.error).to.equal(true);
-    // The promise: the mirror drops to zero. Actual: the zero report is ignored as stale.
+    // The mirror drops to zero.
     expect(named(relayed.events, "StakeReportIgnored")).to.have.length(0);
     expect(await b.suite.inbox.mirroredStake(a.code, liar.address)).to.equal(0n);
   });
 
-  // FINDING 3b (medium, same cause): a made-up reserve report at the last nonce freezes the
-  // credit view of the receiving bank: no later real report applies, so it never learns of a top-up,
-  // a drop or a suspension.
-  it.skip("applies a real reserve report after a made-up one at the last nonce [FINDING 3b: fails, the credit view is frozen]", async function () {
+  // FINDING 3b (medium, fixed): a made-up reserve report at the last nonce froze the credit view of
+  // the receiving bank: no later real report applied. Defence: a report that lowers the credit view
+  // or suspends applies whatever its nonce. Residual (docs/protocol.md 3.7): later *increases* stay
+  // stale for that peer, which only costs liveness (sends are capped below the real credit).
+  it("applies a real suspension after a made-up reserve report at the last nonce (a later increase stays stale)", async function () {
     const a = world.chains[A];
     const b = world.chains[B];
     // B's liar tells A's bank, at the last nonce, that A's reserve on B is what it is now (no
@@ -895,15 +899,37 @@ describe("Security findings: report ordering (failing tests, skipped until fixed
     const signatures = await world.sign(B, checkpoint, b.attesters.slice(0, 1));
     const out = await world.deliver(A, { checkpoint, signatures, messages: [encoded], proof });
     expect(out.ok, out.error).to.equal(true);
-    // Someone tops A's reserve on B up by 100; B's bank reports it to A and it is relayed.
+    const credit = await a.suite.bank.creditView(b.code);
+    expect(credit > 0n).to.equal(true);
+    // Residual: someone tops A's reserve on B up by 100; B's report of it is stale on A (liveness
+    // only: A's credit view stays below the real one).
     const funded = await world.tx(B, b.users[5], b.suite.bank, "fund", [a.code, 100n * ONE]);
     expect(funded.ok, funded.error).to.equal(true);
-    const delivery = await world.prepare(B, A, { signers: b.attesters });
-    const relayed = await world.deliver(A, delivery!);
-    expect(relayed.ok, relayed.error).to.equal(true);
-    // The promise: A's credit view follows B's latest real report. Actual: the report is ignored.
-    expect(await a.suite.bank.creditView(b.code)).to.equal(
-      current.latest.reserve - current.latest.pending + 100n * ONE,
+    const topUp = await world.deliver(A, (await world.prepare(B, A, { signers: b.attesters }))!);
+    expect(topUp.ok, topUp.error).to.equal(true);
+    expect(named(topUp.events, "ReportIgnored")).to.have.length(1);
+    expect(await a.suite.bank.creditView(b.code)).to.equal(credit);
+    // B's governance suspends A (floor above the reserve); B's report of it applies on A.
+    await governThroughTimelock(b.suite, [
+      {
+        target: b.suite.addresses.bank,
+        data: b.suite.bank.interface.encodeFunctionData("setThresholds", [
+          a.code,
+          0n,
+          2n ** 200n,
+          2n ** 200n,
+        ]),
+      },
+    ]);
+    expect(await b.suite.bank.suspended(a.code)).to.equal(true);
+    await world.sync(B); // the report was dispatched outside `world.tx`
+    const suspension = await world.deliver(
+      A,
+      (await world.prepare(B, A, { signers: b.attesters }))!,
     );
+    expect(suspension.ok, suspension.error).to.equal(true);
+    expect(named(suspension.events, "ReportIgnored")).to.have.length(0);
+    expect((await a.suite.bank.peerReport(b.code)).latest.suspended).to.equal(true);
+    expect(await a.suite.bank.creditView(b.code)).to.equal(0n);
   });
 });

@@ -42,6 +42,7 @@ const EXPECTED_GATES: Record<string, string> = {
   "CommunityTimelock.updateDelay": "sender != address(this)",
   "CorrespondentBank.onBankMessage": "onlyInbox",
   "CorrespondentBank.payout": "onlyInbox",
+  "CorrespondentBank.setNetting": "onlyGovernance", // moves no tokens: enables net() and answers
   "CorrespondentBank.setThresholds": "onlyGovernance",
   "Inbox.initializeMirror": "msg.sender != address(registry)",
   "Outbox.dispatchSystem": "msg.sender != stakingHub",
@@ -283,6 +284,13 @@ describe("Security: privileged functions cannot move funds", function () {
       expect(
         await govern("CorrespondentBank", B, bank, "setThresholds", [0xbad0n, 0n, 0n, 0n]),
       ).to.equal(true);
+      // Enabling netting moves nothing by itself (only a later net() and the peer's answer do).
+      expect(await govern("CorrespondentBank", B, bank, "setNetting", [a.code, true])).to.equal(
+        true,
+      );
+      expect(await govern("CorrespondentBank", B, bank, "setNetting", [0xbad0n, true])).to.equal(
+        true,
+      );
       const T = b.suite.addresses.timelock;
       const proposer = await b.suite.timelock.PROPOSER_ROLE();
       expect(

@@ -97,6 +97,8 @@ describe("CorrespondentBank properties (three chains)", function () {
     for (const holder of chains) {
       for (const peer of chains) {
         if (peer === holder) continue;
+        // Netting is opt-in per peer by governance (the deployer here): enable it everywhere.
+        await (await holder.bank.setNetting(peer.code, true)).wait();
         await (
           await holder.bank.connect(holder.users[5]).fund(peer.code, RESERVE * holder.unit)
         ).wait();

@@ -448,6 +448,19 @@ describe("CorrespondentBank (full suite, three chains)", function () {
     const bankA = await bankBalance(A);
     const bankB = await bankBalance(B);
 
+    // Netting is opt-in per peer by governance, on both sides.
+    for (const [self, peer] of [
+      [A, B],
+      [B, A],
+    ] as const) {
+      const data = self.suite.bank.interface.encodeFunctionData("setNetting", [
+        peer.suite.code,
+        true,
+      ]);
+      expect(
+        await governThroughTimelock(self.suite, [{ target: self.suite.addresses.bank, data }]),
+      ).to.equal("executed");
+    }
     await (await bankOf(A, alice).net(B.suite.code)).wait();
     await settle();
     expect(await A.suite.bank.pool(B.suite.code)).to.equal(wad(160n));

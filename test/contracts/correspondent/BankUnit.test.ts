@@ -194,15 +194,16 @@ describe("CorrespondentBank (unit, three chains)", function () {
     });
 
     it("applies only reports newer than the last applied one", async function () {
-      // Two reports from B: the first says RESERVE, the second RESERVE + 50.
-      await (await B.bank.report(A.code)).wait();
+      // Two reports from B: the first says RESERVE + 50, the second RESERVE + 20 (a payout of 30).
+      // The older one would raise the credit view again: it is stale.
       await fund(B, A, 50n);
+      await forgedPayout(B, A, B.users[3].address, wad(30), "older-report");
       const reports = (await dispatched(B))
         .filter((m) => m.destination === A.code)
         .map((m) => m.nonce);
       const [older, newer] = reports.slice(-2);
       await relay(B, A, { nonces: [newer] });
-      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE + 50n));
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE + 20n));
       const tx = A.inbox.bankMessage(
         await A.bank.getAddress(),
         B.code,
@@ -210,11 +211,47 @@ describe("CorrespondentBank (unit, three chains)", function () {
         (await dispatched(B)).find((m) => m.nonce === older)!.body,
       );
       await expect(tx).to.emit(A.bank, "ReportIgnored").withArgs(B.code, older);
-      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE + 50n));
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE + 20n));
       const [latest, hasReport, nonce] = await A.bank.peerReport(B.code);
       expect(hasReport).to.equal(true);
       expect(nonce).to.equal(newer);
-      expect(latest.reserve).to.equal(wad(RESERVE + 50n));
+      expect(latest.reserve).to.equal(wad(RESERVE + 20n));
+    });
+
+    it("applies an older report that lowers the credit view or suspends, never an older increase or resume", async function () {
+      // A report at a high nonce (as a forged one at the last nonce would be) must not freeze the
+      // view against drops and suspensions (docs/protocol.md 3.7, Finding 3b).
+      const bank = await A.bank.getAddress();
+      const high = 4_000_000;
+      const deliver = (nonce: number, reserve: bigint, suspended = false) =>
+        A.inbox.bankMessage(
+          bank,
+          B.code,
+          nonce,
+          encodeReserveReport({ reserve, pending: 0n, received: 0n, suspended }),
+        );
+      await (await deliver(high, wad(RESERVE))).wait();
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE));
+      // A drop at an older nonce applies; the highest nonce stays.
+      await expect(deliver(5, wad(RESERVE - 300n))).to.emit(A.bank, "ReportReceived");
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE - 300n));
+      expect((await A.bank.peerReport(B.code)).nonce).to.equal(high);
+      // An older increase is stale.
+      await expect(deliver(6, wad(RESERVE - 100n)))
+        .to.emit(A.bank, "ReportIgnored")
+        .withArgs(B.code, 6);
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE - 300n));
+      // An older suspension applies; an older resume does not.
+      await expect(deliver(7, wad(RESERVE), true)).to.emit(A.bank, "ReportReceived");
+      expect(await A.bank.creditView(B.code)).to.equal(0n);
+      await expect(deliver(8, wad(RESERVE)))
+        .to.emit(A.bank, "ReportIgnored")
+        .withArgs(B.code, 8);
+      expect((await A.bank.peerReport(B.code)).latest.suspended).to.equal(true);
+      // A newer report resumes and may increase.
+      await expect(deliver(high + 1, wad(RESERVE))).to.emit(A.bank, "ReportReceived");
+      expect(await A.bank.creditView(B.code)).to.equal(wad(RESERVE));
+      expect((await A.bank.peerReport(B.code)).nonce).to.equal(high + 1);
     });
   });
 
@@ -653,6 +690,61 @@ describe("CorrespondentBank (unit, three chains)", function () {
   });
 
   describe("netting", function () {
+    beforeEach(async function () {
+      // Netting is opt-in per peer by governance (the deployer here): enable it everywhere.
+      for (const self of chains) {
+        for (const peer of chains) {
+          if (peer !== self) await (await self.bank.setNetting(peer.code, true)).wait();
+        }
+      }
+    });
+
+    it("lets only governance enable netting, for an enrolled peer, and refuses net() while disabled", async function () {
+      await expect(A.bank.connect(A.users[0]).setNetting(B.code, false))
+        .to.be.revertedWithCustomError(A.bank, "NotGovernance")
+        .withArgs(A.users[0].address);
+      await expect(A.bank.setNetting(0xdeadn, true))
+        .to.be.revertedWithCustomError(A.bank, "UnknownPeer")
+        .withArgs(0xdeadn);
+      await expect(A.bank.setNetting(B.code, false))
+        .to.emit(A.bank, "NettingSet")
+        .withArgs(B.code, false);
+      expect(await A.bank.nettingEnabled(B.code)).to.equal(false);
+      await (
+        await A.bank.connect(A.users[0]).send(B.code, word(B.users[0].address), wad(30), EMPTY)
+      ).wait();
+      await expect(A.bank.net(B.code))
+        .to.be.revertedWithCustomError(A.bank, "NettingDisabled")
+        .withArgs(B.code);
+    });
+
+    it("answers a netting request with 0 and moves nothing while netting with its origin is disabled", async function () {
+      await (
+        await A.bank.connect(A.users[0]).send(B.code, word(B.users[0].address), wad(300), EMPTY)
+      ).wait();
+      await (
+        await B.bank.connect(B.users[0]).send(A.code, word(A.users[0].address), wad(200), EMPTY)
+      ).wait();
+      await settle(chains);
+      const reserveA = await A.bank.reserve(B.code);
+      await (await A.bank.net(B.code)).wait();
+      await (await B.bank.setNetting(A.code, false)).wait();
+      const poolB = await B.bank.pool(A.code);
+      const reserveB = await B.bank.reserve(A.code);
+      expect(
+        await B.bank.bankMessageCoverage(A.code, 0, encodeNettingRequest({ amount: wad(300) })),
+      ).to.equal(0n);
+      await relay(A, B); // B declines: nothing moves, it replies 0
+      expect(await B.bank.pool(A.code)).to.equal(poolB);
+      expect(await B.bank.reserve(A.code)).to.equal(reserveB);
+      const reply = (await dispatched(B)).filter((m) => m.destination === A.code).at(-1)!;
+      expect(reply.body).to.equal(encodeNettingReply({ amount: 0n }));
+      await relay(B, A); // the reply of 0 releases A's lock back into its pool
+      expect(await A.bank.nettingLocked(B.code)).to.equal(0n);
+      expect(await A.bank.pool(B.code)).to.equal(wad(300));
+      expect(await A.bank.reserve(B.code)).to.equal(reserveA);
+    });
+
     /** A community's total: its pools on its own chain plus its reserves held elsewhere. */
     async function communityTotal(self: BankChain, peer: BankChain): Promise<bigint> {
       const ownPool =
@@ -758,36 +850,66 @@ describe("CorrespondentBank (unit, three chains)", function () {
     it("values a report by the credit it grants, a request by what we would move, a reply by its amount", async function () {
       const report = (reserve: bigint, pending: bigint, received: bigint, suspended: boolean) =>
         encodeReserveReport({ reserve, pending, received, suspended });
+      const newer = async () => (await A.bank.peerReport(B.code)).nonce + 1n;
       // A's credit at B is RESERVE now.
       expect(
-        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE + 7n), 0n, 0n, false)),
+        await A.bank.bankMessageCoverage(
+          B.code,
+          await newer(),
+          report(wad(RESERVE + 7n), 0n, 0n, false),
+        ),
       ).to.equal(wad(7));
       expect(
-        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE - 7n), 0n, 0n, false)),
+        await A.bank.bankMessageCoverage(
+          B.code,
+          await newer(),
+          report(wad(RESERVE - 7n), 0n, 0n, false),
+        ),
       ).to.equal(0n);
       expect(
-        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE + 7n), 0n, 0n, true)),
+        await A.bank.bankMessageCoverage(
+          B.code,
+          await newer(),
+          report(wad(RESERVE + 7n), 0n, 0n, true),
+        ),
+      ).to.equal(0n);
+      // An older report is never applied as an increase, so it costs nothing.
+      expect(
+        await A.bank.bankMessageCoverage(
+          B.code,
+          (await newer()) - 1n,
+          report(wad(RESERVE + 7n), 0n, 0n, false),
+        ),
       ).to.equal(0n);
       // A suspended route: lifting the suspension grants the whole credit.
       await (await B.bank.setThresholds(A.code, 0, wad(RESERVE + 1n), wad(RESERVE + 1n))).wait();
       await relay(B, A);
       expect(
-        await A.bank.bankMessageCoverage(B.code, report(wad(RESERVE), 0n, 0n, false)),
+        await A.bank.bankMessageCoverage(
+          B.code,
+          await newer(),
+          report(wad(RESERVE), 0n, 0n, false),
+        ),
       ).to.equal(wad(RESERVE));
 
       await (
         await A.bank.connect(A.users[0]).send(C.code, word(C.users[0].address), wad(40), EMPTY)
       ).wait();
+      // Netting with C is disabled by default: a request moves nothing, so it costs nothing.
       expect(
-        await A.bank.bankMessageCoverage(C.code, encodeNettingRequest({ amount: wad(100) })),
+        await A.bank.bankMessageCoverage(C.code, 0, encodeNettingRequest({ amount: wad(100) })),
+      ).to.equal(0n);
+      await (await A.bank.setNetting(C.code, true)).wait();
+      expect(
+        await A.bank.bankMessageCoverage(C.code, 0, encodeNettingRequest({ amount: wad(100) })),
       ).to.equal(wad(40));
       expect(
-        await A.bank.bankMessageCoverage(C.code, encodeNettingRequest({ amount: wad(15) })),
+        await A.bank.bankMessageCoverage(C.code, 0, encodeNettingRequest({ amount: wad(15) })),
       ).to.equal(wad(15));
       expect(
-        await A.bank.bankMessageCoverage(C.code, encodeNettingReply({ amount: wad(123) })),
+        await A.bank.bankMessageCoverage(C.code, 0, encodeNettingReply({ amount: wad(123) })),
       ).to.equal(wad(123));
-      await expect(A.bank.bankMessageCoverage(C.code, "0x09")).to.be.revertedWithCustomError(
+      await expect(A.bank.bankMessageCoverage(C.code, 0, "0x09")).to.be.revertedWithCustomError(
         A.bank,
         "UnknownBankMessage",
       );

@@ -308,6 +308,40 @@ describe("AttesterMirror", function () {
       ).to.emit(mirror, "MirrorUpdated");
     });
 
+    it("applies an older report that lowers the mirror, keeps the highest nonce, and ignores an older increase", async function () {
+      // A report at a high nonce (as a forged one at the last nonce would be) must not make later
+      // decreases stale: a decrease never adds risk (docs/protocol.md 3.5, Finding 3).
+      await (
+        await mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 100n * ONE), 4_000)
+      ).wait();
+      const lower = await mirror.encodeStakeReport(a1, 30n * ONE);
+      expect(await mirror.stakeReportCoverage(ORIGIN, lower, 7)).to.equal(0n);
+      await expect(mirror.applyStakeReport(ORIGIN, lower, 7))
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 30n * ONE, 7);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(30n * ONE);
+      // The older increase (and an older restatement) stays stale, at no value at risk.
+      const higher = await mirror.encodeStakeReport(a1, 60n * ONE);
+      expect(await mirror.stakeReportCoverage(ORIGIN, higher, 8)).to.equal(0n);
+      await expect(mirror.applyStakeReport(ORIGIN, higher, 8))
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 8, STALE);
+      await expect(mirror.applyStakeReport(ORIGIN, lower, 9))
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 9, STALE);
+      // The highest applied nonce did not move back: only a report after 4,000 may increase.
+      expect(await mirror.stakeReportCoverage(ORIGIN, higher, 4_000)).to.equal(0n);
+      expect(await mirror.stakeReportCoverage(ORIGIN, higher, 4_001)).to.equal(30n * ONE);
+      await expect(mirror.applyStakeReport(ORIGIN, higher, 4_001))
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 60n * ONE, 4_001);
+      // The zero report of a slashing applies whatever its nonce.
+      await expect(mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 0n), 1))
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 0n, 1);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(0n);
+    });
+
     it("ignores a malformed body without reverting", async function () {
       const body = await mirror.encodeStakeReport(a1, 500n * ONE);
       const truncated = ethers.dataSlice(body, 0, 52);
