@@ -173,7 +173,7 @@ export class DestinationRelay {
     const d = job.data;
     this.log.debug({ msgId: d.id, attempt: job.attemptsMade + 1 }, "job taken");
     const origin = BigInt(`0x${d.origin}`);
-    const state = await this.deliveredState(origin, d.nonce);
+    const state = await this.deliveredState(d.message);
     if (state === "confirmed") {
       this.log.info({ msgId: d.id }, "message already delivered (confirmed on the destination)");
       return { status: "already-delivered" };
@@ -211,18 +211,18 @@ export class DestinationRelay {
     throw new DelayedError(reason);
   }
 
-  /** Whether the Inbox holds the message delivered at a confirmed block, only at the tip, or not. */
-  private async deliveredState(
-    origin: bigint,
-    nonce: number,
-  ): Promise<"confirmed" | "unconfirmed" | "no"> {
+  /**
+   * Whether the Inbox holds the message delivered at a confirmed block, only at the tip, or not. Asked
+   * by the encoded message: a system message's replay key is its id, not its nonce (protocol.md 3.3).
+   */
+  private async deliveredState(message: Hex): Promise<"confirmed" | "unconfirmed" | "no"> {
     const client = this.ctx.client(this.destination.code);
     const read = (blockNumber?: bigint) =>
       client.readContract({
         address: this.destination.contracts.inbox,
         abi: IInboxAbi,
-        functionName: "isDelivered",
-        args: [origin, nonce],
+        functionName: "isMessageDelivered",
+        args: [message],
         blockNumber,
       });
     if (!(await read())) return "no";
