@@ -83,6 +83,7 @@ export async function startNode(
         chain,
         client: ctx.client(chain.code),
         store: ctx.store(chain.code),
+        view: ctx.view(chain.code),
         log,
         metrics: ctx.metrics,
         leaseTtlMs: options.leaseTtlMs ?? cfg.indexer.leaseTtlMs,

@@ -26,6 +26,9 @@ export class Attester {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private refused = new Set<number>();
+  /** Counts known to be signed by us (in the store): not asked about again every round. */
+  private signed = new Set<number>();
+  private signedGen: string | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -125,13 +128,22 @@ export class Attester {
     const { cfg, checkpoints } = this.ctx;
     const home = cfg.homeChain;
     const view = this.ctx.view(home.code);
-    const { tree } = await view.sync();
+    const { tree, cursor } = await view.sync();
     const snapshots = (await view.snapshots()).reverse().slice(0, 64);
+    // A rewritten index (reorg, rebuild, a Redis that came back empty) may have lost our
+    // signatures: ask the store again. Only the counts still in view are remembered.
+    if (cursor?.gen !== this.signedGen) this.signed.clear();
+    this.signedGen = cursor?.gen;
+    const inView = new Set(snapshots.map((s) => s.count));
+    for (const count of this.signed) if (!inView.has(count)) this.signed.delete(count);
     const signed: number[] = [];
     const domain = domainOf(home);
     for (const snap of snapshots) {
-      if (this.refused.has(snap.count)) continue;
-      if (await checkpoints.has(home.code, snap.count, this.account.address)) continue;
+      if (this.refused.has(snap.count) || this.signed.has(snap.count)) continue;
+      if (await checkpoints.has(home.code, snap.count, this.account.address)) {
+        this.signed.add(snap.count);
+        continue;
+      }
       if (snap.count > tree.count) continue; // the indexer has not stored those leaves yet
       const ours = tree.rootAt(snap.count);
       const onChain = await this.ctx.client(home.code).readContract({
@@ -152,6 +164,7 @@ export class Attester {
       const checkpoint: Checkpoint = { origin: home.code, root: ours, count: snap.count };
       const signature = await signCheckpoint(this.account, domain, checkpoint);
       await checkpoints.add(checkpoint, [{ signer: this.account.address, signature }]);
+      this.signed.add(snap.count);
       this.ctx.metrics.checkpointsSigned.inc();
       this.ctx.metrics.signedCount.set(Math.max(snap.count, signed[0] ?? 0));
       this.log.info({ count: snap.count, root: ours }, "checkpoint signed");

@@ -27,10 +27,19 @@ export function viemChain(chain: Chain): ViemChain {
  * A transport over every RPC URL of the chain: each call goes to the first URL that answers, so a
  * dead endpoint costs one failed attempt, not an outage. When all are down the call throws and the
  * caller's loop retries on its next round (nothing is lost: cursors only move after success).
+ * With `batch`, calls made in the same turn of the event loop travel as one JSON-RPC batch of at
+ * most `rpcBatchSize` (e.g. the relayer's per-message Inbox reads under load): one HTTP request
+ * instead of hundreds.
  */
-export function chainTransport(chain: Chain, timeoutMs = 10_000): Transport {
+export function chainTransport(chain: Chain, timeoutMs = 10_000, batch = false): Transport {
+  const batchSize = batch ? chain.rpcBatchSize : 0;
   const transports = chain.rpc.map((url) =>
-    http(url, { timeout: timeoutMs, retryCount: 1, retryDelay: 100 }),
+    http(url, {
+      timeout: timeoutMs,
+      retryCount: 1,
+      retryDelay: 100,
+      batch: batchSize > 1 ? { batchSize, wait: 0 } : false,
+    }),
   );
   return transports.length === 1
     ? transports[0]!
@@ -40,7 +49,7 @@ export function chainTransport(chain: Chain, timeoutMs = 10_000): Transport {
 export function publicClientFor(chain: Chain): PublicClient {
   return createPublicClient({
     chain: viemChain(chain),
-    transport: chainTransport(chain),
+    transport: chainTransport(chain, 10_000, true),
     pollingInterval: Math.min(chain.pollIntervalMs, 1_000),
     batch: { multicall: false },
     cacheTime: 0,

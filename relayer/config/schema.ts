@@ -91,6 +91,11 @@ export const chainSchema = z.strictObject({
   startBlock: integer(0).default(0),
   /** Largest block range per eth_getLogs. */
   maxLogRange: integer(1).default(2_000),
+  /**
+   * Most JSON-RPC calls the node's reads send together as one HTTP request (a JSON-RPC batch);
+   * 0 sends every call alone (for endpoints that refuse batches). Transactions are never batched.
+   */
+  rpcBatchSize: integer(0, 1_000).default(100),
 });
 
 export const configSchema = z

@@ -1,6 +1,7 @@
 import { getAbiItem, type Hex, type PublicClient } from "viem";
 
 import { IInboxAbi, IOutboxAbi } from "../chain/abis.js";
+import { EventDecoder, type DecodedLog } from "../chain/events.js";
 import type { Chain } from "../config/load.js";
 import { Lease } from "../lease.js";
 import { errorText, silentLogger, type Logger } from "../log.js";
@@ -16,13 +17,13 @@ import {
 } from "./store.js";
 import { ChainView } from "./view.js";
 
-const EVENTS = [
+const EVENTS = new EventDecoder([
   getAbiItem({ abi: IOutboxAbi, name: "Dispatch" }),
   getAbiItem({ abi: IOutboxAbi, name: "Snapshot" }),
   getAbiItem({ abi: IInboxAbi, name: "Delivered" }),
   getAbiItem({ abi: IInboxAbi, name: "HandlerFailed" }),
   getAbiItem({ abi: IInboxAbi, name: "Retried" }),
-] as const;
+]);
 
 export interface IndexerOptions {
   chain: Chain;
@@ -36,6 +37,12 @@ export interface IndexerOptions {
   onMessages?: (messages: StoredMessage[]) => Promise<void>;
   /** Called after a batch is committed. */
   onCommitted?: (batch: IndexBatch) => void;
+  /**
+   * The process's view of this chain's index, shared with the other roles: the indexer appends
+   * to its tree directly, so one process holds one tree per chain (at 1M leaves, 64 MB each), not
+   * one for the indexer and one for everyone else. Default: a view of its own.
+   */
+  view?: ChainView;
 }
 
 /** Our index disagrees with the chain in a way a reorg does not explain: rebuild from scratch. */
@@ -66,7 +73,7 @@ export class ChainIndexer {
   private wake: (() => void) | undefined;
 
   constructor(private readonly o: IndexerOptions) {
-    this.view = new ChainView(o.store);
+    this.view = o.view ?? new ChainView(o.store);
     this.lease = new Lease(o.store.redis, o.store.key("indexer-lease"), o.leaseTtlMs ?? 15_000);
     this.log = (o.log ?? silentLogger).child({ role: "indexer", chain: o.chain.codeHex });
   }
@@ -92,9 +99,9 @@ export class ChainIndexer {
       try {
         progressed = await this.step();
       } catch (e) {
+        // A failed round leaves the view as committed (step drops its uncommitted leaves).
         this.o.metrics?.rpcErrors.inc({ chain: this.o.chain.codeHex, op: "index" });
         this.log.warn({ err: errorText(e) }, "indexing round failed, retrying");
-        this.view.invalidate();
       }
       if (!progressed && !this.stopped) {
         await new Promise<void>((resolve) => {
@@ -137,13 +144,12 @@ export class ChainIndexer {
     const from = cursor.block + 1;
     const to = Math.min(safe, cursor.block + chain.maxLogRange);
     const before = await client.getBlock({ blockNumber: BigInt(to) });
-    const logs = await client.getLogs({
-      address: [chain.contracts.outbox, chain.contracts.inbox],
-      events: EVENTS,
-      fromBlock: BigInt(from),
-      toBlock: BigInt(to),
-      strict: true,
-    });
+    const logs = await EVENTS.getLogs(
+      client,
+      [chain.contracts.outbox, chain.contracts.inbox],
+      BigInt(from),
+      BigInt(to),
+    );
     const after = await client.getBlock({ blockNumber: BigInt(to) });
     if (
       after.hash !== before.hash ||
@@ -154,8 +160,31 @@ export class ChainIndexer {
     }
 
     const { tree } = await this.view.sync();
-    if (tree.count !== cursor.leaves)
+    if (tree.count !== cursor.leaves) {
+      this.view.invalidate();
       throw new Error(`tree has ${tree.count} leaves, cursor ${cursor.leaves}`);
+    }
+    // Leaves appended below are seen by the other roles of this process before the commit: they
+    // come from confirmed blocks, and every reader asks for counts of committed snapshots. A
+    // batch that is not committed takes its leaves back out.
+    let committed = false;
+    try {
+      return (committed = await this.indexBatch(cursor, from, to, logs, after.hash as Hex));
+    } finally {
+      if (!committed) this.view.truncate(cursor.leaves);
+    }
+  }
+
+  /** Applies one range's logs to the tree and commits them; false when the batch was dropped. */
+  private async indexBatch(
+    cursor: Cursor,
+    from: number,
+    to: number,
+    logs: DecodedLog[],
+    toHash: Hex,
+  ): Promise<boolean> {
+    const { chain, store } = this.o;
+    const { tree } = await this.view.sync();
     const messages: StoredMessage[] = [];
     const snapshots: StoredSnapshot[] = [];
     const deliveries: StoredDelivery[] = [];
@@ -167,7 +196,7 @@ export class ChainIndexer {
         const block = Number(l.blockNumber);
         const tx = l.transactionHash as Hex;
         if (address === outbox && l.eventName === "Dispatch") {
-          const { id, nonce, message } = l.args;
+          const { id, nonce, message } = l.args as { id: Hex; nonce: number; message: Hex };
           if (nonce !== tree.count)
             throw new IndexCorrupt(`Dispatch nonce ${nonce} where ${tree.count} was expected`);
           const decoded = decodeMessage(message);
@@ -182,7 +211,7 @@ export class ChainIndexer {
             tx,
           });
         } else if (address === outbox && l.eventName === "Snapshot") {
-          const { count, root } = l.args;
+          const { count, root } = l.args as { count: number; root: Hex };
           const ours = count <= tree.count ? tree.rootAt(count) : undefined;
           if (ours !== root) {
             this.o.metrics?.treeMismatches.inc({ chain: chain.codeHex });
@@ -192,49 +221,57 @@ export class ChainIndexer {
           }
           snapshots.push({ count, root, block });
         } else if (address === inbox && l.eventName === "Delivered") {
-          deliveries.push({ id: l.args.id, chain: chain.code, block, tx, status: "delivered" });
+          deliveries.push({
+            id: l.args.id as Hex,
+            chain: chain.code,
+            block,
+            tx,
+            status: "delivered",
+          });
         } else if (address === inbox && l.eventName === "HandlerFailed") {
           deliveries.push({
-            id: l.args.id,
+            id: l.args.id as Hex,
             chain: chain.code,
             block,
             tx,
             status: "failed",
-            kind: l.args.kind,
-            reason: l.args.reason,
+            kind: l.args.kind as number,
+            reason: l.args.reason as Hex,
           });
         } else if (address === inbox && l.eventName === "Retried") {
-          deliveries.push({ id: l.args.id, chain: chain.code, block, tx, status: "retried" });
+          deliveries.push({
+            id: l.args.id as Hex,
+            chain: chain.code,
+            block,
+            tx,
+            status: "retried",
+          });
         }
       }
     } catch (e) {
-      this.view.invalidate();
       if (e instanceof IndexCorrupt) {
+        this.view.invalidate();
         await this.rebuild(e.message);
-        return true;
+        return true; // nothing of the batch is kept: the view starts over
       }
       throw e;
     }
 
-    if (messages.length && this.o.onMessages) {
-      try {
-        await this.o.onMessages(messages);
-      } catch (e) {
-        this.view.invalidate();
-        throw e;
-      }
-    }
+    if (messages.length && this.o.onMessages) await this.o.onMessages(messages);
     const batch: IndexBatch = {
       from: cursor,
-      to: { block: to, hash: after.hash as Hex },
+      to: { block: to, hash: toHash },
       messages,
       snapshots,
       deliveries,
     };
-    const committed = await store.commit(batch, { key: this.lease.key, value: this.lease.value });
+    // Reading and queueing a large batch may outlast the lease: renew it before writing, or a
+    // batch slower than the lease would be dropped and read again forever.
+    const committed =
+      (await this.lease.acquire()) &&
+      (await store.commit(batch, { key: this.lease.key, value: this.lease.value }));
     if (!committed) {
-      this.view.invalidate();
-      this.log.warn("lost the indexer lease to another process, batch dropped");
+      this.log.warn("another process took the indexer lease or moved the cursor: batch dropped");
       return false;
     }
     this.o.metrics?.indexedBlock.set({ chain: chain.codeHex }, to);

@@ -109,14 +109,19 @@ export class ChainStore {
   }
 
   /**
-   * Stores a batch and moves the cursor, in one MULTI. `guard` (the leader lock) is WATCHed: if
-   * another process took over the chain meanwhile, nothing is written and false is returned.
+   * Stores a batch and moves the cursor, in one MULTI. `guard` (the leader lock) and the cursor are
+   * WATCHed: if another process took over the chain or moved the cursor since the batch was read,
+   * nothing is written and false is returned.
    */
   async commit(batch: IndexBatch, guard?: { key: string; value: string }): Promise<boolean> {
     const r = this.redis;
     if (guard) {
-      await r.watch(guard.key);
-      if ((await r.get(guard.key)) !== guard.value) {
+      await r.watch(guard.key, this.key("cursor"));
+      const [holder, [block, gen]] = await Promise.all([
+        r.get(guard.key),
+        r.hmget(this.key("cursor"), "block", "gen"),
+      ]);
+      if (holder !== guard.value || Number(block) !== batch.from.block || gen !== batch.from.gen) {
         await r.unwatch();
         return false;
       }

@@ -31,9 +31,11 @@ export class ChainView {
       this.cached = undefined;
       return { tree: new MerkleTree(), cursor };
     }
-    if (!this.cached || this.cached.gen !== cursor.gen || this.cached.tree.count > cursor.leaves) {
+    if (!this.cached || this.cached.gen !== cursor.gen) {
       this.cached = { tree: new MerkleTree(), gen: cursor.gen };
     }
+    // A tree ahead of the cursor holds the batch this process's indexer is committing (leaves
+    // of confirmed blocks); readers only use counts up to committed snapshots.
     const tree = this.cached.tree;
     if (tree.count < cursor.leaves) {
       const ids = await this.store.leaves(tree.count, cursor.leaves);
@@ -42,9 +44,14 @@ export class ChainView {
     return { tree, cursor };
   }
 
-  /** Drops the cached tree (e.g. after an uncommitted batch touched it). */
+  /** Drops the cached tree: the next sync rebuilds it from the store. */
   invalidate(): void {
     this.cached = undefined;
+  }
+
+  /** Takes back leaves beyond `count` (a batch that was not committed). */
+  truncate(count: number): void {
+    if (this.cached && this.cached.tree.count > count) this.cached.tree.truncate(count);
   }
 
   /** Root of the first `count` leaves, from our own index; undefined when not indexed that far. */

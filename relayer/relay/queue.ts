@@ -73,25 +73,34 @@ export class RelayQueues {
     return q;
   }
 
-  /** Adds the messages this node relays; returns how many were for a relayed route. */
+  /**
+   * Adds the messages this node relays; returns how many were for a relayed route. One `addBulk`
+   * per destination: a batch of thousands of messages is one Redis round trip, not thousands.
+   */
   async enqueue(
     messages: Omit<RelayJobData, "source">[],
     source: RelayJobData["source"],
   ): Promise<number> {
-    let n = 0;
+    const byDestination = new Map<string, Omit<RelayJobData, "source">[]>();
     for (const m of messages) {
       if (!relays(this.cfg, BigInt(`0x${m.origin}`), BigInt(`0x${m.destination}`))) continue;
-      await this.queue(m.destination).add(
-        "deliver",
-        { ...m, source },
-        { jobId: m.id.toLowerCase() },
+      const list = byDestination.get(m.destination) ?? [];
+      list.push(m);
+      byDestination.set(m.destination, list);
+    }
+    let n = 0;
+    for (const [destination, list] of byDestination) {
+      await this.queue(destination).addBulk(
+        list.map((m) => ({
+          name: "deliver",
+          data: { ...m, source },
+          opts: { jobId: m.id.toLowerCase() },
+        })),
       );
-      this.metrics?.messagesQueued.inc({ destination: m.destination, source });
-      this.log.debug(
-        { msgId: m.id, destination: m.destination, source },
-        "message queued for delivery",
-      );
-      n++;
+      this.metrics?.messagesQueued.inc({ destination, source }, list.length);
+      for (const m of list)
+        this.log.debug({ msgId: m.id, destination, source }, "message queued for delivery");
+      n += list.length;
     }
     return n;
   }

@@ -1,4 +1,4 @@
-import type { Address, Hex } from "viem";
+import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import { domainOf, signerOf, type CheckpointStore } from "../checkpoints.js";
 import type { Chain } from "../config/load.js";
@@ -21,6 +21,9 @@ interface CheckpointAnswer {
  * API serves them too.
  */
 export class SignatureCollector {
+  /** When each checkpoint's signatures were last fetched from the entry nodes (ms). */
+  private readonly fetchedAt = new Map<string, number>();
+
   constructor(
     private readonly store: CheckpointStore,
     private readonly log: Logger,
@@ -35,6 +38,17 @@ export class SignatureCollector {
     if (local && local.root === checkpoint.root)
       for (const s of local.signatures) known.set(s.signer, s.signature);
 
+    // Entry nodes are asked about a checkpoint at most once per poll interval while we hold
+    // signatures for it: a relayer collects for every batch, and under load that was a request
+    // (and a signature recovery per signature) per batch to every entry node.
+    const key = `${origin.codeHex}:${checkpoint.count}:${checkpoint.root}`;
+    const now = Date.now();
+    const last = this.fetchedAt.get(key);
+    if (known.size > 0 && last !== undefined && now - last < Math.max(origin.pollIntervalMs, 200))
+      return [...known.entries()].map(([signer, signature]) => ({ signer, signature }));
+    if (this.fetchedAt.size > 1_000)
+      for (const [k, t] of this.fetchedAt) if (now - t > 60_000) this.fetchedAt.delete(k);
+    this.fetchedAt.set(key, now);
     const fetched: SignerSignature[] = [];
     await Promise.all(
       origin.nodes.map(async (node) => {
@@ -49,6 +63,11 @@ export class SignatureCollector {
           for (const s of answer.signatures ?? []) {
             if (typeof s.signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(s.signature))
               continue;
+            const claimed =
+              s.signer && isAddress(s.signer, { strict: false })
+                ? known.get(getAddress(s.signer))
+                : undefined;
+            if (claimed?.toLowerCase() === s.signature.toLowerCase()) continue; // verified before
             const signer = await signerOf(domain, checkpoint, s.signature as Hex);
             if (!signer || (s.signer && s.signer.toLowerCase() !== signer.toLowerCase())) continue;
             if (!known.has(signer)) {

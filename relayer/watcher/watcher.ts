@@ -1,8 +1,17 @@
-import { decodeFunctionData, encodeFunctionData, getAbiItem, type Address, type Hex } from "viem";
+import {
+  decodeFunctionData,
+  encodeFunctionData,
+  getAbiItem,
+  pad,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 import { IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
 import { walletClientFor } from "../chain/clients.js";
+import { EventDecoder } from "../chain/events.js";
 import { revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import { domainOf, signerOf } from "../checkpoints.js";
@@ -11,7 +20,7 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import type { Checkpoint } from "../protocol/index.js";
 
-const DELIVERED = getAbiItem({ abi: IInboxAbi, name: "Delivered" });
+const DELIVERED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "Delivered" })]);
 
 interface CheckpointAnswer {
   origin?: string;
@@ -140,13 +149,10 @@ export class Watcher {
     const tip = Number(await client.getBlockNumber());
     if (from > tip) return;
     const to = Math.min(tip, from + peer.maxLogRange - 1);
-    const logs = await client.getLogs({
-      address: peer.contracts.inbox,
-      event: DELIVERED,
-      args: { origin: home.code },
-      fromBlock: BigInt(from),
-      toBlock: BigInt(to),
-    });
+    const logs = await DELIVERED.getLogs(client, [peer.contracts.inbox], BigInt(from), BigInt(to), [
+      null,
+      pad(toHex(home.code), { size: 32 }),
+    ]);
     const txs = [...new Set(logs.map((l) => l.transactionHash))];
     for (const hash of txs) {
       const tx = await client.getTransaction({ hash });

@@ -24,6 +24,7 @@ function chainAt(url: string, chainId: number): Chain {
     pollIntervalMs: 50,
     startBlock: 0,
     maxLogRange: 1000,
+    rpcBatchSize: 100,
   };
 }
 
