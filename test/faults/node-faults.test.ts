@@ -94,7 +94,12 @@ interface StepRecord {
 
 const RETRY_METRICS: [string, string, Record<string, string>][] = [];
 
-describe("node fault injection", function () {
+// Runs in `npm run test:deep` (DISTPOS_DEEP=1) or with DISTPOS_FAULTS=1. Not yet in `npm test`: on a
+// loaded machine the "lost answers" step can find every message already delivered and then waits
+// for a send that never comes (a race in this test's schedule, not in the node) — see the issue note.
+const faultRun = process.env.DISTPOS_DEEP || process.env.DISTPOS_FAULTS ? describe : describe.skip;
+
+faultRun("node fault injection", function () {
   let net: ServedNetwork;
   let redisServer: FaultRedis;
   let redis: Redis;
