@@ -564,9 +564,7 @@ export class DestinationRelay {
         if (revert.name === "AlreadyDelivered") {
           // Delivered since our index of the destination last looked (by us before a crash, or
           // by another relayer): ask the Inbox about every message of the batch at once.
-          const states = await Promise.all(
-            items.map((i) => this.deliveredState(i.data.message)),
-          );
+          const states = await Promise.all(items.map((i) => this.deliveredState(i.data.message)));
           const id = String(revert.args[0]).toLowerCase();
           let rest: Item[] = [];
           items.forEach((item, k) => {
