@@ -332,6 +332,7 @@ describe("node fault injection", function () {
           const snapshot = await provider.request({ method: "evm_snapshot", params: [] });
           const base = await a.connection.ethers.provider.getBlockNumber();
           const snappedBefore = Number((await a.suite.outbox.latestSnapshot())[1]);
+          const firstDoomed = doomed.length;
           for (let i = 0; i < REORG_DEPTH; i++) {
             const txs = await dispatchSome(DOOMED_PER_BLOCK);
             await provider.request({ method: "evm_mine", params: [] });
@@ -372,7 +373,7 @@ describe("node fault injection", function () {
             ).to.equal(1);
           sent += k;
           step.notes.push(
-            `blocks ${base + 1}..${base + REORG_DEPTH} (${doomed.length} messages, nonces ${doomed[0]?.nonce}..${doomed[doomed.length - 1]?.nonce}) replaced by ${REORG_DEPTH + 1} blocks with ${k} other messages; Outbox snapshots on the doomed fork: ${snappedOnFork > snappedBefore ? `up to count ${snappedOnFork}` : "none"}`,
+            `blocks ${base + 1}..${base + REORG_DEPTH} (${doomed.length - firstDoomed} messages, nonces ${doomed[firstDoomed]?.nonce}..${doomed[doomed.length - 1]?.nonce}) replaced by ${REORG_DEPTH + 1} blocks with ${k} other messages; Outbox snapshots on the doomed fork: ${snappedOnFork > snappedBefore ? `up to count ${snappedOnFork}` : "none"}`,
           );
         } finally {
           await setMining(a, true, MINING_MS);
