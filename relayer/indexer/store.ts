@@ -263,22 +263,29 @@ export class ChainStore {
 
   /** Leaf ids for nonces [from, to). */
   async leaves(from: number, to: number): Promise<Hex[]> {
-    if (to <= from) return [];
-    const fields: string[] = [];
-    for (let i = from; i < to; i++) fields.push(String(i));
     const out: Hex[] = [];
-    for (let i = 0; i < fields.length; i += 10_000) {
-      const chunk = await this.redis.hmget(this.key("leaves"), ...fields.slice(i, i + 10_000));
-      for (let j = 0; j < chunk.length; j++) {
-        const v = chunk[j];
-        if (!v)
-          throw new Error(
-            `chain ${this.code.toString(16)}: leaf ${from + i + j} missing from the index`,
-          );
-        out.push(v as Hex);
-      }
-    }
+    for await (const chunk of this.leafChunks(from, to)) out.push(...chunk);
     return out;
+  }
+
+  /**
+   * Leaf ids for nonces [from, to), `chunk` at a time: a reader that consumes them as they come
+   * (the tree) never holds a million ids, or a million field names, at once.
+   */
+  async *leafChunks(from: number, to: number, chunk = 10_000): AsyncGenerator<Hex[]> {
+    for (let start = from; start < to; start += chunk) {
+      const end = Math.min(to, start + chunk);
+      const fields: string[] = [];
+      for (let i = start; i < end; i++) fields.push(String(i));
+      const values = await this.redis.hmget(this.key("leaves"), ...fields);
+      for (let j = 0; j < values.length; j++) {
+        if (!values[j])
+          throw new Error(
+            `chain ${this.code.toString(16)}: leaf ${start + j} missing from the index`,
+          );
+      }
+      yield values as Hex[];
+    }
   }
 
   async snapshots(): Promise<StoredSnapshot[]> {

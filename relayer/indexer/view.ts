@@ -38,8 +38,8 @@ export class ChainView {
     // of confirmed blocks); readers only use counts up to committed snapshots.
     const tree = this.cached.tree;
     if (tree.count < cursor.leaves) {
-      const ids = await this.store.leaves(tree.count, cursor.leaves);
-      for (const id of ids) tree.append(id);
+      for await (const ids of this.store.leafChunks(tree.count, cursor.leaves))
+        for (const id of ids) tree.append(id);
     }
     return { tree, cursor };
   }

@@ -55,6 +55,9 @@ interface Item {
  */
 const HOLD_MS = 30_000;
 
+/** Jobs per BullMQ worker: `relayer.concurrency` is shared by this many-job workers. */
+const JOBS_PER_WORKER = 250;
+
 /** The part of a deliver's gas that does not grow with its messages (intrinsic, route, a signer). */
 const BATCH_FIXED_GAS = 100_000;
 
@@ -80,7 +83,7 @@ interface RoutePolicy {
  * put on its RPC endpoint.
  */
 export class DestinationRelay {
-  private worker: Worker<RelayJobData> | undefined;
+  private readonly workers: Worker<RelayJobData>[] = [];
   private deadLetters: Queue | undefined;
   private readonly sender: TxSender;
   private readonly log: Logger;
@@ -122,23 +125,36 @@ export class DestinationRelay {
       connection,
       prefix: bullPrefix(cfg),
     });
-    this.worker = new Worker<RelayJobData>(
-      queueName(this.destination.code),
-      (job, token) => this.process(job, token),
-      {
-        connection,
-        prefix: bullPrefix(cfg),
-        concurrency: cfg.relayer.concurrency,
-        lockDuration: this.options.lockDurationMs ?? 30_000,
-        stalledInterval: this.options.stalledIntervalMs ?? 30_000,
-        maxStalledCount: 1_000,
-      },
-    );
-    this.worker.on("error", (e) => this.log.warn({ err: errorText(e) }, "worker error"));
-    this.worker.on("ready", () => this.log.debug("worker ready"));
-    this.worker.on("drained", () => this.log.debug("queue drained"));
-    this.worker.on("stalled", (id) => this.log.debug({ msgId: id }, "job stalled: taken again"));
-    this.worker.on("failed", (job, err) => {
+    // A BullMQ worker takes its jobs one Redis round trip after the other; several workers take
+    // them in parallel, so a burst of thousands of jobs reaches the batcher in a fraction of the
+    // time (one worker took 2-3 s for 2,000 jobs on a busy machine).
+    const workers = Math.max(1, Math.ceil(cfg.relayer.concurrency / JOBS_PER_WORKER));
+    for (let w = 0; w < workers; w++) {
+      const worker = new Worker<RelayJobData>(
+        queueName(this.destination.code),
+        (job, token) => this.process(job, token),
+        {
+          connection,
+          prefix: bullPrefix(cfg),
+          concurrency: Math.ceil(cfg.relayer.concurrency / workers),
+          lockDuration: this.options.lockDurationMs ?? 30_000,
+          stalledInterval: this.options.stalledIntervalMs ?? 30_000,
+          maxStalledCount: 1_000,
+        },
+      );
+      this.watch(worker);
+      this.workers.push(worker);
+    }
+    this.depthTimer = setInterval(() => void this.reportDepth(), 5_000);
+    this.log.info({ relayer: this.sender.address }, "relayer started");
+  }
+
+  private watch(worker: Worker<RelayJobData>): void {
+    worker.on("error", (e) => this.log.warn({ err: errorText(e) }, "worker error"));
+    worker.on("ready", () => this.log.debug("worker ready"));
+    worker.on("drained", () => this.log.debug("queue drained"));
+    worker.on("stalled", (id) => this.log.debug({ msgId: id }, "job stalled: taken again"));
+    worker.on("failed", (job, err) => {
       if (!job) return;
       const final =
         err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -163,8 +179,6 @@ export class DestinationRelay {
           );
       }
     });
-    this.depthTimer = setInterval(() => void this.reportDepth(), 5_000);
-    this.log.info({ relayer: this.sender.address }, "relayer started");
   }
 
   async stop(): Promise<void> {
@@ -176,7 +190,7 @@ export class DestinationRelay {
     }
     this.held.clear();
     for (const b of this.batchers.values()) b.flush();
-    await this.worker?.close();
+    await Promise.all(this.workers.map((w) => w.close()));
     await this.deadLetters?.close();
   }
 
