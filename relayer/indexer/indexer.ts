@@ -1,4 +1,4 @@
-import { getAbiItem, type Hex, type PublicClient } from "viem";
+import { BlockNotFoundError, getAbiItem, type Hex, type PublicClient } from "viem";
 
 import { IInboxAbi, IOutboxAbi } from "../chain/abis.js";
 import { EventDecoder, type DecodedLog } from "../chain/events.js";
@@ -131,9 +131,7 @@ export class ChainIndexer {
     const safe = tip - chain.confirmations;
 
     if (cursor.hash !== "0x") {
-      const current = await client
-        .getBlock({ blockNumber: BigInt(cursor.block) })
-        .catch(() => undefined);
+      const current = await blockOrMissing(client, cursor.block);
       if (!current || current.hash !== cursor.hash) {
         await this.handleReorg(cursor);
         return true;
@@ -360,16 +358,16 @@ export class ChainIndexer {
   /** The cursor block is no longer on the chain: roll back to the newest recorded block that is. */
   private async handleReorg(cursor: Cursor): Promise<void> {
     const { client, store, chain } = this.o;
-    this.o.metrics?.reorgs.inc({ chain: chain.codeHex });
     let safe: { block: number; hash: Hex } = { block: chain.startBlock - 1, hash: "0x" };
     for (const h of await store.blockHistory()) {
       if (h.block >= cursor.block) continue;
-      const b = await client.getBlock({ blockNumber: BigInt(h.block) }).catch(() => undefined);
+      const b = await blockOrMissing(client, h.block);
       if (b?.hash === h.hash) {
         safe = h;
         break;
       }
     }
+    this.o.metrics?.reorgs.inc({ chain: chain.codeHex });
     this.log.warn(
       { cursor: cursor.block, safe: safe.block },
       "reorg below the cursor: rolling back and reading again",
@@ -377,5 +375,19 @@ export class ChainIndexer {
     await store.rollback(safe);
     this.view.invalidate();
     this.verifiedGen = undefined;
+  }
+}
+
+/**
+ * The block at `n`, or undefined when the chain has no such block (a reorg shortened it). An RPC
+ * failure throws: the round fails and is retried, it is not taken for a reorg (which would roll
+ * the index back, down to the start block when every lookup fails).
+ */
+async function blockOrMissing(client: PublicClient, n: number) {
+  try {
+    return await client.getBlock({ blockNumber: BigInt(n) });
+  } catch (e) {
+    if (e instanceof BlockNotFoundError) return undefined;
+    throw e;
   }
 }
