@@ -345,7 +345,7 @@ export class DestinationRelay {
     origin: bigint,
     messages: number,
     data: Hex,
-  ): Promise<{ expected: bigint; limit: bigint }> {
+  ): Promise<{ expected: bigint; limit: bigint; from: "model" | "estimate" }> {
     const client = this.ctx.client(this.destination.code);
     const request = { account: this.sender.account, to: this.destination.contracts.inbox, data };
     const perMessage = this.gasPerMessage.get(origin);
@@ -361,10 +361,10 @@ export class DestinationRelay {
       );
       const limit = (expected * 5n) / 4n + (this.handlerGas * 65n) / 64n + 50_000n;
       if (expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && messages > 1)
-        return { expected, limit }; // the caller splits it first
+        return { expected, limit, from: "model" }; // the caller splits it first
       try {
         await client.call({ ...request, gas: limit });
-        return { expected, limit };
+        return { expected, limit, from: "model" };
       } catch (e) {
         const revert = revertOf(e);
         // A revert of the suite's own (other than a handler starved of gas) is the batch's
@@ -380,7 +380,7 @@ export class DestinationRelay {
       }
     }
     const estimated = await client.estimateGas(request);
-    return { expected: estimated, limit: (estimated * 6n) / 5n };
+    return { expected: estimated, limit: (estimated * 6n) / 5n, from: "estimate" };
   }
 
   private batcher(origin: bigint): Batcher {
@@ -565,7 +565,7 @@ export class DestinationRelay {
       const data = encodeFunctionData({ abi: IInboxAbi, functionName: "deliver", args });
 
       stage("build");
-      let gas: { expected: bigint; limit: bigint };
+      let gas: Awaited<ReturnType<DestinationRelay["gasFor"]>>;
       try {
         gas = await this.gasFor(origin.code, items.length, data);
       } catch (e) {
@@ -653,6 +653,7 @@ export class DestinationRelay {
           messages: items.length,
           signers: signatures.length,
           gas: Number(gas.expected),
+          gasFrom: gas.from,
           first: items[0]!.nonce,
           last: items[items.length - 1]!.nonce,
           ms,
