@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Hex } from "viem";
 
-import { IInboxAbi } from "../chain/abis.js";
+import { failureKindName, readInboxStatus } from "../chain/inboxStatus.js";
 import { domainOf } from "../checkpoints.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText } from "../log.js";
@@ -163,32 +163,17 @@ export function buildApi(ctx: NodeContext): FastifyInstance {
         block: delivery.block,
         tx: delivery.tx,
         ...(delivery.status === "failed"
-          ? { failureKind: delivery.kind, reason: delivery.reason }
+          ? { failureKind: failureKindName(delivery.kind ?? 0), reason: delivery.reason }
           : {}),
       };
     } else if (destinationKnown) {
       const chain = cfg.chain(m.destination);
-      const client = ctx.client(m.destination);
-      const delivered = await client.readContract({
-        address: chain.contracts.inbox,
-        abi: IInboxAbi,
-        functionName: "isDelivered",
-        args: [m.origin, m.nonce],
-      });
-      destination = {
-        chain: chain.codeHex,
-        status: delivered ? "delivered" : "pending",
-        confirmed: false,
-      };
-      if (delivered) {
-        const kind = await client.readContract({
-          address: chain.contracts.inbox,
-          abi: IInboxAbi,
-          functionName: "failure",
-          args: [id as Hex],
-        });
-        if (kind !== 0) destination = { ...destination, status: "failed", failureKind: kind };
-      }
+      const onChain = await readInboxStatus(
+        ctx.client(m.destination),
+        chain.contracts.inbox,
+        found.encoded,
+      );
+      destination = { chain: chain.codeHex, ...onChain, confirmed: false };
     }
     return reply.send({
       id: messageId(found.encoded),

@@ -33,6 +33,7 @@ import { stringify as toYaml } from "yaml";
 import { ICorrespondentBankAbi, IInboxAbi, IOutboxAbi, IStakingHubAbi } from "../chain/abis.js";
 import { publicClientFor, walletClientFor } from "../chain/clients.js";
 import { revertOf } from "../chain/errors.js";
+import { readInboxStatus } from "../chain/inboxStatus.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import { ConfigError, loadConfig, readKey, type Chain, type LoadedConfig } from "../config/load.js";
 import { createLogger, errorText, silentLogger } from "../log.js";
@@ -237,36 +238,16 @@ async function findDispatch(cfg: LoadedConfig, id: Hex, opts: GlobalOptions) {
   return undefined;
 }
 
-async function deliveryStatus(
-  cfg: LoadedConfig,
-  id: Hex,
-  origin: bigint,
-  destination: bigint,
-  nonce: number,
-) {
+/** A message's state on its destination, or why it cannot be read from this routing table. */
+async function deliveryStatus(cfg: LoadedConfig, message: Hex) {
+  const destination = decodeMessage(message).destination;
   const dest = cfg.chainList.find((c) => c.code === destination);
   if (!dest)
     return {
       status: "unknown" as const,
       reason: `destination ${formatChainCode(destination)} is not in the routing table`,
     };
-  const client = publicClientFor(dest);
-  const delivered = await client.readContract({
-    address: dest.contracts.inbox,
-    abi: IInboxAbi,
-    functionName: "isDelivered",
-    args: [origin, nonce],
-  });
-  if (!delivered) return { status: "pending" as const };
-  const kind = await client.readContract({
-    address: dest.contracts.inbox,
-    abi: IInboxAbi,
-    functionName: "failure",
-    args: [id],
-  });
-  return kind === 0
-    ? { status: "delivered" as const }
-    : { status: "failed" as const, failureKind: kind === 1 ? "HandlerReverted" : "PayoutPending" };
+  return readInboxStatus(publicClientFor(dest), dest.contracts.inbox, message);
 }
 
 export function buildCli(): Command {
@@ -396,9 +377,10 @@ export function buildCli(): Command {
           const deadline = Date.now() + Number(o.timeout) * 1000;
           const started = Date.now();
           for (;;) {
-            const s = await deliveryStatus(cfg, id, origin.code, recipient.code, nonce).catch(
-              (e: unknown) => ({ status: "pending" as const, reason: errorText(e) }),
-            );
+            const s = await deliveryStatus(cfg, dispatch.args.message).catch((e: unknown) => ({
+              status: "pending" as const,
+              reason: errorText(e),
+            }));
             if (s.status === "delivered" || s.status === "failed" || s.status === "unknown") {
               Object.assign(result, s);
               break;
@@ -479,7 +461,7 @@ export function buildCli(): Command {
           },
           destination: {
             chain: formatChainCode(m.destination),
-            ...(await deliveryStatus(cfg, id as Hex, m.origin, m.destination, m.nonce)),
+            ...(await deliveryStatus(cfg, found.log.args.message!)),
           },
         };
       }

@@ -122,11 +122,11 @@ describe("relayer/node (in process)", function () {
     expect(failed.map((e) => e.args.id.toLowerCase())).to.include(bad[0]);
     const status = await waitFor("failed status in the API", async () => {
       const body = (await (await fetch(`${node!.apiUrl}/v1/messages/${bad[0]}`)).json()) as {
-        destination: { status: string };
+        destination: { status: string; failureKind?: string };
       };
       return body.destination.status === "failed" && body;
     });
-    expect(status.destination.status).to.equal("failed");
+    expect(status.destination.failureKind).to.equal("HandlerReverted");
     await waitFor("jobs completed", async () => {
       const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
       return c.wait + c.active + c.delayed === 0 && c.failed === 0;
