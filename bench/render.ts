@@ -1,24 +1,15 @@
 /**
- * Re-renders bench/results.md from bench/results.json and bench/analysis.md without re-running the
- * benchmark (after editing the hand-written analysis):
+ * Re-renders bench/results.md from bench/results.json and the hand-written analyses
+ * (bench/analysis.md, bench/relayer/analysis.md) without re-running a benchmark:
  *
  *   npx tsx bench/render.ts
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { format, resolveConfig } from "prettier";
-
-import { renderMarkdown } from "./gas/report.js";
+import { writeResultsMarkdown } from "./markdown.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const results = JSON.parse(await readFile(join(HERE, "results.json"), "utf8"));
-const analysis = await readFile(join(HERE, "analysis.md"), "utf8").catch(() => "");
-const markdownPath = join(HERE, "results.md");
-const prettierOptions = (await resolveConfig(markdownPath)) ?? {};
-await writeFile(
-  markdownPath,
-  await format(renderMarkdown(results, analysis), { ...prettierOptions, filepath: markdownPath }),
-);
+await writeResultsMarkdown(JSON.parse(await readFile(join(HERE, "results.json"), "utf8")));
 console.log("wrote bench/results.md");

@@ -12,7 +12,6 @@ import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { format, resolveConfig } from "prettier";
 import type { Hex } from "viem";
 
 import { MerkleTree } from "../relayer/protocol/index.js";
@@ -44,6 +43,7 @@ import { summarize, type Sample, type Summary } from "./gas/stats.js";
 import { breakdown, type GasBreakdown } from "./gas/trace.js";
 import { TX_GAS_LIMIT, toSample } from "./gas/tx.js";
 import { treeSizeSeries } from "./gas/treeSize.js";
+import { writeResultsMarkdown } from "./markdown.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const started = Date.now();
@@ -367,13 +367,5 @@ results.targets = evaluateTargets(results);
 for (const t of results.targets)
   log(`  target ${t.met ? "met" : "MISSED"}: ${t.name}: ${t.detail}`);
 await writeFile(join(HERE, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-const analysis = await readFile(join(HERE, "analysis.md"), "utf8").catch(() => "");
-const markdownPath = join(HERE, "results.md");
-const markdown = renderMarkdown(results, analysis);
-// Formatted like every other file of the repository (lint:format checks it).
-const prettierOptions = (await resolveConfig(markdownPath)) ?? {};
-await writeFile(
-  markdownPath,
-  await format(markdown, { ...prettierOptions, filepath: markdownPath }),
-);
+await writeResultsMarkdown(results);
 log(`wrote bench/results.json and bench/results.md`);

@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { promisify } from "node:util";
 
+import { fmt, table } from "../table.js";
 import { ratio } from "./stats.js";
 import type { GasBreakdown } from "./trace.js";
 import type { TreeSizeResult } from "./treeSize.js";
@@ -114,14 +115,6 @@ export function evaluateTargets(r: BenchResults): Target[] {
     },
   ];
 }
-
-const fmt = (n: number) => n.toLocaleString("en-US");
-const table = (head: string[], rows: (string | number)[][]) =>
-  [
-    `| ${head.join(" | ")} |`,
-    `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
-    ...rows.map((row) => `| ${row.map((c) => (typeof c === "number" ? fmt(c) : c)).join(" | ")} |`),
-  ].join("\n");
 
 function breakdownTable(label: string, b: GasBreakdown): string {
   const rows: (string | number)[][] = [

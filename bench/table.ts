@@ -1,0 +1,10 @@
+/** Markdown helpers of bench/results.md. */
+export const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** A markdown table; numbers are right-aligned and grouped by thousands. */
+export const table = (head: string[], rows: (string | number)[][]) =>
+  [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((row) => `| ${row.map((c) => (typeof c === "number" ? fmt(c) : c)).join(" | ")} |`),
+  ].join("\n");
