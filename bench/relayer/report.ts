@@ -53,7 +53,14 @@ export interface RelayerResults {
   /** HTTP requests the chains' JSON-RPC servers answered in the window (a batch is one). */
   rpc_http_requests: { A: number; B: number };
   /** The same nodes afterwards, at a load the machine carries without queueing. */
-  light_load: { messages: number; offered_msgs_per_s: number; latency_ms: Spread };
+  /** The same nodes then offered more than the machine carries. */
+  saturation: {
+    messages: number;
+    offered_msgs_per_s: number;
+    dispatch_span_s: number;
+    msgs_per_s: number;
+    latency_ms: Spread;
+  };
   leaves_1m: {
     leaves: number;
     real_leaves: number;
@@ -115,7 +122,7 @@ export function relayerSection(r: unknown, analysis = ""): string {
     "### How it was measured",
     "",
     `- ${x.topology}.`,
-    `- Load: ${fmt(x.messages)} pure messages A → B (32-byte bodies, to a no-op recipient) dispatched through the real Outbox by \`contracts/test/BenchLoad.sol\`, 100 per transaction, paced at ${fmt(x.offered_msgs_per_s)} messages/s offered (they took ${x.dispatch_span_s} s), after a warm-up of 500 messages.`,
+    `- Load: ${fmt(x.messages)} pure messages A → B (32-byte bodies, to a no-op recipient) dispatched through the real Outbox by \`contracts/test/BenchLoad.sol\`, 100 per transaction, paced at ${fmt(x.offered_msgs_per_s)} messages/s offered (they took ${x.dispatch_span_s} s), after a warm-up of 500 messages. That rate is above the 1,000/s target and below what this machine carries with both chains, both nodes, Redis and the load on it; a second run then offers more than it carries, to show the ceiling and the queue it builds (a relayer that falls behind delivers at its ceiling, and latency grows with the backlog).`,
     `- Node settings: confirmations ${s.confirmations} on both chains, poll interval ${s.pollIntervalMs} ms, an empty block every ${s.intervalMiningMs} ms, batches of up to ${fmt(s.maxBatchMessages)} messages (≈ 9M gas, block gas limit 60M) and ${fmt(s.maxBatchGas)} gas, relayer concurrency ${fmt(s.concurrency)}, batch wait ${s.batchWaitMs} ms, attester snapshots at most every ${s.snapshotIntervalMs} ms, watcher every ${s.watcherPollIntervalMs} ms.`,
     `- Latency: ${x.latency_definition}. Delivered per second: messages / (last confirmed delivery − first dispatch block), on the same clock.`,
     "- Memory: VmHWM (peak resident set) and VmRSS of each node process from /proc/<pid>/status; heap and external memory from the node's own Prometheus metrics at the end.",
@@ -129,8 +136,8 @@ export function relayerSection(r: unknown, analysis = ""): string {
         ["delivered per second", x.msgs_per_s],
         ["latency p50 / p95 / max (ms)", ms(x.latency_ms)],
         [
-          `latency at a light load afterwards: ${fmt(x.light_load.messages)} messages at ${fmt(x.light_load.offered_msgs_per_s)}/s (ms)`,
-          ms(x.light_load.latency_ms),
+          `then offered ${fmt(x.saturation.offered_msgs_per_s)}/s (${fmt(x.saturation.messages)} messages, dispatched in ${x.saturation.dispatch_span_s} s): delivered per second, latency p50 / p95 / max (ms)`,
+          `${fmt(x.saturation.msgs_per_s)}, ${ms(x.saturation.latency_ms)}`,
         ],
         ["first dispatch → last confirmed delivery (s)", x.delivery_span_s],
         [

@@ -9,7 +9,8 @@
  * measures their memory (see leaves.ts). Writes the "relayer" key of bench/results.json and its
  * section of bench/results.md.
  *
- * Environment: BENCH_MESSAGES (10000), BENCH_RATE (offered messages/s, 2000), BENCH_LEAVES
+ * Environment: BENCH_MESSAGES (10000), BENCH_RATE (offered messages/s, 1200),
+ * BENCH_SATURATION_RATE (2500, the second run's), BENCH_LEAVES
  * (1000000; 0 skips phase 2), BENCH_SETTINGS (JSON overriding NodeSettings fields),
  * BENCH_CPU_PROF=1 (node processes write V8 CPU profiles to bench/relayer/profiles/),
  * BENCH_LOG_LEVEL=debug, BENCH_NO_WRITE=1 (print the results, write nothing).
@@ -61,13 +62,14 @@ const log = (line: string) =>
   console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
-const RATE = Number(process.env.BENCH_RATE ?? 2_000);
+const RATE = Number(process.env.BENCH_RATE ?? 1_200);
 const LEAVES = Number(process.env.BENCH_LEAVES ?? 1_000_000);
 const PER_TX = 100;
 const WARMUP = 500;
 const PHASE2_MESSAGES = 1_000;
-const LIGHT_MESSAGES = 2_000;
-const LIGHT_RATE = 500;
+/** The second run: past what this machine carries, to show the ceiling and how latency grows. */
+const SATURATION_MESSAGES = 10_000;
+const SATURATION_RATE = Number(process.env.BENCH_SATURATION_RATE ?? 2_500);
 const DRAIN_TIMEOUT_MS = 240_000;
 
 /**
@@ -310,28 +312,38 @@ async function phase1(chains: BenchChains) {
     const machineBusy = machineAfter.busy - machineBefore.busy;
     const ours = Object.values(cpu).reduce((s, x) => s + (Number.isFinite(x) ? x : 0), 0);
 
-    // The same nodes at a light load: the latency when the machine is not saturated.
-    log(`light load: ${LIGHT_MESSAGES} messages at ${LIGHT_RATE}/s`);
-    const lightFrom = observer.tip + 1;
-    const lightTxs = await paceLoad(chains, LIGHT_MESSAGES, PER_TX, LIGHT_RATE, seed + MESSAGES);
-    const light = await dispatchedIds(chains.a, lightTxs);
-    const lightDelivered = await waitDelivered(
+    // The same nodes offered more than the machine carries: the ceiling, and the queue it builds.
+    log(`saturation: ${SATURATION_MESSAGES} messages at ${SATURATION_RATE}/s offered`);
+    const satFrom = observer.tip + 1;
+    const satTxs = await paceLoad(
+      chains,
+      SATURATION_MESSAGES,
+      PER_TX,
+      SATURATION_RATE,
+      seed + MESSAGES,
+    );
+    const sat = await dispatchedIds(chains.a, satTxs);
+    const satDelivered = await waitDelivered(
       chains,
       observer,
-      new Set(light.map((m) => m.id.toLowerCase())),
-      lightFrom,
+      new Set(sat.map((m) => m.id.toLowerCase())),
+      satFrom,
       DRAIN_TIMEOUT_MS,
     );
-    const lightLatency = spread(
-      light.map(
-        (m) =>
-          observer.firstSeen.get(
-            lightDelivered.get(m.id.toLowerCase())![0]! + SETTINGS.confirmations,
-          )! - m.dispatchedAt,
-      ),
+    const satConfirmed = sat.map((m) =>
+      observer.firstSeen.get(satDelivered.get(m.id.toLowerCase())![0]! + SETTINGS.confirmations)!,
     );
+    const saturation = {
+      messages: sat.length,
+      offered_msgs_per_s: SATURATION_RATE,
+      dispatch_span_s: round((satTxs.at(-1)!.minedAt - satTxs[0]!.minedAt) / 1000),
+      msgs_per_s: Math.round(
+        sat.length / ((Math.max(...satConfirmed) - satTxs[0]!.minedAt) / 1000),
+      ),
+      latency_ms: spread(sat.map((m, i) => satConfirmed[i]! - m.dispatchedAt)),
+    };
     log(
-      `  latency p50 ${lightLatency.p50} ms, p95 ${lightLatency.p95} ms, max ${lightLatency.max} ms`,
+      `  ${saturation.msgs_per_s} msgs/s; latency p50 ${saturation.latency_ms.p50} ms, p95 ${saturation.latency_ms.p95} ms, max ${saturation.latency_ms.max} ms`,
     );
 
     // The nodes' last log lines are in once they have stopped (and their pipes drained).
@@ -369,11 +381,7 @@ async function phase1(chains: BenchChains) {
       ),
       load_average: [round(loadBefore), round(loadAfter)] as [number, number],
       rpc_http_requests: requests,
-      light_load: {
-        messages: light.length,
-        offered_msgs_per_s: LIGHT_RATE,
-        latency_ms: lightLatency,
-      },
+      saturation,
     };
     log(
       `  ${result.msgs_per_s} msgs/s over ${spanS.toFixed(2)} s; latency p50 ${result.latency_ms.p50} ms, p95 ${result.latency_ms.p95} ms, max ${result.latency_ms.max} ms; peak RSS ${result.rss_mb_peak} MB`,
@@ -384,7 +392,7 @@ async function phase1(chains: BenchChains) {
     log(`  stages ${JSON.stringify(stages)}`);
     return {
       result,
-      seed: seed + MESSAGES + LIGHT_MESSAGES,
+      seed: seed + MESSAGES + SATURATION_MESSAGES,
       configFiles: nodes.map((n) => n.configFile),
     };
   } finally {
