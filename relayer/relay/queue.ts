@@ -63,6 +63,9 @@ export class RelayQueues {
           backoff: { type: "exponential", delay: this.cfg.relayer.backoffMs },
           removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
           removeOnFail: false,
+          // Without a limit BullMQ appends every failed attempt's stack to the job's hash (and
+          // reads them all back with the job): the last few say enough.
+          stackTraceLimit: 3,
         },
       });
       q.on("error", (e) =>

@@ -29,6 +29,19 @@ const DELIVERY_EVENTS = new EventDecoder([
 
 /** deliver() with every suite error, so a simulated revert is decoded by name. */
 
+/**
+ * The error a job fails with: the original's name (the failure metric's label) and first line.
+ * BullMQ keeps a failed attempt's message and stack in the job's hash and reads them back with the
+ * job on every later attempt, and viem's errors carry the whole request: a failed `deliver` of a
+ * batch put its calldata (hundreds of KB) into every job of the batch, attempt after attempt.
+ */
+function jobError(e: unknown): Error {
+  if (e instanceof DelayedError || e instanceof UnrecoverableError) return e;
+  const short = new Error(errorText(e));
+  short.name = e instanceof Error ? e.name : "Error";
+  return short;
+}
+
 /** What became of one message in a batch attempt. */
 type Outcome =
   | { kind: "delivered"; tx: Hex; status: "delivered" | "failed" }
@@ -214,7 +227,7 @@ export class DestinationRelay {
       // an outage of any length loses nothing.
       if (!(e instanceof DelayedError) && isTransient(e))
         return this.delay(job, token, `unreachable: ${errorText(e)}`);
-      throw e;
+      throw jobError(e);
     }
   }
 
