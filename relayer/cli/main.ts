@@ -76,10 +76,11 @@ export class CliError extends Error {
  * again, in percent. V8 picks up to 300 % on a machine with a few GB of memory, and keeps the
  * pages it frees: a node whose live heap stays at 40-50 MB ran with a heap of 4x that, all of it
  * garbage awaiting a collection (bench:relayer: heap 210 MB, RSS 300 MB; the origin node of the
- * deep fault run: heap 430 MB, RSS 530 MB). At 50 % the bench's nodes stay near 200 MB RSS for
- * the same CPU time (bench/relayer/analysis.md). An explicit `node --heap-growing-percent=N` wins.
+ * deep fault run: heap 430 MB, RSS 530 MB). At 100 % the bench's nodes stay near 200 MB RSS for
+ * about the same CPU time; 50 % saved 10-15 MB more for 5-10 % more CPU and a slower saturated
+ * relayer (bench/relayer/analysis.md). An explicit `node --heap-growing-percent=N` wins.
  */
-const NODE_HEAP_GROWING_PERCENT = 50;
+const NODE_HEAP_GROWING_PERCENT = 100;
 
 function boundHeapGrowth(): void {
   if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) return;
