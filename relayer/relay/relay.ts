@@ -27,8 +27,6 @@ const DELIVERY_EVENTS = new EventDecoder([
   getAbiItem({ abi: IInboxAbi, name: "HandlerFailed" }),
 ]);
 
-/** deliver() with every suite error, so a simulated revert is decoded by name. */
-
 /**
  * The error a job fails with: the original's name (the failure metric's label) and first line.
  * BullMQ keeps a failed attempt's message and stack in the job's hash and reads them back with the
