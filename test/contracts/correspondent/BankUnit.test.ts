@@ -719,13 +719,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
     });
 
     it("answers a netting request with 0 and moves nothing while netting with its origin is disabled", async function () {
-      await (
-        await A.bank.connect(A.users[0]).send(B.code, word(B.users[0].address), wad(300), EMPTY)
-      ).wait();
-      await (
-        await B.bank.connect(B.users[0]).send(A.code, word(A.users[0].address), wad(200), EMPTY)
-      ).wait();
-      await settle(chains);
+      await sendBothWays();
       const reserveA = await A.bank.reserve(B.code);
       await (await A.bank.net(B.code)).wait();
       await (await B.bank.setNetting(A.code, false)).wait();
@@ -745,6 +739,17 @@ describe("CorrespondentBank (unit, three chains)", function () {
       expect(await A.bank.reserve(B.code)).to.equal(reserveA);
     });
 
+    /** 300 sent from A to B and 200 from B to A, both delivered: pools of 300 on A, 200 on B. */
+    async function sendBothWays(): Promise<void> {
+      await (
+        await A.bank.connect(A.users[0]).send(B.code, word(B.users[0].address), wad(300), EMPTY)
+      ).wait();
+      await (
+        await B.bank.connect(B.users[0]).send(A.code, word(A.users[0].address), wad(200), EMPTY)
+      ).wait();
+      await settle(chains);
+    }
+
     /** A community's total: its pools on its own chain plus its reserves held elsewhere. */
     async function communityTotal(self: BankChain, peer: BankChain): Promise<bigint> {
       const ownPool =
@@ -756,13 +761,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
     }
 
     it("moves min(pools) into each other's reserve and leaves each community's total unchanged", async function () {
-      await (
-        await A.bank.connect(A.users[0]).send(B.code, word(B.users[0].address), wad(300), EMPTY)
-      ).wait();
-      await (
-        await B.bank.connect(B.users[0]).send(A.code, word(A.users[0].address), wad(200), EMPTY)
-      ).wait();
-      await settle(chains);
+      await sendBothWays();
       const totalA = await communityTotal(A, B);
       const totalB = await communityTotal(B, A);
       const bankA = await bankBalance(A);
@@ -813,13 +812,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
     });
 
     it("stays value-neutral when both sides ask at once (both answer from their unlocked pool)", async function () {
-      await (
-        await A.bank.connect(A.users[0]).send(B.code, word(B.users[0].address), wad(300), EMPTY)
-      ).wait();
-      await (
-        await B.bank.connect(B.users[0]).send(A.code, word(A.users[0].address), wad(200), EMPTY)
-      ).wait();
-      await settle(chains);
+      await sendBothWays();
       const totalA = await communityTotal(A, B);
       const totalB = await communityTotal(B, A);
       await (await A.bank.net(B.code)).wait();
