@@ -380,6 +380,30 @@ describe("Inbox", function () {
   });
 
   describe("signatures", function () {
+    it("logs the accepted checkpoint with its signatures packed, ABI-encoded as (count, bytes)", async function () {
+      await send(a, b, recipientAddress);
+      // 3 signatures: 195 bytes, so the log's last word is padded.
+      const delivery = await prepare(a.attesters.slice(0, 3));
+      const receipt = await (await deliver(b, delivery)).wait();
+      const inbox = b.suite.inbox;
+      const topic = inbox.interface.getEvent("CheckpointAccepted")!.topicHash;
+      const logs = receipt!.logs.filter((l) => l.topics[0] === topic);
+      expect(logs).to.have.length(1);
+      const { checkpoint } = delivery;
+      // Byte for byte what `emit CheckpointAccepted(origin, root, count, packed)` logs.
+      expect(logs[0].topics).to.deep.equal([
+        topic,
+        ethers.zeroPadValue(ethers.toBeHex(checkpoint.origin), 32),
+        checkpoint.root,
+      ]);
+      expect(logs[0].data).to.equal(
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["uint32", "bytes"],
+          [checkpoint.count, ethers.concat(delivery.signatures)],
+        ),
+      );
+    });
+
     it("rejects a signature made for another chain id", async function () {
       await send(a, b, recipientAddress);
       const delivery = await prepare();
