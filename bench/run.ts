@@ -17,11 +17,15 @@ import type { Hex } from "viem";
 import { MerkleTree } from "../relayer/protocol/index.js";
 import { dispatchedMessages, ONE } from "../test/helpers/suite.js";
 import {
+  carriesStakeReport,
   createBenchNetwork,
   deliverBatch,
   dispatchPure,
+  majorityOf,
   noncesOf,
+  prepareBatch,
   prepareValueRoute,
+  raiseAllocations,
   sendValue,
   sourceMappers,
 } from "./gas/distpos.js";
@@ -39,6 +43,7 @@ import {
   sourceState,
   type BenchResults,
 } from "./gas/report.js";
+import { buildRecordVariant, measureRecordCost, type RecordCost } from "./gas/record.js";
 import { summarize, type Sample, type Summary } from "./gas/stats.js";
 import { breakdown, type GasBreakdown } from "./gas/trace.js";
 import { TX_GAS_LIMIT, toSample } from "./gas/tx.js";
@@ -76,6 +81,10 @@ const DISPATCH512_SAMPLES = 100;
 const DISPATCH_WINDOW = 1_024;
 const HYPERLANE_DISPATCH32_SAMPLES = DISPATCH_WINDOW / 2; // to each of the two recipients
 const TREE_SIZES = [10, 10_000, 1_000_000];
+/** Stake reports measured: one per attester of A (each raises its allocation to B by a token). */
+const STAKE_REPORTS = 5;
+/** Pure (batch, signers) runs whose first batch is also delivered without the watcher's record. */
+const RECORD_PAIRS = new Set(["1/1", "1/3", "1/5", "64/1", "64/3", "64/5"]);
 
 async function previousRelayerPart(): Promise<unknown> {
   try {
@@ -167,6 +176,8 @@ const hl32 = [
   )),
 ];
 hlMessages.push(...hl512, ...hl32);
+log(`stake reports: ${STAKE_REPORTS} attesters of A raise their allocation to B by one token`);
+const reportReceipts = await raiseAllocations(net, STAKE_REPORTS);
 
 // ---------------------------------------------------------------------------------------------
 log("reading A's Outbox history and building its tree");
@@ -178,24 +189,73 @@ const tree = MerkleTree.from(dispatched.map((m) => m.id as Hex));
 const source = { dispatched, tree };
 const pureNonces = noncesOf(net, pure.receipts);
 const valueNonces = noncesOf(net, valueSends.receipts);
-const measured = new Set([...pureNonces, ...valueNonces]);
+const reportNonces = noncesOf(net, reportReceipts);
+if (reportNonces.length !== STAKE_REPORTS) throw new Error("expected one report per allocation");
+const measured = new Set([...pureNonces, ...valueNonces, ...reportNonces]);
+// A batch carrying a stake report needs signers holding a majority of the mirrored stake (the
+// attesters' mirrored stakes are equal here: 3 of 5).
+const MAJORITY = majorityOf(a.attesters.length);
 const warmNonces = dispatched
   .filter((m) => m.message.destination === b.suite.code && !measured.has(m.nonce))
   .map((m) => m.nonce);
 log(`delivering the ${warmNonces.length} warm-up messages to B (batches of 256)`);
 for (let i = 0; i < warmNonces.length; i += 256) {
-  await deliverBatch(net, warmNonces.slice(i, i + 256), 1, source);
+  const nonces = warmNonces.slice(i, i + 256); // the first holds the allocations' reports
+  await deliverBatch(
+    net,
+    nonces,
+    carriesStakeReport(net, nonces, dispatched) ? MAJORITY : 1,
+    source,
+  );
 }
 
-/** Delivers `plan` out of `nonces` (in order); per-message gas samples per (batch, signers). */
-async function runPlan(plan: [number, number][], nonces: number[], label: string) {
+log(`compiling and deploying an Inbox without the watcher's record (CheckpointAccepted) on B`);
+const recordVariant = await buildRecordVariant(net);
+log(`  compiled in ${recordVariant.compileSeconds} s`);
+const recordCosts: RecordCost[] = [];
+
+log(
+  `stake reports: each alone in a batch, signed by ${MAJORITY} of ${a.attesters.length} (a majority)`,
+);
+const reportSamples: Sample[] = [];
+for (const nonce of reportNonces) {
+  const prepared = await prepareBatch(net, [nonce], MAJORITY, source);
+  if (reportSamples.length === 0)
+    recordCosts.push(await measureRecordCost(net, recordVariant, prepared));
+  reportSamples.push(await deliverBatch(net, [nonce], MAJORITY, source, prepared));
+}
+const stakeReport = summarize(reportSamples);
+log(`  stake report: ${stakeReport.median} gas (${stakeReport.min}–${stakeReport.max})`);
+
+/**
+ * Delivers `plan` out of `nonces` (in order); per-message gas samples per (batch, signers). With
+ * `record`, the first batch of each (batch, signers) it names is first also sent, on the same state,
+ * without the watcher's record (bench/gas/record.ts).
+ */
+async function runPlan(
+  plan: [number, number][],
+  nonces: number[],
+  label: string,
+  record?: Set<string>,
+) {
   const out: { batch: number; signers: number; perMessage: Summary; totals: Sample[] }[] = [];
   let next = 0;
   for (const signers of SIGNER_COUNTS) {
     for (const [batch, repeats] of plan) {
       const totals: Sample[] = [];
       for (let r = 0; r < repeats; r++) {
-        totals.push(await deliverBatch(net, nonces.slice(next, next + batch), signers, source));
+        const slice = nonces.slice(next, next + batch);
+        let prepared;
+        let pair: RecordCost | undefined;
+        if (r === 0 && record?.has(`${batch}/${signers}`)) {
+          prepared = await prepareBatch(net, slice, signers, source);
+          pair = await measureRecordCost(net, recordVariant, prepared);
+          recordCosts.push(pair);
+        }
+        const sample = await deliverBatch(net, slice, signers, source, prepared);
+        if (pair && pair.withRecord !== sample.gas)
+          log(`  note: ${sample.gas} delivered, ${pair.withRecord} in the record pair`);
+        totals.push(sample);
         next += batch;
       }
       const perMessage = summarize(
@@ -211,7 +271,11 @@ async function runPlan(plan: [number, number][], nonces: number[], label: string
 }
 
 log("DistPOS deliveries, pure messages");
-const pureRuns = await runPlan(PURE_PLAN, pureNonces, "pure");
+const pureRuns = await runPlan(PURE_PLAN, pureNonces, "pure", RECORD_PAIRS);
+for (const c of recordCosts)
+  log(
+    `  watcher's record, batch ${c.batch}, ${c.signers} signer(s): ${c.cost} (LOG3 ${c.logStep}, packing ${c.packing})`,
+  );
 log("DistPOS deliveries, value transfers");
 const valueRuns = await runPlan(VALUE_PLAN, valueNonces, "value");
 
@@ -275,6 +339,7 @@ const traced: [string, "A" | "B", string][] = [
   ["DistPOS CorrespondentBank.send (32 B)", "A", valueSend.medianTx],
   ["DistPOS deliver 1 value transfer, 3 signers", "B", run(valueRuns, 1, 3).perMessage.medianTx],
   ["DistPOS deliver 64 value transfers, 3 signers", "B", run(valueRuns, 64, 3).perMessage.medianTx],
+  [`DistPOS deliver 1 stake report, ${MAJORITY} signers (a majority)`, "B", stakeReport.medianTx],
 ];
 for (const [label, chain, hash] of traced) {
   traces[label] =
@@ -316,6 +381,31 @@ const results: BenchResults = {
       gas: r.perMessage.median,
     })),
     value_send32: { distpos: valueSend.median },
+    stake_report: {
+      signers: MAJORITY,
+      attesters: a.attesters.length,
+      gas: stakeReport.median,
+      min: stakeReport.min,
+      max: stakeReport.max,
+      samples: stakeReport.samples,
+    },
+    checkpoint_record: {
+      method:
+        "same prepared delivery on the same state (evm_snapshot/evm_revert): B's Inbox as deployed, then the runtime code of Inbox.sol compiled without its `_emitCheckpointAccepted` call (hardhat_setCode), then the unmodified source compiled the same way (control, must equal the deployed Inbox); cost = deployed − without; LOG3 = 375 + 3 × 375 + 8 × data bytes, packing = the rest",
+      compileSeconds: recordVariant.compileSeconds,
+      pairs: recordCosts,
+    },
+    settings: {
+      attesters_per_chain: a.attesters.length,
+      // B's mirror of A at the end of the run, in whole tokens (vouching stake: allocation × (1 − bounty)).
+      mirrored_stakes: await Promise.all(
+        a.attesters.map(async (x) =>
+          Number((await b.suite.inbox.mirroredStake(a.suite.code, x.address)) / ONE),
+        ),
+      ),
+      majority_signers: MAJORITY,
+      signature_bytes: 65,
+    },
     // Proof of the median delivery of each pure run: siblings sent, and the roots of empty
     // subtrees the sparse multiproof leaves out (the verifier supplies them: protocol.md 2.5).
     proofs: pureRuns.map((r) => {

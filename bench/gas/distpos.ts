@@ -22,6 +22,7 @@ import {
   prepareDelivery,
   relay,
   sendDelivery,
+  type Delivery,
   type DispatchedMessage,
   type TestChain,
 } from "../../test/helpers/suite.js";
@@ -108,7 +109,8 @@ export async function prepareValueRoute(net: BenchNetwork, reserve: bigint): Pro
     0n,
   ]);
   await governThroughTimelock(b.suite, [{ target: b.suite.addresses.bank, data }]);
-  await relay(b, a, { signers: b.attesters.slice(0, 1) });
+  // B's pending messages to A include its attesters' allocation reports: a majority signs.
+  await relay(b, a, { signers: b.attesters.slice(0, majorityOf(b.attesters.length)) });
   const credit = await a.suite.bank.creditView(b.suite.code);
   if (credit < reserve) throw new Error(`credit view on A is ${credit}, expected ${reserve}`);
 
@@ -169,13 +171,51 @@ export function dispatchedIn(
   return out;
 }
 
-/** Delivers the messages of `nonces` from A to B in one batch signed by the first `signers` attesters. */
-export async function deliverBatch(
+/**
+ * How many of `attesters` equal mirrored stakes are a majority of the mirrored total: a batch that
+ * carries a stake report needs signers holding more than half of it (protocol.md 3.5).
+ */
+export function majorityOf(attesters: number): number {
+  return Math.floor(attesters / 2) + 1;
+}
+
+/** Whether any of `nonces` is a stake report (sender: A's StakingHub). */
+export function carriesStakeReport(
+  net: BenchNetwork,
+  nonces: number[],
+  dispatched: DispatchedMessage[],
+): boolean {
+  const hub = addressToBytes32(net.a.suite.addresses.stakingHub as `0x${string}`).toLowerCase();
+  const wanted = new Set(nonces);
+  return dispatched.some((m) => wanted.has(m.nonce) && m.message.sender.toLowerCase() === hub);
+}
+
+/**
+ * Stake reports from A to B in a steady state: each of the first `count` attesters of A raises its
+ * allocation to B by one token (StakingHub.allocate dispatches the report). Returns the receipts.
+ */
+export async function raiseAllocations(
+  net: BenchNetwork,
+  count: number,
+): Promise<TransactionReceipt[]> {
+  const receipts: TransactionReceipt[] = [];
+  for (const attester of net.a.attesters.slice(0, count)) {
+    const hub = suiteAs(net.a.suite, attester).stakingHub;
+    const current = await hub.allocation(attester.address, net.b.suite.code);
+    const receipt = await (await hub.allocate(net.b.suite.code, current + ONE)).wait();
+    if (!receipt || receipt.status !== 1) throw new Error("allocate failed");
+    receipts.push(receipt);
+  }
+  return receipts;
+}
+
+/** Prepares the delivery of `nonces` from A to B in one batch signed by the first `signers` attesters. */
+export async function prepareBatch(
   net: BenchNetwork,
   nonces: number[],
   signers: number,
   source: { dispatched: DispatchedMessage[]; tree: MerkleTree },
-): Promise<Sample> {
+): Promise<Delivery> {
   const delivery = await prepareDelivery(net.a, net.b, {
     signers: net.a.attesters.slice(0, signers),
     nonces,
@@ -187,6 +227,21 @@ export async function deliverBatch(
       `expected ${nonces.length} undelivered messages, got ${delivery?.messages.length}`,
     );
   }
+  return delivery;
+}
+
+/**
+ * Delivers the messages of `nonces` from A to B in one batch signed by the first `signers`
+ * attesters (`delivery`: the batch already prepared for them).
+ */
+export async function deliverBatch(
+  net: BenchNetwork,
+  nonces: number[],
+  signers: number,
+  source: { dispatched: DispatchedMessage[]; tree: MerkleTree },
+  prepared?: Delivery,
+): Promise<Sample> {
+  const delivery = prepared ?? (await prepareBatch(net, nonces, signers, source));
   const receipt = await sendDelivery(net.b, delivery);
   if (receipt.status !== 1) throw new Error(`delivery ${receipt.hash} failed`);
   // A handler failure would be recorded, not reverted: make sure none happened.
@@ -195,6 +250,8 @@ export async function deliverBatch(
     const parsed =
       log.address === net.b.suite.addresses.inbox ? inbox.interface.parseLog(log) : null;
     if (parsed?.name === "HandlerFailed") throw new Error(`handler failed in ${receipt.hash}`);
+    if (parsed?.name === "StakeReportIgnored")
+      throw new Error(`stake report ignored in ${receipt.hash}`);
   }
   // Siblings the sparse multiproof leaves out (roots of empty subtrees the verifier supplies).
   const omitted = omittedSiblings(
