@@ -160,15 +160,16 @@ describe("StakingHub", function () {
     it("lets an attester of 100 vouch for 60 then 40, refuses 1 more, and frees it after the window", async function () {
       const [signer] = A.attesters;
       const inbox = B.suite.inbox;
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 60n * ONE)).address);
-      await relay(A, B, { signers: [signer] });
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 40n * ONE)).address);
-      await relay(A, B, { signers: [signer] });
+      // (Only these messages: the setup's stake reports would need a majority of signers.)
+      let n = await dispatchTo(A, B, (await recipientWithPolicy(B, 60n * ONE)).address);
+      await relay(A, B, { signers: [signer], nonces: [n] });
+      n = await dispatchTo(A, B, (await recipientWithPolicy(B, 40n * ONE)).address);
+      await relay(A, B, { signers: [signer], nonces: [n] });
       expect(await inbox.exposure(A.suite.code, signer.address)).to.equal(100n * ONE);
       expect(await inbox.freeCapacity(A.suite.code, signer.address)).to.equal(0n);
 
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 1n)).address);
-      const one = await prepared(A, B, [signer]);
+      n = await dispatchTo(A, B, (await recipientWithPolicy(B, 1n)).address);
+      const one = await prepared(A, B, [signer], [n]);
       await expect(deliver(B, one))
         .to.be.revertedWithCustomError(inbox, "InsufficientCoverage")
         .withArgs(1n, 0n);
@@ -183,11 +184,23 @@ describe("StakingHub", function () {
     it("refuses 250 under one signer of 100 and charges three signers greedily (100, 100, 50)", async function () {
       const inbox = B.suite.inbox;
       const [s1, s2, s3] = A.attesters;
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 250n * ONE)).address);
-      await expect(deliver(B, await prepared(A, B, [s1])))
+      // The route's default coverage (a recipient's own policy may demand at most half of the
+      // mirrored 300 per window: protocol.md 3.5).
+      await governThroughTimelock(B.suite, [
+        {
+          target: B.suite.addresses.registry,
+          data: B.suite.registry.interface.encodeFunctionData("setRoutePolicy", [
+            A.suite.code,
+            1,
+            250n * ONE,
+          ]),
+        },
+      ]);
+      const n = await dispatchTo(A, B, (await recipientWithPolicy(B, 0n)).address);
+      await expect(deliver(B, await prepared(A, B, [s1], [n])))
         .to.be.revertedWithCustomError(inbox, "InsufficientCoverage")
         .withArgs(250n * ONE, 100n * ONE);
-      const all = await prepared(A, B, [s1, s2, s3]);
+      const all = await prepared(A, B, [s1, s2, s3], [n]);
       await expect(deliver(B, all))
         .to.emit(inbox, "CoverageCharged")
         .withArgs(A.suite.code, s1.address, 100n * ONE)
@@ -239,9 +252,10 @@ describe("StakingHub", function () {
       expect(await hub.allocation(liar.address, B.suite.code)).to.equal(0n);
       expect(await hub.freeStake(liar.address)).to.equal(0n);
 
-      // The peer's mirror drops to zero when the zero report is delivered (signed by an honest attester).
+      // The peer's mirror drops to zero when the zero report is delivered, signed by the honest
+      // attesters (a stake report needs more than half of the mirrored stake).
       expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(ALLOCATION);
-      await expect(relay(A, B, { signers: [honest] }))
+      await expect(relay(A, B, { signers: A.attesters.slice(1) }))
         .to.emit(B.suite.inbox, "MirrorUpdated")
         .withArgs(A.suite.code, liar.address, 0n, anyValue);
       expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(0n);
@@ -391,7 +405,7 @@ describe("StakingHub", function () {
       await expect(hubOf(A, prover).syncReport(liar.address, B.suite.code))
         .to.emit(hub, "Allocated")
         .withArgs(liar.address, B.suite.code, 0n, anyValue);
-      await relay(A, B, { signers: [honest] });
+      await relay(A, B, { signers: A.attesters.slice(1) });
       expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(0n);
     });
 
@@ -491,9 +505,9 @@ describe("StakingHub", function () {
     });
 
     it("reports a decrease to the peer at once, which applies it with no coverage", async function () {
-      const [attester, other] = A.attesters;
+      const [attester, other, third] = A.attesters;
       await (await hubOf(A, attester).allocate(B.suite.code, 40n * ONE)).wait();
-      await expect(relay(A, B, { signers: [other] }))
+      await expect(relay(A, B, { signers: [other, third] }))
         .to.emit(B.suite.inbox, "MirrorUpdated")
         .withArgs(A.suite.code, attester.address, 40n * ONE, anyValue);
       expect(await B.suite.inbox.exposure(A.suite.code, other.address)).to.equal(0n);
@@ -516,26 +530,33 @@ describe("StakingHub", function () {
         .withArgs(B.suite.code);
     });
 
-    it("does not mirror a stake increase that existing capacity cannot cover; a later report makes it stale", async function () {
+    it("mirrors a stake increase only when its signers hold more than half of the mirrored stake, at no value at risk; a later report makes an older one stale", async function () {
       const [attester, s2, s3] = A.attesters;
       const inbox = B.suite.inbox;
       const hub = hubOf(A, attester);
       const big = await (await hub.allocate(B.suite.code, 1_000n * ONE)).wait();
       const bigNonce = Number((await dispatchedMessages(A)).at(-1)!.nonce);
       expect(big!.status).to.equal(1);
-      await expect(deliver(B, await prepared(A, B, [attester, s2, s3], [bigNonce])))
-        .to.be.revertedWithCustomError(inbox, "InsufficientCoverage")
-        .withArgs(900n * ONE, 300n * ONE);
+      // Its own signature (100 of 300) is not a majority: nobody vouches for its own increase alone.
+      await expect(deliver(B, await prepared(A, B, [attester], [bigNonce])))
+        .to.be.revertedWithCustomError(inbox, "StakeReportNeedsQuorum")
+        .withArgs(100n * ONE, 300n * ONE);
       expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(ALLOCATION);
 
-      // A later, smaller increase (+150) is covered by two signers and applied first...
+      // A later report (250) signed by the two others is applied first, charging nothing...
       await (await hub.allocate(B.suite.code, 250n * ONE)).wait();
       const laterNonce = Number((await dispatchedMessages(A)).at(-1)!.nonce);
       await expect(deliver(B, await prepared(A, B, [s2, s3], [laterNonce])))
         .to.emit(inbox, "MirrorUpdated")
-        .withArgs(A.suite.code, attester.address, 250n * ONE, laterNonce);
-      // ...so the older report is stale: ignored, no value at risk, no mirror change.
-      await expect(deliver(B, await prepared(A, B, [s2], [bigNonce])))
+        .withArgs(A.suite.code, attester.address, 250n * ONE, laterNonce)
+        .and.not.to.emit(inbox, "CoverageCharged");
+      expect(await inbox.totalMirroredStake(A.suite.code)).to.equal(450n * ONE);
+      // ...so the older report is stale: ignored, no mirror change. (The two others now hold 200
+      // of 450: not a majority any more; all three sign.)
+      await expect(deliver(B, await prepared(A, B, [s2, s3], [bigNonce])))
+        .to.be.revertedWithCustomError(inbox, "StakeReportNeedsQuorum")
+        .withArgs(200n * ONE, 450n * ONE);
+      await expect(deliver(B, await prepared(A, B, [attester, s2, s3], [bigNonce])))
         .to.emit(inbox, "StakeReportIgnored")
         .withArgs(A.suite.code, attester.address, bigNonce, ethers.encodeBytes32String("stale"))
         .and.not.to.emit(inbox, "CoverageCharged");
@@ -620,7 +641,7 @@ describe("StakingHub with a 6-decimal settlement token", function () {
     await (await hubOf(A, attester).allocate(B.suite.code, 150n * UNIT)).wait();
     const report = (await dispatchedMessages(A)).at(-1)!;
     expect(decodeStakeReport(report.message.body).allocation).to.equal(150n * ONE);
-    await relay(A, B, { signers: [s2] });
+    await relay(A, B, { signers: A.attesters.slice(1) });
     expect(await B.suite.inbox.mirroredStake(A.suite.code, attester.address)).to.equal(150n * ONE);
   });
 });
