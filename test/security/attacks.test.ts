@@ -180,7 +180,7 @@ describe("Security: attacks and the defences that stop them", function () {
 
   describe("slashed signer", function () {
     it("refuses a slashed attester's signature once its zero report reached the peer", async function () {
-      const [liar, honest] = world.chains[A].attesters;
+      const [liar] = world.chains[A].attesters;
       const checkpoint = await world.snapshot(A);
       const lie: Checkpoint = { ...checkpoint, root: ethers.id("a root A never had") as Hex };
       const [signature] = await world.sign(A, lie, [liar]);
@@ -188,9 +188,10 @@ describe("Security: attacks and the defences that stop them", function () {
       await expect(
         suiteAs(world.chains[A].suite, prover).stakingHub.proveFraud(lie, signature),
       ).to.emit(world.chains[A].suite.stakingHub, "Slashed");
-      // The zero report travels like any message, signed by an honest attester.
+      // The zero report travels like any message, signed by the honest attesters (a stake report
+      // needs signers holding more than half of the mirrored stake: 300 of 400).
       await world.sync(A);
-      const report = await world.prepare(A, B, { signers: [honest] });
+      const report = await world.prepare(A, B, { signers: world.chains[A].attesters.slice(1) });
       const relayed = await world.deliver(B, report!);
       expect(relayed.ok, relayed.error).to.equal(true);
       expect(
@@ -206,7 +207,7 @@ describe("Security: attacks and the defences that stop them", function () {
 
   describe("stale mirror after unstake", function () {
     it("keeps the stake slashable on the origin for U, so a lie made through a stale mirror still costs it", async function () {
-      const [attester, honest] = world.chains[A].attesters;
+      const [attester] = world.chains[A].attesters;
       const hub = world.chains[A].suite.stakingHub;
       // The attester withdraws its allocation to B and asks for its whole stake back.
       expect(
@@ -246,7 +247,7 @@ describe("Security: attacks and the defences that stop them", function () {
       expect(await hub.unbonding(attester.address)).to.equal(0n);
       // Once the decrease reaches B the attester's signature is worth nothing there.
       await world.sync(A);
-      const reports = await world.prepare(A, B, { signers: [honest] });
+      const reports = await world.prepare(A, B, { signers: world.chains[A].attesters.slice(1) });
       expect((await world.deliver(B, reports!)).ok).to.equal(true);
       expect(
         await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, attester.address),
@@ -712,12 +713,7 @@ describe("Security findings (fixed): nonce squatting and netting", function () {
       });
       expect((await world.deliver(B, forged.delivery)).ok).to.equal(true);
       // The real report is still delivered (its replay key is its id), and only once.
-      const honest = await world.build(
-        A,
-        await world.snapshot(A),
-        [report],
-        a.attesters.slice(1, 3),
-      );
+      const honest = await world.build(A, await world.snapshot(A), [report], a.attesters.slice(1));
       const out = await world.deliver(B, honest);
       expect(out.ok, out.error).to.equal(true);
       expect(named(out.events, "MirrorUpdated")).to.have.length(1);
@@ -840,23 +836,34 @@ describe("Security findings (fixed): report ordering", function () {
   it("applies the zero report of a slashed attester even after the attester made up a report at the last nonce", async function () {
     const a = world.chains[A];
     const b = world.chains[B];
-    const [liar, honest] = a.attesters;
-    const frozen = await forgeAtLastNonce([liar], {
+    const [liar, x, y] = a.attesters;
+    const fields = {
       sender: addressToBytes32(a.suite.addresses.stakingHub as Hex),
       recipient: addressToBytes32(b.suite.addresses.inbox as Hex),
       body: encodeStakeReport({ attester: liar.address as Hex, allocation: ALLOCATION }),
-    });
+    };
+    // Since issue 13 a stake report needs signers holding more than half of the mirrored stake:
+    // the liar alone (100 of 400) cannot make one up at all.
+    const alone = await forgeAtLastNonce([liar], fields);
+    expect((await world.tryDeliver(B, alone.delivery)).error).to.equal("StakeReportNeedsQuorum");
+    // A coalition above half (outside the theorem's bound) can; the rule that a decrease applies
+    // whatever its nonce still keeps the zero report of a slashing deliverable.
+    const frozen = await forgeAtLastNonce([liar, x, y], fields);
     const out = await world.deliver(B, frozen.delivery);
     expect(out.ok, out.error).to.equal(true);
     expect(named(out.events, "CoverageCharged")).to.have.length(0);
 
     // The lie is proved on A (from B's calldata): slashed, and the zero report goes to B.
+    const signature = frozen.delivery.signatures.find(
+      (sig) =>
+        ethers.recoverAddress(checkpointDigest(a.domain, frozen.checkpoint), sig) === liar.address,
+    )!;
     const slashed = await world.tx(A, a.users[0], a.suite.stakingHub, "proveFraud", [
       frozen.checkpoint,
-      frozen.delivery.signatures[0],
+      signature,
     ]);
     expect(slashed.ok, slashed.error).to.equal(true);
-    const reports = await world.prepare(A, B, { signers: [honest] });
+    const reports = await world.prepare(A, B, { signers: a.attesters.slice(1) });
     const relayed = await world.deliver(B, reports!);
     expect(relayed.ok, relayed.error).to.equal(true);
     // The mirror drops to zero.
