@@ -584,7 +584,12 @@ describe("Inbox", function () {
     it("reseeds only through the registry's owner and only while the route is paused", async function () {
       const [, , stranger] = await b.connection.ethers.getSigners();
       const registry = b.suite.registry;
-      const args = [a.suite.code, [a.attesters[0].address], [7n * ONE], 0] as const;
+      const args: [bigint, string[], bigint[], number] = [
+        a.suite.code,
+        [a.attesters[0].address],
+        [7n * ONE],
+        0,
+      ];
       await expect(registry.connect(stranger).reseedMirror(...args))
         .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
         .withArgs(stranger.address);
