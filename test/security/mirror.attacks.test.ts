@@ -80,8 +80,15 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
     world = await World.create();
   });
 
+  /** What B mirrors of each of A's keys at the start (the same for all four), and their total T. */
+  let M: bigint;
+  let T: bigint;
+
   beforeEach(async function () {
     await world.reset();
+    M = await mirror(a().attesters[0].address);
+    T = 4n * M;
+    for (const k of a().attesters) expect(await mirror(k.address)).to.equal(M);
   });
 
   // Helpers ------------------------------------------------------------------------------------
@@ -98,6 +105,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
   async function forgeBatch(
     liars: readonly Wallet[],
     list: (Omit<MessageFields, "nonce" | "origin" | "destination"> & { nonce?: number })[],
+    destination = B,
   ) {
     let next = world.logs[A].length;
     const forged = list.map((fields) => {
@@ -106,7 +114,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
         ...fields,
         nonce,
         origin: a().code,
-        destination: b().code,
+        destination: world.chains[destination].code,
       });
       return { nonce, encoded, id: messageId(encoded) };
     });
@@ -171,6 +179,20 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
     return world.tx(A, prover, a().suite.stakingHub, "proveFraud", [checkpoint, signature]);
   }
 
+  /** What A's StakingHub says `attester` vouches for on B (a reseeding snapshot's entry). */
+  async function snapshotStake(attester: string): Promise<bigint> {
+    const hub = new ethers.Contract(
+      a().suite.addresses.stakingHub,
+      ["function vouchingStake(address attester, uint64 peer) view returns (uint256)"],
+      a().connection.ethers.provider,
+    );
+    try {
+      return (await hub.vouchingStake(attester, b().code)) as bigint;
+    } catch {
+      return a().suite.stakingHub.allocation(attester, b().code);
+    }
+  }
+
   /** Runs `calls` on B through B's timelock (the registry's and the bank's owner). */
   async function governB(calls: { target: string; data: string }[]) {
     await governThroughTimelock(b().suite, calls);
@@ -194,9 +216,9 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       );
       const out = await world.deliver(B, wipe.delivery);
       expectRevert(out, "StakeReportNeedsQuorum");
-      expect(out.args?.[0]).to.equal(ALLOCATION);
-      expect(out.args?.[1]).to.equal(4n * ALLOCATION);
-      for (const h of honest) expect(await mirror(h.address)).to.equal(ALLOCATION);
+      expect(out.args?.[0]).to.equal(M);
+      expect(out.args?.[1]).to.equal(T);
+      for (const h of honest) expect(await mirror(h.address)).to.equal(M);
 
       // The lie is still provable on A (its signature was public in B's mempool): the liar is
       // slashed and its zero report goes to B, carried by the honest majority (300 of 400).
@@ -213,8 +235,9 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       expect(relayed.ok, relayed.error).to.equal(true);
       expect(charged(relayed.events), "a stake report carries no value at risk").to.equal(0n);
       expect(await mirror(liar.address)).to.equal(0n);
-      expect(await mirror(honest[0].address)).to.equal(60n * ONE);
-      expect(await mirror(honest[1].address)).to.equal(ALLOCATION);
+      const lowered60 = await mirror(honest[0].address);
+      expect(lowered60).to.equal((60n * ONE * M) / ALLOCATION); // the same share of 60 as of 100
+      expect(await mirror(honest[1].address)).to.equal(M);
       expect(
         await world.view(
           B,
@@ -222,7 +245,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
           "totalMirroredStake",
           [a().code],
         ),
-      ).to.equal(260n * ONE);
+      ).to.equal(2n * M + lowered60);
     });
   });
 
@@ -232,22 +255,19 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       for (let window = 0; window < 3; window++) {
         const current = await mirror(liar.address);
         // Within its capacity: an increase by its free stake (the old rule charged only that).
-        const pump = await forgeBatch([liar], [stakeReport(liar.address, current + ALLOCATION)]);
+        const pump = await forgeBatch([liar], [stakeReport(liar.address, current + M)]);
         expectRevert(await world.deliver(B, pump.delivery), "StakeReportNeedsQuorum");
         // Two keys of four hold exactly half: still not a majority.
-        const pair = await forgeBatch(
-          [liar, accomplice],
-          [stakeReport(liar.address, current + ALLOCATION)],
-        );
+        const pair = await forgeBatch([liar, accomplice], [stakeReport(liar.address, current + M)]);
         const out = await world.deliver(B, pair.delivery);
         expectRevert(out, "StakeReportNeedsQuorum");
-        expect(out.args?.[0]).to.equal(2n * ALLOCATION);
+        expect(out.args?.[0]).to.equal(2n * M);
         await world.travel(B, W + W / 8n + 1n);
       }
-      expect(await mirror(liar.address)).to.equal(ALLOCATION);
-      expect(await mirror(accomplice.address)).to.equal(ALLOCATION);
+      expect(await mirror(liar.address)).to.equal(M);
+      expect(await mirror(accomplice.address)).to.equal(M);
       // So the most it can take from A's reserve on B in a window stays its real allocation.
-      const drain = await forgeBatch([liar], [transfer(b().users[4].address, ALLOCATION + 1n)]);
+      const drain = await forgeBatch([liar], [transfer(b().users[4].address, M + 1n)]);
       expectRevert(await world.deliver(B, drain.delivery), "InsufficientCoverage");
     });
   });
@@ -367,10 +387,10 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
 
     it("lets a recipient's self-chosen coverage take at most half of T per window: value transfers still deliver", async function () {
       // All of the attesters' capacity (400) is refused: more than half of T.
-      const all = await world.deliver(B, await grief(4n * ALLOCATION));
+      const all = await world.deliver(B, await grief(T));
       expectRevert(all, "PolicyCoverageExhausted");
       // Half of it goes through once; then nothing more this window.
-      const first = await world.deliver(B, await grief(2n * ALLOCATION));
+      const first = await world.deliver(B, await grief(T / 2n));
       expect(first.ok, first.error).to.equal(true);
       const again = await world.deliver(B, await grief(1n));
       expectRevert(again, "PolicyCoverageExhausted");
@@ -378,17 +398,17 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       const user = b().users[1].address;
       const before = await balanceOf(B, user);
       for (let i = 0; i < 2; i++) {
-        const { delivery } = await transferDelivery(ALLOCATION);
+        const { delivery } = await transferDelivery(T / 4n);
         const out = await world.deliver(B, delivery);
         expect(out.ok, out.error).to.equal(true);
       }
-      expect(await balanceOf(B, user)).to.equal(before + 2n * ALLOCATION);
+      expect(await balanceOf(B, user)).to.equal(before + T / 2n);
     });
 
     it("keeps half of T for value transfers also when the griefer charges on both sides of a window boundary", async function () {
       const inbox = b().suite.inbox;
-      const ahead = await grief(2n * ALLOCATION);
-      const behind = await grief(2n * ALLOCATION);
+      const ahead = await grief(T / 2n);
+      const behind = await grief(T / 2n);
       // Just before the end of a policy window, and again at the start of the next one.
       const now = BigInt(await world.now(B));
       const end = (now / W + 2n) * W;
@@ -398,7 +418,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       await b().connection.networkHelpers.time.setNextBlockTimestamp(end);
       const second = await world.deliver(B, behind);
       // (Either refused, or the capacity it took still leaves half for transfers.)
-      const { delivery } = await transferDelivery(ALLOCATION);
+      const { delivery } = await transferDelivery(T / 4n);
       const out = await world.deliver(B, delivery);
       expect(
         out.ok,
@@ -406,7 +426,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       ).to.equal(true);
       let free = 0n;
       for (const x of a().attesters) free += await inbox.freeCapacity(a().code, x.address);
-      expect(free >= ALLOCATION, "capacity left after one transfer").to.equal(true);
+      expect(free >= T / 4n, "capacity left after one transfer").to.equal(true);
     });
   });
 
@@ -462,36 +482,62 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
   });
 
   describe("mechanism 7: self-reported fraud", function () {
-    it("leaves a liar that proves its own lie at most bountyBps of its stake back (documented bound)", async function () {
-      const [liar] = a().attesters;
+    it("never lets a lie pay: a liar that takes all its capacity on every peer and proves its own lie loses at least what it took", async function () {
+      const [liar, ...honest] = a().attesters;
       const hub = a().suite.stakingHub;
-      // The liar's own accounts: a thief on B, a prover on A.
-      const thief = b().users[4].address;
+      const C = 2;
+      // The liar puts all of its stake behind B (900) and keeps 100 on C; the honest majority
+      // carries the (true) report. A's reserve on B is topped up so that the reserve is no limit.
+      const free = await hub.freeStake(liar.address);
+      const allocated = await world.tx(A, liar, hub, "allocate", [b().code, ALLOCATION + free]);
+      expect(allocated.ok, allocated.error).to.equal(true);
+      const report = await world.deliver(B, (await world.prepare(A, B, { signers: honest }))!);
+      expect(report.ok, report.error).to.equal(true);
+      const funded = await world.tx(B, b().users[5], b().suite.bank, "fund", [
+        a().code,
+        1_000n * ONE,
+      ]);
+      expect(funded.ok, funded.error).to.equal(true);
+      const stake = (await hub.bonded(liar.address)) + (await hub.unbonding(liar.address));
+      expect(stake).to.equal(STAKE);
+      const onB = await mirror(liar.address);
+      const onC = await world.chains[C].suite.inbox.mirroredStake(a().code, liar.address);
+
+      // The liar's own accounts: a thief on B and on C, a prover on A.
+      const thiefB = b().users[4].address;
+      const thiefC = world.chains[C].users[4].address;
       const prover = a().users[4];
-      const thief0 = await balanceOf(B, thief);
+      const took0 = (await balanceOf(B, thiefB)) + (await balanceOf(C, thiefC));
       const prover0 = await balanceOf(A, prover.address);
       const vault = await hub.insuranceVault();
       const vault0 = await balanceOf(A, vault);
-      const stake = (await hub.bonded(liar.address)) + (await hub.unbonding(liar.address));
-      expect(stake).to.equal(STAKE);
-      const bps = BigInt(await hub.bountyBps());
 
-      // Everything its capacity allows, then it reports itself before any watcher does.
-      const lie = await forgeBatch([liar], [transfer(thief, ALLOCATION)]);
+      // Everything its capacity allows on each peer (one more wei is refused), in one lie...
+      const tooMuch = await forgeBatch([liar], [transfer(thiefB, onB + 1n)]);
+      expectRevert(await world.deliver(B, tooMuch.delivery), "InsufficientCoverage");
+      const lie = await forgeBatch([liar], [transfer(thiefB, onB)]);
       expect((await world.deliver(B, lie.delivery)).ok).to.equal(true);
+      const lieC = await forgeBatch([liar], [transfer(thiefC, onC)], C);
+      expect((await world.deliver(C, lieC.delivery)).ok).to.equal(true);
+      // ...then it reports itself before any watcher does.
       const proved = await prove(lie.checkpoint, lie.delivery.signatures[0], prover);
       expect(proved.ok, proved.error).to.equal(true);
 
-      const took = (await balanceOf(B, thief)) - thief0;
+      const took = (await balanceOf(B, thiefB)) + (await balanceOf(C, thiefC)) - took0;
       const bounty = (await balanceOf(A, prover.address)) - prover0;
-      expect(took).to.equal(ALLOCATION);
+      const bps = BigInt(await hub.bountyBps());
+      expect(took).to.equal(onB + onC);
       expect(bounty, "the bounty is bountyBps of the whole stake").to.equal(
         (stake * bps) / 10_000n,
       );
       expect((await balanceOf(A, vault)) - vault0).to.equal(stake - bounty);
-      // Net for the liar: its take and the bounty, against the stake it lost.
-      expect(took + bounty < stake, "self-reporting must not pay").to.equal(true);
-      expect(await mirror(liar.address)).to.equal(ALLOCATION); // until its zero report reaches B
+      // A lie never pays (docs/protocol.md 3.8 (a)(iv)): what it took plus the bounty it got back
+      // is at most the stake it lost, and A's vault got at least what A's reserves lost.
+      expect(
+        took + bounty <= stake,
+        `took ${ethers.formatEther(took)} + bounty ${ethers.formatEther(bounty)} > stake ${ethers.formatEther(stake)}`,
+      ).to.equal(true);
+      expect(stake - bounty >= took).to.equal(true);
     });
   });
 
@@ -501,7 +547,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       const attacker = b().users[4];
       const forwarder = await new DeliverForwarder__factory(attacker).deploy();
       await forwarder.waitForDeployment();
-      const lie = await forgeBatch([liar], [transfer(attacker.address, ALLOCATION)]);
+      const lie = await forgeBatch([liar], [transfer(attacker.address, M)]);
       const tx = await forwarder.forward(b().suite.addresses.inbox, ...deliveryArgs(lie.delivery), {
         gasLimit: 12_000_000n,
       });
@@ -552,11 +598,12 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       const stuck = await world.prepare(A, B, { signers: [honest] });
       expectRevert(await world.deliver(B, stuck!), "UnknownSigner");
 
-      // The snapshot: each attester's allocation to B as A's StakingHub holds it now.
+      // The snapshot: what each attester vouches for on B as A's StakingHub holds it now (its
+      // `vouchingStake`, or its allocation where the hub has no such view).
       const attesters = keys.map((k) => k.address);
       const stakes: bigint[] = [];
-      for (const k of keys) stakes.push(await a().suite.stakingHub.allocation(k.address, b().code));
-      expect(stakes.filter((s) => s > 0n)).to.deep.equal([ALLOCATION]);
+      for (const k of keys) stakes.push(await snapshotStake(k.address));
+      expect(stakes.filter((s) => s > 0n)).to.deep.equal([M]);
       const fromNonce = world.logs[A].length;
       const registry = b().suite.addresses.registry;
       const timelock = b().suite.addresses.timelock;
@@ -594,9 +641,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
       expect(await world.books(B)).to.deep.equal(books0);
       expect(await balanceOf(B, b().suite.addresses.bank)).to.equal(tokens0);
       for (const [i, k] of keys.entries()) expect(await mirror(k.address)).to.equal(stakes[i]);
-      expect(await world.view(B, inboxAsNew, "totalMirroredStake", [a().code])).to.equal(
-        ALLOCATION,
-      );
+      expect(await world.view(B, inboxAsNew, "totalMirroredStake", [a().code])).to.equal(M);
       // Still paused until governance resumes.
       expectRevert(await world.deliver(B, stuck!), "OriginNotActive");
       await governB([
