@@ -264,16 +264,18 @@ describe("Security: attacks and the defences that stop them", function () {
       const bank = world.chains[B].suite.bank;
       const before = await world.books(B);
       const thief0 = await balanceOf(B, thief);
+      // What B mirrors of the liar: its vouching stake, (1 − bounty) of the 100 it allocated.
+      const M = await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, liar.address);
 
-      // More than the liar's mirrored stake (100) is refused outright.
-      const big = await forgedTransfer([liar], ALLOCATION + 1n);
+      // More than the liar's mirrored stake is refused outright.
+      const big = await forgedTransfer([liar], M + 1n);
       await expect(deliverCall(B, big.delivery))
         .to.be.revertedWithCustomError(world.chains[B].suite.inbox, "InsufficientCoverage")
-        .withArgs(ALLOCATION + 1n, ALLOCATION);
+        .withArgs(M + 1n, M);
       // Its whole stake's worth goes through once...
-      const lie = await forgedTransfer([liar], ALLOCATION);
+      const lie = await forgedTransfer([liar], M);
       expect((await world.deliver(B, lie.delivery)).ok).to.equal(true);
-      expect(await balanceOf(B, thief)).to.equal(thief0 + ALLOCATION);
+      expect(await balanceOf(B, thief)).to.equal(thief0 + M);
       // ...and nothing more within the window, however it is split.
       const more = await forgedTransfer([liar], 1n, 1);
       await expect(deliverCall(B, more.delivery)).to.be.revertedWithCustomError(
@@ -283,10 +285,10 @@ describe("Security: attacks and the defences that stop them", function () {
 
       // Only A's reserve on B paid; C's reserve and B's own users' pools are untouched.
       const after = await world.books(B);
-      expect(after.reserve[A]).to.equal(before.reserve[A] - ALLOCATION);
+      expect(after.reserve[A]).to.equal(before.reserve[A] - M);
       expect(after.reserve[C]).to.equal(before.reserve[C]);
       expect(after.pool).to.deep.equal(before.pool);
-      expect(await bank.reserve(world.chains[A].code)).to.equal(RESERVE - ALLOCATION);
+      expect(await bank.reserve(world.chains[A].code)).to.equal(RESERVE - M);
 
       // The signature in B's calldata proves the lie on A: the liar loses its whole stake.
       const prover = world.chains[A].users[2];
@@ -304,9 +306,10 @@ describe("Security: attacks and the defences that stop them", function () {
   describe("compromised keys, too few of them, no caps (Ronin, March 2022; Multichain, July 2023)", function () {
     it("caps what every key of a chain together can take per window at their mirrored stake, and only from that chain's reserve", async function () {
       // Ronin fell to 5 of 9 keys and Multichain to keys one person held: a quorum of keys could
-      // move everything. Here all four keys of A together vouch for at most 4 × 100 within W.
+      // move everything. Here all four keys of A together vouch for at most what B mirrors of
+      // them (4 × their vouching stake) within W.
       const keys = world.chains[A].attesters;
-      const cap = ALLOCATION * BigInt(keys.length);
+      const cap = await world.chains[B].suite.inbox.totalMirroredStake(world.chains[A].code);
       // Top A's reserve on B up so the cap, not the reserve, is what binds.
       expect(
         (
@@ -840,7 +843,10 @@ describe("Security findings (fixed): report ordering", function () {
     const fields = {
       sender: addressToBytes32(a.suite.addresses.stakingHub as Hex),
       recipient: addressToBytes32(b.suite.addresses.inbox as Hex),
-      body: encodeStakeReport({ attester: liar.address as Hex, allocation: ALLOCATION }),
+      body: encodeStakeReport({
+        attester: liar.address as Hex,
+        allocation: await b.suite.inbox.mirroredStake(a.code, liar.address),
+      }),
     };
     // Since issue 13 a stake report needs signers holding more than half of the mirrored stake:
     // the liar alone (100 of 400) cannot make one up at all.
