@@ -368,7 +368,8 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// @inheritdoc ICorrespondentBank
     /// @dev Reserve report: the increase of our credit view it would apply (0 for a decrease, or an
     /// older report, which applies only when it lowers the view). Netting request:
-    /// `min(request, our pool for origin)`, 0 when netting with `origin` is disabled. Netting reply:
+    /// `min(request, our pool for origin + our netting lock)` (a reply in the same batch may release
+    /// the lock first), 0 when netting with `origin` is disabled. Netting reply:
     /// its amount. Reverts on a malformed or unknown body.
     function bankMessageCoverage(
         uint64 origin,
@@ -386,7 +387,9 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         } else if (kind == BankMessages.NETTING_REQUEST) {
             uint256 request = BankMessages.decodeNetting(body, BankMessages.NETTING_REQUEST);
             if (!_nettingEnabled[origin]) return 0;
-            uint256 available = c.pool * scale;
+            // The pool as it can be when the request executes: a reply earlier in the same batch
+            // may release our lock into it, and coverage is measured before the batch runs.
+            uint256 available = (c.pool + c.nettingLocked) * scale;
             return request < available ? request : available;
         } else if (kind == BankMessages.NETTING_REPLY) {
             return BankMessages.decodeNetting(body, BankMessages.NETTING_REPLY);

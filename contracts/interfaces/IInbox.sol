@@ -43,6 +43,14 @@ interface IInbox {
         bytes32 reason
     );
     event CoverageCharged(uint64 indexed origin, address indexed attester, uint256 amount);
+    /// @notice A batch from `origin` was accepted under the checkpoint `(origin, root, count)`.
+    /// `signatures` is the concatenation of its 65-byte signatures (r ‖ s ‖ v) in ascending
+    /// signer order: what a watcher needs to prove a false checkpoint on the origin, however
+    /// `deliver` was called (directly or through any contract).
+    event CheckpointAccepted(uint64 indexed origin, bytes32 indexed root, uint32 count, bytes signatures);
+    /// @notice Governance replaced mirror entries of `origin` from a trusted snapshot while the
+    /// route was paused (docs/protocol.md 3.5, "Recovery").
+    event MirrorReseeded(uint64 indexed origin, address[] attesters, uint256[] stakes, uint32 fromNonce);
 
     error EmptyCheckpoint();
     error OriginNotActive(uint64 origin);
@@ -57,11 +65,19 @@ interface IInbox {
     error UnknownSigner(address signer);
     error TooFewSigners(uint256 signers, uint256 required);
     error InsufficientCoverage(uint256 valueAtRisk, uint256 capacity);
+    /// @notice A batch carrying a stake report is signed by at most half of the origin's mirrored
+    /// stake: a mirror changes only with a majority of the mirrored stake (docs/protocol.md 3.5).
+    error StakeReportNeedsQuorum(uint256 signerStake, uint256 totalStake);
+    /// @notice The coverage recipients' policies demand beyond the messages' amounts would exceed
+    /// what is left this window of the half of the mirrored stake that policies may use.
+    error PolicyCoverageExhausted(uint256 requested, uint256 available);
     error NoMessages();
     error InsufficientGasForHandler();
     error NotFailed(bytes32 id);
     error NotRegistry(address caller);
     error MirrorAlreadyInitialized(uint64 origin);
+    /// @notice The mirror of `origin` was never seeded, so there is nothing to reseed.
+    error MirrorNotInitialized(uint64 origin);
 
     /// @notice Delivers `messages` (ascending, distinct nonces) from one origin under one signed
     /// checkpoint. `proof` is the sparse positional multiproof of their ids against
@@ -110,6 +126,25 @@ interface IInbox {
 
     /// @notice Whether the mirror of `origin`'s attester set was seeded (messages are accepted only then).
     function isMirrorInitialized(uint64 origin) external view returns (bool);
+
+    /// @notice Sum of the mirrored stake of every attester of `origin` (18 decimals): the total a
+    /// stake report's signers must hold more than half of.
+    function totalMirroredStake(uint64 origin) external view returns (uint256);
+
+    /// @notice Coverage that recipients' policies may still demand from `origin`'s attesters in the
+    /// current policy window (half the mirrored total per window, minus what was charged).
+    function policyCoverageAvailable(uint64 origin) external view returns (uint256);
+
+    /// @notice Replaces mirror entries of `origin` from a trusted snapshot; only the registry, only
+    /// while the route is paused (the registry checks). Each listed attester's stake is set (0
+    /// removes it) and its next report nonce raised to at least `fromNonce`, so no report dispatched
+    /// before the snapshot can raise it again. Moves no funds and delivers nothing.
+    function reseedMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes,
+        uint32 fromNonce
+    ) external;
 
     /// @notice Seeds the mirrored attester set of a newly enrolled route (registry only, once).
     function initializeMirror(

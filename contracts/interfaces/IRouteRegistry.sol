@@ -61,6 +61,8 @@ interface IRouteRegistry {
     error RouteAlreadyEnrolled(uint64 code);
     error InvalidRoute(string reason);
     error RouteNotActive(uint64 code);
+    /// @notice `reseedMirror` needs the route paused first (no delivery while its mirror changes).
+    error RouteNotPaused(uint64 code);
     error AlreadyBound();
     error NotBound();
 

@@ -45,8 +45,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev Replay bitmap: bit `nonce % 256` of word `nonce / 256`, per origin. The replay key of
     /// every message except system messages.
     mapping(uint64 origin => mapping(uint256 word => uint256 bits)) private _deliveredBits;
-    /// @dev Replay key of system messages (stake reports, bank-to-bank messages): their id. A forged
-    /// message squatting a system message's nonce cannot make the real one undeliverable
+    /// @dev Replay key of system messages (stake reports, and every message of the peer's bank:
+    /// bank-to-bank messages and value transfers): their id. A forged message squatting such a
+    /// message's nonce cannot make the real one undeliverable
     /// (docs/protocol.md 3.3, "Replay key"). Other messages never read or write it.
     mapping(bytes32 id => bool) private _systemDelivered;
     mapping(bytes32 id => FailureKind) private _failures;
@@ -91,6 +92,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 requiredCoverage;
         uint256 wordIndex; // replay bitmap word being filled (max: none yet)
         uint256 word;
+        uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
+        bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
+        uint256 signerStake; // mirrored stake of the batch's signers together
     }
 
     /// @param registry_ the route registry of this chain; its local code is read once here
@@ -126,11 +130,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (messages.length == 0) revert NoMessages();
         Route memory route = _readRoute(checkpoint.origin);
 
-        // 2. Signers.
-        address[] memory signers = _recoverSigners(route, checkpoint, signatures);
+        // 2. Signers, and the mirrored stake they hold together.
+        Batch memory batch;
+        address[] memory signers;
+        (signers, batch.signerStake) = _recoverSigners(route, checkpoint, signatures);
 
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
-        Batch memory batch = _checkMessages(route, checkpoint.count, messages);
+        _checkMessages(route, checkpoint.count, messages, batch);
         {
             // multiRoot works in place: give it copies (the batch keeps its ids and nonces). The
             // signed count decides which siblings are empty subtrees, left out of the proof.
@@ -143,9 +149,14 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             if (root != checkpoint.root) revert InvalidProof();
         }
 
-        // 4. The strictest recipient policy, then the signers' free stake.
+        // 4. The strictest recipient policy, a majority for a mirror change, the policy window, then
+        // the signers' free stake. The accepted checkpoint and its signatures go to the log, where a
+        // watcher finds them however `deliver` was called.
         if (signers.length < batch.minSigners) revert TooFewSigners(signers.length, batch.minSigners);
+        if (batch.stakeReport) _requireMirrorQuorum(route.origin, batch.signerStake);
+        if (batch.policyCoverage != 0) _chargePolicyCoverage(route.origin, batch.policyCoverage);
         _chargeCoverage(route.origin, signers, batch.valueAtRisk);
+        _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
         for (uint256 i = 0; i < messages.length; ++i) {
@@ -216,6 +227,17 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _initializeMirror(origin, attesters, stakes);
     }
 
+    /// @inheritdoc IInbox
+    function reseedMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes,
+        uint32 fromNonce
+    ) external {
+        if (msg.sender != address(registry)) revert NotRegistry(msg.sender);
+        _reseedMirror(origin, attesters, stakes, fromNonce);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------
@@ -269,6 +291,16 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         return _isMirrorInitialized(origin);
     }
 
+    /// @inheritdoc IInbox
+    function totalMirroredStake(uint64 origin) external view returns (uint256) {
+        return _totalMirroredStake(origin);
+    }
+
+    /// @inheritdoc IInbox
+    function policyCoverageAvailable(uint64 origin) external view returns (uint256) {
+        return _policyCoverageAvailable(origin);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Internals
     // ---------------------------------------------------------------------------------------------
@@ -298,12 +330,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev Recovers the signers of `checkpoint` in the origin Outbox's EIP-712 domain: strictly
-    /// increasing, each a mirrored attester. OpenZeppelin's ECDSA rejects high-s signatures.
+    /// increasing, each a mirrored attester; returns them with their summed mirrored stake.
+    /// OpenZeppelin's ECDSA rejects high-s signatures.
     function _recoverSigners(
         Route memory route,
         Checkpoint calldata checkpoint,
         bytes[] calldata signatures
-    ) private view returns (address[] memory signers) {
+    ) private view returns (address[] memory signers, uint256 signerStake) {
         uint64 origin = route.origin;
         bytes32 digest = CheckpointHash.digest(
             route.domainSeparator,
@@ -316,7 +349,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         for (uint256 i = 0; i < signatures.length; ++i) {
             address signer = ECDSA.recoverCalldata(digest, signatures[i]);
             if (signer <= previous) revert SignersNotAscending(i);
-            if (!_isMirroredAttester(origin, signer)) revert UnknownSigner(signer);
+            uint256 stake = _mirroredStake(origin, signer);
+            if (stake == 0) revert UnknownSigner(signer);
+            signerStake += stake;
             signers[i] = signer;
             previous = signer;
         }
@@ -327,8 +362,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     function _checkMessages(
         Route memory route,
         uint32 count,
-        bytes[] calldata messages
-    ) private returns (Batch memory batch) {
+        bytes[] calldata messages,
+        Batch memory batch
+    ) private {
         uint256 n = messages.length;
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
@@ -346,7 +382,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             _put(batch.nonces, i, nonce);
             bytes32 sender = m.sender();
             // Only a message from the peer's StakingHub or bank can be a system message: a pure
-            // call skips the lookup and never touches the system replay mapping.
+            // call never touches the system replay mapping.
             bool system =
                 (sender == route.peerStakingHub || sender == route.peerBank) &&
                     _isSystem(route, sender, m.recipient());
@@ -393,6 +429,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 amount = m.amount();
         uint256 required = batch.requiredCoverage;
         uint256 value = amount > required ? amount : required;
+        // What a recipient's own policy demands beyond the route's default is capped per window
+        // (3.5, "Policy coverage"): a recipient choosing its coverage cannot exhaust the signers.
+        {
+            uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
+            if (value > base) batch.policyCoverage += value - base;
+        }
 
         bytes32 sender = m.sender();
         _put(batch.senders, i, sender);
@@ -400,7 +442,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             bytes calldata body = m.body();
             Kind kind = _classify(route, sender, recipient, amount, body);
             if (kind == Kind.StakeReport) {
-                value += _stakeReportCoverage(route.origin, body, m.nonce());
+                // No value at risk: a majority of the mirrored stake must sign it instead.
+                batch.stakeReport = true;
             } else if (kind == Kind.BankMessage) {
                 value += ICorrespondentBank(route.localBank).bankMessageCoverage(
                     route.origin,
@@ -441,15 +484,16 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         batch.word = word | bit;
     }
 
-    /// @dev Whether a message is a system message (docs/protocol.md 3.4): a stake report (the peer's
-    /// StakingHub to this Inbox) or a bank-to-bank message (the peer's bank to the local bank).
-    function _isSystem(Route memory route, bytes32 sender, bytes32 recipient) private returns (bool) {
+    /// @dev Whether a message is replay-keyed by id (docs/protocol.md 3.3, "Replay key"): a stake
+    /// report (the peer's StakingHub to this Inbox) or any message of the peer's bank (bank-to-bank
+    /// messages and value transfers).
+    function _isSystem(Route memory route, bytes32 sender, bytes32 recipient) private view returns (bool) {
         if (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) {
             return true;
         }
-        if (sender != route.peerBank) return false;
-        if (route.localBank == address(0)) route.localBank = _bank();
-        return recipient == ChainAddress.fromAddress(route.localBank);
+        // Every message of the peer's bank (value transfers too): a made-up message squatting a
+        // transfer's nonce must not make the real transfer undeliverable (3.3, "Replay key").
+        return sender == route.peerBank;
     }
 
     /// @dev Whether a message was delivered, by its replay key: a system message by id, any other by
@@ -461,12 +505,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes32 id,
         uint32 nonce
     ) private view returns (bool) {
-        bool system = sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this));
-        if (!system && sender == route.peerBank && sender != bytes32(0)) {
-            address bank = _localBank;
-            if (bank == address(0)) bank = registry.local().bank;
-            system = recipient == ChainAddress.fromAddress(bank);
-        }
+        bool system =
+            (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) ||
+                (sender == route.peerBank && sender != bytes32(0));
         return system ? _systemDelivered[id] : _isDelivered(route.origin, nonce);
     }
 
@@ -661,6 +702,21 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             bank = registry.local().bank;
             _localBank = bank;
         }
+    }
+
+    /// @dev Emits `CheckpointAccepted` with the signatures packed (65 bytes each, in the given
+    /// order): half the log data of an ABI-encoded `bytes[]`. Every signature is exactly 65 bytes
+    /// here: OpenZeppelin's `recoverCalldata` rejected any other length in `_recoverSigners`.
+    function _emitCheckpointAccepted(Checkpoint calldata checkpoint, bytes[] calldata signatures) private {
+        uint256 n = signatures.length;
+        bytes memory packed = new bytes(n * 65);
+        for (uint256 i = 0; i < n; ++i) {
+            bytes calldata signature = signatures[i];
+            assembly ("memory-safe") {
+                calldatacopy(add(add(packed, 0x20), mul(i, 65)), signature.offset, 65)
+            }
+        }
+        emit CheckpointAccepted(checkpoint.origin, checkpoint.root, checkpoint.count, packed);
     }
 
     /// @dev Copies a bytes32 array.

@@ -97,6 +97,29 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         IInbox(local_.inbox).initializeMirror(code, attesters, stakes);
     }
 
+    /// @notice Governance recovery of a captured or broken mirror (docs/protocol.md 3.5, "Recovery"):
+    /// while the route is paused, replaces the listed entries of the local Inbox's mirror of peer
+    /// `code` with a trusted snapshot (each attester's allocation to us on the peer, 18 decimals; 0
+    /// removes an entry) and makes every stake report dispatched before `fromNonce` unable to raise
+    /// them again. It moves no funds and delivers nothing; `resumeRoute` reopens the route. The
+    /// owner is the community's timelock, so the change is public for its delay before it applies.
+    /// @param code a paused peer
+    /// @param attesters the entries to set; any entry not listed keeps its stake
+    /// @param stakes each attester's allocation to us on the peer (0 removes it)
+    /// @param fromNonce the peer Outbox's count when the snapshot was taken
+    function reseedMirror(
+        uint64 code,
+        address[] calldata attesters,
+        uint256[] calldata stakes,
+        uint32 fromNonce
+    ) external onlyOwner {
+        LocalContracts memory local_ = _requireBound();
+        RouteStatus current = _inboxRoutes[code].status;
+        if (current == RouteStatus.None) revert UnknownRoute(code);
+        if (current != RouteStatus.Paused) revert RouteNotPaused(code);
+        IInbox(local_.inbox).reseedMirror(code, attesters, stakes, fromNonce);
+    }
+
     /// @notice Pauses an active route: no dispatch to it, no delivery from it.
     function pauseRoute(uint64 code) external onlyOwner {
         _setStatus(code, RouteStatus.Paused);

@@ -53,6 +53,13 @@ abstract contract AttesterMirror {
         uint224 amount;
     }
 
+    /// @dev Coverage demanded by recipients' own policies beyond what the route's default would
+    /// demand, charged in window `index` (block time / W).
+    struct PolicyWindow {
+        uint32 index;
+        uint224 used;
+    }
+
     /// @notice The exposure window is zero or not a multiple of `BUCKETS` seconds.
     error InvalidExposureWindow(uint32 exposureWindow);
     /// @notice The initial attester and stake lists differ in length.
@@ -66,6 +73,10 @@ abstract contract AttesterMirror {
     mapping(uint64 origin => mapping(address attester => MirrorRecord)) private _records;
     mapping(uint64 origin => mapping(address attester => ExposureHead)) private _heads;
     mapping(uint64 origin => mapping(address attester => Bucket[RING])) private _rings;
+    /// @dev Sum of the mirrored stake of every attester of the origin: the quorum's denominator.
+    mapping(uint64 origin => uint256) private _totalStake;
+    /// @dev Policy coverage charged in the current fixed policy window, per origin.
+    mapping(uint64 origin => PolicyWindow) private _policyWindows;
 
     /// @param exposureWindow_ The window W in seconds; a non-zero multiple of `BUCKETS`.
     constructor(uint32 exposureWindow_) {
@@ -85,13 +96,42 @@ abstract contract AttesterMirror {
         if (attesters.length != stakes.length) revert MirrorLengthMismatch(attesters.length, stakes.length);
         _mirrorInitialized[origin] = true;
         mapping(address => MirrorRecord) storage records = _records[origin];
+        uint256 total;
         for (uint256 i = 0; i < attesters.length; ++i) {
             address attester = attesters[i];
             if (attester == address(0)) revert ZeroAttester();
             if (records[attester].stake != 0) revert DuplicateAttester(attester);
             records[attester].stake = SafeCast.toUint224(stakes[i]);
+            total += stakes[i];
         }
+        _totalStake[origin] = total;
         emit IInbox.MirrorInitialized(origin, attesters, stakes);
+    }
+
+    /// @dev Governance recovery (the caller checks the registry and the paused route): sets each
+    /// listed attester's stake from a trusted snapshot (0 removes it) and raises its next report
+    /// nonce to at least `fromNonce`. Exposure already charged stays charged.
+    function _reseedMirror(
+        uint64 origin,
+        address[] calldata attesters,
+        uint256[] calldata stakes,
+        uint32 fromNonce
+    ) internal {
+        if (!_mirrorInitialized[origin]) revert IInbox.MirrorNotInitialized(origin);
+        if (attesters.length != stakes.length) revert MirrorLengthMismatch(attesters.length, stakes.length);
+        mapping(address => MirrorRecord) storage records = _records[origin];
+        uint256 total = _totalStake[origin];
+        for (uint256 i = 0; i < attesters.length; ++i) {
+            address attester = attesters[i];
+            if (attester == address(0)) revert ZeroAttester();
+            MirrorRecord memory record = records[attester];
+            total = total - record.stake + stakes[i];
+            record.stake = SafeCast.toUint224(stakes[i]);
+            if (record.nextReportNonce < fromNonce) record.nextReportNonce = fromNonce;
+            records[attester] = record;
+        }
+        _totalStake[origin] = total;
+        emit IInbox.MirrorReseeded(origin, attesters, stakes, fromNonce);
     }
 
     /// @dev Whether the mirror of `origin` was seeded.
@@ -99,23 +139,40 @@ abstract contract AttesterMirror {
         return _mirrorInitialized[origin];
     }
 
-    /// @dev Whether `attester` has mirrored stake from `origin`.
-    function _isMirroredAttester(uint64 origin, address attester) internal view returns (bool) {
-        return _records[origin][attester].stake != 0;
+    /// @dev Reverts `StakeReportNeedsQuorum` unless `signerStake` is more than half of `origin`'s
+    /// mirrored total: a mirror changes only with a majority of the stake it holds, so no coalition
+    /// below half can add, pump or wipe an entry (docs/protocol.md 3.5).
+    function _requireMirrorQuorum(uint64 origin, uint256 signerStake) internal view {
+        uint256 total = _totalStake[origin];
+        if (signerStake * 2 <= total) revert IInbox.StakeReportNeedsQuorum(signerStake, total);
     }
 
-    /// @dev Value at risk of a stake report: the increase it would apply over the current mirror; 0
-    /// for a decrease, an unchanged stake, an older increase (ignored as stale) or a malformed body.
-    function _stakeReportCoverage(
-        uint64 origin,
-        bytes calldata body,
-        uint32 reportNonce
-    ) internal view returns (uint256) {
-        (bool ok, address attester, uint256 allocation) = StakeReport.tryDecode(body);
-        if (!ok) return 0;
-        MirrorRecord memory record = _records[origin][attester];
-        if (reportNonce < record.nextReportNonce) return 0;
-        return allocation > record.stake ? allocation - record.stake : 0;
+    /// @dev Sum of the mirrored stake of `origin`'s attesters.
+    function _totalMirroredStake(uint64 origin) internal view returns (uint256) {
+        return _totalStake[origin];
+    }
+
+    /// @dev Charges `amount` of policy coverage in the current window; reverts
+    /// `PolicyCoverageExhausted` beyond half of the mirrored total per window, so recipients'
+    /// self-chosen coverage can never take the capacity value transfers and reports need.
+    function _chargePolicyCoverage(uint64 origin, uint256 amount) internal {
+        PolicyWindow memory window = _policyWindows[origin];
+        uint32 index = uint32(block.timestamp / _exposureWindow);
+        uint256 used = window.index == index ? window.used : 0;
+        uint256 limit = _totalStake[origin] / 2;
+        uint256 available = used >= limit ? 0 : limit - used;
+        if (amount > available) revert IInbox.PolicyCoverageExhausted(amount, available);
+        // used + amount <= limit <= total / 2 < 2^255; a mirror total fits 224 bits per attester,
+        // and the window sum is bounded by it: SafeCast documents the assumption.
+        _policyWindows[origin] = PolicyWindow(index, SafeCast.toUint224(used + amount));
+    }
+
+    /// @dev Policy coverage still available to `origin`'s recipients in the current window.
+    function _policyCoverageAvailable(uint64 origin) internal view returns (uint256) {
+        PolicyWindow memory window = _policyWindows[origin];
+        uint256 used = window.index == uint32(block.timestamp / _exposureWindow) ? window.used : 0;
+        uint256 limit = _totalStake[origin] / 2;
+        return used >= limit ? 0 : limit - used;
     }
 
     /// @dev Applies a stake report from `origin`'s StakingHub (the caller checks the sender): when it
@@ -137,11 +194,13 @@ abstract contract AttesterMirror {
                 return;
             }
             // An older decrease: applied, the highest applied nonce stays.
+            _totalStake[origin] = _totalStake[origin] - record.stake + allocation;
             record.stake = uint224(allocation); // allocation < stake < 2^224
             emit IInbox.MirrorUpdated(origin, attester, allocation, reportNonce);
             return;
         }
         // nonce < 2^32 - 1 (Outbox capacity), so nonce + 1 fits.
+        _totalStake[origin] = _totalStake[origin] - record.stake + allocation;
         (record.stake, record.nextReportNonce) = (SafeCast.toUint224(allocation), reportNonce + 1);
         emit IInbox.MirrorUpdated(origin, attester, allocation, reportNonce);
     }

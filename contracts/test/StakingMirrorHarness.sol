@@ -27,29 +27,44 @@ contract StakingMirrorHarness is AttesterMirror {
     }
 
     function isMirroredAttester(uint64 origin, address attester) external view returns (bool) {
-        return _isMirroredAttester(origin, attester);
+        return _mirroredStake(origin, attester) != 0;
     }
 
-    function stakeReportCoverage(
+    function totalMirroredStake(uint64 origin) external view returns (uint256) {
+        return _totalMirroredStake(origin);
+    }
+
+    function reseedMirror(
         uint64 origin,
-        bytes calldata body,
-        uint32 reportNonce
-    ) external view returns (uint256) {
-        return _stakeReportCoverage(origin, body, reportNonce);
+        address[] calldata attesters,
+        uint256[] calldata stakes,
+        uint32 fromNonce
+    ) external {
+        _reseedMirror(origin, attesters, stakes, fromNonce);
+    }
+
+    function chargePolicyCoverage(uint64 origin, uint256 amount) external {
+        _chargePolicyCoverage(origin, amount);
+    }
+
+    function policyCoverageAvailable(uint64 origin) external view returns (uint256) {
+        return _policyCoverageAvailable(origin);
     }
 
     function applyStakeReport(uint64 origin, bytes calldata body, uint32 reportNonce) external {
         _applyStakeReport(origin, body, reportNonce);
     }
 
-    /// @notice Charges coverage for a report first (as the Inbox does), then applies it.
+    /// @notice Checks the signers' majority first (as the Inbox does), then applies the report.
     function deliverStakeReport(
         uint64 origin,
         address[] calldata signers,
         bytes calldata body,
         uint32 reportNonce
     ) external {
-        _chargeCoverage(origin, signers, _stakeReportCoverage(origin, body, reportNonce));
+        uint256 signerStake;
+        for (uint256 i = 0; i < signers.length; ++i) signerStake += _mirroredStake(origin, signers[i]);
+        _requireMirrorQuorum(origin, signerStake);
         _applyStakeReport(origin, body, reportNonce);
     }
 

@@ -12,6 +12,7 @@ import { ChainStore, type StoredSnapshot } from "../indexer/store.js";
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import {
+  addressToBytes32,
   buildDelivery,
   decodeMessage,
   sortBySigner,
@@ -20,6 +21,22 @@ import {
 } from "../protocol/index.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
 import { SignatureCollector } from "./signatures.js";
+
+/** Reverts that more (or other) signers can cure: the batch is retried with every signature. */
+const SIGNER_SHORTFALL = new Set([
+  "InsufficientCoverage",
+  "TooFewSigners",
+  "StakeReportNeedsQuorum",
+]);
+
+/** Whether `message` is a stake report from `origin`'s StakingHub to `dest`'s Inbox. */
+function isStakeReportFrom(origin: Chain, dest: Chain, message: Hex): boolean {
+  const m = decodeMessage(message);
+  return (
+    m.sender.toLowerCase() === addressToBytes32(origin.contracts.stakingHub).toLowerCase() &&
+    m.recipient.toLowerCase() === addressToBytes32(dest.contracts.inbox).toLowerCase()
+  );
+}
 
 /** The Inbox events a deliver receipt is read for. */
 const DELIVERY_EVENTS = new EventDecoder([
@@ -549,8 +566,11 @@ export class DestinationRelay {
       for (const item of items.slice(fit))
         item.settle({ kind: "wait", reason: "signers' free capacity used up by earlier messages" });
       items = items.slice(0, fit);
+      // A stake report needs signers holding more than half of the mirrored stake (protocol.md
+      // 3.5): such a batch goes out with every signature we have.
+      const carriesStakeReport = items.some((i) => isStakeReportFrom(origin, dest, i.data.message));
       let signers: SignerSignature[] = usable;
-      if (!everySigner) {
+      if (!everySigner && !carriesStakeReport) {
         signers = [];
         let sum = 0n;
         for (const c of usable) {
@@ -612,11 +632,7 @@ export class DestinationRelay {
           if (rest.length) await this.sendBatch(origin, tree, snap, all, rest, everySigner);
           return;
         }
-        if (
-          (revert.name === "InsufficientCoverage" || revert.name === "TooFewSigners") &&
-          !everySigner &&
-          signers.length < usable.length
-        ) {
+        if (SIGNER_SHORTFALL.has(revert.name) && !everySigner && signers.length < usable.length) {
           await this.sendBatch(origin, tree, snap, all, items, true);
           return;
         }
@@ -626,7 +642,7 @@ export class DestinationRelay {
           await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
           return;
         }
-        if (revert.name === "InsufficientCoverage" || revert.name === "TooFewSigners") {
+        if (SIGNER_SHORTFALL.has(revert.name)) {
           items[0]!.settle({ kind: "wait", reason: `${revert.name}: signers cannot cover it yet` });
           return;
         }

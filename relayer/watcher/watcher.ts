@@ -1,12 +1,4 @@
-import {
-  decodeFunctionData,
-  encodeFunctionData,
-  getAbiItem,
-  pad,
-  toHex,
-  type Address,
-  type Hex,
-} from "viem";
+import { encodeFunctionData, getAbiItem, pad, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 import { IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
@@ -20,7 +12,19 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import type { Checkpoint } from "../protocol/index.js";
 
-const DELIVERED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "Delivered" })]);
+const ACCEPTED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "CheckpointAccepted" })]);
+
+/** A signature is r ‖ s ‖ v. */
+const SIGNATURE_BYTES = 65;
+
+/** The 65-byte signatures packed one after the other in a `CheckpointAccepted` log. */
+export function splitSignatures(packed: Hex): Hex[] {
+  const hex = packed.slice(2);
+  const out: Hex[] = [];
+  for (let i = 0; i + SIGNATURE_BYTES * 2 <= hex.length; i += SIGNATURE_BYTES * 2)
+    out.push(`0x${hex.slice(i, i + SIGNATURE_BYTES * 2)}`);
+  return out;
+}
 
 interface CheckpointAnswer {
   origin?: string;
@@ -34,8 +38,9 @@ interface CheckpointAnswer {
  * home Outbox (StakingHub.isFraudulent) and proves the false ones on the home StakingHub, which
  * slashes the signer. It meets signatures
  * - on the APIs of the home chain's entry nodes (and in our own checkpoint store), and
- * - in the calldata of `deliver` transactions on every peer chain's Inbox that delivered messages
- *   from our home chain (a false root that was used to forge a delivery).
+ * - in the `CheckpointAccepted` logs of every peer chain's Inbox: each checkpoint of our home chain
+ *   it accepted, with its signatures (a false root that was used to forge a delivery), however the
+ *   delivery was made.
  */
 export class Watcher {
   readonly account: PrivateKeyAccount;
@@ -140,7 +145,11 @@ export class Watcher {
     }
   }
 
-  /** Reads `deliver` calldata of the peer's Inbox transactions that delivered home messages. */
+  /**
+   * Reads the peer Inbox's `CheckpointAccepted` logs for our home chain: every checkpoint it
+   * accepted from us with the signatures it accepted, however `deliver` was called (directly or
+   * through any contract — calldata would miss the latter).
+   */
   private async checkDeliveries(home: Chain, peer: Chain): Promise<void> {
     const client = this.ctx.client(peer.code);
     const key = `${this.ctx.cfg.redis.prefix}:watcher:${home.codeHex}:deliveries:${peer.codeHex}`;
@@ -149,29 +158,19 @@ export class Watcher {
     const tip = Number(await client.getBlockNumber());
     if (from > tip) return;
     const to = Math.min(tip, from + peer.maxLogRange - 1);
-    const logs = await DELIVERED.getLogs(client, [peer.contracts.inbox], BigInt(from), BigInt(to), [
-      null,
+    const logs = await ACCEPTED.getLogs(client, [peer.contracts.inbox], BigInt(from), BigInt(to), [
       pad(toHex(home.code), { size: 32 }),
     ]);
-    const txs = [...new Set(logs.map((l) => l.transactionHash))];
-    for (const hash of txs) {
-      const tx = await client.getTransaction({ hash });
-      if (tx.to?.toLowerCase() !== peer.contracts.inbox.toLowerCase()) continue; // through a contract: not visible in calldata
-      let decoded;
-      try {
-        decoded = decodeFunctionData({ abi: IInboxAbi, data: tx.input });
-      } catch {
-        continue;
-      }
-      if (decoded.functionName !== "deliver") continue;
-      const [cp, signatures] = decoded.args;
-      if (cp.origin !== home.code) continue;
-      for (const signature of signatures)
-        await this.check(
-          { origin: cp.origin, root: cp.root, count: cp.count },
-          signature,
-          "calldata",
-        );
+    for (const log of logs) {
+      const { origin, root, count, signatures } = log.args as {
+        origin: bigint;
+        root: Hex;
+        count: number;
+        signatures: Hex;
+      };
+      if (origin !== home.code) continue;
+      for (const signature of splitSignatures(signatures))
+        await this.check({ origin, root, count }, signature, "log");
     }
     await this.ctx.redis.set(key, String(to));
   }

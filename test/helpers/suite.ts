@@ -76,7 +76,7 @@ export async function dispatchedMessages(origin: TestChain): Promise<DispatchedM
 }
 
 export interface RelayOptions {
-  /** Which of the origin's attesters sign (default: the first). */
+  /** Which of the origin's attesters sign (default: the first; every one for a stake report). */
   signers?: Wallet[];
   /** Deliver only these nonces (default: every undelivered message for the destination). */
   nonces?: number[];
@@ -135,7 +135,14 @@ export async function prepareDelivery(
     evmChainId: origin.suite.evmChainId,
     outbox: origin.suite.addresses.outbox as `0x${string}`,
   };
-  const signers = options.signers ?? origin.attesters.slice(0, 1);
+  // A stake report needs signers holding more than half of the mirrored stake (protocol.md 3.5):
+  // by default such a batch is signed by every attester, any other by the first.
+  const hub = origin.suite.addresses.stakingHub.toLowerCase();
+  const carriesReport = pending.some(
+    (m) => `0x${m.message.sender.slice(26)}`.toLowerCase() === hub,
+  );
+  const signers =
+    options.signers ?? (carriesReport ? origin.attesters : origin.attesters.slice(0, 1));
   const signatures = await Promise.all(
     signers.map((s) => signCheckpoint(s.privateKey as `0x${string}`, domain, checkpoint)),
   );
