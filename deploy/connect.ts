@@ -63,23 +63,23 @@ export async function enrollPeer(
 }
 
 /**
- * Seeds `local`'s mirror of `peer`'s attester set with each attester's current allocation to
- * `local` on the peer's StakingHub, scaled to 18 decimals. Skipped while no attester of the peer has
+ * Seeds `local`'s mirror of `peer`'s attester set with each attester's vouching stake for `local`
+ * on the peer's StakingHub (its allocation in 18 decimals less the bounty share, as its reports say). Skipped while no attester of the peer has
  * allocated to us yet (seeding an empty set would leave new stake nothing to vouch for it).
  */
 export async function seedMirror(local: Suite, peer: Suite): Promise<SeedOutcome> {
   if (await local.inbox.isMirrorInitialized(peer.code)) {
     return { status: "already-seeded", attesters: [], stakes: [] };
   }
-  const scale = 10n ** BigInt(18 - Number(await peer.token.decimals()));
   const attesters: string[] = [];
   const stakes: bigint[] = [];
   for (const attester of await peer.stakingHub.attesters()) {
     if (await peer.stakingHub.slashed(attester)) continue;
-    const allocation = await peer.stakingHub.allocation(attester, local.code);
-    if (allocation === 0n) continue;
+    // The figure the peer's stake reports carry: the allocation less the prover's bounty share.
+    const stake = await peer.stakingHub.vouchingStake(attester, local.code);
+    if (stake === 0n) continue;
     attesters.push(attester);
-    stakes.push(allocation * scale);
+    stakes.push(stake);
   }
   if (attesters.length === 0) return { status: "no-allocations", attesters, stakes };
   const data = local.registry.interface.encodeFunctionData("initializeMirror", [

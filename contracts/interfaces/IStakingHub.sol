@@ -67,6 +67,11 @@ interface IStakingHub {
     /// @notice Allocation of `attester` to `peer` (token units).
     function allocation(address attester, uint64 peer) external view returns (uint256);
 
+    /// @notice What `attester`'s allocation to `peer` lets it vouch for there (18 decimals): the
+    /// allocation less the prover's bounty share, which a liar proving its own lie would get back.
+    /// Stake reports carry this figure, and a mirror is seeded with it.
+    function vouchingStake(address attester, uint64 peer) external view returns (uint256);
+
     /// @notice Bonded stake not allocated and not locked by a pending deallocation.
     function freeStake(address attester) external view returns (uint256);
 

@@ -267,6 +267,11 @@ contract StakingHub is IStakingHub, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakingHub
+    function vouchingStake(address attester, uint64 peer) external view returns (uint256) {
+        return _vouching(_allocations[attester][peer]);
+    }
+
+    /// @inheritdoc IStakingHub
     function freeStake(address attester) external view returns (uint256) {
         PendingQueue storage locks = _locks[attester];
         return _free(_accounts[attester], locks.total - _matured(locks));
@@ -314,15 +319,23 @@ contract StakingHub is IStakingHub, ReentrancyGuardTransient {
         return recorded == bytes32(0) || recorded != checkpoint.root;
     }
 
-    /// @dev Dispatches a stake report of `allocation_` (token units) to `peer`'s Inbox.
+    /// @dev Dispatches a stake report of `allocation_` (token units) to `peer`'s Inbox: its vouching
+    /// stake (see `vouchingStake`).
     function _report(address attester, uint64 peer, uint256 allocation_) private returns (bytes32 reportId) {
         IRouteRegistry.Route memory route = registry.route(peer);
         (reportId, ) = _outbox().dispatchSystem(
             peer,
             bytes32(uint256(uint160(route.inbox))),
-            StakeReport.encode(attester, allocation_ * reportScale)
+            StakeReport.encode(attester, _vouching(allocation_))
         );
         emit Allocated(attester, peer, allocation_, reportId);
+    }
+
+    /// @dev An allocation (token units) as vouching stake (18 decimals): the part a liar cannot get
+    /// back. Slashing pays `bountyBps` to whoever proves the lie, and a liar can prove its own, so
+    /// only `(BPS − bountyBps) / BPS` of the stake is a real cost (docs/protocol.md 3.8).
+    function _vouching(uint256 allocation_) private view returns (uint256) {
+        return (allocation_ * reportScale * (BPS - bountyBps)) / BPS;
     }
 
     /// @dev Bonded stake neither allocated nor locked.
