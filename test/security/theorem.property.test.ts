@@ -16,7 +16,8 @@
  *   the Inbox's `CheckpointAccepted` log recorded on the destination, then honest delivery of the
  *   zero reports.
  *
- * After every step it checks, against a model of the honest reports, of who lied and what the lies
+ * After every step (and once more at the end, when the watchers have proven every lie and the
+ * honest keys deliver everything still in flight) it checks, against a model of the honest reports, of who lied and what the lies
  * took:
  *  (a) while the coalition holds less than half of the destination's mirrored total T: the mirror
  *      equals what honest reports say (no made-up change ever applied; sybils never mirrored);
@@ -221,7 +222,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       )
       .map(([attester, d, tokens]) => ({ k: "allocate" as const, attester, d, tokens })),
   },
-  { weight: 5, arbitrary: destArb.map((d) => ({ k: "deliver" as const, d })) },
+  { weight: 6, arbitrary: destArb.map((d) => ({ k: "deliver" as const, d })) },
   { weight: 1, arbitrary: fc.constant({ k: "net" as const }) },
   {
     weight: 1,
@@ -304,20 +305,27 @@ class Model {
   readonly zeroDelivered = new Map<number, Set<string>>();
   readonly lies: Lie[] = [];
   readonly slashed = new Set<string>();
-  /** What the coalition could be slashed for on A at the start. */
-  readonly slashable: bigint;
+  /**
+   * What slashing costs the coalition on A: its stake less the bounty it could claim back by proving
+   * its own lie (theorem (a)(iv)); what it takes in all stays below.
+   */
+  readonly slashCost: bigint;
+  /** Per destination: when each liar's first lie was accepted there, and when its zero report landed. */
+  readonly firstUse = new Map<number, Map<string, number>>();
+  readonly removedAt = new Map<number, Map<string, number>>();
 
   constructor(
     w: World,
     mask: number,
     readonly netting: boolean,
     baselineMirror: Map<number, Map<string, bigint>>,
+    bountyBps: bigint,
   ) {
     const attesters = w.chains[A].attesters;
     this.coalition = attesters.filter((_, i) => ((mask >> i) & 1) === 1);
     this.coalitionSet = new Set(this.coalition.map((x) => x.address));
     this.honest = attesters.filter((a) => !this.coalitionSet.has(a.address));
-    this.slashable = BigInt(this.coalition.length) * STAKE;
+    this.slashCost = (BigInt(this.coalition.length) * STAKE * (10_000n - bountyBps)) / 10_000n;
     for (const d of DESTINATIONS) {
       this.mirror.set(d, new Map(baselineMirror.get(d)));
       this.maxMirror.set(d, new Map(baselineMirror.get(d)));
@@ -329,6 +337,8 @@ class Model {
       this.policyUse.set(d, new Map());
       this.griefPolicy.set(d, 0n);
       this.zeroDelivered.set(d, new Set());
+      this.firstUse.set(d, new Map());
+      this.removedAt.set(d, new Map());
     }
     this.updateMinority();
   }
@@ -353,11 +363,14 @@ class Model {
   }
 
   /** Applies an honest report delivered on `d`. */
-  applyReport(d: number, attester: string, allocation: bigint): void {
+  applyReport(d: number, attester: string, allocation: bigint, t: number): void {
     this.mirror.get(d)!.set(attester, allocation);
     const max = this.maxMirror.get(d)!;
     if (allocation > (max.get(attester) ?? 0n)) max.set(attester, allocation);
-    if (allocation === 0n && this.slashed.has(attester)) this.zeroDelivered.get(d)!.add(attester);
+    if (allocation === 0n && this.slashed.has(attester)) {
+      this.zeroDelivered.get(d)!.add(attester);
+      if (!this.removedAt.get(d)!.has(attester)) this.removedAt.get(d)!.set(attester, t);
+    }
   }
 
   updateMinority(): void {
@@ -384,6 +397,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
   /** Whether the Inbox records accepted checkpoints (R3) and exposes T. */
   let hasAcceptedLog = false;
   let hasTotalView = false;
+  let bountyBps = 0n;
 
   before(async function () {
     this.timeout(300_000);
@@ -392,6 +406,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
     const iface = world.chains[B].suite.inbox.interface as unknown as ethers.Interface;
     hasAcceptedLog = iface.getEvent("CheckpointAccepted") !== null;
     hasTotalView = iface.getFunction("totalMirroredStake") !== null;
+    bountyBps = await world.view<bigint>(A, world.chains[A].suite.stakingHub, "bountyBps");
     for (const d of DESTINATIONS) {
       const view = await world.coverage(d, A);
       baselineMirror.set(
@@ -414,7 +429,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       fc.asyncProperty(sequenceArb, async (seq) => {
         const w = world;
         await w.reset();
-        const m = new Model(w, seq.coalition, seq.netting, baselineMirror);
+        const m = new Model(w, seq.coalition, seq.netting, baselineMirror, bountyBps);
         count(m.minority.get(B) ? "minority sequences" : "majority sequences");
         if (seq.netting) await enableNetting(w);
         for (const c of seq.commands) {
@@ -603,7 +618,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
         expect(ids.has(x.id), `honest message ${x.nonce} not delivered`).to.equal(true);
         if (kind === "report") {
           const report = decodeStakeReport(x.message.body as Hex);
-          m.applyReport(d, ethers.getAddress(report.attester), report.allocation);
+          m.applyReport(d, ethers.getAddress(report.attester), report.allocation, out.timestamp!);
         }
       }
     }
@@ -807,6 +822,10 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       return;
     }
     const signatures = await accepted(w, m, d, delivery, out);
+    for (const liar of liars) {
+      const first = m.firstUse.get(d)!;
+      if (!first.has(liar.address)) first.set(liar.address, out.timestamp!);
+    }
     m.lies.push({ d, checkpoint: delivery.checkpoint, signatures, proven: false });
     for (const f of forged) m.squatted.get(d)!.add(f.nonce);
     const ids = new Set(forged.map((f) => f.id));
@@ -888,8 +907,8 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
     let total = 0n;
     for (const dd of DESTINATIONS) total += m.taken.get(dd)!.reduce((s, x) => s + x.amount, 0n);
     expect(
-      total <= m.slashable,
-      `the coalition took ${total} in all, slashable ${m.slashable}`,
+      total <= m.slashCost,
+      `the coalition took ${total} in all; slashing costs it ${m.slashCost}`,
     ).to.equal(true);
   }
 
@@ -1031,6 +1050,8 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
    */
   async function finish(w: World, m: Model): Promise<void> {
     while (m.lies.some((l) => !l.proven)) await prove(w, m, 0);
+    // (b) Whatever honest traffic is still in flight is delivered now.
+    for (const d of DESTINATIONS) await deliverHonest(w, m, d, "all");
     m.updateMinority();
     await check(w, m);
     for (const d of DESTINATIONS) {
@@ -1039,6 +1060,22 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       for (const liar of m.zeroDelivered.get(d)!) await expectRefused(w, d, liar);
       // Every lie proven and its zero report delivered: the route is back to honest keys only.
       for (const liar of m.slashed) expect(m.stake(d, liar)).to.equal(0n);
+      // (a)(iii) When every liar was out of the mirror within W of its first accepted lie, the
+      // coalition took at most its mirrored stake over the whole sequence, not per window.
+      const first = m.firstUse.get(d)!;
+      const removed = m.removedAt.get(d)!;
+      const quick = [...first].every(
+        ([liar, t]) => (removed.get(liar) ?? Infinity) - t < Number(W),
+      );
+      if (first.size > 0 && quick) {
+        count("routes whose liars were all out within W");
+        const sC = m.coalition.reduce((s, k) => s + (m.maxMirror.get(d)!.get(k.address) ?? 0n), 0n);
+        const took = m.taken.get(d)!.reduce((s, x) => s + x.amount, 0n);
+        expect(
+          took <= sC,
+          `the coalition took ${took} in all on ${w.chains[d].name}, s_C = ${sC}`,
+        ).to.equal(true);
+      }
     }
     for (const chain of w.chains) {
       const token = chain.suite.token;
