@@ -25,6 +25,12 @@ export interface LocalNetworkOptions extends LocalSuiteParameters {
   stake?: bigint;
   /** Allocation of each attester to each peer, in token units. */
   allocation?: bigint;
+  /**
+   * Allocations by attester index (attesters are sorted by address), overriding `allocation` for
+   * those indices: e.g. give one attester a majority of the stake, which alone can then sign the
+   * stake reports every mirror change needs (protocol.md 3.5).
+   */
+  allocations?: bigint[];
   /** Default minimum signers of every route. */
   minSigners?: number;
   /** Seed the mirrors (default true; false for tests of the bootstrap itself). */
@@ -77,13 +83,14 @@ export async function deployLocalNetwork(
   }
 
   for (const member of members) {
-    for (const attester of member.attesters) {
+    for (const [index, attester] of member.attesters.entries()) {
       const own = suiteAs(member.suite, attester);
+      const allocated = options.allocations?.[index] ?? allocation;
       await (await own.token.approve(member.suite.addresses.stakingHub, ethers.MaxUint256)).wait();
-      await (await own.stakingHub.stake(stake)).wait();
+      await (await own.stakingHub.stake(stake > allocated ? stake : allocated)).wait();
       for (const peer of members) {
-        if (peer === member || allocation === 0n) continue;
-        await (await own.stakingHub.allocate(peer.suite.code, allocation)).wait();
+        if (peer === member || allocated === 0n) continue;
+        await (await own.stakingHub.allocate(peer.suite.code, allocated)).wait();
       }
     }
     log(

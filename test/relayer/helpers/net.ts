@@ -16,6 +16,7 @@ import { parseConfig, type LoadedConfig } from "../../../relayer/config/load.js"
 import type { NodeConfigInput } from "../../../relayer/config/schema.js";
 import { silentLogger, type Logger } from "../../../relayer/log.js";
 import { createTestNetwork, type TestChain, type TestNetworkOptions } from "../../helpers/suite.js";
+import { DEFAULT_ALLOCATION } from "../../../deploy/network.js";
 import { serveChain, type RpcEndpoint } from "../../../deploy/rpcServer.js";
 
 export const REDIS_URL = process.env.DISTPOS_TEST_REDIS ?? "redis://127.0.0.1:6379";
@@ -36,7 +37,12 @@ export interface ServeOptions extends TestNetworkOptions {
 }
 
 export async function serveNetwork(options: ServeOptions = {}): Promise<ServedNetwork> {
-  const chains = await createTestNetwork(options);
+  // The node under test signs with each chain's first attester: it holds a majority of the
+  // stake (300 of 500), so its signature alone carries stake reports (protocol.md 3.5).
+  const chains = await createTestNetwork({
+    allocations: [3n * DEFAULT_ALLOCATION],
+    ...options,
+  });
   const rpcs: RpcEndpoint[] = [];
   const chainEntries: ServedNetwork["chainEntries"] = {};
   for (const chain of chains) {
