@@ -17,15 +17,16 @@
  *   zero reports.
  *
  * After every step (and once more at the end, when the watchers have proven every lie and the
- * honest keys deliver everything still in flight) it checks, against a model of the honest reports, of who lied and what the lies
- * took:
+ * honest keys deliver everything still in flight) it checks, against a model of the honest
+ * reports, of who lied and what the lies took:
  *  (a) while the coalition holds less than half of the destination's mirrored total T: the mirror
  *      equals what honest reports say (no made-up change ever applied; sybils never mirrored);
  *      whatever a lie takes (payouts from A's reserve, netting moves of the destination's pool) is
  *      charged to the liars' coverage, each liar's charges within any W stay within its honestly
- *      mirrored stake, what the coalition takes within any W stays within its mirrored stake and in
- *      all within its slashable stake on A; a lie changes none of the destination's other books and
- *      moves its pool only through netting its governance enabled;
+ *      mirrored stake, what the coalition takes within any W stays within its mirrored stake, in
+ *      all within what slashing costs it on A after the bounty (vouching stake), and within its
+ *      mirrored stake when every liar was out of the mirror within W of its first lie; a lie changes
+ *      none of the destination's other books and moves its pool only through enabled netting;
  *  (b) while honest keys hold more than half: every honest stake report is delivered, other honest
  *      messages too (value within the honest keys' free capacity); a squatted pure call is the one
  *      documented residual;
