@@ -32,7 +32,11 @@
  *      documented residual;
  *  (c) after a proof on A and the zero report's delivery, the liar's signature is refused
  *      (`UnknownSigner`);
- * plus: recipients' policies never demand more than T/2 beyond messages' amounts per fixed window
+ * A route the coalition held half or more of is outside (a)–(c): at the end of the sequence its
+ * governance pauses it, reseeds the mirror from A's true vouching stakes and resumes it (R2), which
+ * must move no token and deliver nothing; with the coalition then below half, (a)–(c) hold again.
+ *
+ * Plus: recipients' policies never demand more than T/2 beyond messages' amounts per fixed window
  * (R6), every accepted batch is recorded in a `CheckpointAccepted` log with its signatures (R3), the
  * banks hold exactly what they owe, and at the end of a sequence every token of each chain is where
  * the model accounts for it (fee-independent conservation).
@@ -286,6 +290,8 @@ class Model {
   readonly honest: Wallet[];
   /** Per destination: attester → stake the honest reports delivered there say. */
   readonly mirror = new Map<number, Map<string, bigint>>();
+  /** Per destination: attester → the lowest report nonce that may still raise its entry (3.5). */
+  readonly nextNonce = new Map<number, Map<string, number>>();
   /** Per destination: attester → highest stake the honest mirror ever held (the bound of its charges). */
   readonly maxMirror = new Map<number, Map<string, bigint>>();
   /** Per destination: whether the coalition held less than half of T at every step so far. */
@@ -339,6 +345,7 @@ class Model {
       this.griefPolicy.set(d, 0n);
       this.zeroDelivered.set(d, new Set());
       this.firstUse.set(d, new Map());
+      this.nextNonce.set(d, new Map());
       this.removedAt.set(d, new Map());
     }
     this.updateMinority();
@@ -364,7 +371,11 @@ class Model {
   }
 
   /** Applies an honest report delivered on `d`. */
-  applyReport(d: number, attester: string, allocation: bigint, t: number): void {
+  applyReport(d: number, attester: string, allocation: bigint, nonce: number, t: number): void {
+    // The ordering rule (3.5): a newer report applies, an older one only when it lowers the entry.
+    const next = this.nextNonce.get(d)!;
+    if (nonce >= (next.get(attester) ?? 0)) next.set(attester, nonce + 1);
+    else if (allocation >= this.stake(d, attester)) return;
     this.mirror.get(d)!.set(attester, allocation);
     const max = this.maxMirror.get(d)!;
     if (allocation > (max.get(attester) ?? 0n)) max.set(attester, allocation);
@@ -619,7 +630,13 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
         expect(ids.has(x.id), `honest message ${x.nonce} not delivered`).to.equal(true);
         if (kind === "report") {
           const report = decodeStakeReport(x.message.body as Hex);
-          m.applyReport(d, ethers.getAddress(report.attester), report.allocation, out.timestamp!);
+          m.applyReport(
+            d,
+            ethers.getAddress(report.attester),
+            report.allocation,
+            x.nonce,
+            out.timestamp!,
+          );
         }
       }
     }
@@ -1045,6 +1062,63 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
   }
 
   /**
+   * Governance recovery of a route a majority coalition held (R2): B's timelock pauses A's route
+   * (nothing is delivered while paused), reseeds the mirror from A's true vouching stakes (liars,
+   * all proven by now, at 0; sybils removed) from A's current nonce, and resumes. It moves no token.
+   * When the coalition is then below half, the theorem holds again from there: the mirror is the
+   * snapshot, honest traffic is delivered, liars and sybils are refused.
+   */
+  async function recover(w: World, m: Model, d: number): Promise<void> {
+    const chain = w.chains[d];
+    const governance = chain.suite.addresses.timelock;
+    const registry = chain.suite.registry;
+    const code = w.chains[A].code;
+    const before = await w.books(d);
+    const paused = await w.tx(d, governance, registry, "pauseRoute", [code]);
+    expect(paused.ok, paused.error).to.equal(true);
+    const probe = await w.tryDeliver(d, {
+      checkpoint: await w.snapshot(A),
+      signatures: [],
+      messages: [w.logs[A][0].encoded],
+      proof: [],
+    });
+    expect(probe.error, "a delivery on a paused route").to.equal("OriginNotActive");
+    const keys = [...w.chains[A].attesters.map((k) => k.address), ...SYBILS.map((s) => s.address)];
+    const stakes: bigint[] = [];
+    for (const key of keys) {
+      stakes.push(
+        await w.view<bigint>(A, w.chains[A].suite.stakingHub, "vouchingStake", [key, chain.code]),
+      );
+    }
+    const fromNonce = w.logs[A].length;
+    const reseeded = await w.tx(d, governance, registry, "reseedMirror", [
+      code,
+      keys,
+      stakes,
+      fromNonce,
+    ]);
+    expect(reseeded.ok, reseeded.error).to.equal(true);
+    expect(named(reseeded.events, "Delivered"), "a reseed delivered something").to.have.length(0);
+    const resumed = await w.tx(d, governance, registry, "resumeRoute", [code]);
+    expect(resumed.ok, resumed.error).to.equal(true);
+    expect(await w.books(d), "governance recovery moved tokens").to.deep.equal(before);
+    count("majority routes reseeded by governance");
+    const mirror = m.mirror.get(d)!;
+    const next = m.nextNonce.get(d)!;
+    keys.forEach((key, i) => {
+      mirror.set(key, stakes[i]);
+      if ((next.get(key) ?? 0) < fromNonce) next.set(key, fromNonce);
+    });
+    m.minority.set(d, 2n * m.coalitionStake(d) < m.total(d));
+    if (!m.minority.get(d)) return;
+    count("majority routes back to an honest majority");
+    await check(w, m);
+    await deliverHonest(w, m, d, "all");
+    await check(w, m);
+    for (const key of keys) if (m.stake(d, key) === 0n) await expectRefused(w, d, key);
+  }
+
+  /**
    * End of a sequence: the watchers prove every open lie and the honest keys deliver the zero
    * reports ((c) for every liar, and sybils are refused everywhere while the coalition is a
    * minority); then every token of each chain is where the model says (conservation).
@@ -1055,6 +1129,8 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
     for (const d of DESTINATIONS) await deliverHonest(w, m, d, "all");
     m.updateMinority();
     await check(w, m);
+    // Outside (a): a coalition that held half or more; its route recovers by governance.
+    for (const d of DESTINATIONS) if (!m.minority.get(d)) await recover(w, m, d);
     for (const d of DESTINATIONS) {
       if (!m.minority.get(d)) continue;
       for (const sybil of SYBILS) await expectRefused(w, d, sybil.address);
