@@ -68,8 +68,8 @@ interface IInbox {
     /// @notice A batch carrying a stake report is signed by at most half of the origin's mirrored
     /// stake: a mirror changes only with a majority of the mirrored stake (docs/protocol.md 3.5).
     error StakeReportNeedsQuorum(uint256 signerStake, uint256 totalStake);
-    /// @notice The coverage recipients' policies demand beyond the messages' amounts would exceed
-    /// what is left this window of the half of the mirrored stake that policies may use.
+    /// @notice The coverage recipients' own policies demand beyond the route's default would take
+    /// the policy coverage live at once above half of the mirrored stake.
     error PolicyCoverageExhausted(uint256 requested, uint256 available);
     error NoMessages();
     error InsufficientGasForHandler();
@@ -131,8 +131,9 @@ interface IInbox {
     /// stake report's signers must hold more than half of.
     function totalMirroredStake(uint64 origin) external view returns (uint256);
 
-    /// @notice Coverage that recipients' policies may still demand from `origin`'s attesters in the
-    /// current policy window (half the mirrored total per window, minus what was charged).
+    /// @notice Coverage that recipients' own policies may still demand from `origin`'s attesters
+    /// now: half the mirrored total minus the policy coverage still live (charged within the span
+    /// an exposure stays charged).
     function policyCoverageAvailable(uint64 origin) external view returns (uint256);
 
     /// @notice Replaces mirror entries of `origin` from a trusted snapshot; only the registry, only

@@ -53,13 +53,6 @@ abstract contract AttesterMirror {
         uint224 amount;
     }
 
-    /// @dev Coverage demanded by recipients' own policies beyond what the route's default would
-    /// demand, charged in window `index` (block time / W).
-    struct PolicyWindow {
-        uint32 index;
-        uint224 used;
-    }
-
     /// @notice The exposure window is zero or not a multiple of `BUCKETS` seconds.
     error InvalidExposureWindow(uint32 exposureWindow);
     /// @notice The initial attester and stake lists differ in length.
@@ -75,8 +68,10 @@ abstract contract AttesterMirror {
     mapping(uint64 origin => mapping(address attester => Bucket[RING])) private _rings;
     /// @dev Sum of the mirrored stake of every attester of the origin: the quorum's denominator.
     mapping(uint64 origin => uint256) private _totalStake;
-    /// @dev Policy coverage charged in the current fixed policy window, per origin.
-    mapping(uint64 origin => PolicyWindow) private _policyWindows;
+    /// @dev Policy coverage (what recipients' own policies demand beyond the route's default),
+    /// per origin, kept in the same buckets as an attester's exposure, so "live" means the same.
+    mapping(uint64 origin => ExposureHead) private _policyHeads;
+    mapping(uint64 origin => Bucket[RING]) private _policyRings;
 
     /// @param exposureWindow_ The window W in seconds; a non-zero multiple of `BUCKETS`.
     constructor(uint32 exposureWindow_) {
@@ -152,27 +147,27 @@ abstract contract AttesterMirror {
         return _totalStake[origin];
     }
 
-    /// @dev Charges `amount` of policy coverage in the current window; reverts
-    /// `PolicyCoverageExhausted` beyond half of the mirrored total per window, so recipients'
-    /// self-chosen coverage can never take the capacity value transfers and reports need.
+    /// @dev Charges `amount` of policy coverage; reverts `PolicyCoverageExhausted` when the policy
+    /// coverage live at once (charged within the current bucket and the `BUCKETS` before it, the
+    /// span an exposure stays charged) would exceed half of the mirrored total. So recipients'
+    /// self-chosen coverage never holds more than half of the signers' capacity at any moment,
+    /// however it is timed (docs/protocol.md 3.5, "Policy coverage").
     function _chargePolicyCoverage(uint64 origin, uint256 amount) internal {
-        PolicyWindow memory window = _policyWindows[origin];
-        uint32 index = uint32(block.timestamp / _exposureWindow);
-        uint256 used = window.index == index ? window.used : 0;
+        ExposureHead storage head = _policyHeads[origin];
+        Bucket[RING] storage ring = _policyRings[origin];
+        uint32 epoch = _currentEpoch();
+        uint256 live = _liveSum(head, ring, epoch);
         uint256 limit = _totalStake[origin] / 2;
-        uint256 available = used >= limit ? 0 : limit - used;
+        uint256 available = live >= limit ? 0 : limit - live;
         if (amount > available) revert IInbox.PolicyCoverageExhausted(amount, available);
-        // used + amount <= limit <= total / 2 < 2^255; a mirror total fits 224 bits per attester,
-        // and the window sum is bounded by it: SafeCast documents the assumption.
-        _policyWindows[origin] = PolicyWindow(index, SafeCast.toUint224(used + amount));
+        _addToBucket(head, ring, epoch, live, amount);
     }
 
-    /// @dev Policy coverage still available to `origin`'s recipients in the current window.
+    /// @dev Policy coverage still available to `origin`'s recipients now.
     function _policyCoverageAvailable(uint64 origin) internal view returns (uint256) {
-        PolicyWindow memory window = _policyWindows[origin];
-        uint256 used = window.index == uint32(block.timestamp / _exposureWindow) ? window.used : 0;
+        uint256 live = _liveSum(_policyHeads[origin], _policyRings[origin], _currentEpoch());
         uint256 limit = _totalStake[origin] / 2;
-        return used >= limit ? 0 : limit - used;
+        return live >= limit ? 0 : limit - live;
     }
 
     /// @dev Applies a stake report from `origin`'s StakingHub (the caller checks the sender): when it
@@ -235,16 +230,28 @@ abstract contract AttesterMirror {
         free = stake - live;
         charge = free < remaining ? free : remaining;
 
-        // charge <= free <= stake < 2^224 and live + charge <= stake: the casts cannot truncate.
+        _addToBucket(head, ring, epoch, live, charge);
+        emit IInbox.CoverageCharged(origin, signer, charge);
+    }
+
+    /// @dev Adds `amount` to the bucket of `epoch` and moves the head there with the live sum
+    /// `live + amount`. Callers keep `live + amount` within a mirrored stake or total (< 2^224 per
+    /// attester; the total of all attesters is checked by SafeCast).
+    function _addToBucket(
+        ExposureHead storage head,
+        Bucket[RING] storage ring,
+        uint32 epoch,
+        uint256 live,
+        uint256 amount
+    ) private {
         Bucket storage bucket = ring[epoch % RING];
         Bucket memory current = bucket;
         if (current.epoch == epoch) {
-            bucket.amount = uint224(current.amount + charge);
+            bucket.amount = SafeCast.toUint224(current.amount + amount);
         } else {
-            (bucket.epoch, bucket.amount) = (epoch, uint224(charge));
+            (bucket.epoch, bucket.amount) = (epoch, SafeCast.toUint224(amount));
         }
-        (head.epoch, head.windowSum) = (epoch, uint224(live + charge));
-        emit IInbox.CoverageCharged(origin, signer, charge);
+        (head.epoch, head.windowSum) = (epoch, SafeCast.toUint224(live + amount));
     }
 
     /// @dev Stake `attester` allocated to this chain on `origin`, as last reported (18 decimals).

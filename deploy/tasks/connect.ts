@@ -12,7 +12,7 @@ import { ethers } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import { enrollPeer, seedMirror } from "../connect.js";
-import { attachSuite, readDeploymentRecord, suiteAs } from "../suite.js";
+import { attachSuite, readDeploymentRecord, suiteAs, type Suite } from "../suite.js";
 
 export interface ConnectTaskArguments {
   local: string;
@@ -73,6 +73,7 @@ export default async function connectTask(
       );
     } else {
       const missing = target - current;
+      await requireVouchingFor(local, peer, name, missing, decimals);
       await (await payer.token.approve(peer.addresses.bank, missing)).wait();
       await (await payer.bank.fund(local.code, missing)).wait();
       console.log(
@@ -81,4 +82,32 @@ export default async function connectTask(
     }
   }
   peerProvider.destroy();
+}
+
+/**
+ * Refuses a top-up that the peer's bank could never report to us: its report grants the top-up as
+ * credit in one message, value at risk charged to the peer's attesters as mirrored by our Inbox
+ * (protocol.md 3.4, 3.7), which can never exceed their mirrored total. Funding it would lock the
+ * tokens behind a report no relayer can deliver.
+ */
+async function requireVouchingFor(
+  local: Suite,
+  peer: Suite,
+  name: string,
+  missing: bigint,
+  decimals: bigint,
+): Promise<void> {
+  const scale = 10n ** (18n - decimals);
+  const vouching = await local.inbox.totalMirroredStake(peer.code);
+  if (missing * scale <= vouching) return;
+  const window = await local.inbox.exposureWindow();
+  const tokens = (v18: bigint) => ethers.formatUnits(v18, 18);
+  throw new Error(
+    `${name}: --reserve would add ${tokens(missing * scale)} of credit in one reserve report, ` +
+      `but ${peer.addresses.name}'s attesters vouch for at most ${tokens(vouching)} on ` +
+      `${local.addresses.name} (our Inbox's mirror of chain ${peer.code.toString(16)}), so that ` +
+      `report could never be delivered. Top up at most ${tokens(vouching)} now and the rest after ` +
+      `each exposure window (${window} s), or ask ${peer.addresses.name}'s attesters to allocate more ` +
+      `to us (each vouches for its allocation less the fraud-proof bounty share).`,
+  );
 }

@@ -163,10 +163,19 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
     await (await b.suite!.token.mint(payer.address, 500n * ONE)).wait();
     const env = { DISTPOS_PEER_KEY: payer.privateKey };
 
+    // B's attester vouches for 270 on A (300 allocated less the 10% bounty): a top-up of 300 would
+    // be a reserve report no relayer could ever deliver, so it is refused before any token moves.
+    const tooMuch = await connect(a, b, ["--reserve", "300"], env).catch((e: Error) => e.message);
+    expect(tooMuch)
+      .to.contain("mirror → seeded (1 attesters)")
+      .and.to.contain("would add 300.0 of credit in one reserve report")
+      .and.to.contain("vouch for at most 270.0");
+    expect(await b.suite!.bank.reserve(a.suite!.code)).to.equal(0n);
+
     const first = await connect(a, b, ["--reserve", "200"], env);
     expect(first)
       .to.contain("enroll → already-done")
-      .and.to.contain("mirror → seeded (1 attesters)");
+      .and.to.contain("mirror → already-seeded");
     expect(first).to.contain("topped up by 200");
     expect(await connect(b, a)).to.contain("mirror → seeded (1 attesters)");
     expect(await a.suite!.inbox.isMirrorInitialized(b.suite!.code)).to.equal(true);

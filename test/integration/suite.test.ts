@@ -17,10 +17,11 @@ describe("suite fixture: deploy, connect and relay between two chains", function
     expect(await a.suite.registry.status(b.suite.code)).to.equal(1n);
     expect(await b.suite.registry.status(a.suite.code)).to.equal(1n);
     expect(await b.suite.inbox.isMirrorInitialized(a.suite.code)).to.equal(true);
+    // Seeded with each attester's vouching stake: its allocation of 100 less the bounty share.
     for (const attester of a.attesters) {
-      expect(await b.suite.inbox.mirroredStake(a.suite.code, attester.address)).to.equal(
-        100n * 10n ** 18n,
-      );
+      const vouching = await a.suite.stakingHub.vouchingStake(attester.address, b.suite.code);
+      expect(vouching).to.equal(90n * 10n ** 18n);
+      expect(await b.suite.inbox.mirroredStake(a.suite.code, attester.address)).to.equal(vouching);
     }
   });
 

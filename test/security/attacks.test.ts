@@ -180,7 +180,7 @@ describe("Security: attacks and the defences that stop them", function () {
 
   describe("slashed signer", function () {
     it("refuses a slashed attester's signature once its zero report reached the peer", async function () {
-      const [liar, honest] = world.chains[A].attesters;
+      const [liar] = world.chains[A].attesters;
       const checkpoint = await world.snapshot(A);
       const lie: Checkpoint = { ...checkpoint, root: ethers.id("a root A never had") as Hex };
       const [signature] = await world.sign(A, lie, [liar]);
@@ -188,9 +188,10 @@ describe("Security: attacks and the defences that stop them", function () {
       await expect(
         suiteAs(world.chains[A].suite, prover).stakingHub.proveFraud(lie, signature),
       ).to.emit(world.chains[A].suite.stakingHub, "Slashed");
-      // The zero report travels like any message, signed by an honest attester.
+      // The zero report travels like any message, signed by the honest attesters (a stake report
+      // needs signers holding more than half of the mirrored stake: 300 of 400).
       await world.sync(A);
-      const report = await world.prepare(A, B, { signers: [honest] });
+      const report = await world.prepare(A, B, { signers: world.chains[A].attesters.slice(1) });
       const relayed = await world.deliver(B, report!);
       expect(relayed.ok, relayed.error).to.equal(true);
       expect(
@@ -206,7 +207,7 @@ describe("Security: attacks and the defences that stop them", function () {
 
   describe("stale mirror after unstake", function () {
     it("keeps the stake slashable on the origin for U, so a lie made through a stale mirror still costs it", async function () {
-      const [attester, honest] = world.chains[A].attesters;
+      const [attester] = world.chains[A].attesters;
       const hub = world.chains[A].suite.stakingHub;
       // The attester withdraws its allocation to B and asks for its whole stake back.
       expect(
@@ -246,7 +247,7 @@ describe("Security: attacks and the defences that stop them", function () {
       expect(await hub.unbonding(attester.address)).to.equal(0n);
       // Once the decrease reaches B the attester's signature is worth nothing there.
       await world.sync(A);
-      const reports = await world.prepare(A, B, { signers: [honest] });
+      const reports = await world.prepare(A, B, { signers: world.chains[A].attesters.slice(1) });
       expect((await world.deliver(B, reports!)).ok).to.equal(true);
       expect(
         await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, attester.address),
@@ -263,16 +264,18 @@ describe("Security: attacks and the defences that stop them", function () {
       const bank = world.chains[B].suite.bank;
       const before = await world.books(B);
       const thief0 = await balanceOf(B, thief);
+      // What B mirrors of the liar: its vouching stake, (1 − bounty) of the 100 it allocated.
+      const M = await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, liar.address);
 
-      // More than the liar's mirrored stake (100) is refused outright.
-      const big = await forgedTransfer([liar], ALLOCATION + 1n);
+      // More than the liar's mirrored stake is refused outright.
+      const big = await forgedTransfer([liar], M + 1n);
       await expect(deliverCall(B, big.delivery))
         .to.be.revertedWithCustomError(world.chains[B].suite.inbox, "InsufficientCoverage")
-        .withArgs(ALLOCATION + 1n, ALLOCATION);
+        .withArgs(M + 1n, M);
       // Its whole stake's worth goes through once...
-      const lie = await forgedTransfer([liar], ALLOCATION);
+      const lie = await forgedTransfer([liar], M);
       expect((await world.deliver(B, lie.delivery)).ok).to.equal(true);
-      expect(await balanceOf(B, thief)).to.equal(thief0 + ALLOCATION);
+      expect(await balanceOf(B, thief)).to.equal(thief0 + M);
       // ...and nothing more within the window, however it is split.
       const more = await forgedTransfer([liar], 1n, 1);
       await expect(deliverCall(B, more.delivery)).to.be.revertedWithCustomError(
@@ -282,10 +285,10 @@ describe("Security: attacks and the defences that stop them", function () {
 
       // Only A's reserve on B paid; C's reserve and B's own users' pools are untouched.
       const after = await world.books(B);
-      expect(after.reserve[A]).to.equal(before.reserve[A] - ALLOCATION);
+      expect(after.reserve[A]).to.equal(before.reserve[A] - M);
       expect(after.reserve[C]).to.equal(before.reserve[C]);
       expect(after.pool).to.deep.equal(before.pool);
-      expect(await bank.reserve(world.chains[A].code)).to.equal(RESERVE - ALLOCATION);
+      expect(await bank.reserve(world.chains[A].code)).to.equal(RESERVE - M);
 
       // The signature in B's calldata proves the lie on A: the liar loses its whole stake.
       const prover = world.chains[A].users[2];
@@ -303,9 +306,10 @@ describe("Security: attacks and the defences that stop them", function () {
   describe("compromised keys, too few of them, no caps (Ronin, March 2022; Multichain, July 2023)", function () {
     it("caps what every key of a chain together can take per window at their mirrored stake, and only from that chain's reserve", async function () {
       // Ronin fell to 5 of 9 keys and Multichain to keys one person held: a quorum of keys could
-      // move everything. Here all four keys of A together vouch for at most 4 × 100 within W.
+      // move everything. Here all four keys of A together vouch for at most what B mirrors of
+      // them (4 × their vouching stake) within W.
       const keys = world.chains[A].attesters;
-      const cap = ALLOCATION * BigInt(keys.length);
+      const cap = await world.chains[B].suite.inbox.totalMirroredStake(world.chains[A].code);
       // Top A's reserve on B up so the cap, not the reserve, is what binds.
       expect(
         (
@@ -712,12 +716,7 @@ describe("Security findings (fixed): nonce squatting and netting", function () {
       });
       expect((await world.deliver(B, forged.delivery)).ok).to.equal(true);
       // The real report is still delivered (its replay key is its id), and only once.
-      const honest = await world.build(
-        A,
-        await world.snapshot(A),
-        [report],
-        a.attesters.slice(1, 3),
-      );
+      const honest = await world.build(A, await world.snapshot(A), [report], a.attesters.slice(1));
       const out = await world.deliver(B, honest);
       expect(out.ok, out.error).to.equal(true);
       expect(named(out.events, "MirrorUpdated")).to.have.length(1);
@@ -840,23 +839,37 @@ describe("Security findings (fixed): report ordering", function () {
   it("applies the zero report of a slashed attester even after the attester made up a report at the last nonce", async function () {
     const a = world.chains[A];
     const b = world.chains[B];
-    const [liar, honest] = a.attesters;
-    const frozen = await forgeAtLastNonce([liar], {
+    const [liar, x, y] = a.attesters;
+    const fields = {
       sender: addressToBytes32(a.suite.addresses.stakingHub as Hex),
       recipient: addressToBytes32(b.suite.addresses.inbox as Hex),
-      body: encodeStakeReport({ attester: liar.address as Hex, allocation: ALLOCATION }),
-    });
+      body: encodeStakeReport({
+        attester: liar.address as Hex,
+        allocation: await b.suite.inbox.mirroredStake(a.code, liar.address),
+      }),
+    };
+    // Since issue 13 a stake report needs signers holding more than half of the mirrored stake:
+    // the liar alone (100 of 400) cannot make one up at all.
+    const alone = await forgeAtLastNonce([liar], fields);
+    expect((await world.tryDeliver(B, alone.delivery)).error).to.equal("StakeReportNeedsQuorum");
+    // A coalition above half (outside the theorem's bound) can; the rule that a decrease applies
+    // whatever its nonce still keeps the zero report of a slashing deliverable.
+    const frozen = await forgeAtLastNonce([liar, x, y], fields);
     const out = await world.deliver(B, frozen.delivery);
     expect(out.ok, out.error).to.equal(true);
     expect(named(out.events, "CoverageCharged")).to.have.length(0);
 
     // The lie is proved on A (from B's calldata): slashed, and the zero report goes to B.
+    const signature = frozen.delivery.signatures.find(
+      (sig) =>
+        ethers.recoverAddress(checkpointDigest(a.domain, frozen.checkpoint), sig) === liar.address,
+    )!;
     const slashed = await world.tx(A, a.users[0], a.suite.stakingHub, "proveFraud", [
       frozen.checkpoint,
-      frozen.delivery.signatures[0],
+      signature,
     ]);
     expect(slashed.ok, slashed.error).to.equal(true);
-    const reports = await world.prepare(A, B, { signers: [honest] });
+    const reports = await world.prepare(A, B, { signers: a.attesters.slice(1) });
     const relayed = await world.deliver(B, reports!);
     expect(relayed.ok, relayed.error).to.equal(true);
     // The mirror drops to zero.

@@ -860,14 +860,29 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
             const now = out.timestamp ?? (await w.now(c.d));
             count(out.ok ? "batches delivered" : `batches refused (${out.error})`);
             if (!out.ok) {
-              // A batch carrying a stake report needs signers holding more than half of the mirror.
               expect(
-                ["InsufficientCoverage", "TooFewSigners", "StakeReportNeedsQuorum"],
+                [
+                  "InsufficientCoverage",
+                  "TooFewSigners",
+                  // A batch carrying a stake report signed by half the mirrored stake or less, and
+                  // recipients' own policies beyond half of it per window (protocol.md 3.5).
+                  "StakeReportNeedsQuorum",
+                  "PolicyCoverageExhausted",
+                ],
                 out.error,
               ).to.include(out.error);
               if (out.error === "InsufficientCoverage") {
                 const [valueAtRisk, capacity] = out.args as unknown as [bigint, bigint];
                 expect(valueAtRisk > capacity).to.equal(true);
+              } else if (out.error === "StakeReportNeedsQuorum") {
+                const [signerStake, total] = out.args as unknown as [bigint, bigint];
+                const held = live.reduce((sum, x) => sum + mirrored.get(x.address)!, 0n);
+                expect(signerStake).to.equal(held);
+                expect(total).to.equal(view.mirrored.reduce((sum, x) => sum + x, 0n));
+                expect(2n * signerStake <= total).to.equal(true);
+              } else if (out.error === "PolicyCoverageExhausted") {
+                const [requested, available] = out.args as unknown as [bigint, bigint];
+                expect(requested > available).to.equal(true);
               }
               break;
             }

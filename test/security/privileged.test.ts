@@ -45,6 +45,7 @@ const EXPECTED_GATES: Record<string, string> = {
   "CorrespondentBank.setNetting": "onlyGovernance", // moves no tokens: enables net() and answers
   "CorrespondentBank.setThresholds": "onlyGovernance",
   "Inbox.initializeMirror": "msg.sender != address(registry)",
+  "Inbox.reseedMirror": "msg.sender != address(registry)", // issue 13, R2: moves no tokens
   "Outbox.dispatchSystem": "msg.sender != stakingHub",
   "Outbox.dispatchValue": "msg.sender != bank",
   "Outbox.setRouteStatus": "msg.sender != address(registry)",
@@ -54,6 +55,7 @@ const EXPECTED_GATES: Record<string, string> = {
   "RouteRegistry.initializeMirror": "onlyOwner",
   "RouteRegistry.pauseRoute": "onlyOwner",
   "RouteRegistry.renounceOwnership": "onlyOwner",
+  "RouteRegistry.reseedMirror": "onlyOwner", // only on a paused route; delivers nothing
   "RouteRegistry.resumeRoute": "onlyOwner",
   "RouteRegistry.setRoutePolicy": "onlyOwner",
   "RouteRegistry.transferOwnership": "onlyOwner",
@@ -267,6 +269,13 @@ describe("Security: privileged functions cannot move funds", function () {
           [10n ** 30n],
         ]),
       ).to.equal(true);
+      // Reseeding a mirror (recovery, issue 13): refused on an active route; on a paused one it
+      // may mirror anything, and still moves no token (checked below) and delivers nothing.
+      const reseed = [a.code, [attacker], [10n ** 30n], 2 ** 32 - 1];
+      expect(await govern("RouteRegistry", R, registry, "reseedMirror", reseed)).to.equal(false);
+      expect(await govern("RouteRegistry", R, registry, "pauseRoute", [a.code])).to.equal(true);
+      expect(await govern("RouteRegistry", R, registry, "reseedMirror", reseed)).to.equal(true);
+      expect(await govern("RouteRegistry", R, registry, "resumeRoute", [a.code])).to.equal(true);
       expect(
         await govern("RouteRegistry", R, registry, "bindLocalContracts", [
           { outbox: attacker, inbox: attacker, stakingHub: attacker, bank: attacker },
@@ -340,6 +349,14 @@ describe("Security: privileged functions cannot move funds", function () {
           "initializeMirror",
           [0xbad1n, [attacker], [ONE]],
         ),
+      ).to.equal(false);
+      expect(
+        await govern("Inbox", b.suite.addresses.inbox, b.suite.inbox.interface, "reseedMirror", [
+          a.code,
+          [attacker],
+          [ONE],
+          0,
+        ]),
       ).to.equal(false);
       // Nor can it take the bank's or the hub's tokens as an ordinary caller.
       const token = b.suite.token.interface;

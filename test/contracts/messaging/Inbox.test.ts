@@ -485,25 +485,37 @@ describe("Inbox", function () {
     });
 
     it("needs the signers' free stake to cover the value at risk, charged greedily in order", async function () {
-      // Each of A's attesters has 100 mirrored on B; the recipient asks 150 per message.
-      await (await recipient.setPolicy(b.suite.addresses.inbox, 0, 150n * ONE)).wait();
+      // Each of A's 3 attesters has M mirrored on B (its vouching stake: (1 − bounty) of its 100
+      // allocated); the recipient asks 1.5 M per message, half of the mirrored total.
+      const [first, second] = a.attesters;
+      const M = await mirrored(first.address);
+      const ask = (3n * M) / 2n;
+      await (await recipient.setPolicy(b.suite.addresses.inbox, 0, ask)).wait();
       await send(a, b, recipientAddress);
       await expect(deliver(b, await prepare(a.attesters.slice(0, 1))))
         .to.be.revertedWithCustomError(b.suite.inbox, "InsufficientCoverage")
-        .withArgs(150n * ONE, 100n * ONE);
-      const [first, second] = a.attesters;
+        .withArgs(ask, M);
       await expect(deliver(b, await prepare([first, second])))
         .to.emit(b.suite.inbox, "CoverageCharged")
-        .withArgs(a.suite.code, first.address, 100n * ONE)
+        .withArgs(a.suite.code, first.address, M)
         .and.to.emit(b.suite.inbox, "CoverageCharged")
-        .withArgs(a.suite.code, second.address, 50n * ONE);
-      expect(await b.suite.inbox.exposure(a.suite.code, first.address)).to.equal(100n * ONE);
-      expect(await b.suite.inbox.freeCapacity(a.suite.code, second.address)).to.equal(50n * ONE);
-      // The next message finds the first signer used up: 50 + 100 free, 150 needed.
+        .withArgs(a.suite.code, second.address, ask - M);
+      expect(await b.suite.inbox.exposure(a.suite.code, first.address)).to.equal(M);
+      expect(await b.suite.inbox.freeCapacity(a.suite.code, second.address)).to.equal(2n * M - ask);
+      // Recipients' own policies may take at most half of the mirrored total per window
+      // (protocol.md 3.5, "Policy coverage"): this recipient used all of it.
+      expect(await b.suite.inbox.policyCoverageAvailable(a.suite.code)).to.equal(0n);
       await send(a, b, recipientAddress);
+      await expect(deliver(b, await prepare(a.attesters)))
+        .to.be.revertedWithCustomError(b.suite.inbox, "PolicyCoverageExhausted")
+        .withArgs(ask, 0n);
+      // The same demand as the route's default is not capped: the next message finds the first
+      // signer used up (0.5 M + 0 free of the two, 1.5 M needed).
+      await (await recipient.setPolicy(b.suite.addresses.inbox, 0, 0n)).wait();
+      await govern(b, "setRoutePolicy", [a.suite.code, 1, ask]);
       await expect(deliver(b, await prepare([first, second])))
         .to.be.revertedWithCustomError(b.suite.inbox, "InsufficientCoverage")
-        .withArgs(150n * ONE, 50n * ONE);
+        .withArgs(ask, 2n * M - ask);
       await (await deliver(b, await prepare(a.attesters))).wait();
       expect(await recipient.handled()).to.equal(2n);
     });
@@ -514,22 +526,108 @@ describe("Inbox", function () {
       await send(a, b, recipientAddress);
       await expect(deliver(b, await prepare(a.attesters.slice(0, 1))))
         .to.be.revertedWithCustomError(b.suite.inbox, "InsufficientCoverage")
-        .withArgs(120n * ONE, 100n * ONE);
+        .withArgs(120n * ONE, await mirrored(a.attesters[0].address));
       await (await deliver(b, await prepare(a.attesters.slice(0, 2)))).wait();
     });
 
-    it("mirrors a stake report from the origin's StakingHub, vouched for by existing stake", async function () {
+    it("mirrors a stake report from the origin's StakingHub signed by a majority of the mirrored stake, at no value at risk", async function () {
       const attester = a.attesters[0];
+      const M = await mirrored(attester.address);
       const hub = a.suite.stakingHub.connect(attester);
       await (await hub.allocate(b.suite.code, 150n * ONE)).wait();
-      // The increase (50) is value at risk: one signer with 100 free covers it.
-      await relay(a, b, { signers: a.attesters.slice(1, 2) });
-      expect(await b.suite.inbox.mirroredStake(a.suite.code, attester.address)).to.equal(
-        150n * ONE,
+      // The report carries the same share of 150 as the seeding did of the fixture's 100.
+      const vouched = (150n * M) / 100n;
+      // One signer holds M of 3 M: not more than half, whatever its free capacity.
+      await expect(deliver(b, await prepare(a.attesters.slice(1, 2))))
+        .to.be.revertedWithCustomError(b.suite.inbox, "StakeReportNeedsQuorum")
+        .withArgs(M, 3n * M);
+      // Two of three are a majority: the report applies and charges nothing.
+      const receipt = await relay(a, b, { signers: a.attesters.slice(1, 3) });
+      const charged = receipt!.logs.filter(
+        (l) => b.suite.inbox.interface.parseLog(l)?.name === "CoverageCharged",
       );
-      expect(await b.suite.inbox.exposure(a.suite.code, a.attesters[1].address)).to.equal(
-        50n * ONE,
+      expect(charged).to.have.length(0);
+      expect(await mirrored(attester.address)).to.equal(vouched);
+      expect(await b.suite.inbox.totalMirroredStake(a.suite.code)).to.equal(2n * M + vouched);
+      expect(await b.suite.inbox.exposure(a.suite.code, a.attesters[1].address)).to.equal(0n);
+    });
+
+    it("needs the majority also for a stake report that changes nothing (its effect is known only when it runs)", async function () {
+      // Any message from the peer StakingHub to this Inbox needs the majority, whatever its body:
+      // the report's effect is only known when it executes.
+      const attester = a.attesters[0];
+      const M = await mirrored(attester.address);
+      const hub = a.suite.stakingHub.connect(attester);
+      await (await hub.allocate(b.suite.code, 100n * ONE)).wait(); // restates the mirror
+      await expect(deliver(b, await prepare(a.attesters.slice(0, 1))))
+        .to.be.revertedWithCustomError(b.suite.inbox, "StakeReportNeedsQuorum")
+        .withArgs(M, 3n * M);
+      await (await deliver(b, await prepare(a.attesters.slice(0, 2)))).wait();
+    });
+  });
+
+  describe("the watcher's record", function () {
+    it("logs every accepted checkpoint with its signatures packed in signer order (CheckpointAccepted)", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare(a.attesters);
+      const packed = ethers.concat(delivery.signatures);
+      expect(ethers.dataLength(packed)).to.equal(65 * a.attesters.length);
+      await expect(deliver(b, delivery))
+        .to.emit(b.suite.inbox, "CheckpointAccepted")
+        .withArgs(a.suite.code, delivery.checkpoint.root, delivery.checkpoint.count, packed);
+      // A refused batch logs nothing (it reverts as a whole).
+      await send(a, b, recipientAddress);
+      await (await recipient.setPolicy(b.suite.addresses.inbox, 4, 0)).wait();
+      await expect(deliver(b, await prepare(a.attesters))).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "TooFewSigners",
       );
+    });
+  });
+
+  describe("governance recovery of a mirror (reseedMirror)", function () {
+    it("reseeds only through the registry's owner and only while the route is paused", async function () {
+      const [, , stranger] = await b.connection.ethers.getSigners();
+      const registry = b.suite.registry;
+      const args: [bigint, string[], bigint[], number] = [
+        a.suite.code,
+        [a.attesters[0].address],
+        [7n * ONE],
+        0,
+      ];
+      await expect(registry.connect(stranger).reseedMirror(...args))
+        .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
+        .withArgs(stranger.address);
+      await expect(b.suite.inbox.reseedMirror(...args))
+        .to.be.revertedWithCustomError(b.suite.inbox, "NotRegistry")
+        .withArgs((await b.connection.ethers.getSigners())[0].address);
+      // The owner (the timelock) on an active route: refused.
+      const timelock = b.suite.addresses.timelock;
+      await b.connection.networkHelpers.impersonateAccount(timelock);
+      await b.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
+      const owner = registry.connect(await b.connection.ethers.getSigner(timelock));
+      await expect(owner.reseedMirror(...args))
+        .to.be.revertedWithCustomError(registry, "RouteNotPaused")
+        .withArgs(a.suite.code);
+      await expect(owner.reseedMirror(c.suite.code + 1000n, [], [], 0))
+        .to.be.revertedWithCustomError(registry, "UnknownRoute")
+        .withArgs(c.suite.code + 1000n);
+      const M = await mirrored(a.attesters[0].address);
+      await govern(b, "pauseRoute", [a.suite.code]);
+      await govern(b, "reseedMirror", [...args]);
+      expect(await b.suite.inbox.mirroredStake(a.suite.code, a.attesters[0].address)).to.equal(
+        7n * ONE,
+      );
+      expect(await b.suite.inbox.totalMirroredStake(a.suite.code)).to.equal(7n * ONE + 2n * M);
+      // It delivered nothing: the route stays paused until governance resumes it.
+      await send(a, b, recipientAddress);
+      const delivery = await prepare(a.attesters);
+      await expect(deliver(b, delivery))
+        .to.be.revertedWithCustomError(b.suite.inbox, "OriginNotActive")
+        .withArgs(a.suite.code);
+      await govern(b, "resumeRoute", [a.suite.code]);
+      await (await deliver(b, delivery)).wait();
+      expect(await recipient.handled()).to.equal(1n);
     });
   });
 
@@ -753,9 +851,14 @@ describe("Inbox", function () {
       .message as Hex;
   }
 
+  /** What B mirrors of A's attester `attester` (its vouching stake, as last reported). */
+  async function mirrored(attester: string): Promise<bigint> {
+    return b.suite.inbox.mirroredStake(a.suite.code, attester);
+  }
+
   async function govern(
     chain: TestChain,
-    fn: "pauseRoute" | "resumeRoute" | "setRoutePolicy",
+    fn: "pauseRoute" | "resumeRoute" | "setRoutePolicy" | "reseedMirror",
     args: unknown[],
   ) {
     const data = chain.suite.registry.interface.encodeFunctionData(

@@ -249,34 +249,57 @@ describe("AttesterMirror", function () {
       ).to.be.revertedWithCustomError(mirror, "MalformedStakeReport");
     });
 
-    it("charges an increase as value at risk and applies it", async function () {
+    it("applies an increase signed by more than half of the mirrored stake, at no value at risk", async function () {
       const body = await mirror.encodeStakeReport(a1, 150n * ONE);
-      expect(await mirror.stakeReportCoverage(ORIGIN, body, 5)).to.equal(50n * ONE);
+      // One signer of three (100 of 300) is not a majority, whatever its free capacity.
       await expect(mirror.deliverStakeReport(ORIGIN, [a2], body, 5))
-        .to.emit(mirror, "CoverageCharged")
-        .withArgs(ORIGIN, a2, 50n * ONE)
-        .and.to.emit(mirror, "MirrorUpdated")
-        .withArgs(ORIGIN, a1, 150n * ONE, 5);
+        .to.be.revertedWithCustomError(mirror, "StakeReportNeedsQuorum")
+        .withArgs(100n * ONE, 300n * ONE);
+      const receipt = await (await mirror.deliverStakeReport(ORIGIN, [a2, a3], body, 5)).wait();
+      const names = receipt!.logs.map((l) => mirror.interface.parseLog(l)?.name);
+      expect(names).to.deep.equal(["MirrorUpdated"]);
       expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(150n * ONE);
+      expect(await mirror.exposure(ORIGIN, a2)).to.equal(0n);
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(350n * ONE);
     });
 
-    it("does not mirror an increase that existing capacity cannot cover", async function () {
-      const body = await mirror.encodeStakeReport(a1, 1_000n * ONE);
-      await expect(mirror.deliverStakeReport(ORIGIN, [a2, a3], body, 5))
-        .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
-        .withArgs(900n * ONE, 200n * ONE);
+    it("refuses any report signed by half the mirrored stake or less: no self-pump, no wipe, no new key", async function () {
+      const newcomer = ethers.Wallet.createRandom().address;
+      const reports = [
+        await mirror.encodeStakeReport(a1, 1_000n * ONE), // a1 raising itself
+        await mirror.encodeStakeReport(a2, 0n), // a1 wiping a2
+        await mirror.encodeStakeReport(newcomer, 1n), // a1 mirroring a key never staked
+      ];
+      for (const body of reports) {
+        await expect(mirror.deliverStakeReport(ORIGIN, [a1], body, 5))
+          .to.be.revertedWithCustomError(mirror, "StakeReportNeedsQuorum")
+          .withArgs(100n * ONE, 300n * ONE);
+      }
+      // Exactly half is not more than half.
+      await (
+        await mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a3, 0n), 1)
+      ).wait();
+      await expect(mirror.deliverStakeReport(ORIGIN, [a1], reports[0], 5))
+        .to.be.revertedWithCustomError(mirror, "StakeReportNeedsQuorum")
+        .withArgs(100n * ONE, 200n * ONE);
       expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(100n * ONE);
+      expect(await mirror.mirroredStake(ORIGIN, a2)).to.equal(100n * ONE);
+      expect(await mirror.mirroredStake(ORIGIN, newcomer)).to.equal(0n);
+      // A majority (both remaining attesters) applies it, however large.
+      await expect(mirror.deliverStakeReport(ORIGIN, [a1, a2], reports[0], 5))
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 1_000n * ONE, 5);
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(1_100n * ONE);
     });
 
     it("applies a decrease at once with no value at risk, even below the exposure", async function () {
       await (await mirror.chargeCoverage(ORIGIN, [a1], 80n * ONE)).wait();
       const body = await mirror.encodeStakeReport(a1, 30n * ONE);
-      expect(await mirror.stakeReportCoverage(ORIGIN, body, 1)).to.equal(0n);
-      await expect(mirror.deliverStakeReport(ORIGIN, [a1], body, 1)).to.emit(
-        mirror,
-        "MirrorUpdated",
-      );
+      const receipt = await (await mirror.deliverStakeReport(ORIGIN, [a1, a2], body, 1)).wait();
+      const names = receipt!.logs.map((l) => mirror.interface.parseLog(l)?.name);
+      expect(names).to.deep.equal(["MirrorUpdated"]);
       expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(30n * ONE);
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(230n * ONE);
       expect(await mirror.freeCapacity(ORIGIN, a1)).to.equal(0n);
       await expect(mirror.chargeCoverage(ORIGIN, [a1], 1n))
         .to.be.revertedWithCustomError(mirror, "InsufficientCoverage")
@@ -294,7 +317,6 @@ describe("AttesterMirror", function () {
       ).wait();
 
       const older = await mirror.encodeStakeReport(a1, 500n * ONE);
-      expect(await mirror.stakeReportCoverage(ORIGIN, older, 7)).to.equal(0n);
       await expect(mirror.applyStakeReport(ORIGIN, older, 7))
         .to.emit(mirror, "StakeReportIgnored")
         .withArgs(ORIGIN, a1, 7, STALE);
@@ -315,14 +337,12 @@ describe("AttesterMirror", function () {
         await mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 100n * ONE), 4_000)
       ).wait();
       const lower = await mirror.encodeStakeReport(a1, 30n * ONE);
-      expect(await mirror.stakeReportCoverage(ORIGIN, lower, 7)).to.equal(0n);
       await expect(mirror.applyStakeReport(ORIGIN, lower, 7))
         .to.emit(mirror, "MirrorUpdated")
         .withArgs(ORIGIN, a1, 30n * ONE, 7);
       expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(30n * ONE);
-      // The older increase (and an older restatement) stays stale, at no value at risk.
+      // The older increase (and an older restatement) stays stale.
       const higher = await mirror.encodeStakeReport(a1, 60n * ONE);
-      expect(await mirror.stakeReportCoverage(ORIGIN, higher, 8)).to.equal(0n);
       await expect(mirror.applyStakeReport(ORIGIN, higher, 8))
         .to.emit(mirror, "StakeReportIgnored")
         .withArgs(ORIGIN, a1, 8, STALE);
@@ -330,8 +350,9 @@ describe("AttesterMirror", function () {
         .to.emit(mirror, "StakeReportIgnored")
         .withArgs(ORIGIN, a1, 9, STALE);
       // The highest applied nonce did not move back: only a report after 4,000 may increase.
-      expect(await mirror.stakeReportCoverage(ORIGIN, higher, 4_000)).to.equal(0n);
-      expect(await mirror.stakeReportCoverage(ORIGIN, higher, 4_001)).to.equal(30n * ONE);
+      await expect(mirror.applyStakeReport(ORIGIN, higher, 4_000))
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 4_000, STALE);
       await expect(mirror.applyStakeReport(ORIGIN, higher, 4_001))
         .to.emit(mirror, "MirrorUpdated")
         .withArgs(ORIGIN, a1, 60n * ONE, 4_001);
@@ -345,7 +366,6 @@ describe("AttesterMirror", function () {
     it("ignores a malformed body without reverting", async function () {
       const body = await mirror.encodeStakeReport(a1, 500n * ONE);
       const truncated = ethers.dataSlice(body, 0, 52);
-      expect(await mirror.stakeReportCoverage(ORIGIN, truncated, 1)).to.equal(0n);
       await expect(mirror.applyStakeReport(ORIGIN, truncated, 1))
         .to.emit(mirror, "StakeReportIgnored")
         .withArgs(ORIGIN, ethers.ZeroAddress, 1, MALFORMED);
@@ -357,6 +377,108 @@ describe("AttesterMirror", function () {
         await mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 0n), 2)
       ).wait();
       expect(await mirror.isMirroredAttester(ORIGIN, a1)).to.equal(false);
+    });
+  });
+
+  describe("mirrored total (the quorum's denominator)", function () {
+    it("keeps the total equal to the sum of the entries through seeding, reports and reseeding", async function () {
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(300n * ONE);
+      expect(await mirror.totalMirroredStake(ORIGIN + 1n)).to.equal(0n);
+      const sum = async () =>
+        (await mirror.mirroredStake(ORIGIN, a1)) +
+        (await mirror.mirroredStake(ORIGIN, a2)) +
+        (await mirror.mirroredStake(ORIGIN, a3));
+      const steps: [string, bigint, number][] = [
+        [a1, 250n * ONE, 10], // newer increase
+        [a2, 40n * ONE, 11], // newer decrease
+        [a1, 500n * ONE, 3], // older increase: ignored
+        [a1, 20n * ONE, 4], // older decrease: applied
+        [a3, 0n, 12], // removal
+      ];
+      for (const [attester, stake, nonce] of steps) {
+        await (
+          await mirror.applyStakeReport(
+            ORIGIN,
+            await mirror.encodeStakeReport(attester, stake),
+            nonce,
+          )
+        ).wait();
+        expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(await sum());
+      }
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(60n * ONE);
+      await (await mirror.reseedMirror(ORIGIN, [a1, a3], [0n, 70n * ONE], 20)).wait();
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(await sum());
+      expect(await mirror.totalMirroredStake(ORIGIN)).to.equal(110n * ONE);
+    });
+  });
+
+  describe("reseeding (governance recovery)", function () {
+    it("sets and removes listed entries, keeps the others, and lets no report from before the snapshot raise them", async function () {
+      await expect(mirror.reseedMirror(ORIGIN, [a1, a2], [0n, 250n * ONE], 50))
+        .to.emit(mirror, "MirrorReseeded")
+        .withArgs(ORIGIN, [a1, a2], [0n, 250n * ONE], 50);
+      expect(await mirror.mirroredStake(ORIGIN, a1)).to.equal(0n);
+      expect(await mirror.isMirroredAttester(ORIGIN, a1)).to.equal(false);
+      expect(await mirror.mirroredStake(ORIGIN, a2)).to.equal(250n * ONE);
+      expect(await mirror.mirroredStake(ORIGIN, a3)).to.equal(100n * ONE);
+      // A report dispatched before the snapshot cannot raise a reseeded entry; a decrease still
+      // applies, and a report after the snapshot raises it.
+      await expect(
+        mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 90n * ONE), 49),
+      )
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 49, STALE);
+      await expect(
+        mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a2, 10n * ONE), 3),
+      )
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a2, 10n * ONE, 3);
+      await expect(
+        mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 90n * ONE), 50),
+      )
+        .to.emit(mirror, "MirrorUpdated")
+        .withArgs(ORIGIN, a1, 90n * ONE, 50);
+      // A lower `fromNonce` never moves an entry's nonce back.
+      await (await mirror.reseedMirror(ORIGIN, [a1], [5n * ONE], 1)).wait();
+      await expect(
+        mirror.applyStakeReport(ORIGIN, await mirror.encodeStakeReport(a1, 90n * ONE), 50),
+      )
+        .to.emit(mirror, "StakeReportIgnored")
+        .withArgs(ORIGIN, a1, 50, STALE);
+    });
+
+    it("refuses an origin never seeded, mismatched lists and the zero address", async function () {
+      await expect(mirror.reseedMirror(ORIGIN + 1n, [a1], [1n], 0))
+        .to.be.revertedWithCustomError(mirror, "MirrorNotInitialized")
+        .withArgs(ORIGIN + 1n);
+      await expect(mirror.reseedMirror(ORIGIN, [a1, a2], [1n], 0))
+        .to.be.revertedWithCustomError(mirror, "MirrorLengthMismatch")
+        .withArgs(2, 1);
+      await expect(
+        mirror.reseedMirror(ORIGIN, [ethers.ZeroAddress], [1n], 0),
+      ).to.be.revertedWithCustomError(mirror, "ZeroAttester");
+    });
+  });
+
+  describe("policy coverage (griefing cap)", function () {
+    it("lets recipients' own policies take at most half of the mirrored total per window", async function () {
+      const start = await alignToBucketEnd();
+      // Stay inside one fixed window [kW, (k+1)W): move to its start.
+      const windowStart = (Math.floor(start / W) + 1) * W;
+      await networkHelpers.time.setNextBlockTimestamp(windowStart);
+      await (await mirror.chargePolicyCoverage(ORIGIN, 100n * ONE)).wait();
+      expect(await mirror.policyCoverageAvailable(ORIGIN)).to.equal(50n * ONE);
+      await expect(mirror.chargePolicyCoverage(ORIGIN, 50n * ONE + 1n))
+        .to.be.revertedWithCustomError(mirror, "PolicyCoverageExhausted")
+        .withArgs(50n * ONE + 1n, 50n * ONE);
+      await (await mirror.chargePolicyCoverage(ORIGIN, 50n * ONE)).wait();
+      await expect(mirror.chargePolicyCoverage(ORIGIN, 1n))
+        .to.be.revertedWithCustomError(mirror, "PolicyCoverageExhausted")
+        .withArgs(1n, 0n);
+      // The next window starts afresh.
+      await networkHelpers.time.setNextBlockTimestamp(windowStart + W);
+      await networkHelpers.mine();
+      expect(await mirror.policyCoverageAvailable(ORIGIN)).to.equal(150n * ONE);
     });
   });
 });

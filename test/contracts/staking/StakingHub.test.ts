@@ -34,6 +34,15 @@ const W = 1_600n; // exposure window (8 buckets of 200 s), < U
 const STAKE = 1_000n * ONE;
 const ALLOCATION = 100n * ONE;
 const BOUNTY_BPS = 1_000n;
+/**
+ * What a peer mirrors of an allocation (18 decimals): its vouching stake, the part a liar cannot
+ * get back through the bounty (docs/protocol.md 3.8).
+ */
+function vouching(allocation: bigint, bountyBps = BOUNTY_BPS): bigint {
+  return (allocation * (10_000n - bountyBps)) / 10_000n;
+}
+/** What each attester's seeded allocation mirrors on the peer. */
+const M = vouching(ALLOCATION);
 const DEEP = process.env.DISTPOS_DEEP === "1";
 
 type Hex = `0x${string}`;
@@ -157,45 +166,58 @@ describe("StakingHub", function () {
   });
 
   describe("coverage on the peer (invariant 3, end to end)", function () {
-    it("lets an attester of 100 vouch for 60 then 40, refuses 1 more, and frees it after the window", async function () {
+    it("lets an attester vouch for 60 % then 40 % of its mirrored stake, refuses 1 more, and frees it after the window", async function () {
       const [signer] = A.attesters;
       const inbox = B.suite.inbox;
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 60n * ONE)).address);
-      await relay(A, B, { signers: [signer] });
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 40n * ONE)).address);
-      await relay(A, B, { signers: [signer] });
-      expect(await inbox.exposure(A.suite.code, signer.address)).to.equal(100n * ONE);
+      // (Only these messages: the setup's stake reports would need a majority of signers.)
+      let n = await dispatchTo(A, B, (await recipientWithPolicy(B, (M * 6n) / 10n)).address);
+      await relay(A, B, { signers: [signer], nonces: [n] });
+      n = await dispatchTo(A, B, (await recipientWithPolicy(B, (M * 4n) / 10n)).address);
+      await relay(A, B, { signers: [signer], nonces: [n] });
+      expect(await inbox.exposure(A.suite.code, signer.address)).to.equal(M);
       expect(await inbox.freeCapacity(A.suite.code, signer.address)).to.equal(0n);
 
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 1n)).address);
-      const one = await prepared(A, B, [signer]);
+      n = await dispatchTo(A, B, (await recipientWithPolicy(B, 1n)).address);
+      const one = await prepared(A, B, [signer], [n]);
       await expect(deliver(B, one))
         .to.be.revertedWithCustomError(inbox, "InsufficientCoverage")
         .withArgs(1n, 0n);
 
       await B.connection.networkHelpers.time.increase(W + W / 8n);
-      expect(await inbox.freeCapacity(A.suite.code, signer.address)).to.equal(ALLOCATION);
+      expect(await inbox.freeCapacity(A.suite.code, signer.address)).to.equal(M);
       await expect(deliver(B, one))
         .to.emit(inbox, "CoverageCharged")
         .withArgs(A.suite.code, signer.address, 1n);
     });
 
-    it("refuses 250 under one signer of 100 and charges three signers greedily (100, 100, 50)", async function () {
+    it("refuses 2.5 M under one signer of M and charges three signers greedily (M, M, M/2)", async function () {
       const inbox = B.suite.inbox;
       const [s1, s2, s3] = A.attesters;
-      await dispatchTo(A, B, (await recipientWithPolicy(B, 250n * ONE)).address);
-      await expect(deliver(B, await prepared(A, B, [s1])))
+      // The route's default coverage (a recipient's own policy may demand at most half of the
+      // mirrored 300 per window: protocol.md 3.5).
+      await governThroughTimelock(B.suite, [
+        {
+          target: B.suite.addresses.registry,
+          data: B.suite.registry.interface.encodeFunctionData("setRoutePolicy", [
+            A.suite.code,
+            1,
+            (5n * M) / 2n,
+          ]),
+        },
+      ]);
+      const n = await dispatchTo(A, B, (await recipientWithPolicy(B, 0n)).address);
+      await expect(deliver(B, await prepared(A, B, [s1], [n])))
         .to.be.revertedWithCustomError(inbox, "InsufficientCoverage")
-        .withArgs(250n * ONE, 100n * ONE);
-      const all = await prepared(A, B, [s1, s2, s3]);
+        .withArgs((5n * M) / 2n, M);
+      const all = await prepared(A, B, [s1, s2, s3], [n]);
       await expect(deliver(B, all))
         .to.emit(inbox, "CoverageCharged")
-        .withArgs(A.suite.code, s1.address, 100n * ONE)
+        .withArgs(A.suite.code, s1.address, M)
         .and.to.emit(inbox, "CoverageCharged")
-        .withArgs(A.suite.code, s2.address, 100n * ONE)
+        .withArgs(A.suite.code, s2.address, M)
         .and.to.emit(inbox, "CoverageCharged")
-        .withArgs(A.suite.code, s3.address, 50n * ONE);
-      expect(await inbox.exposure(A.suite.code, s3.address)).to.equal(50n * ONE);
+        .withArgs(A.suite.code, s3.address, M / 2n);
+      expect(await inbox.exposure(A.suite.code, s3.address)).to.equal(M / 2n);
     });
   });
 
@@ -239,9 +261,10 @@ describe("StakingHub", function () {
       expect(await hub.allocation(liar.address, B.suite.code)).to.equal(0n);
       expect(await hub.freeStake(liar.address)).to.equal(0n);
 
-      // The peer's mirror drops to zero when the zero report is delivered (signed by an honest attester).
-      expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(ALLOCATION);
-      await expect(relay(A, B, { signers: [honest] }))
+      // The peer's mirror drops to zero when the zero report is delivered, signed by the honest
+      // attesters (a stake report needs more than half of the mirrored stake).
+      expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(M);
+      await expect(relay(A, B, { signers: A.attesters.slice(1) }))
         .to.emit(B.suite.inbox, "MirrorUpdated")
         .withArgs(A.suite.code, liar.address, 0n, anyValue);
       expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(0n);
@@ -391,7 +414,7 @@ describe("StakingHub", function () {
       await expect(hubOf(A, prover).syncReport(liar.address, B.suite.code))
         .to.emit(hub, "Allocated")
         .withArgs(liar.address, B.suite.code, 0n, anyValue);
-      await relay(A, B, { signers: [honest] });
+      await relay(A, B, { signers: A.attesters.slice(1) });
       expect(await B.suite.inbox.mirroredStake(A.suite.code, liar.address)).to.equal(0n);
     });
 
@@ -491,11 +514,11 @@ describe("StakingHub", function () {
     });
 
     it("reports a decrease to the peer at once, which applies it with no coverage", async function () {
-      const [attester, other] = A.attesters;
+      const [attester, other, third] = A.attesters;
       await (await hubOf(A, attester).allocate(B.suite.code, 40n * ONE)).wait();
-      await expect(relay(A, B, { signers: [other] }))
+      await expect(relay(A, B, { signers: [other, third] }))
         .to.emit(B.suite.inbox, "MirrorUpdated")
-        .withArgs(A.suite.code, attester.address, 40n * ONE, anyValue);
+        .withArgs(A.suite.code, attester.address, vouching(40n * ONE), anyValue);
       expect(await B.suite.inbox.exposure(A.suite.code, other.address)).to.equal(0n);
     });
 
@@ -516,30 +539,39 @@ describe("StakingHub", function () {
         .withArgs(B.suite.code);
     });
 
-    it("does not mirror a stake increase that existing capacity cannot cover; a later report makes it stale", async function () {
+    it("mirrors a stake increase only when its signers hold more than half of the mirrored stake, at no value at risk; a later report makes an older one stale", async function () {
       const [attester, s2, s3] = A.attesters;
       const inbox = B.suite.inbox;
       const hub = hubOf(A, attester);
       const big = await (await hub.allocate(B.suite.code, 1_000n * ONE)).wait();
       const bigNonce = Number((await dispatchedMessages(A)).at(-1)!.nonce);
       expect(big!.status).to.equal(1);
-      await expect(deliver(B, await prepared(A, B, [attester, s2, s3], [bigNonce])))
-        .to.be.revertedWithCustomError(inbox, "InsufficientCoverage")
-        .withArgs(900n * ONE, 300n * ONE);
-      expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(ALLOCATION);
+      // Its own signature (100 of 300) is not a majority: nobody vouches for its own increase alone.
+      await expect(deliver(B, await prepared(A, B, [attester], [bigNonce])))
+        .to.be.revertedWithCustomError(inbox, "StakeReportNeedsQuorum")
+        .withArgs(M, 3n * M);
+      expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(M);
 
-      // A later, smaller increase (+150) is covered by two signers and applied first...
+      // A later report (250, mirrored as its vouching stake) signed by the two others is applied first, charging nothing...
       await (await hub.allocate(B.suite.code, 250n * ONE)).wait();
       const laterNonce = Number((await dispatchedMessages(A)).at(-1)!.nonce);
       await expect(deliver(B, await prepared(A, B, [s2, s3], [laterNonce])))
         .to.emit(inbox, "MirrorUpdated")
-        .withArgs(A.suite.code, attester.address, 250n * ONE, laterNonce);
-      // ...so the older report is stale: ignored, no value at risk, no mirror change.
-      await expect(deliver(B, await prepared(A, B, [s2], [bigNonce])))
+        .withArgs(A.suite.code, attester.address, vouching(250n * ONE), laterNonce)
+        .and.not.to.emit(inbox, "CoverageCharged");
+      expect(await inbox.totalMirroredStake(A.suite.code)).to.equal(2n * M + vouching(250n * ONE));
+      // ...so the older report is stale: ignored, no mirror change. (The two others now hold 2 M
+      // of 2 M + 225: not a majority any more; all three sign.)
+      await expect(deliver(B, await prepared(A, B, [s2, s3], [bigNonce])))
+        .to.be.revertedWithCustomError(inbox, "StakeReportNeedsQuorum")
+        .withArgs(2n * M, 2n * M + vouching(250n * ONE));
+      await expect(deliver(B, await prepared(A, B, [attester, s2, s3], [bigNonce])))
         .to.emit(inbox, "StakeReportIgnored")
         .withArgs(A.suite.code, attester.address, bigNonce, ethers.encodeBytes32String("stale"))
         .and.not.to.emit(inbox, "CoverageCharged");
-      expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(250n * ONE);
+      expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(
+        vouching(250n * ONE),
+      );
     });
 
     it("ignores a stake report that does not come from the origin's StakingHub", async function () {
@@ -559,21 +591,27 @@ describe("StakingHub", function () {
         .to.emit(inbox, "Delivered")
         .and.not.to.emit(inbox, "MirrorUpdated");
       expect(await inbox.mirroredStake(A.suite.code, forger.address)).to.equal(0n);
-      expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(ALLOCATION);
+      expect(await inbox.mirroredStake(A.suite.code, attester.address)).to.equal(M);
     });
 
-    it("sends stake reports whose body the TypeScript codec reads back", async function () {
+    it("sends stake reports of the vouching stake, whose body the TypeScript codec reads back", async function () {
       const [attester] = A.attesters;
       await (await hubOf(A, attester).allocate(B.suite.code, 123n * ONE)).wait();
+      // (1 − bounty) of the allocation: 110.7 of 123 with a 10 % bounty.
+      const vouched = vouching(123n * ONE);
+      expect(vouched).to.equal(1107n * 10n ** 17n);
+      expect(await A.suite.stakingHub.vouchingStake(attester.address, B.suite.code)).to.equal(
+        vouched,
+      );
       const report = (await dispatchedMessages(A)).at(-1)!;
       expect(report.message.sender).to.equal(addressToBytes32(A.suite.addresses.stakingHub as Hex));
       expect(report.message.recipient).to.equal(addressToBytes32(B.suite.addresses.inbox as Hex));
       expect(decodeStakeReport(report.message.body)).to.deep.equal({
         attester: attester.address,
-        allocation: 123n * ONE,
+        allocation: vouched,
       });
       expect(report.message.body).to.equal(
-        encodeStakeReport({ attester: attester.address as Hex, allocation: 123n * ONE }),
+        encodeStakeReport({ attester: attester.address as Hex, allocation: vouched }),
       );
     });
   });
@@ -616,11 +654,16 @@ describe("StakingHub with a 6-decimal settlement token", function () {
     });
     const [attester, s2] = A.attesters;
     expect(await A.suite.stakingHub.reportScale()).to.equal(10n ** 12n);
-    expect(await B.suite.inbox.mirroredStake(A.suite.code, attester.address)).to.equal(100n * ONE);
+    const bps = BigInt(await A.suite.stakingHub.bountyBps());
+    expect(await B.suite.inbox.mirroredStake(A.suite.code, attester.address)).to.equal(
+      vouching(100n * ONE, bps),
+    );
     await (await hubOf(A, attester).allocate(B.suite.code, 150n * UNIT)).wait();
     const report = (await dispatchedMessages(A)).at(-1)!;
-    expect(decodeStakeReport(report.message.body).allocation).to.equal(150n * ONE);
-    await relay(A, B, { signers: [s2] });
-    expect(await B.suite.inbox.mirroredStake(A.suite.code, attester.address)).to.equal(150n * ONE);
+    expect(decodeStakeReport(report.message.body).allocation).to.equal(vouching(150n * ONE, bps));
+    await relay(A, B, { signers: A.attesters.slice(1) });
+    expect(await B.suite.inbox.mirroredStake(A.suite.code, attester.address)).to.equal(
+      vouching(150n * ONE, bps),
+    );
   });
 });
