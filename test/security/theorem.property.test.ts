@@ -123,6 +123,7 @@ type Command =
   | { k: "net" }
   | { k: "netAttack"; tokens: number; request: number }
   | { k: "grief"; d: number; share: number }
+  | { k: "griefEdge"; d: number }
   | { k: "travel"; seconds: number };
 
 const destArb = fc.constantFrom(1, 1, 2);
@@ -241,6 +242,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       .tuple(destArb, fc.constantFrom(4, 2, 1, 0))
       .map(([d, share]) => ({ k: "grief" as const, d, share })),
   },
+  { weight: 1, arbitrary: destArb.map((d) => ({ k: "griefEdge" as const, d })) },
   {
     weight: 3,
     arbitrary: fc
@@ -522,6 +524,18 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       }
       case "grief":
         return griefReal(w, m, c.d, c.share);
+      case "griefEdge": {
+        // T/2 of policy coverage just before a window edge and T/2 again just after it: with a
+        // cap per fixed window both would hold the signers' capacity at once.
+        const edge = (BigInt(await w.now(c.d)) / W + 1n) * W;
+        const before = edge - 60n - BigInt(await w.now(c.d));
+        if (before > 0n) for (const chain of w.chains) await w.travel(chain.index, before);
+        await griefReal(w, m, c.d, 2);
+        await step(w, m, { k: "travel", seconds: -2 });
+        await griefReal(w, m, c.d, 2);
+        await step(w, m, { k: "send", from: A, to: c.d, tokens: 1 });
+        return deliverHonest(w, m, c.d, "all");
+      }
       case "travel": {
         let seconds: bigint;
         if (c.seconds > 0) seconds = BigInt(c.seconds);
