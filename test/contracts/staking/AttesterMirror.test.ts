@@ -461,23 +461,33 @@ describe("AttesterMirror", function () {
   });
 
   describe("policy coverage (griefing cap)", function () {
-    it("lets recipients' own policies take at most half of the mirrored total per window", async function () {
-      const start = await alignToBucketEnd();
-      // Stay inside one fixed window [kW, (k+1)W): move to its start.
-      const windowStart = (Math.floor(start / W) + 1) * W;
-      await networkHelpers.time.setNextBlockTimestamp(windowStart);
+    it("lets recipients' own policies hold at most half of the mirrored total at any moment, in the exposure buckets", async function () {
+      const at = async (t: number) => {
+        await networkHelpers.time.setNextBlockTimestamp(t);
+        await networkHelpers.mine();
+      };
+      // The start of a bucket (epoch e).
+      const now = await networkHelpers.time.latest();
+      const t0 = (Math.floor(now / BUCKET) + 2) * BUCKET;
+      await networkHelpers.time.setNextBlockTimestamp(t0);
       await (await mirror.chargePolicyCoverage(ORIGIN, 100n * ONE)).wait();
       expect(await mirror.policyCoverageAvailable(ORIGIN)).to.equal(50n * ONE);
       await expect(mirror.chargePolicyCoverage(ORIGIN, 50n * ONE + 1n))
         .to.be.revertedWithCustomError(mirror, "PolicyCoverageExhausted")
         .withArgs(50n * ONE + 1n, 50n * ONE);
+      // One bucket later (epoch e + 1) the rest goes.
+      await networkHelpers.time.setNextBlockTimestamp(t0 + BUCKET);
       await (await mirror.chargePolicyCoverage(ORIGIN, 50n * ONE)).wait();
       await expect(mirror.chargePolicyCoverage(ORIGIN, 1n))
         .to.be.revertedWithCustomError(mirror, "PolicyCoverageExhausted")
         .withArgs(1n, 0n);
-      // The next window starts afresh.
-      await networkHelpers.time.setNextBlockTimestamp(windowStart + W);
-      await networkHelpers.mine();
+      // A charge stays live as long as an exposure would: through epoch e + 8 (W after it, the
+      // last second of the window included), out at e + 9. No fixed window restarts the count.
+      await at(t0 + W + BUCKET - 1);
+      expect(await mirror.policyCoverageAvailable(ORIGIN)).to.equal(0n);
+      await at(t0 + W + BUCKET);
+      expect(await mirror.policyCoverageAvailable(ORIGIN)).to.equal(100n * ONE);
+      await at(t0 + W + 2 * BUCKET);
       expect(await mirror.policyCoverageAvailable(ORIGIN)).to.equal(150n * ONE);
     });
   });
