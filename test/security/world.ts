@@ -774,6 +774,9 @@ function toQuantity(value: bigint): string {
 /** A message made up by an attacker, with its encoding, id and nonce. */
 export type Forged = DispatchedMessage;
 
+/** One made-up message of a false batch: its fields and the nonce it claims (default: next free). */
+export type ForgedFields = Omit<MessageFields, "nonce" | "origin"> & { nonce?: number };
+
 /**
  * What lying attesters can do: make up `fields` as message `nonce` of `origin` (default: the next
  * free nonce), put it in a tree that is the true tree below that nonce, and sign that tree's root
@@ -783,28 +786,51 @@ export async function forgeDelivery(
   world: World,
   origin: number,
   liars: readonly Wallet[],
-  fields: Omit<MessageFields, "nonce" | "origin"> & { nonce?: number },
+  fields: ForgedFields,
 ): Promise<{ delivery: Delivery; forged: Forged; checkpoint: Checkpoint }> {
-  const nonce = fields.nonce ?? world.logs[origin].length;
-  const encoded = encodeMessage({ ...fields, nonce, origin: world.chains[origin].code });
-  const id = messageId(encoded);
-  // The true leaves below `nonce` (filler beyond the Outbox's count: the tree is made up anyway).
-  const leaves = world.logs[origin].slice(0, nonce).map((m) => m.id as Hex);
-  while (leaves.length < nonce) leaves.push(ethers.ZeroHash as Hex);
-  const tree = MerkleTree.from([...leaves, id]);
-  const checkpoint: Checkpoint = {
-    origin: world.chains[origin].code,
-    root: tree.root(),
-    count: nonce + 1,
-  };
+  const { delivery, forged, checkpoint } = await forgeBatch(world, origin, liars, [fields]);
+  return { delivery, forged: forged[0], checkpoint };
+}
+
+/**
+ * Several made-up messages in one false checkpoint of `origin`, signed by `liars`: each at its own
+ * nonce (default: the next free ones, in order), which may be the nonce of a real message (a
+ * squat: the made-up leaf replaces the real one) or lie beyond the Outbox's count. The tree is the
+ * true tree with those leaves replaced (zero leaves fill any gap past the count), and the
+ * checkpoint names its root at the highest nonce + 1. Nonces must differ.
+ */
+export async function forgeBatch(
+  world: World,
+  origin: number,
+  liars: readonly Wallet[],
+  items: readonly ForgedFields[],
+): Promise<{ delivery: Delivery; forged: Forged[]; checkpoint: Checkpoint }> {
+  let next = world.logs[origin].length;
+  const forged = items
+    .map((fields) => {
+      const nonce = fields.nonce ?? next++;
+      const encoded = encodeMessage({ ...fields, nonce, origin: world.chains[origin].code });
+      return { id: messageId(encoded), nonce, encoded, message: decodeMessage(encoded) };
+    })
+    .sort((x, y) => x.nonce - y.nonce);
+  const count = forged.at(-1)!.nonce + 1;
+  // The true leaves below the count (filler beyond the Outbox's count: the tree is made up anyway).
+  const leaves = world.logs[origin].slice(0, count).map((m) => m.id as Hex);
+  while (leaves.length < count) leaves.push(ethers.ZeroHash as Hex);
+  for (const f of forged) leaves[f.nonce] = f.id;
+  const tree = MerkleTree.from(leaves);
+  const checkpoint: Checkpoint = { origin: world.chains[origin].code, root: tree.root(), count };
   return {
     checkpoint,
-    forged: { id, nonce, encoded, message: decodeMessage(encoded) },
+    forged,
     delivery: {
       checkpoint,
       signatures: await world.sign(origin, checkpoint, liars),
-      messages: [encoded],
-      proof: tree.multiproof([nonce], nonce + 1),
+      messages: forged.map((f) => f.encoded),
+      proof: tree.multiproof(
+        forged.map((f) => f.nonce),
+        count,
+      ),
     },
   };
 }
