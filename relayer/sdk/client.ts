@@ -221,7 +221,7 @@ export function decodeRevert(
       return {
         errorName: `unknown(${data.slice(0, 10)})`,
         args: [],
-        detail: `unknown error ${data.slice(0, 10)}`,
+        detail: `error ${data.slice(0, 10)}, not one of the DistPOS or ERC20 errors (data ${data.length > 202 ? `${data.slice(0, 202)}…` : data})`,
         data,
       };
     }
@@ -242,8 +242,14 @@ function urlOf(e: unknown): string | undefined {
 
 function firstLine(e: unknown): string {
   if (e instanceof BaseError) {
-    const inner = e.walk() as Error & { shortMessage?: string; details?: string };
-    const text = inner.details || inner.shortMessage || e.shortMessage || e.message;
+    // The innermost details say most (e.g. the node's "Sender doesn't have enough funds").
+    let details: string | undefined;
+    e.walk((x) => {
+      const d = (x as { details?: unknown }).details;
+      if (typeof d === "string" && d.trim()) details = d;
+      return false;
+    });
+    const text = details || e.shortMessage || e.message;
     return text.split("\n")[0]!.slice(0, 300);
   }
   return (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 300);

@@ -36,6 +36,7 @@ export {
 } from "./waitForDelivery.js";
 export { retry, type RetryParameters } from "./retry.js";
 export { claim, type ClaimParameters } from "./claim.js";
+export { fund, type FundParameters } from "./fund.js";
 export { getToken, type TokenInfo } from "./getToken.js";
 export { getBalance, type Balance } from "./getBalance.js";
 export {

@@ -1,18 +1,12 @@
 import type { Hex } from "viem";
 
 import { addressToBytes32, formatChainCode } from "../protocol/chainAddress.js";
-import { erc20Abi, ICorrespondentBankAbi, IOutboxAbi } from "./abis.js";
+import { ICorrespondentBankAbi, IOutboxAbi } from "./abis.js";
 import { codeOf, onChain, toAccount, type AccountLike, type DistposClient } from "./client.js";
 import { checkBody, dispatchOf, recipientOf, type SentMessage } from "./dispatch.js";
-import {
-  ContractRevertError,
-  InsufficientBalanceError,
-  InsufficientCreditError,
-  InvalidArgumentError,
-  RouteError,
-} from "./errors.js";
+import { InsufficientCreditError, InvalidArgumentError, RouteError } from "./errors.js";
 import { getToken } from "./getToken.js";
-import { simulate, transact, type ContractCall } from "./transact.js";
+import { transactWithTokens } from "./transact.js";
 import { formatTokens, MESSAGE_DECIMALS, toTokenUnits } from "./units.js";
 
 export interface SendValueParameters {
@@ -32,11 +26,6 @@ export interface SentValue extends SentMessage {
   /** The approve transaction sent first, when the bank's allowance was short. */
   approval?: Hex;
 }
-
-/** Errors a token raises when only its allowance is short: everything else was checked before. */
-const allowanceOnly = (e: unknown) =>
-  e instanceof ContractRevertError &&
-  (e.errorName === "ERC20InsufficientAllowance" || /allowance/i.test(e.detail));
 
 /**
  * Sends value through the origin's CorrespondentBank. Before any transaction: the route must be
@@ -62,36 +51,21 @@ export async function sendValue(
   const originCode = codeOf(origin);
   const destination = formatChainCode(recipient.code);
 
-  const [status, credit, balance, allowance] = await onChain(
-    origin,
-    "route, credit and balance",
-    () =>
-      Promise.all([
-        pc.readContract({
-          address: origin.contracts.outbox,
-          abi: IOutboxAbi,
-          functionName: "routeStatus",
-          args: [recipient.code],
-        }),
-        pc.readContract({
-          address: bank,
-          abi: ICorrespondentBankAbi,
-          functionName: "creditView",
-          args: [recipient.code],
-        }),
-        pc.readContract({
-          address: token.address,
-          abi: erc20Abi,
-          functionName: "balanceOf",
-          args: [account.address],
-        }),
-        pc.readContract({
-          address: token.address,
-          abi: erc20Abi,
-          functionName: "allowance",
-          args: [account.address, bank],
-        }),
-      ]),
+  const [status, credit] = await onChain(origin, "route and credit", () =>
+    Promise.all([
+      pc.readContract({
+        address: origin.contracts.outbox,
+        abi: IOutboxAbi,
+        functionName: "routeStatus",
+        args: [recipient.code],
+      }),
+      pc.readContract({
+        address: bank,
+        abi: ICorrespondentBankAbi,
+        functionName: "creditView",
+        args: [recipient.code],
+      }),
+    ]),
   );
   if (status !== 1)
     throw new RouteError(
@@ -109,53 +83,23 @@ export async function sendValue(
       formatTokens(params.amount, MESSAGE_DECIMALS),
       token.symbol,
     );
-  if (balance < local)
-    throw new InsufficientBalanceError(
-      originCode,
-      account.address,
-      token.address,
-      token.symbol,
-      token.decimals,
-      balance,
-      local,
-      formatTokens(balance, token.decimals),
-      formatTokens(local, token.decimals),
-    );
-
-  const send: ContractCall = {
-    address: bank,
-    abi: ICorrespondentBankAbi,
-    functionName: "send",
-    args: [recipient.code, addressToBytes32(recipient.account), params.amount, body],
-    call: "CorrespondentBank.send",
-    units,
-  };
-  // Every check of the bank runs before it pulls the tokens: with a short allowance the simulation
-  // reaching the token's allowance error means nothing else stands in the way.
-  try {
-    await simulate(client, origin, account, send);
-  } catch (e) {
-    if (!(allowance < local && allowanceOnly(e))) throw e;
-  }
-  let approval: Hex | undefined;
-  if (allowance < local) {
-    const approveCall = (value: bigint): ContractCall => ({
-      address: token.address,
-      abi: erc20Abi,
-      functionName: "approve",
-      args: [bank, value],
-      call: "approve",
+  // Every check of the bank runs before it pulls the tokens (transactWithTokens).
+  const { receipt, approval } = await transactWithTokens(
+    client,
+    origin,
+    account,
+    {
+      address: bank,
+      abi: ICorrespondentBankAbi,
+      functionName: "send",
+      args: [recipient.code, addressToBytes32(recipient.account), params.amount, body],
+      call: "CorrespondentBank.send",
       units,
-    });
-    approval = (await transact(client, origin, account, approveCall(local))).transactionHash;
-    try {
-      const receipt = await transact(client, origin, account, send);
-      return { ...dispatchOf(origin, receipt, params.to, params.amount), approval };
-    } catch (e) {
-      await transact(client, origin, account, approveCall(allowance)).catch(() => undefined);
-      throw e;
-    }
-  }
-  const receipt = await transact(client, origin, account, send);
-  return dispatchOf(origin, receipt, params.to, params.amount);
+    },
+    { token, spender: bank, amount: local },
+  );
+  return {
+    ...dispatchOf(origin, receipt, params.to, params.amount),
+    ...(approval ? { approval } : {}),
+  };
 }

@@ -4,6 +4,8 @@
  */
 import type { Abi, Account, Hex, TransactionReceipt } from "viem";
 
+import { erc20Abi } from "./abis.js";
+
 import {
   chainError,
   codeOf,
@@ -12,7 +14,8 @@ import {
   type DistposClient,
   type Units,
 } from "./client.js";
-import { ContractRevertError } from "./errors.js";
+import { ContractRevertError, InsufficientBalanceError } from "./errors.js";
+import { formatTokens } from "./units.js";
 
 export interface ContractCall {
   address: Hex;
@@ -84,4 +87,83 @@ export async function transact(
       hash,
     );
   return receipt;
+}
+
+/** A call that pulls `amount` of `token` (its units) from the caller into `spender`. */
+export interface TokenPull {
+  token: { address: Hex; symbol: string; decimals: number };
+  spender: Hex;
+  /** Token units. */
+  amount: bigint;
+}
+
+/** Errors a token raises when only its allowance is short. */
+const allowanceOnly = (e: unknown) =>
+  e instanceof ContractRevertError &&
+  (e.errorName === "ERC20InsufficientAllowance" || /allowance/i.test(e.detail));
+
+/**
+ * Sends `c`, a call that takes tokens from the caller, with no stray approval: the balance is
+ * checked (InsufficientBalanceError in token units) and `c` simulated before any transaction; a
+ * simulation that fails only on the allowance means every other check passed. Then the spender is
+ * approved for exactly the amount when its allowance is short, and if `c` fails after all, the
+ * allowance is set back to what it was. Returns the receipt and the approval's hash, if any.
+ */
+export async function transactWithTokens(
+  client: DistposClient,
+  chain: DistposChain,
+  account: Account,
+  c: ContractCall,
+  pull: TokenPull,
+): Promise<{ receipt: TransactionReceipt; approval?: Hex }> {
+  const pc = client.publicClient(chain);
+  const [balance, allowance] = await onChain(chain, "token balance and allowance", () =>
+    Promise.all([
+      pc.readContract({
+        address: pull.token.address,
+        abi: erc20Abi,
+        functionName: "balanceOf",
+        args: [account.address],
+      }),
+      pc.readContract({
+        address: pull.token.address,
+        abi: erc20Abi,
+        functionName: "allowance",
+        args: [account.address, pull.spender],
+      }),
+    ]),
+  );
+  if (balance < pull.amount)
+    throw new InsufficientBalanceError(
+      codeOf(chain),
+      account.address,
+      pull.token.address,
+      pull.token.symbol,
+      pull.token.decimals,
+      balance,
+      pull.amount,
+      formatTokens(balance, pull.token.decimals),
+      formatTokens(pull.amount, pull.token.decimals),
+    );
+  try {
+    await simulate(client, chain, account, c);
+  } catch (e) {
+    if (!(allowance < pull.amount && allowanceOnly(e))) throw e;
+  }
+  if (allowance >= pull.amount) return { receipt: await transact(client, chain, account, c) };
+  const approve = (value: bigint): ContractCall => ({
+    address: pull.token.address,
+    abi: erc20Abi,
+    functionName: "approve",
+    args: [pull.spender, value],
+    call: `${pull.token.symbol}.approve`,
+    units: c.units,
+  });
+  const approval = (await transact(client, chain, account, approve(pull.amount))).transactionHash;
+  try {
+    return { receipt: await transact(client, chain, account, c), approval };
+  } catch (e) {
+    await transact(client, chain, account, approve(allowance)).catch(() => undefined);
+    throw e;
+  }
 }
