@@ -233,11 +233,15 @@ export function decodeRevert(
   return undefined;
 }
 
-/** The URL of the endpoint a viem transport error came from, if it says. */
-function urlOf(e: unknown): string | undefined {
-  if (!(e instanceof BaseError)) return undefined;
-  const http = e.walk((x) => x instanceof HttpRequestError) as HttpRequestError | null;
-  return http?.url;
+/** The endpoint a viem transport error came from, as the routing table writes it (else all). */
+function urlOf(chain: DistposChain, e: unknown): string {
+  const http =
+    e instanceof BaseError
+      ? (e.walk((x) => x instanceof HttpRequestError) as HttpRequestError | null)
+      : null;
+  const bare = (u: string) => u.replace(/\/+$/, "");
+  if (!http?.url) return chain.rpc.join(", ");
+  return chain.rpc.find((u) => bare(u) === bare(http.url)) ?? http.url;
 }
 
 function firstLine(e: unknown): string {
@@ -277,13 +281,7 @@ export function chainError(chain: DistposChain, call: string, e: unknown, units?
   if (e instanceof DistposError) return e;
   if (isTransient(e) || !(e instanceof BaseError)) {
     if (isTransient(e))
-      return new RpcError(
-        codeOf(chain),
-        chain.name,
-        urlOf(e) ?? chain.rpc.join(", "),
-        firstLine(e),
-        { cause: e },
-      );
+      return new RpcError(codeOf(chain), chain.name, urlOf(chain, e), firstLine(e), { cause: e });
     return e instanceof Error ? e : new Error(String(e));
   }
   const revert = decodeRevert(e, units);
@@ -301,7 +299,7 @@ export function chainError(chain: DistposChain, call: string, e: unknown, units?
       },
     );
   // Any other RPC-level refusal (bad params, unsupported method) is the endpoint's answer.
-  return new RpcError(codeOf(chain), chain.name, urlOf(e) ?? chain.rpc.join(", "), firstLine(e), {
+  return new RpcError(codeOf(chain), chain.name, urlOf(chain, e), firstLine(e), {
     cause: e,
   });
 }
