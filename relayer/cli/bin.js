@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `distpos` entry point: runs the CLI compiled by `npm run build` (relayer/cli/build.ts) into
 // relayer/dist/distpos.mjs. A bundle built from other sources than the ones in the tree is refused,
-// never run. Needs Node >= 22.13: run it through `npx distpos`, which puts the project's Node first
+// never run (in an installed package, which has the bundle and none of its sources, it just runs). Needs Node >= 22.13: run it through `npx distpos`, which puts the project's Node first
 // on PATH.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -20,17 +20,29 @@ try {
 } catch {
   refuse("the node is not built (relayer/dist/distpos.mjs)");
 }
-const changed = Object.keys(inputs).filter((path) => {
+// An installed package (npm pack) ships the bundle without its sources: nothing to compare.
+const present = (path) => {
   try {
-    return (
-      createHash("sha256")
-        .update(readFileSync(new URL(path, root)))
-        .digest("hex") !== inputs[path]
-    );
+    readFileSync(new URL(path, root));
+    return true;
   } catch {
-    return true; // deleted, or not generated yet (the ABIs)
+    return false;
   }
-});
+};
+const installed = !Object.keys(inputs).some(present);
+const changed = installed
+  ? []
+  : Object.keys(inputs).filter((path) => {
+      try {
+        return (
+          createHash("sha256")
+            .update(readFileSync(new URL(path, root)))
+            .digest("hex") !== inputs[path]
+        );
+      } catch {
+        return true; // deleted, or not generated yet (the ABIs)
+      }
+    });
 if (changed.length)
   refuse(
     `relayer/dist/distpos.mjs was built from other sources (changed since: ${changed.slice(0, 5).join(", ")}${changed.length > 5 ? ", …" : ""})`,

@@ -4,13 +4,19 @@
  * relayer/dist/distpos.mjs (gitignored), which relayer/cli/bin.js runs. Packages stay imports,
  * resolved from node_modules as before.
  *
+ * It also builds the SDK, what `import … from "distpos"` gives (package.json `exports`): the same
+ * way into relayer/dist/sdk/index.js, with its declarations emitted by tsc (tsconfig.sdk.json)
+ * under relayer/dist/types/.
+ *
  * Running the TypeScript through tsx at run time cost every process the loader and the compiled
  * sources (a node's live heap 39 MB instead of 33, a CLI command 0.6 s instead of 0.4).
  *
  * relayer/dist/distpos.inputs.json lists every bundled source with its SHA-256: bin.js refuses to
  * run a bundle built from other sources than the ones in the tree.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,3 +61,29 @@ if (moved.length) {
 }
 writeFileSync(join(dist, "distpos.inputs.json"), `${JSON.stringify({ inputs }, null, 2)}\n`);
 console.log(`relayer/dist/distpos.mjs: ${Object.keys(inputs).length} sources`);
+
+const sdk = await build({
+  absWorkingDir: root,
+  entryPoints: ["relayer/sdk/index.ts"],
+  outfile: join(dist, "sdk", "index.js"),
+  bundle: true,
+  packages: "external",
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  metafile: true,
+  logLevel: "warning",
+});
+rmSync(join(dist, "types"), { recursive: true, force: true });
+const tsc = spawnSync(
+  process.execPath,
+  [createRequire(import.meta.url).resolve("typescript/bin/tsc"), "-p", "tsconfig.sdk.json"],
+  { cwd: root, stdio: "inherit" },
+);
+if (tsc.status !== 0) {
+  console.error("build:node: the SDK's declarations (tsc -p tsconfig.sdk.json) failed");
+  process.exit(1);
+}
+console.log(
+  `relayer/dist/sdk/index.js: ${Object.keys(sdk.metafile.inputs).length} sources, types in relayer/dist/types/`,
+);

@@ -5,10 +5,13 @@ import { parse as parseYaml } from "yaml";
 import type { Hex } from "viem";
 import type { z } from "zod";
 
+import { DistposError } from "../sdk/errors.js";
 import { chainCodeString, configSchema, type ChainConfig, type NodeConfig } from "./schema.js";
 
 /** A configuration problem, with the file and the field at fault, ready to print to an operator. */
-export class ConfigError extends Error {
+export class ConfigError extends DistposError {
+  override name = "ConfigError";
+
   constructor(
     readonly file: string,
     readonly issues: { path: string; message: string }[],
@@ -17,7 +20,6 @@ export class ConfigError extends Error {
       `invalid config ${file}:\n` +
         issues.map((i) => `  ${i.path || "(root)"}: ${i.message}`).join("\n"),
     );
-    this.name = "ConfigError";
   }
 }
 

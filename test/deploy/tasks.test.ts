@@ -173,9 +173,7 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
     expect(await b.suite!.bank.reserve(a.suite!.code)).to.equal(0n);
 
     const first = await connect(a, b, ["--reserve", "200"], env);
-    expect(first)
-      .to.contain("enroll → already-done")
-      .and.to.contain("mirror → already-seeded");
+    expect(first).to.contain("enroll → already-done").and.to.contain("mirror → already-seeded");
     expect(first).to.contain("topped up by 200");
     expect(await connect(b, a)).to.contain("mirror → seeded (1 attesters)");
     expect(await a.suite!.inbox.isMirrorInitialized(b.suite!.code)).to.equal(true);

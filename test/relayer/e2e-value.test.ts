@@ -121,7 +121,7 @@ describe("relayer e2e: value between two communities' nodes", function () {
         to,
         "--amount",
         "10",
-        "--body",
+        "--text",
         "invoice 42",
         "--key-env",
         "USER",
@@ -147,7 +147,9 @@ describe("relayer e2e: value between two communities' nodes", function () {
       { RICH: rich!.privateKey },
     );
     expect(refused.code).to.equal(3);
-    expect(refused.stderr).to.contain("InsufficientCredit");
+    expect(refused.stderr).to.contain(
+      `credit of chain ${a.suite.addresses.chainCode} at ${b.suite.addresses.chainCode} is 40 `,
+    );
   });
 
   it("stakes, allocates and unstakes an attester's tokens with the CLI", async function () {

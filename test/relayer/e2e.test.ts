@@ -109,7 +109,7 @@ describe("relayer e2e: distpos node, send, status", function () {
         "--json",
         "send",
         to,
-        "--body",
+        "--text",
         "hello",
         "--key-env",
         "DISTPOS_TEST_USER",
