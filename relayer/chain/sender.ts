@@ -47,7 +47,20 @@ export class TxRevertedError extends Error {
   }
 }
 
+/** The node is stopping: the transaction may still be mined; the next start re-reads the nonce. */
+export class ShutdownError extends Error {
+  override name = "ShutdownError";
+  constructor(readonly hash?: Hex) {
+    super(`node stopping${hash ? `: not waiting for ${hash}` : ""}`);
+  }
+}
+
 export interface SenderOptions {
+  /**
+   * Aborted when the node stops: sends and receipt waits end at once with ShutdownError (a
+   * transaction already sent stays in the mempool; its nonce is read back from the chain next time).
+   */
+  signal?: AbortSignal;
   /** How long a transaction may stay pending before it is replaced with higher fees. */
   receiptTimeoutMs?: number;
   /** How often a transaction not mined yet is looked up in the node (a dropped one is sent again). */
@@ -164,6 +177,7 @@ export class TxSender {
   }
 
   private async submit(req: TxRequest, firstAttempt: number): Promise<Submitted> {
+    if (this.options.signal?.aborted) throw new ShutdownError();
     const log = this.log.child({ label: req.label, ...req.logContext });
     const gas =
       req.gas ??
@@ -209,6 +223,27 @@ export class TxSender {
         else this.resync(kind);
       }
     }
+  }
+
+  /** `p`, or ShutdownError as soon as the node stops. */
+  private untilStopped<T>(p: Promise<T>, hash?: Hex): Promise<T> {
+    const signal = this.options.signal;
+    if (!signal) return p;
+    if (signal.aborted) return Promise.reject(new ShutdownError(hash));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new ShutdownError(hash));
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
   }
 
   private remember(nonce: number, hash: Hex): void {
@@ -283,13 +318,20 @@ export class TxSender {
     let pendingSince = Date.now();
     for (let round = 1; !receipt;) {
       try {
-        receipt = await this.publicClient.waitForTransactionReceipt({
+        receipt = await this.untilStopped(
+          this.publicClient.waitForTransactionReceipt({
+            hash,
+            timeout: this.dropCheckMs,
+            retryCount: 1_000_000,
+          }),
           hash,
-          timeout: this.dropCheckMs,
-          retryCount: 1_000_000,
-        });
+        );
         break;
       } catch (e) {
+        if (e instanceof ShutdownError) {
+          this.setStuck(sent.nonce, false);
+          throw e;
+        }
         // Looked up every dropCheckMs, not only after receiptTimeoutMs: a transaction a reorg or
         // the mempool dropped would otherwise hold up this key's work for the whole timeout.
         const pending = await this.publicClient

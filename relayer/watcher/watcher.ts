@@ -60,6 +60,7 @@ export class Watcher {
       {
         log: this.log,
         metrics: ctx.metrics,
+        signal: ctx.shutdown.signal,
         chainLabel: home.codeHex,
       },
     );

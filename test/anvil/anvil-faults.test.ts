@@ -4,12 +4,19 @@
  * pending, SIGTERM while one is pending. Each test failed on the node before its fix.
  */
 import { expect } from "chai";
+import { ethers } from "ethers";
 import type { Redis } from "ioredis";
 
 import type { TestChain } from "../helpers/suite.js";
 import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
 import { killAll } from "../relayer/helpers/proc.js";
-import { deliveries, deploySink, dispatchMany, missing } from "../relayer/helpers/scenario.js";
+import {
+  deliveries,
+  deploySink,
+  dispatchMany,
+  missing,
+  runNode,
+} from "../relayer/helpers/scenario.js";
 import { anvilNetwork, runCommunities, type AnvilNetwork } from "./anvil.js";
 
 describe("anvil faults: the node survives what a real client does to it", function () {
@@ -71,5 +78,50 @@ describe("anvil faults: the node survives what a real client does to it", functi
     );
     await nodeA!.node.waitForLine((l) => l.msg === "nonce gap: refilling", 5_000);
     expect(await metric(nodeA!.node.apiUrl!, "distpos_nonce_gaps_total")).to.be.greaterThan(0);
+  });
+
+  it("stops within 5 s on SIGTERM while its transaction is stuck, and resumes its key afterwards", async function () {
+    const [nodeA] = await runCommunities(net, prefix);
+    const anvilA = net.anvils[0]!;
+    const attester = a.attesters[0]!.address;
+    const nonce = (tag: string) =>
+      anvilA.rpc<string>("eth_getTransactionCount", [attester, tag]).then(Number);
+    try {
+      // No more blocks on A: the message is mined by hand, the attester's snapshot then waits.
+      await anvilA.setIntervalMining(0);
+      const before = Number(await a.suite.outbox.count());
+      const outbox = a.suite.outbox;
+      const tx = await outbox.dispatch(b.suite.code, ethers.zeroPadValue(sinkB, 32), "0x1234");
+      await anvilA.rpc("evm_mine");
+      await tx.wait();
+      const id = (await outbox.queryFilter(outbox.filters.Dispatch(), -1)).find(
+        (l) => Number(l.args.nonce) === before,
+      )!.args.id;
+      await waitFor(
+        "the attester's snapshot pending",
+        async () => (await nonce("pending")) > (await nonce("latest")),
+        30_000,
+      );
+      const t0 = Date.now();
+      await nodeA!.node.kill("SIGTERM");
+      const stoppedMs = Date.now() - t0;
+      expect(stoppedMs, "ms from SIGTERM to exit").to.be.lessThan(5_000);
+      expect(await nodeA!.node.exited).to.equal(0);
+      // The waits ended by themselves, not by the stop deadline's fallback.
+      expect(nodeA!.node.lines.map((l) => l.msg)).to.not.include(
+        "roles still busy at the stop deadline: stopping anyway",
+      );
+      // Blocks again, the node again: the pending snapshot and the message go through.
+      await anvilA.setIntervalMining(1);
+      await runNode(`anvil-a-again`, nodeA!.file, nodeA!.env);
+      await waitFor(
+        "the message delivered after the restart",
+        async () => missing([id.toLowerCase()], await deliveries(b)).length === 0,
+        45_000,
+        500,
+      );
+    } finally {
+      await anvilA.setIntervalMining(1);
+    }
   });
 });

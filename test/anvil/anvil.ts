@@ -15,7 +15,7 @@ import { network } from "hardhat";
 import type { Hex } from "viem";
 
 import { deployLocalNetwork } from "../../deploy/network.js";
-import { freePort, trackProcess } from "../../deploy/nodeProcess.js";
+import { freePort } from "../../deploy/nodeProcess.js";
 import { LOCAL_CHAINS } from "../../hardhat.config.js";
 import type { NodeConfigInput } from "../../relayer/config/schema.js";
 import type { NodeProcess } from "../../deploy/nodeProcess.js";
@@ -70,7 +70,8 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  trackProcess(proc);
+  // Not in nodeProcess's `killAll` set (tests call that after each case): the network outlives
+  // its nodes; `stop()` (AnvilNetwork.close) ends it by its PID.
   let output = "";
   proc.stdout!.on("data", (c: Buffer) => (output = (output + c.toString("utf8")).slice(-8_000)));
   proc.stderr!.on("data", (c: Buffer) => (output = (output + c.toString("utf8")).slice(-8_000)));
