@@ -12,6 +12,7 @@ import type { Metrics } from "./metrics.js";
 import { NodeContext } from "./node.js";
 import { DestinationRelay } from "./relay/relay.js";
 import { relays } from "./relay/queue.js";
+import { requeueMessage } from "./relay/requeue.js";
 import { Watcher } from "./watcher/watcher.js";
 
 /** How long `stop()` lets the roles finish before it closes the node under them. */
@@ -90,6 +91,12 @@ export async function startNode(
         log,
         metrics: ctx.metrics,
         leaseTtlMs: options.leaseTtlMs ?? cfg.indexer.leaseTtlMs,
+        onDeliveriesReverted: async (ids) => {
+          for (const id of ids) {
+            const { outcome } = await requeueMessage(ctx, id);
+            log.info({ msgId: id, outcome }, "reverted delivery: message queued again");
+          }
+        },
         onMessages: async (messages) => {
           await ctx.queues.enqueue(
             messages.map((m) => ({

@@ -125,3 +125,67 @@ describe("anvil faults: the node survives what a real client does to it", functi
     }
   });
 });
+
+describe("anvil faults: a destination reorg deeper than the confirmations", function () {
+  this.timeout(180_000);
+  let net: AnvilNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let a: TestChain;
+  let b: TestChain;
+  let sinkB: string;
+
+  // Its own chains: run after the cases above on the same anvils, the nodes saw nothing of this
+  // reorg in three of four runs (cause not found yet: neither indexer logged it for 45 s).
+  before(async function () {
+    net = await anvilNetwork({ confirmations: 2 });
+    [a, b] = net.chains as [TestChain, TestChain];
+    sinkB = await deploySink(b);
+    redis = newRedis();
+  });
+  after(async function () {
+    await killAll();
+    await net?.close();
+    redis?.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("anvil-f")));
+  afterEach(async function () {
+    await killAll();
+    for (const c of net.chains)
+      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
+  });
+
+  it("delivers again what a destination reorg deeper than the confirmations removed", async function () {
+    const [, nodeB] = await runCommunities(net, prefix);
+    const anvilB = net.anvils[1]!;
+    const ids = await dispatchMany(a, b, sinkB, 2, 12);
+    const first = await waitFor(
+      "the messages delivered and confirmed",
+      async () => {
+        const lines = nodeB!.node.lines.filter(
+          (l) => l.msg === "message delivered" && ids.includes(String(l.msgId)),
+        );
+        return lines.length === ids.length && lines;
+      },
+      45_000,
+    );
+    const deliverBlock = Math.min(...first.map((l) => Number(l.block)));
+    const tip = await anvilB.blockNumber();
+    expect(tip - deliverBlock, "the delivery is confirmed (2 blocks deep)").to.be.at.least(2);
+    // A reorg deeper than `confirmations`: the deliver transaction is gone from B for good.
+    await anvilB.reorg(tip - deliverBlock + 1);
+    expect(missing(ids, await deliveries(b))).to.deep.equal(ids);
+    await waitFor(
+      "the messages delivered again",
+      async () => missing(ids, await deliveries(b)).length === 0,
+      45_000,
+      500,
+    );
+    const d = await deliveries(b);
+    for (const id of ids) expect(d.get(id), id).to.have.length(1);
+    await nodeB!.node.waitForLine(
+      (l) => l.msg === "deliveries left the chain with the reorg: queueing them again",
+      1_000,
+    );
+  });
+});
