@@ -81,6 +81,14 @@ export default defineConfig({
     chainA: simulated(LOCAL_CHAINS.chainA),
     chainB: simulated(LOCAL_CHAINS.chainB),
     chainC: simulated(LOCAL_CHAINS.chainC),
+    // An anvil process the tests started (test/anvil/anvil.ts passes its URL as an override);
+    // anvil's own unlocked dev accounts sign.
+    anvil: {
+      type: "http",
+      chainType: "l1",
+      url: "http://127.0.0.1:8545",
+      accounts: "remote",
+    },
     // Any existing EVM chain: `DISTPOS_RPC_URL` and `DISTPOS_DEPLOYER_KEY` from the environment.
     distpos: {
       type: "http",

@@ -138,6 +138,18 @@ export class Metrics {
     labelNames: ["chain", "reason"],
     registers: [this.registry],
   });
+  readonly nonceGaps = new Counter({
+    name: "distpos_nonce_gaps_total",
+    help: "Nonces below a pending transaction of ours that no transaction held (e.g. a reorg removed it), filled",
+    labelNames: ["chain"],
+    registers: [this.registry],
+  });
+  readonly senderStuck = new Gauge({
+    name: "distpos_sender_stuck",
+    help: "1 while a key has a transaction pending past its receipt timeout or a nonce gap not filled yet",
+    labelNames: ["chain", "sender"],
+    registers: [this.registry],
+  });
   readonly pushesReceived = new Counter({
     name: "distpos_api_messages_pushed_total",
     help: "Messages handed over by peer nodes",

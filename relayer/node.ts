@@ -23,6 +23,8 @@ export class NodeContext {
   readonly views = new Map<bigint, ChainView>();
   readonly checkpoints: CheckpointStore;
   readonly queues: RelayQueues;
+  /** Aborted when the node stops: every wait on a transaction ends at once. */
+  readonly shutdown = new AbortController();
 
   constructor(
     readonly cfg: LoadedConfig,

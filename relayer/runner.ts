@@ -12,7 +12,11 @@ import type { Metrics } from "./metrics.js";
 import { NodeContext } from "./node.js";
 import { DestinationRelay } from "./relay/relay.js";
 import { relays } from "./relay/queue.js";
+import { requeueMessage } from "./relay/requeue.js";
 import { Watcher } from "./watcher/watcher.js";
+
+/** How long `stop()` lets the roles finish before it closes the node under them. */
+export const STOP_DEADLINE_MS = 3_000;
 
 export interface RunningNode {
   ctx: NodeContext;
@@ -87,6 +91,12 @@ export async function startNode(
         log,
         metrics: ctx.metrics,
         leaseTtlMs: options.leaseTtlMs ?? cfg.indexer.leaseTtlMs,
+        onDeliveriesReverted: async (ids) => {
+          for (const id of ids) {
+            const { outcome } = await requeueMessage(ctx, id);
+            log.info({ msgId: id, outcome }, "reverted delivery: message queued again");
+          }
+        },
         onMessages: async (messages) => {
           await ctx.queues.enqueue(
             messages.map((m) => ({
@@ -142,11 +152,29 @@ export async function startNode(
   }
 
   node.stop = async () => {
-    await Promise.all(node.relays.map((r) => r.stop().catch(() => undefined)));
-    await node.watcher?.stop();
-    await node.attester?.stop();
-    await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));
-    await api?.close();
+    // Waits on transactions end at once (they stay in the mempool; the next start reads the nonce
+    // back from the chain); whatever still holds a role after STOP_DEADLINE_MS is abandoned: a
+    // relay job left active is taken again after lockDurationMs, an indexer round re-read.
+    ctx.shutdown.abort();
+    const roles = (async () => {
+      await Promise.all(node.relays.map((r) => r.stop().catch(() => undefined)));
+      await node.watcher?.stop().catch(() => undefined);
+      await node.attester?.stop().catch(() => undefined);
+      await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));
+      await api?.close().catch(() => undefined);
+      return true;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      roles,
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_DEADLINE_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!inTime)
+      log.warn(
+        { deadlineMs: STOP_DEADLINE_MS },
+        "roles still busy at the stop deadline: stopping anyway",
+      );
     await ctx.close();
     log.info("node stopped");
   };

@@ -44,6 +44,7 @@ export class Attester {
       {
         log: this.log,
         metrics: ctx.metrics,
+        signal: ctx.shutdown.signal,
         chainLabel: home.codeHex,
       },
     );

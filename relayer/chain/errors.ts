@@ -38,6 +38,7 @@ export function revertOf(e: unknown): { name: string; args: readonly unknown[] }
 /**
  * Whether a failure is the transport's (an RPC endpoint or Redis unreachable, a timeout) rather
  * than the request's: such failures are waited out, never counted against a message's attempts.
+ * A send cut short by the node stopping (ShutdownError) is one too.
  */
 export function isTransient(e: unknown): boolean {
   if (revertOf(e)) return false;
@@ -51,7 +52,7 @@ export function isTransient(e: unknown): boolean {
     if (t) return true;
   }
   const text = e instanceof Error ? `${e.name} ${e.message}` : String(e);
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|fetch failed|socket hang up|other side closed|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|HTTP request failed|took too long/i.test(
+  return /ShutdownError|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|fetch failed|socket hang up|other side closed|Connection is closed|MaxRetriesPerRequest|Stream isn't writeable|HTTP request failed|took too long/i.test(
     text,
   );
 }

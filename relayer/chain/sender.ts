@@ -47,7 +47,20 @@ export class TxRevertedError extends Error {
   }
 }
 
+/** The node is stopping: the transaction may still be mined; the next start re-reads the nonce. */
+export class ShutdownError extends Error {
+  override name = "ShutdownError";
+  constructor(readonly hash?: Hex) {
+    super(`node stopping${hash ? `: not waiting for ${hash}` : ""}`);
+  }
+}
+
 export interface SenderOptions {
+  /**
+   * Aborted when the node stops: sends and receipt waits end at once with ShutdownError (a
+   * transaction already sent stays in the mempool; its nonce is read back from the chain next time).
+   */
+  signal?: AbortSignal;
   /** How long a transaction may stay pending before it is replaced with higher fees. */
   receiptTimeoutMs?: number;
   /** How often a transaction not mined yet is looked up in the node (a dropped one is sent again). */
@@ -89,6 +102,14 @@ export function nonceErrorKind(e: unknown): NonceErrorKind | undefined {
  *   nonce is re-read from the chain and the request sent again;
  * - "replacement underpriced" (a pending transaction holds this nonce): the next nonce is tried;
  * - "nonce too high" (a gap, e.g. after a dropped transaction): re-read from the chain;
+ * - a nonce gap: a transaction of ours still pending while a lower nonce is neither mined nor held
+ *   by a transaction the node knows (a reorg removed our mined transaction and the client did not
+ *   put it back in its pool, or a fallback RPC never saw it) would wait forever: every
+ *   `dropCheckMs` the chain's nonce is compared with the pending one, and each hole is filled with
+ *   a zero-value transfer to ourselves (counted in `distpos_nonce_gaps_total`, logged as
+ *   `nonce gap: refilling`); the caller of the lost transaction already had its receipt and
+ *   re-checks its effect itself (the relayer's confirmed-delivery check, the attester's next
+ *   snapshot round);
  * - a transaction that is neither mined nor known to the node (looked up every `dropCheckMs`, e.g.
  *   after a reorg removed the block that held it) was dropped: the nonce is re-read and the request
  *   sent again (callers make their requests idempotent, e.g. the relayer re-checks isDelivered, so
@@ -105,6 +126,10 @@ export class TxSender {
   private readonly dropCheckMs: number;
   private readonly maxAttempts: number;
   private readonly chainLabel: string;
+  /** The hash we last sent at each recent nonce: what tells a nonce gap from a held nonce. */
+  private readonly sentAt = new Map<number, Hex>();
+  /** Nonces whose transaction is pending past receiptTimeoutMs or waits behind a gap. */
+  private readonly stuck = new Set<number>();
 
   constructor(
     readonly publicClient: PublicClient,
@@ -152,6 +177,7 @@ export class TxSender {
   }
 
   private async submit(req: TxRequest, firstAttempt: number): Promise<Submitted> {
+    if (this.options.signal?.aborted) throw new ShutdownError();
     const log = this.log.child({ label: req.label, ...req.logContext });
     const gas =
       req.gas ??
@@ -175,6 +201,7 @@ export class TxSender {
           nonce,
         });
         this.next = nonce + 1;
+        this.remember(nonce, hash);
         log.debug({ nonce, hash }, "transaction sent");
         return { hash, nonce, gas, log };
       } catch (e) {
@@ -198,6 +225,88 @@ export class TxSender {
     }
   }
 
+  /** `p`, or ShutdownError as soon as the node stops. */
+  private untilStopped<T>(p: Promise<T>, hash?: Hex): Promise<T> {
+    const signal = this.options.signal;
+    if (!signal) return p;
+    if (signal.aborted) return Promise.reject(new ShutdownError(hash));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(new ShutdownError(hash));
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  private remember(nonce: number, hash: Hex): void {
+    this.sentAt.set(nonce, hash);
+    if (this.sentAt.size > 4_096) {
+      const oldest = Math.min(...this.sentAt.keys());
+      this.sentAt.delete(oldest);
+    }
+  }
+
+  private setStuck(nonce: number, stuck: boolean): void {
+    if (stuck) this.stuck.add(nonce);
+    else this.stuck.delete(nonce);
+    this.options.metrics?.senderStuck.set(
+      { chain: this.chainLabel, sender: this.account.address },
+      this.stuck.size > 0 ? 1 : 0,
+    );
+  }
+
+  /**
+   * Fills every nonce below `pendingNonce` (one of ours, still pending) that the chain has not
+   * mined and no transaction the node knows holds: without this the pending one, and every later
+   * one of this key, would wait forever.
+   */
+  private async fillGaps(pendingNonce: number, log: Logger): Promise<void> {
+    let mined: number;
+    try {
+      mined = await this.publicClient.getTransactionCount({
+        address: this.account.address,
+        blockTag: "latest",
+      });
+    } catch {
+      return; // no answer: look again on the next check
+    }
+    for (let nonce = mined; nonce < pendingNonce; nonce++) {
+      const hash = this.sentAt.get(nonce);
+      if (hash) {
+        const held = await this.publicClient
+          .getTransaction({ hash })
+          .catch((err: unknown) => (err instanceof TransactionNotFoundError ? undefined : null));
+        if (held !== undefined) continue; // known to the node, or no answer: not a gap (yet)
+      }
+      this.setStuck(pendingNonce, true);
+      this.options.metrics?.nonceGaps.inc({ chain: this.chainLabel });
+      log.warn({ nonce, pendingNonce, chainNonce: mined, lost: hash }, "nonce gap: refilling");
+      try {
+        const filler = await this.wallet.sendTransaction({
+          account: this.account,
+          chain: this.wallet.chain,
+          to: this.account.address,
+          value: 0n,
+          gas: 21_000n,
+          nonce,
+        });
+        this.remember(nonce, filler);
+      } catch (e) {
+        // Another transaction took the nonce meanwhile (ours, or another process's with this key).
+        if (!nonceErrorKind(e))
+          log.warn({ nonce, err: errorText(e) }, "nonce gap: refill failed, trying again");
+      }
+    }
+  }
+
   private async awaitReceipt(
     req: TxRequest,
     sent: Submitted,
@@ -209,19 +318,27 @@ export class TxSender {
     let pendingSince = Date.now();
     for (let round = 1; !receipt;) {
       try {
-        receipt = await this.publicClient.waitForTransactionReceipt({
+        receipt = await this.untilStopped(
+          this.publicClient.waitForTransactionReceipt({
+            hash,
+            timeout: this.dropCheckMs,
+            retryCount: 1_000_000,
+          }),
           hash,
-          timeout: this.dropCheckMs,
-          retryCount: 1_000_000,
-        });
+        );
         break;
       } catch (e) {
+        if (e instanceof ShutdownError) {
+          this.setStuck(sent.nonce, false);
+          throw e;
+        }
         // Looked up every dropCheckMs, not only after receiptTimeoutMs: a transaction a reorg or
         // the mempool dropped would otherwise hold up this key's work for the whole timeout.
         const pending = await this.publicClient
           .getTransaction({ hash })
           .catch((err: unknown) => (err instanceof TransactionNotFoundError ? undefined : null));
         if (pending === null) continue; // the node did not answer: neither dropped nor stuck
+        if (pending) await this.fillGaps(sent.nonce, log);
         if (!pending) {
           // Dropped: the node forgot it. Re-read the nonce and send the request again; callers
           // make requests idempotent (the relayer re-checks isDelivered), so a late twin is harmless.
@@ -230,13 +347,22 @@ export class TxSender {
             "transaction dropped, sending again",
           );
           this.resync("dropped");
+          this.setStuck(sent.nonce, false);
           if (req.resendIfDropped === false) throw new TxDroppedError(hash);
           if (attempt >= this.maxAttempts) throw e;
           return this.sendAttempt(req, attempt + 1);
         }
         if (Date.now() - pendingSince < this.receiptTimeoutMs) continue;
         pendingSince = Date.now();
-        if (round++ >= this.maxAttempts) throw e;
+        this.setStuck(sent.nonce, true);
+        log.warn(
+          { hash, nonce: sent.nonce, pendingMs: this.receiptTimeoutMs },
+          "transaction stuck: pending past the receipt timeout",
+        );
+        if (round++ >= this.maxAttempts) {
+          this.setStuck(sent.nonce, false);
+          throw e;
+        }
         // Stuck in the mempool: replace it at the same nonce with fees raised by a quarter.
         const bump = (v: bigint | undefined) => (v === undefined ? undefined : (v * 5n) / 4n + 1n);
         try {
@@ -254,6 +380,7 @@ export class TxSender {
                 }
               : { gasPrice: bump(pending.gasPrice)! }),
           });
+          this.remember(sent.nonce, hash);
           log.warn(
             { old: pending.hash, hash, nonce: sent.nonce },
             "transaction stuck, replaced with higher fees",
@@ -264,6 +391,7 @@ export class TxSender {
         }
       }
     }
+    this.setStuck(sent.nonce, false);
     const outcome = receipt.status === "success" ? "success" : "reverted";
     this.options.metrics?.txs.inc({ chain: this.chainLabel, label: req.label, outcome });
     if (receipt.status !== "success") {

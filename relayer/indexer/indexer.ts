@@ -35,6 +35,11 @@ export interface IndexerOptions {
   leaseTtlMs?: number;
   /** Called with a batch's new messages before the batch is committed (must be idempotent). */
   onMessages?: (messages: StoredMessage[]) => Promise<void>;
+  /**
+   * Called after a reorg below the cursor with the ids of the deliveries it removed from the index
+   * (their blocks left the chain): the relayer queues those messages again, whatever the depth.
+   */
+  onDeliveriesReverted?: (ids: Hex[]) => Promise<void>;
   /** Called after a batch is committed. */
   onCommitted?: (batch: IndexBatch) => void;
   /**
@@ -372,9 +377,17 @@ export class ChainIndexer {
       { cursor: cursor.block, safe: safe.block },
       "reorg below the cursor: rolling back and reading again",
     );
+    const reverted = await store.deliveriesAfter(safe.block);
     await store.rollback(safe);
     this.view.invalidate();
     this.verifiedGen = undefined;
+    if (reverted.length) {
+      this.log.warn(
+        { count: reverted.length, safe: safe.block, msgIds: reverted.slice(0, 20) },
+        "deliveries left the chain with the reorg: queueing them again",
+      );
+      await this.o.onDeliveriesReverted?.(reverted);
+    }
   }
 }
 

@@ -199,6 +199,11 @@ export class ChainStore {
       .sort((a, b) => b.block - a.block);
   }
 
+  /** Ids of the deliveries (Delivered / HandlerFailed) indexed in blocks after `block`. */
+  async deliveriesAfter(block: number): Promise<Hex[]> {
+    return (await this.redis.zrangebyscore(this.key("deliveries"), `(${block}`, "+inf")) as Hex[];
+  }
+
   /**
    * Forgets everything after block `safe` (a reorg): leaves, messages, snapshots and deliveries
    * seen later, and the recorded hashes above it. The cursor moves back to `safe` with a new gen.

@@ -12,7 +12,8 @@ export interface RelayJobData {
   destination: string;
   nonce: number;
   message: Hex;
-  source: "indexer" | "push";
+  /** Who queued it: the indexer, a peer node's hand-over, or a re-queue (reorg, operator). */
+  source: "indexer" | "push" | "requeue";
 }
 
 export function queueName(destination: bigint | string): string {
@@ -106,6 +107,30 @@ export class RelayQueues {
       n += list.length;
     }
     return n;
+  }
+
+  /**
+   * Queues message `data` again although its job may have completed (its delivery left the chain
+   * in a reorg) or failed (dead-lettered): the old job is removed and a new one added under the
+   * same id. A job being worked on right now is left to its worker. Returns what was done.
+   */
+  async requeue(
+    data: Omit<RelayJobData, "source">,
+    source: RelayJobData["source"],
+  ): Promise<"queued" | "active" | "not-relayed"> {
+    if (!relays(this.cfg, BigInt(`0x${data.origin}`), BigInt(`0x${data.destination}`)))
+      return "not-relayed";
+    const queue = this.queue(data.destination);
+    const jobId = data.id.toLowerCase();
+    const job = await queue.getJob(jobId);
+    if (job) {
+      if ((await job.getState()) === "active") return "active";
+      await job.remove();
+    }
+    await queue.add("deliver", { ...data, source }, { jobId });
+    this.metrics?.messagesQueued.inc({ destination: data.destination, source });
+    this.log.info({ msgId: data.id, destination: data.destination }, "message queued again");
+    return "queued";
   }
 
   async close(): Promise<void> {

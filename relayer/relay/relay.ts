@@ -140,6 +140,7 @@ export class DestinationRelay {
       {
         log: this.log,
         metrics: ctx.metrics,
+        signal: ctx.shutdown.signal,
         chainLabel: destination.codeHex,
       },
     );

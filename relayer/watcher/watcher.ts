@@ -65,6 +65,7 @@ export class Watcher {
       {
         log: this.log,
         metrics: ctx.metrics,
+        signal: ctx.shutdown.signal,
         chainLabel: home.codeHex,
       },
     );

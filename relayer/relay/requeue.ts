@@ -1,0 +1,50 @@
+import type { Hex } from "viem";
+
+import { ChainStore } from "../indexer/store.js";
+import type { NodeContext } from "../node.js";
+
+export type RequeueOutcome =
+  /** A job for it is waiting again. */
+  | "queued"
+  /** A worker holds its job right now: it is being delivered. */
+  | "active"
+  /** This node does not relay its route (config `relayer.origins` / `destinations`). */
+  | "not-relayed"
+  /** No chain of the node's index dispatched it (not indexed yet, or not in the table). */
+  | "unknown"
+  /** Its delivery is confirmed in the destination's index: nothing to do (unless `force`). */
+  | "delivered";
+
+/**
+ * Queues message `id` for delivery again, whatever became of its job (completed, failed,
+ * dead-lettered, removed): what the indexer does for every delivery a reorg removed, and what an
+ * operator does for one message (`distpos requeue <id>`). The message comes from the node's own
+ * index of its origin; the relayer checks the destination before sending, so a message delivered
+ * meanwhile is not delivered twice.
+ */
+export async function requeueMessage(
+  ctx: NodeContext,
+  id: Hex,
+  options: { force?: boolean } = {},
+): Promise<{ outcome: RequeueOutcome; destination?: string }> {
+  const { redis } = ctx;
+  const prefix = ctx.cfg.redis.prefix;
+  const m = await ChainStore.message(redis, prefix, id);
+  if (!m) return { outcome: "unknown" };
+  const destination = m.destination.toString(16);
+  if (!options.force) {
+    const delivery = await ChainStore.delivery(redis, prefix, id);
+    if (delivery?.chain === m.destination) return { outcome: "delivered", destination };
+  }
+  const outcome = await ctx.queues.requeue(
+    {
+      id: m.id,
+      origin: m.origin.toString(16),
+      destination,
+      nonce: m.nonce,
+      message: m.message,
+    },
+    "requeue",
+  );
+  return { outcome, destination };
+}
