@@ -24,6 +24,7 @@ import { defineDlq } from "./commands/dlq.js";
 import { defineDoctor } from "./commands/doctor.js";
 import { defineFund } from "./commands/fund.js";
 import { defineNode } from "./commands/node.js";
+import { defineRequeue } from "./commands/requeue.js";
 import { defineRetry } from "./commands/retry.js";
 import { defineRoutes } from "./commands/routes.js";
 import { defineSend } from "./commands/send.js";
@@ -80,6 +81,7 @@ export function buildCli(exitCode: { value: number } = { value: EXIT.ok }): Comm
   defineRetry(program, exec);
   defineClaim(program, exec);
   defineDlq(program, exec);
+  defineRequeue(program, exec);
   defineDoctor(program, exec);
   for (const command of program.commands) command.exitOverride();
   return program;

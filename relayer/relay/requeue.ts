@@ -23,7 +23,7 @@ export type RequeueOutcome =
  * meanwhile is not delivered twice.
  */
 export async function requeueMessage(
-  ctx: NodeContext,
+  ctx: Pick<NodeContext, "redis" | "cfg" | "queues">,
   id: Hex,
   options: { force?: boolean } = {},
 ): Promise<{ outcome: RequeueOutcome; destination?: string }> {
