@@ -21,6 +21,7 @@ import {
 } from "../protocol/index.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
 import { SignatureCollector } from "./signatures.js";
+import { MirroredSigners } from "./signers.js";
 
 /** Reverts that more (or other) signers can cure: the batch is retried with every signature. */
 const SIGNER_SHORTFALL = new Set([
@@ -117,6 +118,7 @@ export class DestinationRelay {
   private readonly log: Logger;
   private readonly batchers = new Map<bigint, Batcher>();
   private readonly collector: SignatureCollector;
+  private readonly mirror: MirroredSigners;
   private readonly policies = new Map<bigint, RoutePolicy>();
   private readonly held = new Map<Item, NodeJS.Timeout>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
@@ -143,7 +145,8 @@ export class DestinationRelay {
         chainLabel: destination.codeHex,
       },
     );
-    this.collector = new SignatureCollector(ctx.checkpoints, this.log, ctx.metrics);
+    this.mirror = new MirroredSigners(ctx.client(destination.code), destination);
+    this.collector = new SignatureCollector(ctx.checkpoints, this.mirror, this.log, ctx.metrics);
   }
 
   start(): void {
