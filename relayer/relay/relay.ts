@@ -168,7 +168,14 @@ export class DestinationRelay {
         chainLabel: destination.codeHex,
       },
     );
-    this.mirror = new MirroredSigners(ctx.client(destination.code), destination);
+    // The origin's RPC, where configured, only helps find attesters the logs read missed.
+    this.mirror = new MirroredSigners(ctx.client(destination.code), destination, (origin) => {
+      try {
+        return ctx.client(origin.code);
+      } catch {
+        return undefined;
+      }
+    });
     this.collector = new SignatureCollector(ctx.checkpoints, this.mirror, this.log, ctx.metrics);
   }
 

@@ -27,7 +27,13 @@ interface MirrorState {
   stakes: Map<Address, bigint>;
   readAt: number;
   reading?: Promise<void>;
+  /** Attesters found mirrored by a direct read (not in the logs read), with when. */
+  extra: Map<Address, bigint>;
+  extraAt: number;
 }
+
+/** How often the fallback (the origin's staked attesters, read on the destination) is redone. */
+const FALLBACK_MS = 60_000;
 
 /**
  * The attesters of each origin mirrored on `destination`'s Inbox with a stake above zero, followed
@@ -35,6 +41,10 @@ interface MirrorState {
  * destination's `startBlock`: one `eth_getLogs` per `pollIntervalMs` at most, however many
  * signatures peers serve. The set follows the chain tip; a reorg that undid a mirror change only
  * makes a deliver simulation revert `UnknownSigner`, which the relayer already handles.
+ *
+ * Where the logs miss an attester (a `startBlock` after the mirror was seeded) and the origin's
+ * RPC is at hand, the origin StakingHub's `attesters()` are read once a minute and those not in
+ * the logs looked up on the destination (`mirroredStake`): a list only staking can lengthen.
  */
 export class MirroredSigners implements SignerSource {
   private readonly state = new Map<bigint, MirrorState>();
@@ -42,17 +52,52 @@ export class MirroredSigners implements SignerSource {
   constructor(
     private readonly client: PublicClient,
     private readonly destination: Chain,
+    private readonly originClient?: (origin: Chain) => PublicClient | undefined,
   ) {}
 
   async signers(origin: Chain): Promise<ReadonlySet<Address>> {
-    return new Set((await this.stakes(origin)).keys());
+    const stakes = await this.stakes(origin);
+    const s = this.state.get(origin.code)!;
+    if (this.originClient && Date.now() - s.extraAt >= FALLBACK_MS) {
+      s.extraAt = Date.now();
+      await this.fallback(origin, s).catch(() => undefined); // the logs still count
+    }
+    return new Set([...stakes.keys(), ...s.extra.keys()]);
+  }
+
+  private async fallback(origin: Chain, s: MirrorState): Promise<void> {
+    const client = this.originClient?.(origin);
+    if (!client) return;
+    const staked = await client.readContract({
+      address: origin.contracts.stakingHub,
+      abi: IStakingHubAbi,
+      functionName: "attesters",
+    });
+    const missing = staked.map((a) => getAddress(a)).filter((a) => !s.stakes.has(a));
+    const stakes = await Promise.all(
+      missing.map((a) =>
+        this.client.readContract({
+          address: this.destination.contracts.inbox,
+          abi: IInboxAbi,
+          functionName: "mirroredStake",
+          args: [origin.code, a],
+        }),
+      ),
+    );
+    s.extra = new Map(missing.flatMap((a, i) => (stakes[i]! > 0n ? [[a, stakes[i]!]] : [])));
   }
 
   /** Mirrored stake per attester of `origin` on the destination (stake > 0 only). */
   async stakes(origin: Chain): Promise<ReadonlyMap<Address, bigint>> {
     let s = this.state.get(origin.code);
     if (!s) {
-      s = { from: BigInt(this.destination.startBlock), stakes: new Map(), readAt: 0 };
+      s = {
+        from: BigInt(this.destination.startBlock),
+        stakes: new Map(),
+        readAt: 0,
+        extra: new Map(),
+        extraAt: 0,
+      };
       this.state.set(origin.code, s);
     }
     if (Date.now() - s.readAt >= Math.max(this.destination.pollIntervalMs, 100)) {

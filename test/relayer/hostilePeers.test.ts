@@ -8,7 +8,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 
 import { expect } from "chai";
-import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
+import {
+  encodeAbiParameters,
+  encodeEventTopics,
+  getAbiItem,
+  getAddress,
+  keccak256,
+  toHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import {
@@ -34,7 +44,8 @@ import {
   type SignerSignature,
 } from "../../relayer/protocol/index.js";
 import { SignatureCollector } from "../../relayer/relay/signatures.js";
-import type { SignerSource } from "../../relayer/relay/signers.js";
+import { MirroredSigners, type SignerSource } from "../../relayer/relay/signers.js";
+import { IInboxAbi } from "../../relayer/chain/abis.js";
 import { Watcher } from "../../relayer/watcher/watcher.js";
 
 const ADDR = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -98,7 +109,11 @@ const json = (body: unknown) => (_req: IncomingMessage, res: ServerResponse) => 
   res.end(JSON.stringify(body));
 };
 
-/** The longest the event loop went without running a 5 ms timer while `fn` ran. */
+/**
+ * The longest the event loop went without running a 5 ms timer while `fn` ran. Bounds below are
+ * loose (other tests share the machine's two cores); a recovery of every junk signature, as
+ * before, stalled it for 1.5 s per 1,000.
+ */
 async function maxStall<T>(fn: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
   let last = performance.now();
   let worst = 0;
@@ -208,7 +223,7 @@ describe("hostile entry nodes (unit)", function () {
         store.added.every((s) => attesters.includes(s.signer)),
         "junk stored",
       ).to.equal(true);
-      expect(stallMs, "event loop stall (ms)").to.be.below(250);
+      expect(stallMs, "event loop stall (ms)").to.be.below(750);
     });
 
     it("recovers a signature once however often it is served, and keeps at most the cap per checkpoint", async function () {
@@ -343,6 +358,84 @@ describe("hostile entry nodes (unit)", function () {
     });
   });
 
+  describe("mirrored signers (relayer)", function () {
+    const origin: Chain = { ...chain, code: 0x1234n, codeHex: "1234" };
+    const [x, y, z] = [randomAddress(), randomAddress(), randomAddress()];
+    const inboxAbi = [
+      getAbiItem({ abi: IInboxAbi, name: "MirrorInitialized" }),
+      getAbiItem({ abi: IInboxAbi, name: "MirrorUpdated" }),
+    ];
+    const raw = (topics: Hex[], data: Hex) => ({
+      address: ADDR,
+      topics,
+      data,
+      blockNumber: "0x1",
+      blockHash: keccak256("0x02"),
+      transactionHash: keccak256("0x03"),
+      logIndex: "0x0",
+    });
+    const logs = [
+      raw(
+        encodeEventTopics({
+          abi: inboxAbi,
+          eventName: "MirrorInitialized",
+          args: { origin: origin.code },
+        }) as Hex[],
+        encodeAbiParameters(
+          [{ type: "address[]" }, { type: "uint256[]" }],
+          [
+            [x, y],
+            [5n, 7n],
+          ],
+        ),
+      ),
+      raw(
+        encodeEventTopics({
+          abi: inboxAbi,
+          eventName: "MirrorUpdated",
+          args: { origin: origin.code, attester: y },
+        }) as Hex[],
+        encodeAbiParameters([{ type: "uint256" }, { type: "uint32" }], [0n, 3]),
+      ),
+    ];
+
+    it("follows the Inbox's mirror logs: junk never needs a read", async function () {
+      let getLogs = 0;
+      const client = {
+        getBlockNumber: async () => 1n,
+        request: async () => (getLogs++, logs),
+      } as unknown as PublicClient;
+      const mirror = new MirroredSigners(client, {
+        ...chain,
+        startBlock: 0,
+        pollIntervalMs: 60_000,
+      });
+      expect([...(await mirror.signers(origin))]).to.deep.equal([x]);
+      await mirror.signers(origin);
+      expect(getLogs, "eth_getLogs calls").to.equal(1);
+    });
+
+    it("falls back to the origin's staked attesters looked up on the destination when the logs miss one", async function () {
+      const reads: string[] = [];
+      const dest = {
+        getBlockNumber: async () => 1n,
+        request: async () => [],
+        readContract: async ({ args }: { args: [bigint, Address] }) => {
+          reads.push(args[1]);
+          return args[1] === z ? 9n : 0n;
+        },
+      } as unknown as PublicClient;
+      const originClient = {
+        readContract: async () => [z, y],
+      } as unknown as PublicClient;
+      const mirror = new MirroredSigners(dest, { ...chain, startBlock: 0 }, () => originClient);
+      expect([...(await mirror.signers(origin))]).to.deep.equal([z]);
+      expect(reads).to.have.length(2);
+      await mirror.signers(origin);
+      expect(reads, "read again within a minute").to.have.length(2);
+    });
+  });
+
   describe("askNodes and NodeBackoff", function () {
     it("backs off exponentially per node and forgets on success", function () {
       let now = 0;
@@ -439,7 +532,7 @@ describe("hostile entry nodes (unit)", function () {
       };
       for (let round = 0; round < 3; round++) {
         const { stallMs } = await maxStall(() => watcher.round());
-        expect(stallMs, `event loop stall in round ${round} (ms)`).to.be.below(250);
+        expect(stallMs, `event loop stall in round ${round} (ms)`).to.be.below(750);
       }
       expect(proven).to.deep.equal([attesters[1]]);
       expect(
