@@ -149,3 +149,26 @@ export function fitCapacity(values: readonly bigint[], free: bigint): number[] {
   });
   return kept;
 }
+
+/**
+ * The signers a batch goes out with: from `usable` (mirrored, freest first), as few as cover
+ * `valueAtRisk` with their free capacity and meet `minSigners` (at least one); every one of them
+ * when `every` (a stake report needs a majority of the mirrored stake, or a cheaper choice
+ * reverted for want of signers).
+ */
+export function chooseSigners<T extends { free: bigint }>(
+  usable: readonly T[],
+  valueAtRisk: bigint,
+  minSigners: number,
+  every: boolean,
+): T[] {
+  if (every) return [...usable];
+  const chosen: T[] = [];
+  let sum = 0n;
+  for (const c of usable) {
+    if (sum >= valueAtRisk && chosen.length >= Math.max(1, minSigners)) break;
+    chosen.push(c);
+    sum += c.free;
+  }
+  return chosen;
+}

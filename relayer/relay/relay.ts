@@ -29,7 +29,13 @@ import {
 } from "../protocol/index.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
-import { fitCapacity, planBatches, type MessageKind, type RecipientPolicy } from "./plan.js";
+import {
+  chooseSigners,
+  fitCapacity,
+  planBatches,
+  type MessageKind,
+  type RecipientPolicy,
+} from "./plan.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
 
@@ -726,17 +732,12 @@ export class DestinationRelay {
         const p = this.recipientPolicies.get(getAddress(`0x${m.recipient.slice(26)}`));
         if (p && p.minSigners > minSigners) minSigners = p.minSigners;
       }
-      let signers: SignerSignature[] = usable;
-      if (!everySigner && !carriesStakeReport) {
-        signers = [];
-        let sum = 0n;
-        for (const c of usable) {
-          if (sum >= valueAtRisk && signers.length >= Math.max(1, policy.minSigners, minSigners))
-            break;
-          signers.push(c);
-          sum += c.free;
-        }
-      }
+      const signers: SignerSignature[] = chooseSigners(
+        usable,
+        valueAtRisk,
+        Math.max(policy.minSigners, minSigners),
+        everySigner || carriesStakeReport,
+      );
       const delivery = buildDelivery({
         tree,
         count: snap.count,
