@@ -4,12 +4,19 @@
  * and handlers that burn all their gas, mixed with honest messages and a stake report. The
  * honest messages and the report must go out in a few batches, none reverted, none dead-lettered.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+
 import { expect } from "chai";
 import { ethers } from "ethers";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
 import { suiteAs } from "../../deploy/suite.js";
+import { checkpointDomain, signCheckpoint } from "../../relayer/protocol/index.js";
 import { MessagingGasGuzzler__factory } from "../../typechain-types/index.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
@@ -25,7 +32,9 @@ import {
   deliveries,
   deliverTxs,
   deploySink,
+  dispatchMany,
   fundedKey,
+  missing,
   nodeConfigFile,
   queueCounts,
   runNode,
@@ -42,13 +51,15 @@ describe("relayer e2e: hostile recipients", function () {
     net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
     [a, b] = net.chains as [TestChain, TestChain];
     redis = newRedis();
-    prefix = testPrefix("hostile");
   });
   after(async function () {
-    await killAll();
-    await clearPrefix(redis, prefix);
     await net.close();
     redis.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("hostile")));
+  afterEach(async function () {
+    await killAll();
+    await clearPrefix(redis, prefix);
   });
 
   it("plans around an unmeetable recipient policy and gas-burning handlers: honest messages and a stake report go out in a few batches", async function () {
@@ -143,5 +154,86 @@ describe("relayer e2e: hostile recipients", function () {
       node.lines.filter((l) => l.msg === "delivery attempt failed, will retry"),
       "attempts spent",
     ).to.deep.equal([]);
+  });
+
+  it("delivers as fast with a junk and a tarpit entry node on the origin, storing no junk", async function () {
+    let junkRequests = 0;
+    const servers: Server[] = [];
+    const listen = async (handler: Parameters<typeof createServer>[1]) => {
+      const server = createServer(handler);
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    // Answers the checkpoint it is asked about, with its true root, and 1,000 junk signatures:
+    // 50 real signatures by keys no one mirrored (they recover fine), 950 random bytes.
+    const keys = Array.from({ length: 50 }, () => generatePrivateKey());
+    const domain = checkpointDomain({
+      evmChainId: a.suite.evmChainId,
+      outbox: a.suite.addresses.outbox as Hex,
+    });
+    const junk = await listen((req, res) => {
+      junkRequests++;
+      void (async () => {
+        const count = Number(/checkpoints\/(\d+)/.exec(req.url ?? "")?.[1] ?? 0);
+        const root = (await a.suite.outbox.rootAt(count)) as Hex;
+        const checkpoint = { origin: a.suite.code, root, count };
+        const signed = await Promise.all(
+          keys.map(async (k) => ({
+            signer: privateKeyToAccount(k).address,
+            signature: await signCheckpoint(k, domain, checkpoint),
+          })),
+        );
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify({
+            origin: a.suite.addresses.chainCode,
+            root,
+            count,
+            signatures: [
+              ...signed,
+              ...Array.from({ length: 950 }, () => ({
+                signer: ethers.getAddress(ethers.hexlify(randomBytes(20))),
+                signature: `0x${randomBytes(64).toString("hex")}1b`,
+              })),
+            ],
+          }),
+        );
+      })().catch(() => res.destroy());
+    });
+    const tarpit = await listen(() => undefined);
+    try {
+      const sink = await deploySink(b);
+      const chains = structuredClone(net.chainEntries);
+      chains[a.suite.addresses.chainCode]!.nodes = [junk, tarpit];
+      const { file, env } = nodeConfigFile(
+        net,
+        a.suite.addresses.chainCode,
+        prefix,
+        { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
+        { roles: ["indexer", "api", "attester", "relayer"], chains },
+      );
+      await runNode("hostile-nodes", file, env);
+      const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+      const t = Date.now();
+      const ids = await dispatchMany(a, b, sink, 30, 7);
+      await waitFor(
+        "30 deliveries",
+        async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+        60_000,
+        250,
+      );
+      // A tarpit waited for in turn used to add 6 s per checkpoint; the bound is loose for load.
+      expect(Date.now() - t, "ms to deliver 30 messages").to.be.below(30_000);
+      expect(junkRequests, "the junk node was asked").to.be.greaterThan(0);
+      // Only mirrored signers' signatures are kept: the node stores no junk.
+      const keys = await redis.keys(`${prefix}:sigs:${a.suite.addresses.chainCode}:*`);
+      for (const key of keys) expect(await redis.hlen(key), key).to.be.at.most(3);
+    } finally {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    }
   });
 });
