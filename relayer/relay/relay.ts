@@ -1,5 +1,13 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, Queue } from "bullmq";
-import { encodeFunctionData, getAbiItem, type Hex, type TransactionReceipt } from "viem";
+import {
+  encodeFunctionData,
+  getAbiItem,
+  getAddress,
+  parseAbi,
+  type Address,
+  type Hex,
+  type TransactionReceipt,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi, IRouteRegistryAbi } from "../chain/abis.js";
@@ -20,13 +28,33 @@ import {
   type SignerSignature,
 } from "../protocol/index.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
+import { Lru } from "../lru.js";
+import {
+  chooseSigners,
+  fitCapacity,
+  planBatches,
+  type MessageKind,
+  type RecipientPolicy,
+} from "./plan.js";
 import { SignatureCollector } from "./signatures.js";
+import { MirroredSigners } from "./signers.js";
 
 /** Reverts that more (or other) signers can cure: the batch is retried with every signature. */
 const SIGNER_SHORTFALL = new Set([
   "InsufficientCoverage",
   "TooFewSigners",
   "StakeReportNeedsQuorum",
+]);
+
+/**
+ * Reverts that only time cures for the one message that met them alone: its recipient's policy
+ * coverage exhausted this window (protocol.md 3.5), like a capacity wait.
+ */
+const WAIT_REVERTS = new Set(["PolicyCoverageExhausted"]);
+
+/** The Inbox's recipient-policy getter (not part of IInbox). */
+const RECIPIENT_POLICY_ABI = parseAbi([
+  "function recipientPolicy(address recipient) view returns ((uint16 minSigners, uint96 requiredCoverage))",
 ]);
 
 /** Whether `message` is a stake report from `origin`'s StakingHub to `dest`'s Inbox. */
@@ -117,7 +145,10 @@ export class DestinationRelay {
   private readonly log: Logger;
   private readonly batchers = new Map<bigint, Batcher>();
   private readonly collector: SignatureCollector;
+  private readonly mirror: MirroredSigners;
   private readonly policies = new Map<bigint, RoutePolicy>();
+  /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
+  private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
@@ -144,7 +175,15 @@ export class DestinationRelay {
         chainLabel: destination.codeHex,
       },
     );
-    this.collector = new SignatureCollector(ctx.checkpoints, this.log, ctx.metrics);
+    // The origin's RPC, where configured, only helps find attesters the logs read missed.
+    this.mirror = new MirroredSigners(ctx.client(destination.code), destination, (origin) => {
+      try {
+        return ctx.client(origin.code);
+      } catch {
+        return undefined;
+      }
+    });
+    this.collector = new SignatureCollector(ctx.checkpoints, this.mirror, this.log, ctx.metrics);
   }
 
   start(): void {
@@ -408,8 +447,27 @@ export class DestinationRelay {
           throw e;
       }
     }
-    const estimated = await client.estimateGas(request);
-    return { expected: estimated, limit: (estimated * 6n) / 5n, from: "estimate" };
+    try {
+      const estimated = await client.estimateGas(request);
+      return { expected: estimated, limit: (estimated * 6n) / 5n, from: "estimate" };
+    } catch (e) {
+      if (isTransient(e) || revertOf(e)) throw e;
+      // The estimate failed outright (seen on a handler that burns all the gas it is given: the
+      // node's search gives up). Try the most the batch can need instead: every handler with its
+      // whole gas limit. The call succeeding proves the limit; otherwise the caller splits.
+      const handlerGas = (this.handlerGas ??= BigInt(
+        await client.readContract({
+          address: this.destination.contracts.inbox,
+          abi: IInboxAbi,
+          functionName: "handlerGasLimit",
+        }),
+      ));
+      const ceiling =
+        BigInt(BATCH_FIXED_GAS) * 2n + BigInt(messages) * ((handlerGas * 65n) / 64n + 60_000n);
+      if (ceiling > BigInt(this.ctx.cfg.relayer.maxBatchGas) && messages > 1) throw e;
+      await client.call({ ...request, gas: ceiling });
+      return { expected: ceiling, limit: ceiling, from: "estimate" };
+    }
   }
 
   private batcher(origin: bigint): Batcher {
@@ -490,16 +548,107 @@ export class DestinationRelay {
     for (const item of ready)
       if (item.nonce >= chosen.snap.count)
         this.hold(origin, item, `latest signed checkpoint has count ${chosen.snap.count}`);
-    const max = this.ctx.cfg.relayer.maxBatchMessages;
-    const chunks: Item[][] = [];
-    for (let i = 0; i < covered.length; i += max) chunks.push(covered.slice(i, i + max));
+    if (!covered.length) return;
+    // Planned by the recipients' policies (plan.ts): a message no signer set can carry, or whose
+    // policy coverage this window cannot take, waits alone; system messages go apart.
+    const plan = await this.plan(origin, covered, chosen.signatures.length);
+    for (const w of plan.waiting) w.item.settle({ kind: "wait", reason: w.reason });
     // Sent back to back (the sender keeps their nonces in order) and confirmed together: waiting
     // for each batch's confirmations before sending the next would cost blocks per batch.
     await Promise.all(
-      chunks.map((chunk) =>
-        this.sendBatch(origin, tree, chosen.snap, chosen.signatures, chunk, false),
+      plan.batches.map((b) =>
+        this.sendBatch(origin, tree, chosen.snap, chosen.signatures, b.items, b.everySigner),
       ),
     );
+  }
+
+  /** Plans `items` (covered by one checkpoint, nonce order) into batches; see plan.ts. */
+  private async plan(origin: Chain, items: Item[], signers: number) {
+    const route = await this.policy(origin.code);
+    const dest = this.destination;
+    const bank = addressToBytes32(origin.contracts.bank).toLowerCase();
+    const messages = new Map<Item, { kind: MessageKind; recipient?: Address; amount: bigint }>();
+    for (const item of items) {
+      const m = decodeMessage(item.data.message);
+      const kind: MessageKind = isStakeReportFrom(origin, dest, item.data.message)
+        ? "stakeReport"
+        : m.sender.toLowerCase() === bank
+          ? "bank"
+          : "call";
+      const evm = BigInt(m.recipient) >> 160n === 0n;
+      messages.set(item, {
+        kind,
+        recipient:
+          evm && kind !== "stakeReport" ? getAddress(`0x${m.recipient.slice(26)}`) : undefined,
+        amount: m.amount,
+      });
+    }
+    const recipients = [
+      ...new Set([...messages.values()].flatMap((m) => (m.recipient ? [m.recipient] : []))),
+    ];
+    const policies = new Map(
+      await Promise.all(recipients.map(async (r) => [r, await this.recipientPolicy(r)] as const)),
+    );
+    const none: RecipientPolicy = { minSigners: 0, requiredCoverage: 0n };
+    const describe = (item: Item) => {
+      const m = messages.get(item)!;
+      return {
+        kind: m.kind,
+        amount: m.amount,
+        policy: (m.recipient && policies.get(m.recipient)) || none,
+      };
+    };
+    const demandsPolicyCoverage = items.some((i) => {
+      const d = describe(i);
+      const required = d.policy.requiredCoverage;
+      return required > d.amount && required > route.defaultCoverage;
+    });
+    const policyCoverageAvailable = demandsPolicyCoverage
+      ? await this.ctx.client(dest.code).readContract({
+          address: dest.contracts.inbox,
+          abi: IInboxAbi,
+          functionName: "policyCoverageAvailable",
+          args: [origin.code],
+        })
+      : undefined;
+    const plan = planBatches({
+      items,
+      message: describe,
+      route,
+      signers,
+      policyCoverageAvailable,
+      maxMessages: this.ctx.cfg.relayer.maxBatchMessages,
+    });
+    // The value each message puts at risk, by its recipient's policy (the signers' choice and
+    // the capacity fit use it).
+    for (const b of plan.batches)
+      for (const item of b.items) {
+        const d = describe(item);
+        const required =
+          d.policy.requiredCoverage !== 0n ? d.policy.requiredCoverage : route.defaultCoverage;
+        item.valueAtRisk =
+          d.kind === "stakeReport" ? 0n : d.amount > required ? d.amount : required;
+      }
+    return plan;
+  }
+
+  /** A recipient's own policy on the destination Inbox (cached for a minute). */
+  private async recipientPolicy(recipient: Address): Promise<RecipientPolicy> {
+    const cached = this.recipientPolicies.get(recipient);
+    if (cached && Date.now() - cached.at < 60_000) return cached;
+    const p = await this.ctx.client(this.destination.code).readContract({
+      address: this.destination.contracts.inbox,
+      abi: RECIPIENT_POLICY_ABI,
+      functionName: "recipientPolicy",
+      args: [recipient],
+    });
+    const policy = {
+      minSigners: p.minSigners,
+      requiredCoverage: p.requiredCoverage,
+      at: Date.now(),
+    };
+    this.recipientPolicies.set(recipient, policy);
+    return policy;
   }
 
   /** Chooses signers for the batch's value at risk, simulates, sends, confirms. */
@@ -551,12 +700,16 @@ export class DestinationRelay {
         .filter((c) => c.stake > 0n)
         .sort((a, b) => (b.free > a.free ? 1 : b.free < a.free ? -1 : 0));
       const totalFree = usable.reduce((s, c) => s + c.free, 0n);
-      // Keep the prefix of the batch the signers can cover; the rest waits for capacity.
-      let fit = 0;
-      let valueAtRisk = 0n;
-      while (fit < items.length && valueAtRisk + items[fit]!.valueAtRisk <= totalFree)
-        valueAtRisk += items[fit++]!.valueAtRisk;
-      if (fit === 0 || usable.length < policy.minSigners) {
+      // Keep the messages the signers can cover together, in order, skipping one that does not
+      // fit (it waits for capacity) rather than holding back every message after it.
+      const fit = new Set(
+        fitCapacity(
+          items.map((i) => i.valueAtRisk),
+          totalFree,
+        ),
+      );
+      const valueAtRisk = items.reduce((s, i, k) => (fit.has(k) ? s + i.valueAtRisk : s), 0n);
+      if (fit.size === 0 || usable.length < policy.minSigners) {
         const reason =
           usable.length < policy.minSigners
             ? `${usable.length} signers with free stake, route needs ${policy.minSigners}`
@@ -564,22 +717,28 @@ export class DestinationRelay {
         for (const item of items) item.settle({ kind: "wait", reason });
         return;
       }
-      for (const item of items.slice(fit))
-        item.settle({ kind: "wait", reason: "signers' free capacity used up by earlier messages" });
-      items = items.slice(0, fit);
+      items.forEach((item, k) => {
+        if (!fit.has(k))
+          item.settle({ kind: "wait", reason: "signers' free capacity used up by other messages" });
+      });
+      items = items.filter((_, k) => fit.has(k));
       // A stake report needs signers holding more than half of the mirrored stake (protocol.md
       // 3.5): such a batch goes out with every signature we have.
       const carriesStakeReport = items.some((i) => isStakeReportFrom(origin, dest, i.data.message));
-      let signers: SignerSignature[] = usable;
-      if (!everySigner && !carriesStakeReport) {
-        signers = [];
-        let sum = 0n;
-        for (const c of usable) {
-          if (sum >= valueAtRisk && signers.length >= Math.max(1, policy.minSigners)) break;
-          signers.push(c);
-          sum += c.free;
-        }
+      // The strictest minimum of signers among the batch's recipients (cached by the planner).
+      let minSigners = 0;
+      for (const item of items) {
+        const m = decodeMessage(item.data.message);
+        if (BigInt(m.recipient) >> 160n !== 0n) continue;
+        const p = this.recipientPolicies.get(getAddress(`0x${m.recipient.slice(26)}`));
+        if (p && p.minSigners > minSigners) minSigners = p.minSigners;
       }
+      const signers: SignerSignature[] = chooseSigners(
+        usable,
+        valueAtRisk,
+        Math.max(policy.minSigners, minSigners),
+        everySigner || carriesStakeReport,
+      );
       const delivery = buildDelivery({
         tree,
         count: snap.count,
@@ -601,8 +760,11 @@ export class DestinationRelay {
       try {
         gas = await this.gasFor(origin.code, items.length, data);
       } catch (e) {
-        const revert = revertOf(e);
-        if (!revert) throw e; // RPC trouble: retried by the jobs
+        if (isTransient(e)) throw e; // RPC trouble: waited out by the jobs
+        // Any other failure of the simulation or the estimate (a revert, or an estimate that
+        // fails outright, e.g. handlers burning their whole gas) is the batch's: it is split to
+        // isolate the message(s) behind it, and only a message that fails alone spends attempts.
+        const revert = revertOf(e) ?? { name: "EstimateFailed", args: [errorText(e)] };
         log.info(
           { error: revert.name, args: revert.args, messages: items.length },
           "deliver simulation reverted",
@@ -645,6 +807,10 @@ export class DestinationRelay {
         }
         if (SIGNER_SHORTFALL.has(revert.name)) {
           items[0]!.settle({ kind: "wait", reason: `${revert.name}: signers cannot cover it yet` });
+          return;
+        }
+        if (WAIT_REVERTS.has(revert.name)) {
+          items[0]!.settle({ kind: "wait", reason: `${revert.name}: waits for the next window` });
           return;
         }
         items[0]!.settle({

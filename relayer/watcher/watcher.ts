@@ -1,4 +1,13 @@
-import { encodeFunctionData, getAbiItem, pad, toHex, type Address, type Hex } from "viem";
+import {
+  encodeFunctionData,
+  getAbiItem,
+  getAddress,
+  isAddress,
+  pad,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 import { IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
@@ -6,11 +15,14 @@ import { walletClientFor } from "../chain/clients.js";
 import { EventDecoder } from "../chain/events.js";
 import { revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
-import { domainOf, signerOf } from "../checkpoints.js";
 import type { Chain } from "../config/load.js";
 import { errorText, type Logger } from "../log.js";
+import { Lru } from "../lru.js";
 import type { NodeContext } from "../node.js";
+import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
 import type { Checkpoint } from "../protocol/index.js";
+import { SignerRecovery } from "../relay/signatures.js";
+import { StakedSigners, type SignerSource } from "../relay/signers.js";
 
 const ACCEPTED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "CheckpointAccepted" })]);
 
@@ -25,6 +37,12 @@ export function splitSignatures(packed: Hex): Hex[] {
     out.push(`0x${hex.slice(i, i + SIGNATURE_BYTES * 2)}`);
   return out;
 }
+
+/** Signatures (checked, or proven) remembered so they are not read about again. */
+const SEEN_MAX = 20_000;
+/** Entry-node signatures naming no staked signer that are still recovered per round, at most. */
+const UNNAMED_PER_ROUND = 16;
+const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 
 interface CheckpointAnswer {
   origin?: string;
@@ -41,12 +59,24 @@ interface CheckpointAnswer {
  * - in the `CheckpointAccepted` logs of every peer chain's Inbox: each checkpoint of our home chain
  *   it accepted, with its signatures (a false root that was used to forge a delivery), however the
  *   delivery was made.
+ *
+ * Only signatures of attesters staked on the home StakingHub can be proven, so only those are read
+ * about on chain: entry nodes' signatures that name a staked signer are checked first, a few
+ * others are recovered per round (a liar's node may misname its signer), and junk costs nothing
+ * more. Entry nodes are asked at once, with time and size limits and a backoff per node. Memory is
+ * bounded: what was checked is remembered in an LRU, and a checkpoint found honest (one
+ * `isFraudulent` read) is not read about again for its other signatures.
  */
 export class Watcher {
   readonly account: PrivateKeyAccount;
   private readonly sender: TxSender;
   private readonly log: Logger;
-  private readonly seen = new Set<string>();
+  private readonly seen = new Lru<string, true>(SEEN_MAX);
+  /** Checkpoints (count:root) `isFraudulent` found honest: a snapshotted root never changes. */
+  private readonly honest = new Lru<string, true>(1_000);
+  readonly recovery = new SignerRecovery(SEEN_MAX);
+  readonly backoff = new NodeBackoff();
+  readonly staked: SignerSource;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -54,9 +84,11 @@ export class Watcher {
   constructor(
     private readonly ctx: NodeContext,
     key: Hex,
+    staked?: SignerSource,
   ) {
     this.account = privateKeyToAccount(key);
     const home = ctx.cfg.homeChain;
+    this.staked = staked ?? new StakedSigners(ctx.client(home.code), home);
     this.log = ctx.log.child({ role: "watcher" });
     this.sender = new TxSender(
       ctx.client(home.code),
@@ -118,32 +150,59 @@ export class Watcher {
           s.signature,
           "store",
         );
-    for (const node of home.nodes) {
-      let answer: CheckpointAnswer;
-      try {
-        const res = await fetch(`${node}/v1/checkpoints/latest?origin=${home.codeHex}`, {
-          signal: AbortSignal.timeout(5_000),
-        });
-        if (!res.ok) continue;
-        answer = (await res.json()) as CheckpointAnswer;
-      } catch (e) {
-        this.log.debug({ node, err: errorText(e) }, "entry node did not answer");
-        continue;
-      }
-      if (typeof answer.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(answer.root)) continue;
-      if (
-        typeof answer.count !== "number" ||
-        !Number.isInteger(answer.count) ||
-        answer.count < 0 ||
-        answer.count > 0xffffffff
-      )
-        continue;
-      const checkpoint: Checkpoint = { origin: home.code, root: answer.root, count: answer.count };
-      for (const s of answer.signatures ?? []) {
-        if (typeof s.signature === "string" && /^0x[0-9a-fA-F]{130}$/.test(s.signature))
-          await this.check(checkpoint, s.signature as Hex, "api");
-      }
-    }
+    const staked = await this.staked.signers(home);
+    const named: { checkpoint: Checkpoint; signature: Hex }[] = [];
+    const unnamed: { checkpoint: Checkpoint; signature: Hex }[] = [];
+    await askNodes(
+      home.nodes,
+      async (node, signal) => {
+        const answer = (await fetchJsonLimited(
+          `${node}/v1/checkpoints/latest?origin=${home.codeHex}`,
+          { timeoutMs: 5_000, maxBytes: 1_000_000, signal },
+        ).catch((e: unknown) => {
+          if ((e as { status?: number }).status === 404) return undefined;
+          throw e;
+        })) as CheckpointAnswer | undefined;
+        if (!answer || typeof answer.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(answer.root))
+          return false;
+        if (
+          typeof answer.count !== "number" ||
+          !Number.isInteger(answer.count) ||
+          answer.count < 0 ||
+          answer.count > 0xffffffff ||
+          !Array.isArray(answer.signatures)
+        )
+          return false;
+        const checkpoint: Checkpoint = {
+          origin: home.code,
+          root: answer.root,
+          count: answer.count,
+        };
+        // One signature per named signer: an honest node serves no more, so more is junk.
+        const tried = new Set<Address>();
+        for (const s of answer.signatures) {
+          if (!s || typeof s.signature !== "string" || !SIGNATURE.test(s.signature)) continue;
+          const claimed =
+            typeof s.signer === "string" && isAddress(s.signer, { strict: false })
+              ? getAddress(s.signer)
+              : undefined;
+          const entry = { checkpoint, signature: s.signature as Hex };
+          if (claimed && staked.has(claimed)) {
+            if (!tried.has(claimed)) named.push(entry);
+            tried.add(claimed);
+          } else if (unnamed.length < UNNAMED_PER_ROUND) unnamed.push(entry);
+        }
+        return true;
+      },
+      {
+        backoff: this.backoff,
+        graceMs: 5_000,
+        onFailure: (node, e) =>
+          this.log.debug({ node, err: errorText(e) }, "entry node did not answer"),
+      },
+    );
+    // Signatures that name a staked signer first; a few others after them (junk last).
+    for (const e of [...named, ...unnamed]) await this.check(e.checkpoint, e.signature, "api");
   }
 
   /**
@@ -185,13 +244,13 @@ export class Watcher {
     const home = this.ctx.cfg.homeChain;
     const seenKey = `${checkpoint.count}:${checkpoint.root}:${signature}`.toLowerCase();
     if (this.seen.has(seenKey)) return "skipped";
-    // A bound on memory (100,000 keys held 24 MB, two thirds of the node's live heap); forgetting
-    // costs one isFraudulent read per signature met again, and each round meets few.
-    if (this.seen.size > 10_000) this.seen.clear();
-    const signer = await signerOf(domainOf(home), checkpoint, signature);
-    if (!signer) {
-      this.seen.add(seenKey);
-      return "skipped"; // not a signature the contracts would accept either
+    const signer = await this.recovery.recover(home, checkpoint, signature);
+    // Not a signature the contracts would accept, or of no one staked: nothing to prove.
+    if (!signer || !(await this.staked.signers(home)).has(signer)) return "skipped";
+    const checkpointKey = `${checkpoint.count}:${checkpoint.root}`.toLowerCase();
+    if (this.honest.has(checkpointKey)) {
+      this.seen.set(seenKey, true);
+      return "honest";
     }
     this.ctx.metrics.watcherChecked.inc({ source });
     const client = this.ctx.client(home.code);
@@ -202,7 +261,8 @@ export class Watcher {
       args: [checkpoint],
     });
     if (!fraudulent) {
-      this.seen.add(seenKey);
+      this.honest.set(checkpointKey, true);
+      this.seen.set(seenKey, true);
       return "honest";
     }
     const slashed = await client.readContract({
@@ -212,7 +272,7 @@ export class Watcher {
       args: [signer],
     });
     if (slashed) {
-      this.seen.add(seenKey);
+      this.seen.set(seenKey, true);
       return "skipped";
     }
     this.log.warn(
@@ -241,12 +301,12 @@ export class Watcher {
       });
       this.ctx.metrics.fraudProofs.inc({ outcome: "slashed" });
       this.log.warn({ signer, tx: receipt.transactionHash }, "fraud proven: attester slashed");
-      this.seen.add(seenKey);
+      this.seen.set(seenKey, true);
       return "proven";
     } catch (e) {
       // Someone else proved it first (AttesterSlashed / nothing to slash), or the call failed: a
       // revert is final, a transport error is retried on the next round.
-      if (e instanceof TxRevertedError || revertOf(e)) this.seen.add(seenKey);
+      if (e instanceof TxRevertedError || revertOf(e)) this.seen.set(seenKey, true);
       this.ctx.metrics.fraudProofs.inc({ outcome: "failed" });
       this.log.warn({ signer, err: errorText(e) }, "proveFraud failed");
       return "skipped";
