@@ -106,6 +106,9 @@ interface IInbox {
     /// system message (stake report, bank-to-bank message) by its id, any other by its nonce bit.
     function isMessageDelivered(bytes calldata message) external view returns (bool);
 
+    /// @notice The policy `recipient` set for itself (zeroes: the route's default applies).
+    function recipientPolicy(address recipient) external view returns (RecipientPolicy memory);
+
     /// @notice Failure state of a delivered message (None if executed or never delivered).
     function failure(bytes32 id) external view returns (FailureKind);
 

@@ -261,7 +261,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         return _failures[id];
     }
 
-    /// @notice The policy `recipient` set for itself (zeroes: the route's default applies).
+    /// @inheritdoc IInbox
     function recipientPolicy(address recipient) external view returns (RecipientPolicy memory) {
         return _policies[recipient];
     }

@@ -3,7 +3,6 @@ import {
   encodeFunctionData,
   getAbiItem,
   getAddress,
-  parseAbi,
   type Address,
   type Hex,
   type TransactionReceipt,
@@ -48,14 +47,9 @@ const SIGNER_SHORTFALL = new Set([
 
 /**
  * Reverts that only time cures for the one message that met them alone: its recipient's policy
- * coverage exhausted this window (protocol.md 3.5), like a capacity wait.
+ * coverage exhausted for now (protocol.md 3.5), like a capacity wait.
  */
 const WAIT_REVERTS = new Set(["PolicyCoverageExhausted"]);
-
-/** The Inbox's recipient-policy getter (not part of IInbox). */
-const RECIPIENT_POLICY_ABI = parseAbi([
-  "function recipientPolicy(address recipient) view returns ((uint16 minSigners, uint96 requiredCoverage))",
-]);
 
 /** Whether `message` is a stake report from `origin`'s StakingHub to `dest`'s Inbox. */
 function isStakeReportFrom(origin: Chain, dest: Chain, message: Hex): boolean {
@@ -638,7 +632,7 @@ export class DestinationRelay {
     if (cached && Date.now() - cached.at < 60_000) return cached;
     const p = await this.ctx.client(this.destination.code).readContract({
       address: this.destination.contracts.inbox,
-      abi: RECIPIENT_POLICY_ABI,
+      abi: IInboxAbi,
       functionName: "recipientPolicy",
       args: [recipient],
     });
