@@ -83,6 +83,7 @@ function nextSteps(
   failureKind: string | undefined,
   destination: Chain | undefined,
   id: Hex,
+  amount: bigint,
 ): string[] {
   const where = destination
     ? `on chain ${destination.codeHex} (${destination.name})`
@@ -99,8 +100,8 @@ function nextSteps(
         ];
       return [
         `Fix what made it fail (the reason above), then anyone may run it again: call Inbox.retry(message)${inbox} ${where} with the encoded message shown here (distpos retry ${id}).`,
-        ...(failureKind === "HandlerReverted"
-          ? ["A value transfer was already paid: a retry runs the handler only."]
+        ...(failureKind === "HandlerReverted" && amount > 0n
+          ? ["The value it carried was paid: a retry runs the handler only."]
           : []),
       ];
     case "unverified":
@@ -269,7 +270,13 @@ export async function messageJourney(
     destination,
     /** Attesters charged for the batch that delivered it (their vouching for it). */
     coverage,
-    next: nextSteps(status, destination.failureKind as string | undefined, destinationChain, id),
+    next: nextSteps(
+      status,
+      destination.failureKind as string | undefined,
+      destinationChain,
+      id,
+      m.amount,
+    ),
     notes,
   };
 }

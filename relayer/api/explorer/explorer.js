@@ -49,7 +49,7 @@ const badge = (status) => el("span", { class: `badge ${status}`, "data-testid": 
 
 function show(...nodes) {
   const r = $("#result");
-  r.replaceChildren(...nodes);
+  r.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 async function go(q, { quiet = false } = {}) {
@@ -106,9 +106,20 @@ function fail(r) {
 function renderTx(t, q) {
   // One message dispatched by this transaction: show it straight away.
   if (t.dispatched.length === 1) {
-    return api(`/v1/messages/${t.dispatched[0].id}`).then((m) =>
-      m.status === 200 ? renderMessage(m.body, q, t) : fail(m),
-    );
+    return api(`/v1/messages/${t.dispatched[0].id}`).then((m) => {
+      if (m.status === 200) return renderMessage(m.body, q, t);
+      if (m.status !== 404) return fail(m);
+      // Dispatched, but the node indexes only confirmed blocks: look again shortly.
+      show(
+        el("h2", {}, "Message ", el("code", {}, short(t.dispatched[0].id)), " ", badge("pending")),
+        el(
+          "p",
+          {},
+          `dispatched by ${short(t.tx)} on chain ${t.chain} (${t.chainName}), block ${t.block}; waiting for the node to index it once the block is confirmed…`,
+        ),
+      );
+      refresh = setTimeout(() => go(q, { quiet: true }), 2000);
+    });
   }
   show(
     el("h2", {}, "Transaction ", el("code", {}, short(t.tx))),
@@ -184,26 +195,24 @@ function renderMessage(j, q, tx) {
     steps.push(
       step("wait", "Checkpoint", "waiting for a snapshot of the origin's Outbox that covers it"),
     );
-  if (j.coverage && j.coverage.length)
+  if (Array.isArray(j.coverage))
     steps.push(
       step(
         "done",
         "Signers and coverage",
-        el(
-          "span",
-          {},
-          `vouched for by `,
-          j.coverage.map((c) => `${short(c.attester)} (${c.amount} charged)`).join(", "),
-          " in the batch that carried it",
-        ),
+        j.coverage.length
+          ? `vouched for by ${j.coverage.map((c) => `${short(c.attester)} (${c.amount} charged)`).join(", ")} in the batch that carried it`
+          : "no attester stake charged: the batch that carried it had no value at risk",
       ),
     );
+  const unconfirmed =
+    d.confirmed === false ? " (seen on its Inbox; waiting for the block to be confirmed)" : "";
   if (d.status === "delivered")
     steps.push(
       step(
         "done",
         "Delivered",
-        `on chain ${d.chain}`,
+        `on chain ${d.chain}${unconfirmed}`,
         d.block ? `, block ${d.block}, transaction ` : "",
         d.tx ? link(d.tx, short(d.tx)) : "",
       ),
@@ -213,7 +222,7 @@ function renderMessage(j, q, tx) {
       step(
         "bad",
         d.failureKind === "PayoutPending" ? "Payout pending" : "Delivered, handler failed",
-        `on chain ${d.chain}`,
+        `on chain ${d.chain}${unconfirmed}`,
         d.tx ? [", transaction ", link(d.tx, short(d.tx))] : "",
         el(
           "div",
@@ -286,8 +295,8 @@ function renderMessage(j, q, tx) {
       el("code", {}, j.encoded),
     ),
   );
-  // Keep following a message on its way.
-  if (j.status === "pending" || j.status === "unknown")
+  // Keep following a message on its way, and a delivery until its block is confirmed.
+  if (j.status === "pending" || j.status === "unknown" || d.confirmed === false)
     refresh = setTimeout(() => go(q, { quiet: true }), 2000);
 }
 
