@@ -103,7 +103,21 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     });
   }
 
-  const nodes = await startNodes(chains, home, options.confirmations ?? 1, log);
+  let nodes: DevnetNode[];
+  try {
+    nodes = await startNodes(chains, home, options.confirmations ?? 1, log);
+  } catch (e) {
+    // Leave nothing running behind a failed start (a test would hang on the chains).
+    const { killAll } = await import("./nodeProcess.js");
+    await killAll();
+    for (const chain of chains) {
+      await chain.connection.provider
+        .request({ method: "evm_setIntervalMining", params: [0] })
+        .catch(() => undefined);
+      await chain.rpc.close();
+    }
+    throw e;
+  }
   const devnet: Devnet = {
     chains,
     nodes,
@@ -231,4 +245,77 @@ async function fundedKey(member: NetworkMember): Promise<string> {
   const wallet = ethers.Wallet.createRandom();
   await member.connection.networkHelpers.setBalance(wallet.address, 10n ** 21n);
   return wallet.privateKey;
+}
+
+/** The devnet's user keys: accounts 10, 11 and 12 of the well-known test mnemonic. */
+export const DEVNET_MNEMONIC = "test test test test test test test test test test test junk";
+export const DEVNET_USERS = 3;
+/** Settlement tokens and gas each user key holds on every chain. */
+export const DEVNET_USER_TOKENS = 1_000n * ONE;
+
+/** Keys with gas and settlement tokens on every chain of the devnet. */
+export async function fundUsers(devnet: Devnet): Promise<ethers.HDNodeWallet[]> {
+  const users = Array.from({ length: DEVNET_USERS }, (_, i) =>
+    ethers.HDNodeWallet.fromPhrase(DEVNET_MNEMONIC, undefined, `m/44'/60'/0'/0/${10 + i}`),
+  );
+  for (const chain of devnet.chains) {
+    for (const user of users) {
+      await chain.connection.networkHelpers.setBalance(user.address, 10n ** 21n);
+      await (await chain.suite.token.mint(user.address, DEVNET_USER_TOKENS)).wait();
+    }
+  }
+  return users;
+}
+
+/** What `npm run devnet` prints once the network runs. */
+export function describeDevnet(devnet: Devnet, users: ethers.HDNodeWallet[]): string {
+  const lines = ["DistPOS devnet running (Ctrl-C stops everything).", "", "Chains:"];
+  for (const c of devnet.chains)
+    lines.push(
+      `  ${c.name}  code ${c.suite.addresses.chainCode}  chain id ${c.suite.addresses.evmChainId}  RPC ${c.rpc.url}  token ${c.suite.addresses.settlementToken}`,
+    );
+  lines.push("", "Nodes (every role on -1; indexer, api, attester on -2):");
+  for (const n of devnet.nodes)
+    lines.push(
+      `  ${n.name}  API ${n.apiUrl}  explorer ${n.apiUrl}/explorer/  config ${n.configFile}`,
+    );
+  lines.push(
+    "",
+    `Funded keys (gas and ${ethers.formatUnits(DEVNET_USER_TOKENS)} settlement tokens on every chain):`,
+  );
+  for (const u of users) lines.push(`  ${u.address}  ${u.privateKey}`);
+  const node = devnet.nodes[0]!;
+  const peer = devnet.chains[1]!.suite.addresses.chainCode;
+  lines.push(
+    "",
+    "Try:",
+    `  export DISTPOS_USER_KEY=${users[0]!.privateKey}`,
+    `  npx --no-install distpos -c ${node.configFile} send ${peer}x${users[1]!.address.slice(2)} --amount 1 --wait`,
+    `  open ${node.apiUrl}/explorer/`,
+    "",
+    "devnet ready",
+  );
+  return lines.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // Reserves below what two attesters vouch for (2 × 100): a reserve report is value at risk.
+  const devnet = await startDevnet({ reserve: 150n * ONE, log: (line) => console.error(line) });
+  const users = await fundUsers(devnet);
+  // Credit comes from the peers' reserve reports, which the nodes relay: wait for it, so a send
+  // works as soon as the devnet says it is ready.
+  const deadline = Date.now() + 180_000;
+  for (const chain of devnet.chains)
+    for (const peer of devnet.chains)
+      while (peer !== chain && (await chain.suite.bank.creditView(peer.suite.code)) === 0n) {
+        if (Date.now() > deadline) throw new Error(`no credit of ${chain.name} on ${peer.name}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+  console.log(describeDevnet(devnet, users));
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  await devnet.stop();
+  process.exit(0);
 }

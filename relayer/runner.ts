@@ -1,10 +1,11 @@
 import type { AddressInfo } from "node:net";
 
 import type { FastifyInstance } from "fastify";
+import { privateKeyToAccount } from "viem/accounts";
 
 import { buildApi } from "./api/server.js";
 import { Attester } from "./attester/attester.js";
-import { readKey, type LoadedConfig } from "./config/load.js";
+import { ConfigError, readKey, type LoadedConfig } from "./config/load.js";
 import { ChainIndexer } from "./indexer/indexer.js";
 import type { StoredMessage } from "./indexer/store.js";
 import { errorText, type Logger } from "./log.js";
@@ -80,6 +81,45 @@ export async function startNode(
   const ctx = new NodeContext(cfg, options.log, options.metrics);
   const log = ctx.log;
   const node: RunningNode = { ctx, indexers: [], relays: [], stop: async () => undefined };
+  const destinations = cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex);
+
+  // The API first: a port taken by another process stops the node before any role started.
+  let api: FastifyInstance | undefined;
+  if (cfg.roles.includes("api")) {
+    const wallets = [
+      ...(keys.attester ? [{ role: "attester", key: keys.attester, chains: [cfg.home] }] : []),
+      ...(keys.relayer ? [{ role: "relayer", key: keys.relayer, chains: destinations }] : []),
+      ...(keys.watcher ? [{ role: "watcher", key: keys.watcher, chains: [cfg.home] }] : []),
+    ].map(({ role, key, chains }) => ({
+      role,
+      address: privateKeyToAccount(key).address,
+      chains,
+    }));
+    api = buildApi(ctx, { wallets });
+    try {
+      await api.listen({ host: cfg.api.host, port: cfg.api.port });
+    } catch (e) {
+      await api.close().catch(() => undefined);
+      await ctx.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")
+        throw new ConfigError(cfg.file, [
+          {
+            path: code === "EADDRNOTAVAIL" ? "api.host" : "api.port",
+            message:
+              code === "EADDRINUSE"
+                ? `port ${cfg.api.port} on ${cfg.api.host} is already in use by another process: choose a free port (0 = any free port)`
+                : code === "EACCES"
+                  ? `port ${cfg.api.port} on ${cfg.api.host} needs privileges this process lacks: choose a port above 1023`
+                  : `${cfg.api.host} is not an address of this machine`,
+          },
+        ]);
+      throw e;
+    }
+    const address = api.server.address() as AddressInfo;
+    node.apiUrl = `http://${cfg.api.host}:${address.port}`;
+    log.info({ url: node.apiUrl }, "api listening");
+  }
 
   if (cfg.roles.includes("indexer")) {
     for (const chain of cfg.chainList) {
@@ -120,22 +160,12 @@ export async function startNode(
     }
   }
 
-  let api: FastifyInstance | undefined;
-  if (cfg.roles.includes("api")) {
-    api = buildApi(ctx);
-    await api.listen({ host: cfg.api.host, port: cfg.api.port });
-    const address = api.server.address() as AddressInfo;
-    node.apiUrl = `http://${cfg.api.host}:${address.port}`;
-    log.info({ url: node.apiUrl }, "api listening");
-  }
-
   if (keys.attester) {
     node.attester = new Attester(ctx, keys.attester);
     node.attester.start();
   }
 
   if (keys.relayer) {
-    const destinations = cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex);
     for (const code of destinations) {
       const relay = new DestinationRelay(ctx, cfg.chain(code), keys.relayer, {
         lockDurationMs: options.lockDurationMs ?? cfg.relayer.lockDurationMs,

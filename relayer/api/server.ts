@@ -1,7 +1,8 @@
+import { readFile } from "node:fs/promises";
+
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Hex } from "viem";
 
-import { failureKindName, readInboxStatus } from "../chain/inboxStatus.js";
 import { domainOf } from "../checkpoints.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText } from "../log.js";
@@ -16,8 +17,28 @@ import {
   messageId,
   type Message,
 } from "../protocol/index.js";
+import { checkHealth, redisReady } from "./health.js";
+import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
+import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
+import { homeRoutes } from "./routeState.js";
 
 const ID = /^0x[0-9a-fA-F]{64}$/;
+
+/** The explorer's files, served as they are (no build step); next to this module or the bundle's. */
+const EXPLORER = new URL("../api/explorer/", import.meta.url);
+const EXPLORER_FILES: Record<string, string> = {
+  "index.html": "text/html; charset=utf-8",
+  "explorer.js": "text/javascript; charset=utf-8",
+  "explorer.css": "text/css; charset=utf-8",
+};
+
+/** Paths that read Redis: answered 503 at once while Redis is unreachable, never stalled. */
+const NEEDS_REDIS = /^\/v1\/(messages|proofs|checkpoints|tx|address)(\/|$)/;
+
+export interface ApiOptions {
+  /** The node's own keys' addresses, whose balances /metrics reports. */
+  wallets?: Wallet[];
+}
 const CODE = /^[1-9a-f][0-9a-f]{0,15}$/;
 
 /** A 4xx answer: `error` says what is wrong with the request. */
@@ -53,10 +74,29 @@ export function messageJson(m: Message) {
  * The node API (see relayer/README.md): health, checkpoints with signatures, message status,
  * Merkle proofs, the hand-over of messages by peer nodes, the routing table, metrics.
  */
-export function buildApi(ctx: NodeContext): FastifyInstance {
+export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyInstance {
   const { cfg } = ctx;
   const app = Fastify({ logger: false, bodyLimit: cfg.api.bodyLimit });
   const log = ctx.log.child({ role: "api" });
+  registerOperatorMetrics(ctx, options.wallets ?? []);
+
+  // Read-only endpoints may be read by any page (the explorer of another node, a dashboard);
+  // the hand-over (POST) stays same-origin: peer nodes post from servers, not browsers.
+  app.addHook("onRequest", async (req, reply) => {
+    if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") {
+      reply.header("access-control-allow-origin", "*");
+      reply.header("access-control-allow-methods", "GET, HEAD, OPTIONS");
+    }
+    if (req.method === "OPTIONS") {
+      const asked = String(req.headers["access-control-request-method"] ?? "GET").toUpperCase();
+      if (asked !== "GET" && asked !== "HEAD") reply.removeHeader("access-control-allow-origin");
+      return reply.code(204).send();
+    }
+    if (NEEDS_REDIS.test(req.url) && !(await redisReady(ctx)))
+      return reply
+        .code(503)
+        .send({ error: `temporarily unavailable: redis is not connected (${ctx.redis.status})` });
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
     if (err.statusCode && err.statusCode < 500) return bad(reply, err.statusCode, err.message);
@@ -75,27 +115,8 @@ export function buildApi(ctx: NodeContext): FastifyInstance {
   };
 
   app.get("/v1/health", async (_req, reply) => {
-    const redisOk = await ctx.redis
-      .ping()
-      .then(() => true)
-      .catch(() => false);
-    const chains: Record<string, unknown> = {};
-    if (redisOk) {
-      for (const chain of cfg.chainList) {
-        const cursor = await ctx.store(chain.code).cursor();
-        chains[chain.codeHex] = {
-          name: chain.name,
-          indexedBlock: cursor?.block ?? null,
-          leaves: cursor?.leaves ?? 0,
-        };
-      }
-    }
-    return reply.code(redisOk ? 200 : 503).send({
-      status: redisOk ? "ok" : "redis unavailable",
-      home: cfg.home,
-      roles: cfg.roles,
-      chains,
-    });
+    const health = await checkHealth(ctx);
+    return reply.code(health.status === "ok" ? 200 : 503).send(health);
   });
 
   const sendCheckpoint = async (reply: FastifyReply, origin: bigint, count?: number) => {
@@ -136,61 +157,52 @@ export function buildApi(ctx: NodeContext): FastifyInstance {
     return sendCheckpoint(reply, origin, Number(req.params.count));
   });
 
-  /** The encoded message with id `id`: indexed on its origin, or handed over by a peer. */
-  const findMessage = async (id: Hex) => {
-    const stored = await ChainStore.message(ctx.redis, cfg.redis.prefix, id);
-    if (stored) return { encoded: stored.message, stored };
-    const pushed = await ctx.redis.get(`${cfg.redis.prefix}:pushed:${id.toLowerCase()}`);
-    return pushed ? { encoded: pushed as Hex, stored: undefined } : undefined;
-  };
-
   app.get<{ Params: { id: string } }>("/v1/messages/:id", async (req, reply) => {
     const id = req.params.id;
     if (!ID.test(id)) return bad(reply, 400, "id must be 0x followed by 64 hex digits");
-    const found = await findMessage(id as Hex);
-    if (!found) return bad(reply, 404, "message not known to this node");
-    const m = decodeMessage(found.encoded);
-    const destinationKnown = cfg.chainList.some((c) => c.code === m.destination);
-    let destination: Record<string, unknown> = {
-      chain: formatChainCode(m.destination),
-      status: "unknown",
-    };
-    const delivery = await ChainStore.delivery(ctx.redis, cfg.redis.prefix, id as Hex);
-    if (delivery) {
-      destination = {
-        chain: formatChainCode(m.destination),
-        status: delivery.status,
-        block: delivery.block,
-        tx: delivery.tx,
-        ...(delivery.status === "failed"
-          ? { failureKind: failureKindName(delivery.kind ?? 0), reason: delivery.reason }
-          : {}),
-      };
-    } else if (destinationKnown) {
-      const chain = cfg.chain(m.destination);
-      const onChain = await readInboxStatus(
-        ctx.client(m.destination),
-        chain.contracts.inbox,
-        found.encoded,
-      );
-      destination = { chain: chain.codeHex, ...onChain, confirmed: false };
-    }
-    return reply.send({
-      id: messageId(found.encoded),
-      message: messageJson(m),
-      encoded: found.encoded,
-      origin: found.stored
-        ? {
-            chain: formatChainCode(m.origin),
-            status: "dispatched",
-            nonce: m.nonce,
-            block: found.stored.block,
-            tx: found.stored.tx,
-          }
-        : { chain: formatChainCode(m.origin), status: "handed-over" },
-      destination,
-    });
+    const journey = await messageJourney(ctx, id as Hex, messageJson);
+    if (!journey) return bad(reply, 404, "message not known to this node");
+    return reply.send(journey);
   });
+
+  app.get<{ Params: { hash: string } }>("/v1/tx/:hash", async (req, reply) => {
+    const hash = req.params.hash;
+    if (!ID.test(hash)) return bad(reply, 400, "hash must be 0x followed by 64 hex digits");
+    const found = await lookupTransaction(ctx, hash as Hex);
+    if (!found)
+      return bad(reply, 404, "no chain of this node's routing table has this transaction");
+    return reply.send(found);
+  });
+
+  app.get<{ Params: { address: string } }>("/v1/address/:address", async (req, reply) => {
+    try {
+      return reply.send(await lookupAddress(ctx, req.params.address));
+    } catch (e) {
+      if (e instanceof RangeError || (e as Error).name === "ChainAddressError")
+        return bad(reply, 400, (e as Error).message);
+      throw e;
+    }
+  });
+
+  app.get("/v1/routes/state", async (_req, reply) => {
+    if (!(await redisReady(ctx)))
+      return reply.code(503).send({ error: "temporarily unavailable: redis is not connected" });
+    return reply.send({ home: cfg.home, routes: await homeRoutes(ctx) });
+  });
+
+  const explorerFile = async (reply: FastifyReply, file: string) => {
+    const type = EXPLORER_FILES[file];
+    if (!type) return bad(reply, 404, "no such explorer file");
+    return reply
+      .header("content-type", type)
+      .header("cache-control", "no-cache")
+      .send(await readFile(new URL(file, EXPLORER)));
+  };
+  app.get("/explorer", async (_req, reply) => reply.redirect("/explorer/"));
+  app.get("/explorer/", async (_req, reply) => explorerFile(reply, "index.html"));
+  app.get<{ Params: { file: string } }>("/explorer/:file", async (req, reply) =>
+    explorerFile(reply, req.params.file),
+  );
 
   app.get<{ Params: { id: string }; Querystring: { count?: string } }>(
     "/v1/proofs/:id",
@@ -294,7 +306,7 @@ export function buildApi(ctx: NodeContext): FastifyInstance {
         code: c.codeHex,
         name: c.name,
         chainId: c.chainId,
-        rpc: c.rpc,
+        // Never the RPC URLs: operators' URLs carry provider keys. A reader brings its own.
         contracts: c.contracts,
         nodes: c.nodes,
         confirmations: c.confirmations,

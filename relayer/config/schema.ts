@@ -128,6 +128,8 @@ export const configSchema = z
         port: integer(0, 65535).default(7545),
         /** Largest message body accepted by POST /v1/messages, in bytes. */
         bodyLimit: integer(1024).default(65_536),
+        /** GET /v1/health answers 503 when a chain's index is more blocks than this behind. */
+        maxIndexerLag: integer(0).default(50),
       })
       .prefault({}),
     keys: z

@@ -1,0 +1,144 @@
+/**
+ * GET /v1/health: each dependency of the node checked on its own, within a few seconds whatever is
+ * down: Redis, the home chain's RPC, and how far each chain's index is behind its chain. Any of
+ * them failing makes the answer 503 with the problem named; a peer chain's RPC failing is a
+ * warning (the node still serves its home chain).
+ */
+import type { NodeContext } from "../node.js";
+import { attempt, withTimeout } from "./util.js";
+
+/** How long one check may take. */
+export const CHECK_TIMEOUT_MS = 2_500;
+
+export interface ChainHealth {
+  name: string;
+  indexedBlock: number | null;
+  leaves: number;
+  /** The chain's latest block, when its RPC answered. */
+  tip: number | null;
+  /** Blocks the index is behind `tip - confirmations` (null when the tip is unknown). */
+  lag: number | null;
+  rpc: "ok" | string;
+}
+
+export interface Health {
+  status: "ok" | "unhealthy";
+  home: string;
+  roles: string[];
+  checks: {
+    redis: { ok: boolean; error?: string };
+    homeRpc: { ok: boolean; chain: string; block?: number; error?: string };
+    indexer: { ok: boolean; maxLag: number; error?: string };
+  };
+  /** One line per failed check (what makes the answer 503). */
+  problems: string[];
+  /** Things that do not make the node unhealthy but an operator should see (a peer RPC down). */
+  warnings: string[];
+  chains: Record<string, ChainHealth>;
+}
+
+/**
+ * Whether the node's main Redis connection is up, waiting at most `waitMs` for it (a connection
+ * being made at start-up takes milliseconds). While Redis is down, commands would queue until it
+ * is back: the API answers 503 instead.
+ */
+export async function redisReady(ctx: NodeContext, waitMs = 500): Promise<boolean> {
+  if (ctx.redis.status === "ready") return true;
+  if (ctx.redis.status === "end") return false;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      ctx.redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, waitMs);
+    ctx.redis.once("ready", done);
+  });
+  // Read again: the status changed while we waited (TypeScript narrowed it before).
+  return (ctx.redis.status as string) === "ready";
+}
+
+export async function checkHealth(ctx: NodeContext): Promise<Health> {
+  const { cfg } = ctx;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const redis = (await redisReady(ctx))
+    ? await attempt(withTimeout(ctx.redis.ping(), CHECK_TIMEOUT_MS, "PING"))
+    : { ok: false as const, error: `not connected (${ctx.redis.status})` };
+  if (!redis.ok) problems.push(`redis: ${redis.error}`);
+
+  // Every chain's tip, at once; the home chain's is the home RPC check.
+  const tips = new Map(
+    await Promise.all(
+      cfg.chainList.map(
+        async (c) =>
+          [
+            c.code,
+            await attempt(
+              withTimeout(
+                ctx.client(c.code).getBlockNumber({ cacheTime: 0 }),
+                CHECK_TIMEOUT_MS,
+                "eth_blockNumber",
+              ),
+            ),
+          ] as const,
+      ),
+    ),
+  );
+  const homeTip = tips.get(cfg.homeChain.code)!;
+  if (!homeTip.ok) problems.push(`home RPC (chain ${cfg.home}): ${homeTip.error}`);
+
+  const chains: Record<string, ChainHealth> = {};
+  const lagging: string[] = [];
+  for (const chain of cfg.chainList) {
+    const cursor = redis.ok
+      ? await attempt(withTimeout(ctx.store(chain.code).cursor(), CHECK_TIMEOUT_MS, "cursor"))
+      : undefined;
+    const indexed = cursor?.ok ? cursor.value : undefined;
+    const tip = tips.get(chain.code)!;
+    const indexedBlock = indexed?.block ?? chain.startBlock - 1;
+    const lag =
+      tip.ok && redis.ok
+        ? Math.max(0, Number(tip.value) - chain.confirmations - indexedBlock)
+        : null;
+    if (lag !== null && lag > cfg.api.maxIndexerLag)
+      lagging.push(`chain ${chain.codeHex} is ${lag} blocks behind`);
+    if (!tip.ok && chain.code !== cfg.homeChain.code)
+      warnings.push(`RPC of chain ${chain.codeHex} (${chain.name}): ${tip.error}`);
+    chains[chain.codeHex] = {
+      name: chain.name,
+      indexedBlock: indexed?.block ?? null,
+      leaves: indexed?.leaves ?? 0,
+      tip: tip.ok ? Number(tip.value) : null,
+      lag,
+      rpc: tip.ok ? "ok" : tip.error,
+    };
+  }
+  const indexerError = !redis.ok
+    ? "unknown: redis is down"
+    : lagging.length
+      ? `${lagging.join("; ")} (api.maxIndexerLag ${cfg.api.maxIndexerLag})`
+      : undefined;
+  if (lagging.length) problems.push(`indexer: ${indexerError}`);
+
+  return {
+    status: problems.length ? "unhealthy" : "ok",
+    home: cfg.home,
+    roles: cfg.roles,
+    checks: {
+      redis: redis.ok ? { ok: true } : { ok: false, error: redis.error },
+      homeRpc: homeTip.ok
+        ? { ok: true, chain: cfg.home, block: Number(homeTip.value) }
+        : { ok: false, chain: cfg.home, error: homeTip.error },
+      indexer: {
+        ok: redis.ok && lagging.length === 0,
+        maxLag: cfg.api.maxIndexerLag,
+        ...(indexerError ? { error: indexerError } : {}),
+      },
+    },
+    problems,
+    warnings,
+    chains,
+  };
+}
