@@ -149,7 +149,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             if (root != checkpoint.root) revert InvalidProof();
         }
 
-        // 4. The strictest recipient policy, a majority for a mirror change, the policy window, then
+        // 4. The strictest recipient policy, a majority for a mirror change, the policy cap, then
         // the signers' free stake. The accepted checkpoint and its signatures go to the log, where a
         // watcher finds them however `deliver` was called.
         if (signers.length < batch.minSigners) revert TooFewSigners(signers.length, batch.minSigners);
@@ -429,8 +429,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 amount = m.amount();
         uint256 required = batch.requiredCoverage;
         uint256 value = amount > required ? amount : required;
-        // What a recipient's own policy demands beyond the route's default is capped per window
-        // (3.5, "Policy coverage"): a recipient choosing its coverage cannot exhaust the signers.
+        // What a recipient's own policy demands beyond the route's default is capped at half the
+        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
+        // can exhaust the signers.
         {
             uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
             if (value > base) batch.policyCoverage += value - base;
