@@ -144,6 +144,12 @@ export class Metrics {
     labelNames: ["chain"],
     registers: [this.registry],
   });
+  readonly feeCapped = new Counter({
+    name: "distpos_fee_capped_total",
+    help: "Fees the RPC's estimate put above chains.<code>.maxFeePerGasGwei (signed at the cap: reason estimate) or replacements not sent because the fee signed is at the cap (reason bump)",
+    labelNames: ["chain", "reason"],
+    registers: [this.registry],
+  });
   readonly senderStuck = new Gauge({
     name: "distpos_sender_stuck",
     help: "1 while a key has a transaction pending past its receipt timeout or a nonce gap not filled yet",

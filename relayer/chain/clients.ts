@@ -4,6 +4,7 @@ import {
   defineChain,
   fallback,
   http,
+  parseGwei,
   type Account,
   type Chain as ViemChain,
   type PublicClient,
@@ -13,13 +14,42 @@ import {
 
 import type { Chain } from "../config/load.js";
 
-/** viem's description of a configured chain. */
+/**
+ * What the operator allows a key to do on a chain, carried by the chain's wallet client so that
+ * every TxSender built over it (relayer, attester, watcher) obeys it.
+ */
+export interface SenderPolicy {
+  /** The most per gas any signed transaction may pay (maxFeePerGas or gasPrice), in wei. */
+  maxFeePerGas: bigint;
+  /** The config field that sets it, for log lines (`chains.a0a1.maxFeePerGasGwei`). */
+  maxFeeField: string;
+  /** How long a transaction may stay pending before it is replaced and the key counts as stuck. */
+  receiptTimeoutMs: number;
+}
+
+/** The chain's maximum fee per gas in wei (the config gives gwei, possibly with decimals). */
+export function maxFeePerGasWei(chain: Pick<Chain, "maxFeePerGasGwei">): bigint {
+  return parseGwei(chain.maxFeePerGasGwei.toFixed(9));
+}
+
+/** The sender policy a wallet client built by walletClientFor carries, if any. */
+export function senderPolicyOf(wallet: WalletClient): SenderPolicy | undefined {
+  return (wallet.chain?.custom as { distpos?: SenderPolicy } | undefined)?.distpos;
+}
+
+/** viem's description of a configured chain (with the operator's sender policy). */
 export function viemChain(chain: Chain): ViemChain {
+  const policy: SenderPolicy = {
+    maxFeePerGas: maxFeePerGasWei(chain),
+    maxFeeField: `chains.${chain.codeHex}.maxFeePerGasGwei`,
+    receiptTimeoutMs: chain.txTimeoutMs,
+  };
   return defineChain({
     id: chain.chainId,
     name: chain.name,
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: chain.rpc } },
+    custom: { distpos: policy },
   });
 }
 

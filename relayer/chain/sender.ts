@@ -1,5 +1,6 @@
 import {
   BaseError,
+  Eip1559FeesNotSupportedError,
   TransactionNotFoundError,
   type Account,
   type Address,
@@ -11,6 +12,15 @@ import {
 
 import { errorText, silentLogger, type Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
+import { senderPolicyOf } from "./clients.js";
+
+/** The fee cap of a sender whose wallet carries no chain policy (500 gwei, the config default). */
+export const DEFAULT_MAX_FEE_PER_GAS = 500n * 10n ** 9n;
+
+/** The fee fields of one signed transaction: EIP-1559, or legacy on chains without a base fee. */
+export type Fees =
+  | { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; gasPrice?: undefined }
+  | { gasPrice: bigint; maxFeePerGas?: undefined; maxPriorityFeePerGas?: undefined };
 
 /** A transaction the node wants mined. */
 export interface TxRequest {
@@ -61,8 +71,16 @@ export interface SenderOptions {
    * transaction already sent stays in the mempool; its nonce is read back from the chain next time).
    */
   signal?: AbortSignal;
-  /** How long a transaction may stay pending before it is replaced with higher fees. */
+  /**
+   * How long a transaction may stay pending before it is replaced with higher fees; default the
+   * chain's `txTimeoutMs` (carried by a wallet from walletClientFor), else 60 s.
+   */
   receiptTimeoutMs?: number;
+  /**
+   * The most per gas any transaction may pay, in wei; default the chain's `maxFeePerGasGwei`
+   * (carried by a wallet from walletClientFor), else DEFAULT_MAX_FEE_PER_GAS.
+   */
+  maxFeePerGas?: bigint;
   /** How often a transaction not mined yet is looked up in the node (a dropped one is sent again). */
   dropCheckMs?: number;
   /** How many times one request is re-sent after nonce errors or a drop. */
@@ -117,6 +135,13 @@ export function nonceErrorKind(e: unknown): NonceErrorKind | undefined {
  *   with higher fees.
  * Sends are serialized within the process; several processes with one key resolve through the
  * "too low" path.
+ *
+ * The RPC is not trusted with the key's balance: every transaction (replacements and gap fillers
+ * included) is signed with fees the sender sets itself, at most the chain's cap
+ * (`chains.<code>.maxFeePerGasGwei`): the RPC's fee estimate is cut to the cap (counted in
+ * `distpos_fee_capped_total{reason="estimate"}`, logged naming the field), and a replacement raises
+ * the fee the node itself last signed at that nonce, never a figure the RPC reports; at the cap it
+ * is not replaced (`reason="bump"`) and the key waits (stuck, see `distpos_sender_stuck`).
  */
 export class TxSender {
   private next: number | undefined;
@@ -130,6 +155,10 @@ export class TxSender {
   private readonly sentAt = new Map<number, Hex>();
   /** Nonces whose transaction is pending past receiptTimeoutMs or waits behind a gap. */
   private readonly stuck = new Set<number>();
+  /** The fees we last signed at each recent nonce: what a replacement raises. */
+  private readonly feesAt = new Map<number, Fees>();
+  private readonly maxFeePerGas: bigint;
+  private readonly maxFeeField: string;
 
   constructor(
     readonly publicClient: PublicClient,
@@ -138,10 +167,82 @@ export class TxSender {
     private readonly options: SenderOptions = {},
   ) {
     this.log = (options.log ?? silentLogger).child({ sender: account.address });
-    this.receiptTimeoutMs = options.receiptTimeoutMs ?? 60_000;
+    const policy = senderPolicyOf(wallet);
+    this.receiptTimeoutMs = options.receiptTimeoutMs ?? policy?.receiptTimeoutMs ?? 60_000;
+    this.maxFeePerGas = options.maxFeePerGas ?? policy?.maxFeePerGas ?? DEFAULT_MAX_FEE_PER_GAS;
+    this.maxFeeField = policy?.maxFeeField ?? "maxFeePerGas (sender option)";
     this.dropCheckMs = Math.min(options.dropCheckMs ?? 5_000, this.receiptTimeoutMs);
     this.maxAttempts = options.maxAttempts ?? 6;
     this.chainLabel = options.chainLabel ?? String(publicClient.chain?.id ?? "?");
+  }
+
+  /**
+   * Fees for a new transaction: the RPC's estimate (base fee and tip, or gas price), cut to the
+   * cap. The estimate may be a lie; the cap is what bounds what the key can lose.
+   */
+  private async estimateFees(log: Logger): Promise<Fees> {
+    const cap = this.maxFeePerGas;
+    const est = await this.publicClient
+      .estimateFeesPerGas({ chain: undefined, type: "eip1559" })
+      .catch(async (e: unknown) => {
+        // A chain without a base fee (pre-London): legacy gas price.
+        if (!(e instanceof Eip1559FeesNotSupportedError)) throw e;
+        return undefined;
+      });
+    if (!est) {
+      const { gasPrice } = await this.publicClient.estimateFeesPerGas({
+        chain: undefined,
+        type: "legacy",
+      });
+      if (gasPrice <= cap) return { gasPrice };
+      this.capped("estimate", log, { rpcGasPrice: gasPrice.toString() });
+      return { gasPrice: cap };
+    }
+    let maxFeePerGas = est.maxFeePerGas;
+    if (maxFeePerGas > cap) {
+      this.capped("estimate", log, { rpcMaxFeePerGas: maxFeePerGas.toString() });
+      maxFeePerGas = cap;
+    }
+    const tip = est.maxPriorityFeePerGas;
+    return { maxFeePerGas, maxPriorityFeePerGas: tip < maxFeePerGas ? tip : maxFeePerGas };
+  }
+
+  /**
+   * Fees to replace the transaction we signed at `nonce` with: ours raised by a quarter, up to the
+   * cap; undefined when ours are at the cap already (the transaction is not replaced).
+   */
+  private bumpedFees(nonce: number, log: Logger): Fees | undefined {
+    const own = this.feesAt.get(nonce);
+    if (!own) return undefined;
+    const cap = this.maxFeePerGas;
+    const bump = (v: bigint) => {
+      const up = (v * 5n) / 4n + 1n;
+      return up < cap ? up : cap;
+    };
+    const current = own.gasPrice ?? own.maxFeePerGas;
+    if (current >= cap) {
+      this.capped("bump", log, { nonce, signedMaxFee: current.toString() });
+      return undefined;
+    }
+    if (own.gasPrice !== undefined) return { gasPrice: bump(own.gasPrice) };
+    const maxFeePerGas = bump(own.maxFeePerGas);
+    const tip = bump(own.maxPriorityFeePerGas);
+    return { maxFeePerGas, maxPriorityFeePerGas: tip < maxFeePerGas ? tip : maxFeePerGas };
+  }
+
+  private capped(reason: "estimate" | "bump", log: Logger, detail: Record<string, unknown>): void {
+    this.options.metrics?.feeCapped.inc({ chain: this.chainLabel, reason });
+    log.warn(
+      {
+        chain: this.chainLabel,
+        field: this.maxFeeField,
+        capWei: this.maxFeePerGas.toString(),
+        ...detail,
+      },
+      reason === "estimate"
+        ? `fee above ${this.maxFeeField}: signing at the cap, not at the RPC's figure`
+        : `fee at ${this.maxFeeField}: not replacing the pending transaction with a higher fee`,
+    );
   }
 
   get address(): Address {
@@ -192,6 +293,7 @@ export class TxSender {
       if (this.next === undefined) this.next = await this.chainNonce();
       const nonce = this.next;
       try {
+        const fees = await this.estimateFees(log);
         const hash = await this.wallet.sendTransaction({
           account: this.account,
           chain: this.wallet.chain,
@@ -199,9 +301,10 @@ export class TxSender {
           data: req.data,
           gas,
           nonce,
+          ...fees,
         });
         this.next = nonce + 1;
-        this.remember(nonce, hash);
+        this.remember(nonce, hash, fees);
         log.debug({ nonce, hash }, "transaction sent");
         return { hash, nonce, gas, log };
       } catch (e) {
@@ -246,11 +349,13 @@ export class TxSender {
     });
   }
 
-  private remember(nonce: number, hash: Hex): void {
+  private remember(nonce: number, hash: Hex, fees: Fees): void {
     this.sentAt.set(nonce, hash);
+    this.feesAt.set(nonce, fees);
     if (this.sentAt.size > 4_096) {
       const oldest = Math.min(...this.sentAt.keys());
       this.sentAt.delete(oldest);
+      this.feesAt.delete(oldest);
     }
   }
 
@@ -290,6 +395,7 @@ export class TxSender {
       this.options.metrics?.nonceGaps.inc({ chain: this.chainLabel });
       log.warn({ nonce, pendingNonce, chainNonce: mined, lost: hash }, "nonce gap: refilling");
       try {
+        const fees = await this.estimateFees(log);
         const filler = await this.wallet.sendTransaction({
           account: this.account,
           chain: this.wallet.chain,
@@ -297,8 +403,9 @@ export class TxSender {
           value: 0n,
           gas: 21_000n,
           nonce,
+          ...fees,
         });
-        this.remember(nonce, filler);
+        this.remember(nonce, filler, fees);
       } catch (e) {
         // Another transaction took the nonce meanwhile (ours, or another process's with this key).
         if (!nonceErrorKind(e))
@@ -363,8 +470,10 @@ export class TxSender {
           this.setStuck(sent.nonce, false);
           throw e;
         }
-        // Stuck in the mempool: replace it at the same nonce with fees raised by a quarter.
-        const bump = (v: bigint | undefined) => (v === undefined ? undefined : (v * 5n) / 4n + 1n);
+        // Stuck in the mempool: replace it at the same nonce with the fees we signed raised by a
+        // quarter (never the RPC's figure for them), up to the cap.
+        const fees = this.bumpedFees(sent.nonce, log);
+        if (!fees) continue;
         try {
           hash = await this.wallet.sendTransaction({
             account: this.account,
@@ -373,14 +482,9 @@ export class TxSender {
             data: req.data,
             gas: sent.gas,
             nonce: sent.nonce,
-            ...(pending.maxFeePerGas !== undefined
-              ? {
-                  maxFeePerGas: bump(pending.maxFeePerGas)!,
-                  maxPriorityFeePerGas: bump(pending.maxPriorityFeePerGas ?? 0n)!,
-                }
-              : { gasPrice: bump(pending.gasPrice)! }),
+            ...fees,
           });
-          this.remember(sent.nonce, hash);
+          this.remember(sent.nonce, hash, fees);
           log.warn(
             { old: pending.hash, hash, nonce: sent.nonce },
             "transaction stuck, replaced with higher fees",

@@ -32,6 +32,23 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
       .max(max, `must be at most ${max}`),
   );
 
+/** A positive decimal number (YAML strings such as `1.5` are converted). */
+const positive = (max: number) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v),
+    z
+      .number({ message: "must be a number" })
+      .positive("must be more than 0")
+      .max(max, `must be at most ${max}`),
+  );
+
+/**
+ * The smallest `reorgBound` a chain may be given: the attester signs a snapshot only this many
+ * blocks below the tip when the chain's RPC has no `finalized`/`safe` block. Below it a plain
+ * proof-of-work or a badly run chain's reorg could replace a signed count (docs/protocol.md 3.8, A3).
+ */
+export const MIN_REORG_BOUND = 12;
+
 const boolean = z.preprocess(
   (v) => (v === "true" ? true : v === "false" ? false : v),
   z.boolean({ message: "must be true or false" }),
@@ -96,6 +113,28 @@ export const chainSchema = z.strictObject({
    * 0 sends every call alone (for endpoints that refuse batches). Transactions are never batched.
    */
   rpcBatchSize: integer(0, 1_000).default(100),
+  /**
+   * The most the node pays per gas on this chain, in gwei, whatever its RPC says fees are: every
+   * transaction it signs (replacements included) has maxFeePerGas (or gasPrice) at most this. A
+   * lying or broken RPC cannot make a key pay its balance away as fees.
+   */
+  maxFeePerGasGwei: positive(10_000_000).default(500),
+  /**
+   * How long a transaction may stay pending before it is replaced with fees raised by a quarter
+   * (from the fee the node itself signed, up to maxFeePerGasGwei); a key with one pending longer
+   * is stuck (a metric and a health failure).
+   */
+  txTimeoutMs: integer(1_000).default(60_000),
+  /**
+   * The block tag the attester signs at or below: `finalized` (or `safe`, faster and weaker) where
+   * the chain's client offers it.
+   */
+  finalityTag: z.enum(["finalized", "safe"]).default("finalized"),
+  /**
+   * Where the client has no finalized/safe block: the attester signs only snapshots at least this
+   * many blocks below the tip (the deepest reorg the operator believes the chain can have).
+   */
+  reorgBound: integer(MIN_REORG_BOUND, 1_000_000).default(64),
 });
 
 export const configSchema = z

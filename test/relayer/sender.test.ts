@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
+import { pino } from "pino";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
@@ -8,6 +9,7 @@ import { TxSender, nonceErrorKind } from "../../relayer/chain/sender.js";
 import type { Chain } from "../../relayer/config/load.js";
 import { Metrics } from "../../relayer/metrics.js";
 import { serveChain, type RpcEndpoint } from "../../deploy/rpcServer.js";
+import { feeLie, startLyingRpc } from "../helpers/lyingRpc.js";
 
 const SINK = "0x000000000000000000000000000000000000dEaD";
 
@@ -25,6 +27,10 @@ function chainAt(url: string, chainId: number): Chain {
     startBlock: 0,
     maxLogRange: 1000,
     rpcBatchSize: 100,
+    maxFeePerGasGwei: 1_000,
+    txTimeoutMs: 60_000,
+    finalityTag: "finalized",
+    reorgBound: 64,
   };
 }
 
@@ -154,5 +160,71 @@ describe("relayer/chain TxSender", function () {
       params: [account.address, "latest"],
     });
     expect(Number(count)).to.equal(2);
+  });
+
+  it("never signs a fee above chains.<code>.maxFeePerGasGwei, nor a replacement, when the RPC lies about fees", async function () {
+    this.timeout(60_000);
+    const liar = await startLyingRpc(rpc.url);
+    const capGwei = 50;
+    const cap = BigInt(capGwei) * 10n ** 9n;
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+    const metrics = new Metrics();
+    const lying: Chain = { ...chainAt(liar.url, 0xa0a1), maxFeePerGasGwei: capGwei };
+    const account = privateKeyToAccount(key);
+    const s = new TxSender(publicClientFor(lying), walletClientFor(lying, account), account, {
+      metrics,
+      log,
+      receiptTimeoutMs: 300,
+      dropCheckMs: 100,
+      chainLabel: "a0a1",
+    });
+    const feeOf = (tx: (typeof liar.signed)[number]) => tx.maxFeePerGas ?? tx.gasPrice ?? 0n;
+    try {
+      await provider.request({ method: "evm_setAutomine", params: [false] });
+      // 1. Honest estimates, but the RPC says our pending transaction pays 1.3M gwei: replacements
+      // raise the fee we signed, not that figure.
+      const pendingLie = feeLie(1_300_000n * 10n ** 9n);
+      liar.lie((call, result) =>
+        call.method === "eth_getTransactionByHash" ? pendingLie(call, result) : result,
+      );
+      const first = s.send({ to: SINK, data: "0x", gas: 21_000n, label: "t" });
+      while (liar.signed.length < 3) await new Promise((r) => setTimeout(r, 50));
+      await provider.request({ method: "evm_mine", params: [] });
+      expect((await first).status).to.equal("success");
+      const [a, b] = liar.signed as [(typeof liar.signed)[number], (typeof liar.signed)[number]];
+      expect(b.nonce).to.equal(a.nonce);
+      expect(feeOf(b)).to.equal((feeOf(a) * 5n) / 4n + 1n);
+
+      // 2. Every fee figure is 1.3M gwei (what a mock RPC got signed before the cap): signed at the
+      // cap, and not replaced above it.
+      liar.lie(feeLie(1_300_000n * 10n ** 9n));
+      const second = s.send({ to: SINK, data: "0x", gas: 21_000n, label: "t" });
+      while (
+        (await metricValue(metrics, "distpos_fee_capped_total", {
+          chain: "a0a1",
+          reason: "bump",
+        })) === 0
+      )
+        await new Promise((r) => setTimeout(r, 50));
+      await provider.request({ method: "evm_mine", params: [] });
+      expect((await second).status).to.equal("success");
+
+      for (const tx of liar.signed) {
+        expect(feeOf(tx) <= cap, `signed fee ${feeOf(tx)} above the cap ${cap}`).to.equal(true);
+        expect((tx.maxPriorityFeePerGas ?? 0n) <= feeOf(tx)).to.equal(true);
+      }
+      expect(feeOf(liar.signed.at(-1)!)).to.equal(cap);
+      expect(
+        await metricValue(metrics, "distpos_fee_capped_total", {
+          chain: "a0a1",
+          reason: "estimate",
+        }),
+      ).to.be.greaterThan(0);
+      expect(lines.join("\n")).to.match(/fee above chains\.a0a1\.maxFeePerGasGwei/);
+    } finally {
+      await provider.request({ method: "evm_setAutomine", params: [true] });
+      await liar.close();
+    }
   });
 });
