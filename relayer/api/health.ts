@@ -1,7 +1,9 @@
 /**
  * GET /v1/health: each dependency of the node checked on its own, within a few seconds whatever is
- * down: Redis, the home chain's RPC, and how far each chain's index is behind its chain. Any of
- * them failing makes the answer 503 with the problem named; a peer chain's RPC failing is a
+ * down: Redis, the home chain's RPC, how far each chain's index is behind its chain, and whether a
+ * key of this process is stuck (a transaction pending past the chain's txTimeoutMs or behind a
+ * nonce gap: `distpos_sender_stuck`). Any of them failing makes the answer 503 with the problem
+ * named (a stuck key by chain and address); a peer chain's RPC failing is a
  * warning (the node still serves its home chain).
  */
 import type { NodeContext } from "../node.js";
@@ -29,6 +31,8 @@ export interface Health {
     redis: { ok: boolean; error?: string };
     homeRpc: { ok: boolean; chain: string; block?: number; error?: string };
     indexer: { ok: boolean; maxLag: number; error?: string };
+    /** Keys of this process with a transaction stuck, by chain code and address. */
+    senders: { ok: boolean; stuck: { chain: string; sender: string }[] };
   };
   /** One line per failed check (what makes the answer 503). */
   problems: string[];
@@ -122,6 +126,14 @@ export async function checkHealth(ctx: NodeContext): Promise<Health> {
       : undefined;
   if (lagging.length) problems.push(`indexer: ${indexerError}`);
 
+  const stuck = (await ctx.metrics.senderStuck.get()).values
+    .filter((v) => v.value > 0)
+    .map((v) => ({ chain: String(v.labels.chain), sender: String(v.labels.sender) }));
+  for (const { chain, sender } of stuck)
+    problems.push(
+      `sender: key ${sender} is stuck on chain ${chain} (a transaction pending past chains.${chain}.txTimeoutMs, or behind a nonce gap)`,
+    );
+
   return {
     status: problems.length ? "unhealthy" : "ok",
     home: cfg.home,
@@ -136,6 +148,7 @@ export async function checkHealth(ctx: NodeContext): Promise<Health> {
         maxLag: cfg.api.maxIndexerLag,
         ...(indexerError ? { error: indexerError } : {}),
       },
+      senders: { ok: stuck.length === 0, stuck },
     },
     problems,
     warnings,

@@ -41,6 +41,8 @@ interface HealthBody {
   chains: Record<string, { leaves: number; lag: number | null }>;
 }
 
+const api = (n: RunningNode) => n.apiUrl!;
+
 async function get(url: string, init?: RequestInit) {
   const started = Date.now();
   const res = await fetch(url, init);
@@ -271,6 +273,43 @@ describe("relayer/api: operator health", function () {
     });
     expect(real.body.verified).to.equal(true);
     expect(real.body.status).to.equal("pending");
+  });
+
+  it("answers 503 naming the chain and the key while a transaction of the node's is stuck", async function () {
+    const attesterKey = await fundedKey(net);
+    const attester = privateKeyToAccount(attesterKey).address;
+    process.env.DISTPOS_TEST_HEALTH_STUCK = attesterKey;
+    const home = b.suite.addresses.chainCode;
+    await dispatchMany(b, a, sink, 1, 77);
+    // B stops mining: the attester's snapshot() stays pending past chains.<home>.txTimeoutMs.
+    await b.connection.provider.request({ method: "evm_setAutomine", params: [false] });
+    try {
+      const api = await start({
+        roles: ["indexer", "api", "attester"],
+        keys: { attester: "DISTPOS_TEST_HEALTH_STUCK" },
+        attester: { snapshotIntervalMs: 0 },
+        chains: {
+          ...net.chainEntries,
+          [home]: { ...net.chainEntries[home]!, txTimeoutMs: 1_000 },
+        },
+      });
+      const stuck = await waitFor("health naming the stuck key", async () => {
+        const h = await get(`${api}/v1/health`);
+        const body = h.body as unknown as HealthBody;
+        return h.status === 503 && body.problems.some((p) => p.includes(attester)) && body;
+      });
+      expect(stuck.checks.senders.ok).to.equal(false);
+      expect(stuck.problems.join("\n")).to.match(
+        new RegExp(`sender: key ${attester} is stuck on chain ${home} `),
+      );
+    } finally {
+      await b.connection.provider.request({ method: "evm_setAutomine", params: [true] });
+    }
+    await mine(b, 1);
+    await waitFor("health ok once the transaction is mined", async () => {
+      const h = await get(`${api(node!)}/v1/health`);
+      return h.status === 200;
+    });
   });
 
   it("publishes entry nodes but never the RPC URLs in /v1/routes", async function () {
