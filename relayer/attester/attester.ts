@@ -1,20 +1,27 @@
-import { encodeFunctionData, type Hex } from "viem";
+import { encodeFunctionData, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
 import { IOutboxAbi, IStakingHubAbi } from "../chain/abis.js";
-import { walletClientFor } from "../chain/clients.js";
+import { publicClientFor, walletClientFor } from "../chain/clients.js";
 import { TxSender } from "../chain/sender.js";
 import { domainOf } from "../checkpoints.js";
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { signCheckpoint, type Checkpoint } from "../protocol/index.js";
+import { signableBlock } from "./finality.js";
 
 /**
  * The attester role: with a key staked in the home StakingHub it
  * - calls Outbox.snapshot() when enough messages are not snapshotted yet (and not too often), and
- * - signs the checkpoint of every snapshot the indexer confirmed, but only when the root it computes
- *   from its own leaves equals both the Snapshot event's root and the Outbox's rootAt(count): an
- *   honest attester signs nothing the chain does not hold, so it can never be slashed.
+ * - signs the checkpoint of every snapshot the indexer confirmed, but only
+ *   - when the snapshot's block is at or below the chain's finalized (or safe) block, or
+ *     `reorgBound` blocks below the tip where the client has no such tag (finality.ts): a reorg the
+ *     config admits cannot replace it;
+ *   - and the root it computes from its own leaves equals both the Snapshot event's root and the
+ *     Outbox's rootAt(count) read at that block (not at the tip);
+ *   - and, where `witnessRpc` is configured, an independent RPC has the same block hash there and
+ *     the same rootAt(count): one lying RPC cannot get a false root signed.
+ *   An honest attester signs nothing the final chain does not hold, so it can never be slashed.
  * Signatures go to the node's checkpoint store, which the API serves.
  */
 export class Attester {
@@ -29,6 +36,9 @@ export class Attester {
   /** Counts known to be signed by us (in the store): not asked about again every round. */
   private signed = new Set<number>();
   private signedGen: string | undefined;
+  /** An RPC of another provider (chains.<home>.witnessRpc), when configured. */
+  private readonly witness: PublicClient | undefined;
+  private lastSignableBy: string | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -48,6 +58,9 @@ export class Attester {
         chainLabel: home.codeHex,
       },
     );
+    this.witness = home.witnessRpc.length
+      ? publicClientFor({ ...home, rpc: home.witnessRpc })
+      : undefined;
   }
 
   start(): void {
@@ -139,6 +152,9 @@ export class Attester {
     for (const count of this.signed) if (!inView.has(count)) this.signed.delete(count);
     const signed: number[] = [];
     const domain = domainOf(home);
+    const client = this.ctx.client(home.code);
+    /** The block reads are made at: the signable block, or the indexed one when lower. */
+    let at: { number: number; hash: Hex } | undefined;
     for (const snap of snapshots) {
       if (this.refused.has(snap.count) || this.signed.has(snap.count)) continue;
       if (await checkpoints.has(home.code, snap.count, this.account.address)) {
@@ -146,21 +162,38 @@ export class Attester {
         continue;
       }
       if (snap.count > tree.count) continue; // the indexer has not stored those leaves yet
+      at ??= await this.readBlock(cursor?.block);
+      if (!at || snap.block > at.number) continue; // not final yet: a reorg could still replace it
       const ours = tree.rootAt(snap.count);
-      const onChain = await this.ctx.client(home.code).readContract({
-        address: home.contracts.outbox,
-        abi: IOutboxAbi,
-        functionName: "rootAt",
-        args: [snap.count],
-      });
+      const onChain = await this.rootAt(client, snap.count, at.number);
       if (ours !== onChain || ours !== snap.root) {
-        this.refused.add(snap.count);
-        this.ctx.metrics.signRefused.inc();
-        this.log.error(
-          { count: snap.count, ours, onChain, event: snap.root },
-          "refusing to sign: our root differs from the chain's",
-        );
+        this.refuse(snap.count, "refusing to sign: our root differs from the chain's", {
+          ours,
+          onChain,
+          event: snap.root,
+          block: at.number,
+        });
         continue;
+      }
+      if (this.witness) {
+        const seen = await this.witnessed(snap.count, at).catch((e: unknown) => {
+          this.log.warn(
+            { count: snap.count, block: at!.number, err: errorText(e) },
+            "witness RPC did not answer: not signing yet",
+          );
+          return undefined;
+        });
+        if (!seen) continue;
+        if (seen.hash !== at.hash || seen.root !== ours) {
+          this.refuse(snap.count, "refusing to sign: the witness RPC disagrees with the RPC", {
+            ours,
+            witnessRoot: seen.root,
+            block: at.number,
+            hash: at.hash,
+            witnessHash: seen.hash,
+          });
+          continue;
+        }
       }
       const checkpoint: Checkpoint = { origin: home.code, root: ours, count: snap.count };
       const signature = await signCheckpoint(this.account, domain, checkpoint);
@@ -172,5 +205,52 @@ export class Attester {
       signed.push(snap.count);
     }
     return signed;
+  }
+
+  /** The block to read at: the lower of the signable (final) block and the indexed block. */
+  private async readBlock(
+    indexed: number | undefined,
+  ): Promise<{ number: number; hash: Hex } | undefined> {
+    const home = this.ctx.cfg.homeChain;
+    const client = this.ctx.client(home.code);
+    const final = await signableBlock(client, home);
+    if (!final || indexed === undefined) return undefined;
+    if (final.by !== this.lastSignableBy) {
+      this.lastSignableBy = final.by;
+      this.log.info(
+        { by: final.by, block: final.number, reorgBound: home.reorgBound },
+        "signing snapshots at or below this block",
+      );
+    }
+    if (final.number <= indexed) return final;
+    const block = await client.getBlock({ blockNumber: BigInt(indexed) });
+    return { number: indexed, hash: block.hash };
+  }
+
+  private rootAt(client: PublicClient, count: number, block: number): Promise<Hex> {
+    const home = this.ctx.cfg.homeChain;
+    return client.readContract({
+      address: home.contracts.outbox,
+      abi: IOutboxAbi,
+      functionName: "rootAt",
+      args: [count],
+      blockNumber: BigInt(block),
+    });
+  }
+
+  /** What the witness RPC holds at `at`: its block hash and the Outbox's rootAt(count). */
+  private async witnessed(count: number, at: { number: number }) {
+    const witness = this.witness!;
+    const [block, root] = await Promise.all([
+      witness.getBlock({ blockNumber: BigInt(at.number) }),
+      this.rootAt(witness, count, at.number),
+    ]);
+    return { hash: block.hash, root };
+  }
+
+  private refuse(count: number, msg: string, detail: Record<string, unknown>): void {
+    this.refused.add(count);
+    this.ctx.metrics.signRefused.inc();
+    this.log.error({ count, ...detail }, msg);
   }
 }

@@ -135,6 +135,12 @@ export const chainSchema = z.strictObject({
    * many blocks below the tip (the deepest reorg the operator believes the chain can have).
    */
   reorgBound: integer(MIN_REORG_BOUND, 1_000_000).default(64),
+  /**
+   * Independent JSON-RPC endpoints (another provider than `rpc`) that must agree with `rpc` on the
+   * block hash and the Outbox's root before the attester signs a snapshot: one lying RPC cannot get
+   * a false root signed. Tried in order with fallback; never published by the API.
+   */
+  witnessRpc: z.array(httpUrl).default([]),
 });
 
 export const configSchema = z

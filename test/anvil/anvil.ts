@@ -46,8 +46,12 @@ export interface Anvil {
 
 export interface AnvilOptions {
   chainId: number;
-  /** Seconds between blocks (`--block-time`); default 1. */
+  /** Seconds between blocks (`--block-time`); default 1; 0: a block per transaction. */
   blockTime?: number;
+  /** `--fork-url`: a fork of that chain (same state and history up to its tip). */
+  forkUrl?: string;
+  /** `--slots-in-an-epoch`: anvil's `safe` block is this far below the tip, `finalized` twice. */
+  slotsInAnEpoch?: number;
 }
 
 /** Starts anvil on a free 127.0.0.1 port and waits until it answers. */
@@ -63,10 +67,11 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
       String(port),
       "--chain-id",
       String(options.chainId),
-      "--block-time",
-      String(blockTime),
+      ...(blockTime ? ["--block-time", String(blockTime)] : []),
+      ...(options.forkUrl ? ["--fork-url", options.forkUrl] : []),
       "--hardfork",
       "cancun",
+      ...(options.slotsInAnEpoch ? ["--slots-in-an-epoch", String(options.slotsInAnEpoch)] : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -141,6 +146,12 @@ export interface AnvilNetworkOptions {
   pollIntervalMs?: number;
   /** Seconds between blocks once deployed; default 1. */
   blockTime?: number;
+  /**
+   * anvil's `--slots-in-an-epoch`: its finalized block, the one attesters sign at or below, is
+   * twice this below the tip. Default 3 (6 one-second blocks; anvil's own default, 32, would hold
+   * every signature back 64 s).
+   */
+  slotsInAnEpoch?: number;
 }
 
 /**
@@ -158,7 +169,11 @@ export async function anvilNetwork(options: AnvilNetworkOptions = {}): Promise<A
     const chains = [];
     const perChain: Record<string, { deploymentId: string }> = {};
     for (const name of names) {
-      const anvil = await startAnvil({ chainId: LOCAL_CHAINS[name], blockTime: options.blockTime });
+      const anvil = await startAnvil({
+        chainId: LOCAL_CHAINS[name],
+        blockTime: options.blockTime,
+        slotsInAnEpoch: options.slotsInAnEpoch ?? 3,
+      });
       anvils.push(anvil);
       await anvil.rpc("evm_setAutomine", [true]);
       const connection = await network.create({ network: "anvil", override: { url: anvil.url } });

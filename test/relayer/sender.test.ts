@@ -31,6 +31,7 @@ function chainAt(url: string, chainId: number): Chain {
     txTimeoutMs: 60_000,
     finalityTag: "finalized",
     reorgBound: 64,
+    witnessRpc: [],
   };
 }
 
