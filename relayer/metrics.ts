@@ -34,7 +34,7 @@ export class Metrics {
   });
   readonly treeMismatches = new Counter({
     name: "distpos_indexer_root_mismatches_total",
-    help: "Indexed tree disagreeing with an on-chain root (state rebuilt)",
+    help: "Indexed tree disagreeing with an on-chain root twice in a row (index rolled back or rebuilt)",
     labelNames: ["chain"],
     registers: [this.registry],
   });

@@ -65,14 +65,20 @@ class IndexCorrupt extends Error {
  *   change means a reorg reached below the cursor (deeper than the confirmations), and the index is
  *   rolled back to the newest recorded block still on the chain, then re-read from there.
  * - Every Snapshot event is checked against the tree rebuilt from our own leaves, and on (re)start
- *   the stored tree is checked against the Outbox's on-chain root; a disagreement wipes the index
- *   and rebuilds it from the start block.
+ *   the stored tree is checked against the Outbox's root read at the indexed block (not the tip).
+ *   A disagreement must repeat on the next round (read again from the RPC) before anything is
+ *   rebuilt: one wrong answer of a broken or lying RPC costs a round, not the index. A repeated
+ *   one rolls the index back to the newest stored snapshot whose root our leaves, the stored event
+ *   and the Outbox still agree on, and re-reads from there; only when none agrees is the index
+ *   wiped and rebuilt from the start block.
  */
 export class ChainIndexer {
   readonly view: ChainView;
   private readonly lease: Lease;
   private readonly log: Logger;
   private verifiedGen: string | undefined;
+  /** Disagreements with the chain seen in a row (one is read again before anything is rebuilt). */
+  private mismatches = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -129,7 +135,9 @@ export class ChainIndexer {
     }
     let cursor = (await store.cursor()) ?? (await store.initCursor(chain.startBlock));
     if (this.verifiedGen !== cursor.gen) {
-      cursor = await this.verifyStored(cursor);
+      const verified = await this.verifyStored(cursor);
+      if (!verified) return true; // read again at once: a disagreement must repeat
+      cursor = verified;
     }
 
     const tip = Number(await client.getBlockNumber());
@@ -217,7 +225,6 @@ export class ChainIndexer {
           const { count, root } = l.args as { count: number; root: Hex };
           const ours = count <= tree.count ? tree.rootAt(count) : undefined;
           if (ours !== root) {
-            this.o.metrics?.treeMismatches.inc({ chain: chain.codeHex });
             throw new IndexCorrupt(
               `Snapshot at count ${count} has root ${root}, our leaves give ${ours ?? "(not that many leaves)"}`,
             );
@@ -254,7 +261,7 @@ export class ChainIndexer {
     } catch (e) {
       if (e instanceof IndexCorrupt) {
         this.view.invalidate();
-        await this.rebuild(e.message);
+        if (this.repeated(e.message)) await this.rebuild(e.message);
         return true; // nothing of the batch is kept: the view starts over
       }
       throw e;
@@ -277,6 +284,7 @@ export class ChainIndexer {
       this.log.warn("another process took the indexer lease or moved the cursor: batch dropped");
       return false;
     }
+    this.mismatches = 0;
     this.o.metrics?.indexedBlock.set({ chain: chain.codeHex }, to);
     this.o.metrics?.indexedLeaves.set({ chain: chain.codeHex }, tree.count);
     for (const m of messages) {
@@ -302,7 +310,7 @@ export class ChainIndexer {
    * On (re)start, and after any rewrite: the leaves in Redis must give the roots the Outbox
    * recorded. Checked against the latest stored snapshot and the Outbox itself at the cursor block.
    */
-  private async verifyStored(cursor: Cursor): Promise<Cursor> {
+  private async verifyStored(cursor: Cursor): Promise<Cursor | undefined> {
     const { chain, client, store } = this.o;
     const { tree } = await this.view.sync();
     let problem: string | undefined;
@@ -324,22 +332,15 @@ export class ChainIndexer {
       const snaps = await store.snapshots();
       const last = snaps[snaps.length - 1];
       if (!problem && last) {
-        const onChainRoot = await client.readContract({
-          address: chain.contracts.outbox,
-          abi: IOutboxAbi,
-          functionName: "rootAt",
-          args: [last.count],
-        });
+        const onChainRoot = await this.rootAt(last.count, blockNumber);
         const ours = last.count <= tree.count ? tree.rootAt(last.count) : undefined;
         if (ours !== onChainRoot || last.root !== onChainRoot) {
           problem = `root at count ${last.count}: chain ${onChainRoot}, stored ${last.root}, our tree ${ours ?? "-"}`;
         }
       }
     }
-    if (problem) {
-      this.o.metrics?.treeMismatches.inc({ chain: chain.codeHex });
-      return this.rebuild(problem);
-    }
+    if (problem) return this.repeated(problem) ? this.rebuild(problem) : undefined;
+    this.mismatches = 0;
     this.verifiedGen = cursor.gen;
     this.log.info(
       { block: cursor.block, leaves: cursor.leaves },
@@ -348,7 +349,71 @@ export class ChainIndexer {
     return cursor;
   }
 
+  /** The Outbox's root at `count` as of block `blockNumber`. */
+  private rootAt(count: number, blockNumber: bigint): Promise<Hex> {
+    return this.o.client.readContract({
+      address: this.o.chain.contracts.outbox,
+      abi: IOutboxAbi,
+      functionName: "rootAt",
+      args: [count],
+      blockNumber,
+    });
+  }
+
+  /**
+   * Counts a disagreement with the chain; true when it repeats the previous round's (the index is
+   * to be rebuilt), false the first time (the round is read again from the RPC).
+   */
+  private repeated(problem: string): boolean {
+    if (++this.mismatches < 2) {
+      this.log.warn(
+        { problem },
+        "index disagrees with the chain: reading again before rebuilding anything",
+      );
+      return false;
+    }
+    this.mismatches = 0;
+    this.o.metrics?.treeMismatches.inc({ chain: this.o.chain.codeHex });
+    return true;
+  }
+
+  /**
+   * The block to roll back to after a confirmed disagreement: just below the newest stored
+   * snapshot (of the last 16) whose root our leaves give, the event recorded and the Outbox holds
+   * at the indexed block; every leaf dispatched before it is right (the root binds them).
+   */
+  private async lastAgreeing(): Promise<{ block: number; hash: Hex } | undefined> {
+    const { chain, client, store } = this.o;
+    const cursor = await store.cursor();
+    if (!cursor || cursor.hash === "0x") return undefined;
+    this.view.invalidate();
+    const { tree } = await this.view.sync();
+    for (const snap of (await store.snapshots()).reverse().slice(0, 16)) {
+      const block = snap.block - 1;
+      if (snap.count > tree.count || block < chain.startBlock) continue;
+      if (tree.rootAt(snap.count) !== snap.root) continue;
+      if ((await this.rootAt(snap.count, BigInt(cursor.block))) !== snap.root) continue;
+      const b = await client.getBlock({ blockNumber: BigInt(block) });
+      return { block, hash: b.hash };
+    }
+    return undefined;
+  }
+
   private async rebuild(reason: string): Promise<Cursor> {
+    const from = await this.lastAgreeing().catch((e: unknown) => {
+      this.log.warn({ err: errorText(e) }, "no agreeing snapshot found: the chain did not answer");
+      return undefined;
+    });
+    if (from) {
+      this.log.error(
+        { reason, from: from.block },
+        "index disagrees with the chain: rebuilding it from the last snapshot that agrees",
+      );
+      const cursor = await this.o.store.rollback(from);
+      this.view.invalidate();
+      this.verifiedGen = cursor.gen;
+      return cursor;
+    }
     this.log.error(
       { reason },
       "index disagrees with the chain: rebuilding it from the start block",

@@ -1,13 +1,18 @@
 import { expect } from "chai";
+import { pino } from "pino";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
+import { encodeFunctionData } from "viem";
+
+import { IOutboxAbi } from "../../relayer/chain/abis.js";
 import { publicClientFor } from "../../relayer/chain/clients.js";
 import type { Chain } from "../../relayer/config/load.js";
 import { ChainIndexer } from "../../relayer/indexer/indexer.js";
 import { ChainStore } from "../../relayer/indexer/store.js";
 import { Metrics } from "../../relayer/metrics.js";
 import { MerkleTree } from "../../relayer/protocol/index.js";
+import { startLyingRpc } from "../helpers/lyingRpc.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -65,11 +70,11 @@ describe("relayer/indexer", function () {
   });
   afterEach(async () => clearPrefix(redis, prefix));
 
-  function indexer(metrics = new Metrics()) {
+  function indexer(metrics = new Metrics(), chain = chainA) {
     const store = new ChainStore(redis, prefix, chainA.code);
     return new ChainIndexer({
       chain: chainA,
-      client: publicClientFor(chainA),
+      client: publicClientFor(chain),
       store,
       metrics,
       leaseTtlMs: 60_000,
@@ -148,6 +153,84 @@ describe("relayer/indexer", function () {
     expect(tree.count).to.equal(count);
     expect(tree.root()).to.equal(await a.suite.outbox.root());
     expect(await metric(metrics, "distpos_indexer_root_mismatches_total")).to.equal(1);
+  });
+
+  it("does not rebuild on one mismatch an RPC answers once; a repeated one rebuilds from the last agreeing snapshot", async function () {
+    const [a, b] = net.chains as [TestChain, TestChain];
+    await dispatch(a, b, 2, 5);
+    await (await a.suite.outbox.snapshot()).wait();
+    const [, agreeing] = await a.suite.outbox.latestSnapshot();
+    await dispatch(a, b, 2, 6);
+    await (await a.suite.outbox.snapshot()).wait();
+    const [, lied] = await a.suite.outbox.latestSnapshot();
+    await mine(a, 2);
+    const first = indexer();
+    await catchUp(first);
+    await first.stop();
+    const cursor = async () => (await new ChainStore(redis, prefix, chainA.code).cursor())!;
+    const before = await cursor();
+
+    // The RPC answers one rootAt with a wrong root (a broken or lying endpoint, once).
+    const liar = await startLyingRpc(net.rpcs[0]!.url);
+    const selector = encodeFunctionData({
+      abi: IOutboxAbi,
+      functionName: "rootAt",
+      args: [0],
+    }).slice(0, 10);
+    // It lies about the newest snapshot's root only: once, then every time.
+    const about = encodeFunctionData({
+      abi: IOutboxAbi,
+      functionName: "rootAt",
+      args: [Number(lied)],
+    });
+    let lies = 0;
+    let always = false;
+    liar.lie((call, result) => {
+      const data = (call.params?.[0] as { data?: string; input?: string } | undefined) ?? {};
+      if (call.method !== "eth_call" || (data.data ?? data.input) !== about) return result;
+      if (!always && lies > 0) return result;
+      lies++;
+      return `0x${"66".repeat(32)}`;
+    });
+    const store = new ChainStore(redis, prefix, chainA.code);
+    const agreeingBlock = (await store.snapshots()).find(
+      (x) => x.count === Number(agreeing),
+    )!.block;
+    try {
+      const metrics = new Metrics();
+      const restarted = indexer(metrics, { ...chainA, rpc: [liar.url] });
+      await catchUp(restarted);
+      await restarted.stop();
+      expect(lies).to.equal(1); // it was asked, and lied
+      expect((await cursor()).gen, "index not wiped").to.equal(before.gen);
+      expect(await metric(metrics, "distpos_indexer_root_mismatches_total")).to.equal(0);
+
+      // The same lie, repeated: the index is rolled back to just below the last snapshot the chain
+      // still agrees on, not to the start block, and read again.
+      always = true;
+      const lines: string[] = [];
+      const log = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+      const again = new ChainIndexer({
+        chain: chainA,
+        client: publicClientFor({ ...chainA, rpc: [liar.url] }),
+        store,
+        metrics,
+        log,
+        leaseTtlMs: 60_000,
+      });
+      await catchUp(again);
+      await again.stop();
+      expect(await metric(metrics, "distpos_indexer_root_mismatches_total")).to.equal(1);
+      const rebuilt = lines
+        .map((l) => JSON.parse(l) as { msg: string; from?: number })
+        .find((l) => l.msg.startsWith("index disagrees with the chain: rebuilding"));
+      expect(rebuilt?.msg).to.match(/from the last snapshot that agrees/);
+      expect(rebuilt?.from).to.equal(agreeingBlock - 1);
+      const { tree } = await again.view.sync();
+      expect(tree.root()).to.equal(await a.suite.outbox.root());
+    } finally {
+      await liar.close();
+    }
   });
 
   it("lets one process index a chain at a time (lease)", async function () {
