@@ -19,6 +19,7 @@ import { errorText } from "../log.js";
 import { CliError, Context, EXIT, exitCodeOf, type GlobalOptions } from "./context.js";
 import { defineBalance } from "./commands/balance.js";
 import { defineClaim } from "./commands/claim.js";
+import { defineConfig } from "./commands/config.js";
 import { defineCredit } from "./commands/credit.js";
 import { defineDlq } from "./commands/dlq.js";
 import { defineDoctor } from "./commands/doctor.js";
@@ -83,6 +84,7 @@ export function buildCli(exitCode: { value: number } = { value: EXIT.ok }): Comm
   defineDlq(program, exec);
   defineRequeue(program, exec);
   defineDoctor(program, exec);
+  defineConfig(program, exec);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -4,7 +4,7 @@
  * RPC URL and key from the environment.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,8 @@ import type { NetworkConnection } from "hardhat/types/network";
 
 import { attachSuite, readDeploymentRecord, suiteAs, type Suite } from "../../deploy/suite.js";
 import { serveChain, type RpcEndpoint } from "../../deploy/rpcServer.js";
+import { runCli } from "../../deploy/nodeProcess.js";
+import { loadConfig } from "../../relayer/config/load.js";
 
 const HARDHAT = fileURLToPath(
   new URL("../../node_modules/hardhat/dist/src/cli.js", import.meta.url),
@@ -114,6 +116,73 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
       (e: Error) => e.message,
     );
     expect(failure).to.contain("--token <settlement token address> is required");
+  });
+
+  it("distpos:deploy --test-token gives a settlement token anyone can mint on a test chain", async function () {
+    const [user] = await a.connection.ethers.getSigners();
+    const token = a.suite!.token.connect(user!);
+    const before = await token.balanceOf(user!.address);
+    await (await token.mint(user!.address, 5n * ONE)).wait();
+    expect(await token.balanceOf(user!.address)).to.equal(before + 5n * ONE);
+  });
+
+  it("distpos config init writes a node config from the deployment records that the node loads", async function () {
+    const file = join(dir, "node.yaml");
+    const init = (extra: string[] = []) =>
+      runCli([
+        "config",
+        "init",
+        "--home",
+        a.record,
+        "--rpc",
+        a.rpc.url,
+        "--peer",
+        b.record,
+        "--peer-rpc",
+        b.rpc.url,
+        "--out",
+        file,
+        ...extra,
+      ]);
+    const done = await init();
+    expect(done.code, done.stderr).to.equal(0);
+    expect(done.stdout).to.contain(`wrote ${file}`);
+    const cfg = loadConfig(file);
+    const [ra, rb] = [await readDeploymentRecord(a.record), await readDeploymentRecord(b.record)];
+    expect(cfg.home).to.equal(ra.chainCode);
+    expect(cfg.roles).to.have.members(["indexer", "api", "attester", "relayer", "watcher"]);
+    expect(cfg.relayer.destinations).to.deep.equal([ra.chainCode]);
+    for (const [r, rpc] of [
+      [ra, a.rpc.url],
+      [rb, b.rpc.url],
+    ] as const) {
+      const c = cfg.chain(r.chainCode);
+      expect(c.rpc).to.deep.equal([rpc]);
+      expect(c.chainId).to.equal(r.evmChainId);
+      expect(c.startBlock).to.equal(r.deployedAtBlock);
+      expect(c.contracts).to.deep.equal({
+        registry: r.registry,
+        outbox: r.outbox,
+        inbox: r.inbox,
+        stakingHub: r.stakingHub,
+        bank: r.bank,
+        token: r.settlementToken,
+      });
+    }
+    // The node's own commands read it and reach both chains.
+    const routes = await runCli(["-c", file, "routes"]);
+    expect(routes.code, routes.stderr).to.equal(0);
+    expect(routes.stdout).to.contain(ra.chainCode).and.to.contain(rb.chainCode);
+
+    const again = await init();
+    expect(again.code).to.equal(2);
+    expect(again.stderr).to.contain(`--out ${file}: the file exists (--force overwrites it)`);
+    expect((await init(["--force"])).code).to.equal(0);
+    const junk = join(dir, "junk.json");
+    writeFileSync(junk, "{}");
+    const bad = await runCli(["config", "init", "--home", junk, "--rpc", a.rpc.url, "--out", file]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/--home .*junk\.json: not a deployment record .*missing name/);
   });
 
   it("enrolls both ways, seeds mirrors once attesters allocated, tops reserves up, and changes nothing when run again", async function () {
