@@ -112,6 +112,39 @@ describe("relayer/config", function () {
     expectConfigError(() => loadConfig(file6), "", file6, "YAML");
   });
 
+  it("takes a fee cap and a reorg bound per chain, refusing a bound below the documented minimum", function () {
+    const cfg = loadConfig(
+      write(
+        "fees.yaml",
+        good.replace(
+          "confirmations: 3",
+          "confirmations: 3\n    maxFeePerGasGwei: 1.5\n    reorgBound: 12\n    finalityTag: safe",
+        ),
+      ),
+    );
+    expect(cfg.homeChain.maxFeePerGasGwei).to.equal(1.5);
+    expect(cfg.homeChain.reorgBound).to.equal(12);
+    expect(cfg.homeChain.finalityTag).to.equal("safe");
+    expect(cfg.chain("1234").maxFeePerGasGwei).to.equal(500);
+    expect(cfg.chain("1234").reorgBound).to.equal(64);
+    expect(cfg.chain("1234").finalityTag).to.equal("finalized");
+    const low = write(
+      "low.yaml",
+      good.replace("confirmations: 3", "confirmations: 3\n    reorgBound: 3"),
+    );
+    expectConfigError(() => loadConfig(low), "chains.a0a1.reorgBound", low, "at least 12");
+    const free = write(
+      "free.yaml",
+      good.replace("confirmations: 3", "confirmations: 3\n    maxFeePerGasGwei: 0"),
+    );
+    expectConfigError(() => loadConfig(free), "chains.a0a1.maxFeePerGasGwei", free, "more than 0");
+    const tag = write(
+      "tag.yaml",
+      good.replace("confirmations: 3", "confirmations: 3\n    finalityTag: latest"),
+    );
+    expectConfigError(() => loadConfig(tag), "chains.a0a1.finalityTag", tag);
+  });
+
   it("accepts the operator example relayer/example.yaml", function () {
     const cfg = loadConfig(new URL("../../relayer/example.yaml", import.meta.url).pathname);
     expect(cfg.chainList.map((c) => c.codeHex)).to.deep.equal(["a0a1", "b0b1"]);
