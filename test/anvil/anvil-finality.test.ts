@@ -9,7 +9,10 @@ import { expect } from "chai";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+
 import { Attester } from "../../relayer/attester/attester.js";
+import { Watcher } from "../../relayer/watcher/watcher.js";
 import { ChainIndexer } from "../../relayer/indexer/indexer.js";
 import { Metrics } from "../../relayer/metrics.js";
 import { NodeContext } from "../../relayer/node.js";
@@ -103,6 +106,21 @@ describe("anvil: an honest attester is never slashed by a reorg of its home chai
       expect(cp, "the final snapshot is signed").not.to.equal(undefined);
       // What the attester's own watcher checks: every signed root is the chain's root at its count.
       expect(cp!.signatures.map((s) => s.signer)).to.include(a.attesters[0]!.address);
+      // Its own community's watcher finds no fraud in it.
+      const watcherKey = generatePrivateKey();
+      await anvil.rpc("anvil_setBalance", [
+        privateKeyToAccount(watcherKey).address,
+        "0x56BC75E2D63100000",
+      ]);
+      const watcher = new Watcher(ctx, watcherKey);
+      const ours = cp!.signatures.find((s) => s.signer === a.attesters[0]!.address)!;
+      expect(
+        await watcher.check(
+          { origin: a.suite.code, root: cp!.root, count: cp!.count },
+          ours.signature,
+          "store",
+        ),
+      ).to.equal("honest");
       expect(cp!.root, "signed root = the chain's root at the count").to.equal(
         await a.suite.outbox.rootAt(count),
       );
