@@ -19,8 +19,9 @@ import { signableBlock } from "./finality.js";
  *     config admits cannot replace it;
  *   - and the root it computes from its own leaves equals both the Snapshot event's root and the
  *     Outbox's rootAt(count) read at that block (not at the tip);
- *   - and, where `witnessRpc` is configured, an independent RPC has the same block hash there and
- *     the same rootAt(count): one lying RPC cannot get a false root signed.
+ *   - and, where `witnessRpc` is configured, an independent RPC calls that block final too and has
+ *     the same block hash there and the same rootAt(count): one lying RPC cannot get a false root
+ *     (or a root of a block it merely calls final) signed.
  *   An honest attester signs nothing the final chain does not hold, so it can never be slashed.
  * Signatures go to the node's checkpoint store, which the API serves.
  */
@@ -238,9 +239,15 @@ export class Attester {
     });
   }
 
-  /** What the witness RPC holds at `at`: its block hash and the Outbox's rootAt(count). */
+  /**
+   * What the witness RPC holds at `at`: its block hash and the Outbox's rootAt(count); undefined
+   * while `at` is not final by the witness's own account either (a lying RPC's "finalized" block
+   * may be its tip).
+   */
   private async witnessed(count: number, at: { number: number }) {
     const witness = this.witness!;
+    const final = await signableBlock(witness, this.ctx.cfg.homeChain);
+    if (!final || final.number < at.number) return undefined;
     const [block, root] = await Promise.all([
       witness.getBlock({ blockNumber: BigInt(at.number) }),
       this.rootAt(witness, count, at.number),
