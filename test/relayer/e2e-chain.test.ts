@@ -6,6 +6,7 @@ import { expect } from "chai";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
+import { feeLie, startLyingRpc } from "../helpers/lyingRpc.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -153,5 +154,54 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     for (const id of removed)
       expect(delivered.has(id), `removed message ${id} delivered`).to.equal(false);
     expect(node.proc.exitCode).to.equal(null);
+  });
+
+  it("an RPC lying about fees gets nothing signed above chains.<code>.maxFeePerGasGwei, and messages still arrive", async function () {
+    // Every fee figure both RPCs give is 1.3M gwei; the cap is 50 gwei (the chains' real base fee
+    // is far below it).
+    const liars = await Promise.all(net.rpcs.map((r) => startLyingRpc(r.url)));
+    for (const liar of liars) liar.lie(feeLie(1_300_000n * 10n ** 9n));
+    const chains = structuredClone(net.chainEntries);
+    const codes = net.chains.map((c) => c.suite.addresses.chainCode);
+    codes.forEach((code, i) => {
+      chains[code] = { ...chains[code]!, rpc: [liars[i]!.url], maxFeePerGasGwei: 50 };
+    });
+    try {
+      const { file, env } = nodeConfigFile(
+        net,
+        a.suite.addresses.chainCode,
+        prefix,
+        { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
+        { roles: ["indexer", "api", "attester", "relayer"], chains },
+      );
+      const node = await runNode("fee-liar", file, env);
+      const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+      const ids = await dispatchMany(a, b, sink, 5, 7);
+      await waitFor(
+        "deliveries signed at the cap",
+        async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+        60_000,
+        200,
+      );
+      const line = await node.waitForLine(
+        (l) => typeof l.msg === "string" && l.msg.startsWith("fee above chains."),
+        5_000,
+      );
+      expect(line.msg).to.match(
+        /fee above chains\.[0-9a-f]+\.maxFeePerGasGwei: signing at the cap/,
+      );
+      const metrics = await (await fetch(`${node.apiUrl}/metrics`)).text();
+      for (const code of codes)
+        expect(metrics).to.match(
+          new RegExp(`distpos_fee_capped_total\\{chain="${code}",reason="estimate"\\} [1-9]`),
+        );
+      const signed = liars.flatMap((l) => l.signed);
+      expect(signed.length).to.be.greaterThan(1);
+      for (const tx of signed)
+        expect(tx.maxFeePerGas ?? tx.gasPrice).to.be.at.most(50n * 10n ** 9n);
+    } finally {
+      await killAll();
+      await Promise.all(liars.map((l) => l.close()));
+    }
   });
 });
