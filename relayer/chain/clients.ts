@@ -27,9 +27,12 @@ export interface SenderPolicy {
   receiptTimeoutMs: number;
 }
 
-/** The chain's maximum fee per gas in wei (the config gives gwei, possibly with decimals). */
-export function maxFeePerGasWei(chain: Pick<Chain, "maxFeePerGasGwei">): bigint {
-  return parseGwei(chain.maxFeePerGasGwei.toFixed(9));
+/**
+ * The chain's maximum fee per gas in wei (the config gives gwei, possibly with decimals); a chain
+ * built without the config's defaults gets the default cap (500 gwei).
+ */
+export function maxFeePerGasWei(chain: Partial<Pick<Chain, "maxFeePerGasGwei">>): bigint {
+  return parseGwei((chain.maxFeePerGasGwei ?? 500).toFixed(9));
 }
 
 /** The sender policy a wallet client built by walletClientFor carries, if any. */
@@ -42,7 +45,7 @@ export function viemChain(chain: Chain): ViemChain {
   const policy: SenderPolicy = {
     maxFeePerGas: maxFeePerGasWei(chain),
     maxFeeField: `chains.${chain.codeHex}.maxFeePerGasGwei`,
-    receiptTimeoutMs: chain.txTimeoutMs,
+    receiptTimeoutMs: (chain as Partial<Chain>).txTimeoutMs ?? 60_000,
   };
   return defineChain({
     id: chain.chainId,
