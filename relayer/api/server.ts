@@ -17,6 +17,8 @@ import {
   messageId,
   type Message,
 } from "../protocol/index.js";
+import { BundleRefusedError } from "../handover/bundle.js";
+import { BundleInbox } from "../handover/inbound.js";
 import { checkHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
@@ -33,7 +35,7 @@ const EXPLORER_FILES: Record<string, string> = {
 };
 
 /** Paths that read Redis: answered 503 at once while Redis is unreachable, never stalled. */
-const NEEDS_REDIS = /^\/v1\/(messages|proofs|checkpoints|tx|address)(\/|$)/;
+const NEEDS_REDIS = /^\/v1\/(messages|bundles|proofs|checkpoints|tx|address)(\/|$)/;
 
 export interface ApiOptions {
   /** The node's own keys' addresses, whose balances /metrics reports. */
@@ -297,6 +299,30 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
         "message handed over by a peer",
       );
     return reply.code(fresh ? 202 : 200).send({ id, status: fresh ? "accepted" : "known" });
+  });
+
+  // The hand-over of bundles (docs/protocol.md 4.2): verified against our own chain before
+  // anything is stored or queued; a refusal names its reason.
+  const bundles = cfg.relayer.handover === "bundles" ? new BundleInbox(ctx) : undefined;
+  app.post("/v1/bundles", { bodyLimit: cfg.api.bundleBodyLimit }, async (req, reply) => {
+    if (!bundles) return bad(reply, 404, "this node does not take bundles (relayer.handover)");
+    try {
+      const acceptance = await bundles.accept(req.body);
+      log.info(
+        {
+          accepted: acceptance.accepted.length,
+          known: acceptance.known.length,
+          delivered: acceptance.delivered.length,
+        },
+        "bundle accepted",
+      );
+      return reply.code(acceptance.accepted.length ? 202 : 200).send(acceptance);
+    } catch (e) {
+      if (!(e instanceof BundleRefusedError)) throw e;
+      ctx.metrics.pushesReceived.inc({ outcome: "rejected" });
+      log.info({ reason: e.reason, detail: e.message }, "bundle refused");
+      return reply.code(e.status).send({ error: e.message, reason: e.reason });
+    }
   });
 
   app.get("/v1/routes", async (_req, reply) => {

@@ -128,6 +128,8 @@ export const configSchema = z
         port: integer(0, 65535).default(7545),
         /** Largest message body accepted by POST /v1/messages, in bytes. */
         bodyLimit: integer(1024).default(65_536),
+        /** Largest bundle accepted by POST /v1/bundles, in bytes (1,000 messages fit). */
+        bundleBodyLimit: integer(1024).default(4_194_304),
         /** GET /v1/health answers 503 when a chain's index is more blocks than this behind. */
         maxIndexerLag: integer(0).default(50),
       })
@@ -171,6 +173,14 @@ export const configSchema = z
         lockDurationMs: integer(1_000).default(30_000),
         /** Hand our home chain's outgoing messages to the destination's entry nodes. */
         push: boolean.default(true),
+        /**
+         * How messages cross (docs/protocol.md 4): `messages`, each node indexes every chain of the
+         * routing table and delivers from its own index of the origin; `bundles`, a node indexes
+         * its home chain only, hands verified bundles (checkpoint, signatures, messages, proof)
+         * to the destination's entry nodes, and delivers to its home Inbox from the bundles it
+         * accepted (POST /v1/bundles), with no peer RPC.
+         */
+        handover: z.enum(["messages", "bundles"]).default("messages"),
       })
       .prefault({}),
     indexer: z

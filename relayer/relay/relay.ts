@@ -22,10 +22,13 @@ import {
   addressToBytes32,
   buildDelivery,
   decodeMessage,
+  messageId,
   sortBySigner,
-  type MerkleTree,
+  type ProvingTree,
   type SignerSignature,
 } from "../protocol/index.js";
+import { loadBundle, peerChain } from "../handover/inbound.js";
+import { ProvenTree } from "../handover/provenTree.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
 import {
@@ -479,6 +482,12 @@ export class DestinationRelay {
 
   /** Plans and sends the batches for `items` (all from `origin`); settles every item. */
   private async deliverItems(originCode: bigint, items: Item[]): Promise<void> {
+    const fromBundles = items.filter((i) => i.data.bundle !== undefined);
+    if (fromBundles.length) {
+      await this.deliverFromBundles(originCode, fromBundles);
+      items = items.filter((i) => i.data.bundle === undefined);
+      if (!items.length) return;
+    }
     const origin = this.ctx.cfg.chain(originCode);
     const view = this.ctx.view(originCode);
     const { tree } = await view.sync();
@@ -553,6 +562,68 @@ export class DestinationRelay {
       plan.batches.map((b) =>
         this.sendBatch(origin, tree, chosen.snap, chosen.signatures, b.items, b.everySigner),
       ),
+    );
+  }
+
+  /**
+   * Delivers items that came in verified bundles (handover/inbound.ts): each bundle carries its
+   * checkpoint, its signatures and the proof of its messages, so no index of the origin is read.
+   * The bundle's proven part of the origin tree proves any subset of its messages, so batches are
+   * planned and split as for indexed messages.
+   */
+  private async deliverFromBundles(originCode: bigint, items: Item[]): Promise<void> {
+    const origin = peerChain(this.ctx, originCode);
+    const byBundle = new Map<string, Item[]>();
+    for (const item of items) {
+      const list = byBundle.get(item.data.bundle!) ?? [];
+      list.push(item);
+      byBundle.set(item.data.bundle!, list);
+    }
+    await Promise.all(
+      [...byBundle].map(async ([key, list]) => {
+        const bundle = await loadBundle(this.ctx, key);
+        if (!bundle) {
+          for (const item of list)
+            item.settle({
+              kind: "error",
+              error: new UnrecoverableError(`bundle ${key} is gone: the origin must hand it again`),
+            });
+          return;
+        }
+        const cp = bundle.checkpoint;
+        const tree = new ProvenTree(
+          bundle.messages.map((m) => messageId(m)),
+          bundle.messages.map((m) => decodeMessage(m).nonce),
+          bundle.proof,
+          cp.count,
+        );
+        const seen = new Set<number>();
+        const ready: Item[] = [];
+        for (const item of list.sort((a, b) => a.nonce - b.nonce)) {
+          if (seen.has(item.nonce)) {
+            item.settle({ kind: "wait", reason: "same message twice in one batch" });
+            continue;
+          }
+          if (tree.leaf(item.nonce).toLowerCase() !== item.data.id.toLowerCase()) {
+            item.settle({
+              kind: "error",
+              error: new UnrecoverableError(`message ${item.data.id} is not in its bundle`),
+            });
+            continue;
+          }
+          seen.add(item.nonce);
+          ready.push(item);
+        }
+        if (!ready.length) return;
+        const snap: StoredSnapshot = { count: cp.count, root: cp.root, block: 0 };
+        const plan = await this.plan(origin, ready, bundle.signatures.length);
+        for (const w of plan.waiting) w.item.settle({ kind: "wait", reason: w.reason });
+        await Promise.all(
+          plan.batches.map((b) =>
+            this.sendBatch(origin, tree, snap, bundle.signatures, b.items, b.everySigner),
+          ),
+        );
+      }),
     );
   }
 
@@ -648,7 +719,7 @@ export class DestinationRelay {
   /** Chooses signers for the batch's value at risk, simulates, sends, confirms. */
   private async sendBatch(
     origin: Chain,
-    tree: MerkleTree,
+    tree: ProvingTree,
     snap: StoredSnapshot,
     all: SignerSignature[],
     items: Item[],
