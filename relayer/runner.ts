@@ -6,6 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { buildApi } from "./api/server.js";
 import { Attester } from "./attester/attester.js";
 import { BundleHandover } from "./handover/outbound.js";
+import { BundlePuller } from "./handover/pull.js";
 import { ConfigError, readKey, type LoadedConfig } from "./config/load.js";
 import { ChainIndexer } from "./indexer/indexer.js";
 import type { StoredMessage } from "./indexer/store.js";
@@ -88,7 +89,8 @@ export async function startNode(
   const destinations = bundles
     ? [cfg.home]
     : (cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex));
-  const handover = bundles && cfg.roles.includes("relayer") ? new BundleHandover(ctx) : undefined;
+  const handover = bundles ? new BundleHandover(ctx) : undefined;
+  const puller = bundles && keys.relayer ? new BundlePuller(ctx) : undefined;
 
   // The API first: a port taken by another process stops the node before any role started.
   let api: FastifyInstance | undefined;
@@ -102,7 +104,7 @@ export async function startNode(
       address: privateKeyToAccount(key).address,
       chains,
     }));
-    api = buildApi(ctx, { wallets });
+    api = buildApi(ctx, { wallets, handover });
     try {
       await api.listen({ host: cfg.api.host, port: cfg.api.port });
     } catch (e) {
@@ -184,7 +186,10 @@ export async function startNode(
     }
   }
 
-  handover?.start();
+  if (keys.relayer) {
+    handover?.start();
+    puller?.start();
+  }
 
   if (keys.watcher) {
     node.watcher = new Watcher(ctx, keys.watcher);
@@ -199,6 +204,7 @@ export async function startNode(
     const roles = (async () => {
       await Promise.all(node.relays.map((r) => r.stop().catch(() => undefined)));
       await handover?.stop().catch(() => undefined);
+      await puller?.stop().catch(() => undefined);
       await node.watcher?.stop().catch(() => undefined);
       await node.attester?.stop().catch(() => undefined);
       await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));

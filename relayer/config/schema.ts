@@ -181,6 +181,8 @@ export const configSchema = z
          * accepted (POST /v1/bundles), with no peer RPC.
          */
         handover: z.enum(["messages", "bundles"]).default("messages"),
+        /** With bundles: how often peers' entry nodes are asked what waits for us (GET /v1/bundles). */
+        pullIntervalMs: integer(100).default(5_000),
       })
       .prefault({}),
     indexer: z

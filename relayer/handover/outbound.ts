@@ -9,7 +9,7 @@ import { fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
 import { formatChainCode, type SignerSignature } from "../protocol/index.js";
 import { SignatureCollector } from "../relay/signatures.js";
 import { StakedSigners } from "../relay/signers.js";
-import { BUNDLE_LIMITS, buildBundle, bundleToJson } from "./bundle.js";
+import { BUNDLE_LIMITS, buildBundle, bundleToJson, type Bundle } from "./bundle.js";
 import type { Acceptance } from "./inbound.js";
 import { peerEntryNodes } from "./peers.js";
 
@@ -89,6 +89,7 @@ export class BundleHandover {
       if (m.origin !== home || m.destination === home) continue;
       const dest = formatChainCode(m.destination);
       await this.ctx.redis.zadd(this.key(`pending:${dest}`), "NX", m.nonce, m.id.toLowerCase());
+      await this.ctx.redis.zadd(this.key(`open:${dest}`), "NX", m.nonce, m.id.toLowerCase());
       await this.ctx.redis.hsetnx(this.key(`msg:${m.id.toLowerCase()}`), "state", "waiting");
       await this.ctx.redis.hsetnx(this.key(`msg:${m.id.toLowerCase()}`), "destination", dest);
     }
@@ -123,13 +124,29 @@ export class BundleHandover {
     }
   }
 
-  private async handOver(home: Chain, dest: Chain): Promise<void> {
-    const ids = await this.ctx.redis.zrange(
-      this.key(`pending:${dest.codeHex}`),
+  /**
+   * The bundle a destination pulls (GET /v1/bundles): our messages to `destination` not yet seen
+   * delivered, from nonce `after + 1`, under our newest signed checkpoint covering the first;
+   * undefined when none is waiting or no signed checkpoint covers it yet.
+   */
+  async bundleFor(destination: bigint, after: number): Promise<Bundle | undefined> {
+    const ids = await this.ctx.redis.zrangebyscore(
+      this.key(`open:${formatChainCode(destination)}`),
+      `(${after}`,
+      "+inf",
+      "LIMIT",
       0,
-      BUNDLE_LIMITS.messages - 1,
+      BUNDLE_LIMITS.messages,
     );
-    if (!ids.length) return;
+    return (await this.build(this.ctx.cfg.homeChain, ids))?.bundle;
+  }
+
+  /** The bundle of the messages `ids` (nonce order) our signed checkpoints cover. */
+  private async build(
+    home: Chain,
+    ids: readonly string[],
+  ): Promise<{ bundle: Bundle; covered: StoredMessage[]; count: number } | undefined> {
+    if (!ids.length) return undefined;
     const view = this.ctx.view(home.code);
     const { tree } = await view.sync();
     const stored = (
@@ -161,6 +178,21 @@ export class BundleHandover {
       signatures: chosen.signatures.slice(0, BUNDLE_LIMITS.signatures),
       messages: covered.map((m) => m.message),
     });
+    return { bundle, covered, count: chosen.count };
+  }
+
+  private async handOver(home: Chain, dest: Chain): Promise<void> {
+    // relayer.push false: destinations pull (GET /v1/bundles) and nothing is followed here.
+    if (!this.ctx.cfg.relayer.push) return;
+    const ids = await this.ctx.redis.zrange(
+      this.key(`pending:${dest.codeHex}`),
+      0,
+      BUNDLE_LIMITS.messages - 1,
+    );
+    const built = await this.build(home, ids);
+    if (!built) return;
+    const { bundle, covered } = built;
+    const chosen = { count: built.count };
     const body = JSON.stringify(bundleToJson(bundle));
     let refused: string | undefined;
     for (const node of peerEntryNodes(this.ctx, dest.code)) {
@@ -256,6 +288,7 @@ export class BundleHandover {
           ...(d.failureKind ? { failureKind: d.failureKind } : {}),
         });
         await this.ctx.redis.zrem(this.key(`tracking:${dest.codeHex}`), id);
+        await this.ctx.redis.zrem(this.key(`open:${dest.codeHex}`), id);
         this.log.info({ msgId: id, node, tx: d.tx, status: d.status }, "hand-over done");
       } else {
         // Followed again after the others.

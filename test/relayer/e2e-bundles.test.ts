@@ -43,32 +43,39 @@ type Journey = {
   destination: { status: string; tx?: Hex };
 };
 
-describe("relayer e2e: bundles handed node to node, home chains only", function () {
+describe("relayer e2e: bundles handed node to node between three chains, home chains only", function () {
   let net: ServedNetwork;
   let redis: Redis;
   let a: TestChain;
   let b: TestChain;
+  let c: TestChain;
   let sinkA: string;
   let sinkB: string;
+  let sinkC: string;
   const prefixes: string[] = [];
   const urls: Record<string, string> = {};
 
   before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
+    net = await serveNetwork({
+      confirmations: 1,
+      intervalMiningMs: 100,
+      chains: ["chainA", "chainB", "chainC"],
+    });
+    [a, b, c] = net.chains as [TestChain, TestChain, TestChain];
     sinkA = await deploySink(a);
     sinkB = await deploySink(b);
+    sinkC = await deploySink(c);
     redis = newRedis();
-    for (const chain of [a, b]) {
+    for (const chain of [a, b, c])
+      urls[chain.suite.addresses.chainCode] = `http://127.0.0.1:${await freePort()}`;
+    // Each chain's entry node is its test node; B's list starts with a node that is down (every
+    // hand-over to B fails over past it).
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    for (const chain of [a, b, c]) {
       const code = chain.suite.addresses.chainCode;
-      urls[code] = `http://127.0.0.1:${await freePort()}`;
+      net.chainEntries[code]!.nodes = chain === b ? [dead, urls[code]!] : [urls[code]!];
     }
-    // Every chain's entry node is the other test node; nodes index their home chain only.
-    for (const chain of [a, b])
-      net.chainEntries[chain.suite.addresses.chainCode]!.nodes = [
-        urls[chain.suite.addresses.chainCode]!,
-      ];
-    for (const chain of [a, b]) {
+    for (const chain of [a, b, c]) {
       const code = chain.suite.addresses.chainCode;
       const prefix = testPrefix(`bundles-${code}`);
       prefixes.push(prefix);
@@ -83,7 +90,8 @@ describe("relayer e2e: bundles handed node to node, home chains only", function 
         {
           roles: ["indexer", "api", "attester", "relayer"],
           api: { host: "127.0.0.1", port: Number(new URL(urls[code]!).port) },
-          relayer: { handover: "bundles" },
+          // C's node never pushes: what it sends crosses only when the destination pulls.
+          relayer: { handover: "bundles", pullIntervalMs: 500, push: chain !== c },
         },
       );
       await runNode(`bundles-${code}`, file, env);
@@ -101,21 +109,29 @@ describe("relayer e2e: bundles handed node to node, home chains only", function 
     return res.ok ? ((await res.json()) as Journey) : undefined;
   };
 
-  it("delivers both ways from bundles; the origin's node follows each message to its delivery", async function () {
+  it("delivers both ways between three chains, failing over past a dead entry node and pulling what is not pushed", async function () {
     const toB = await dispatchMany(a, b, sinkB, 6, 1);
     const toA = await dispatchMany(b, a, sinkA, 4, 2);
+    const toC = await dispatchMany(a, c, sinkC, 3, 4);
+    // C's node pushes nothing: A's node pulls these.
+    const fromC = await dispatchMany(c, a, sinkA, 3, 5);
+    const flows = [
+      [b, toB],
+      [a, toA],
+      [c, toC],
+      [a, fromC],
+    ] as const;
     await waitFor(
-      "every message delivered on both chains",
-      async () =>
-        missing(toB, await deliveries(b)).length === 0 &&
-        missing(toA, await deliveries(a)).length === 0,
+      "every message delivered",
+      async () => {
+        for (const [chain, ids] of flows)
+          if (missing([...ids], await deliveries(chain)).length) return false;
+        return true;
+      },
       180_000,
       500,
     );
-    for (const [chain, ids] of [
-      [b, toB],
-      [a, toA],
-    ] as const) {
+    for (const [chain, ids] of flows) {
       const delivered = await deliveries(chain);
       for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
     }
