@@ -79,8 +79,11 @@ export const chainSchema = z.strictObject({
   name: z.string().min(1),
   /** EVM chain id (the EIP-712 domain of this chain's checkpoints). */
   chainId: integer(1),
-  /** JSON-RPC endpoints, tried in order with fallback. */
-  rpc: z.array(httpUrl).min(1, "needs at least one RPC URL"),
+  /**
+   * JSON-RPC endpoints, tried in order with fallback. The home chain needs one; with
+   * `relayer.handover: bundles` a peer needs none (the watcher and status use it where given).
+   */
+  rpc: z.array(httpUrl).default([]),
   contracts: contractsSchema,
   /** Entry nodes of this chain's community: their APIs serve its checkpoints and signatures. */
   nodes: z.array(httpUrl).default([]),
@@ -236,6 +239,18 @@ export const configSchema = z
           message: `role ${role} needs keys.${key} (the name of the env var holding its private key)`,
         });
       }
+    }
+    for (const [code, chain] of Object.entries(cfg.chains)) {
+      const needed = code === cfg.home || cfg.relayer.handover !== "bundles";
+      if (needed && chain.rpc.length === 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", code, "rpc"],
+          message:
+            code === cfg.home
+              ? "needs at least one RPC URL (the home chain)"
+              : "needs at least one RPC URL (relayer.handover messages indexes every chain; with bundles a peer needs none)",
+        });
     }
     const ids = new Map<number, string>();
     for (const [code, chain] of Object.entries(cfg.chains)) {

@@ -60,7 +60,8 @@ export class BundleInbox {
     this.checks = {
       home: home.code,
       route: (origin) => peerRoute(ctx, origin),
-      mirror: (origin) => this.mirror.stakes(peerChain(ctx, origin)),
+      // The mirror is read by the origin's code alone (from the home Inbox's logs).
+      mirror: (origin) => this.mirror.stakes({ code: origin } as Chain),
       delivered: (messages) =>
         Promise.all(
           messages.map((m) =>
@@ -126,12 +127,4 @@ export class BundleInbox {
     ctx.metrics.pushesReceived.inc({ outcome: "accepted" }, fresh.length);
     return { accepted: fresh.map((f) => f.id), known, delivered: verified.delivered };
   }
-}
-
-/**
- * A peer as a `Chain` for the code paths that take one (the mirror reads only its code; the
- * relayer its contracts, from the routing table until they come from the home registry).
- */
-export function peerChain(ctx: NodeContext, code: bigint): Chain {
-  return ctx.cfg.chainList.find((c) => c.code === code) ?? ({ code } as Chain);
 }

@@ -80,7 +80,7 @@ export class BundlePuller {
           );
       } catch (e) {
         if (!(e instanceof BundleRefusedError)) throw e;
-        this.log.warn(
+        this.log[e.reason === "already-delivered" ? "debug" : "warn"](
           { origin: formatChainCode(peer.code), node, reason: e.reason, detail: e.message },
           "pulled bundle refused",
         );

@@ -27,7 +27,8 @@ import {
   type ProvingTree,
   type SignerSignature,
 } from "../protocol/index.js";
-import { loadBundle, peerChain } from "../handover/inbound.js";
+import { loadBundle } from "../handover/inbound.js";
+import { peerChain } from "../handover/peers.js";
 import { ProvenTree } from "../handover/provenTree.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
@@ -572,7 +573,7 @@ export class DestinationRelay {
    * planned and split as for indexed messages.
    */
   private async deliverFromBundles(originCode: bigint, items: Item[]): Promise<void> {
-    const origin = peerChain(this.ctx, originCode);
+    const origin = await peerChain(this.ctx, originCode);
     const byBundle = new Map<string, Item[]>();
     for (const item of items) {
       const list = byBundle.get(item.data.bundle!) ?? [];

@@ -1,6 +1,6 @@
 /**
- * Messages crossing as verified bundles (relayer.handover: bundles, issue 14): two `distpos node`
- * processes, each indexing its home chain only, hand each other bundles; refused bundles name
+ * Messages crossing as verified bundles (relayer.handover: bundles, issue 14): three `distpos node`
+ * processes, each configured with its home chain's RPC only, hand each other bundles; refused bundles name
  * their reason and put nothing in the queue.
  */
 import { expect } from "chai";
@@ -92,6 +92,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
           api: { host: "127.0.0.1", port: Number(new URL(urls[code]!).port) },
           // C's node never pushes: what it sends crosses only when the destination pulls.
           relayer: { handover: "bundles", pullIntervalMs: 500, push: chain !== c },
+          chains: homeOnly(code),
         },
       );
       await runNode(`bundles-${code}`, file, env);
@@ -103,6 +104,29 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     await net.close();
     redis.disconnect();
   });
+
+  /**
+   * The routing table of `home`'s node: an RPC for its home chain only, and for each peer contract
+   * addresses that are not the peer's (the relayer takes them from the home RouteRegistry).
+   */
+  const homeOnly = (home: string) =>
+    Object.fromEntries(
+      Object.entries(net.chainEntries).map(([code, entry]) => [
+        code,
+        code === home
+          ? entry
+          : {
+              ...entry,
+              rpc: [],
+              contracts: Object.fromEntries(
+                Object.keys(entry.contracts).map((k, i) => [
+                  k,
+                  `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`,
+                ]),
+              ) as typeof entry.contracts,
+            },
+      ]),
+    );
 
   const journey = async (node: string, id: string) => {
     const res = await fetch(`${node}/v1/messages/${id}`);
