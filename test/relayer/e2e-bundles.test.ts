@@ -24,7 +24,7 @@ import {
   waitFor,
   type ServedNetwork,
 } from "./helpers/net.js";
-import { freePort, killAll } from "./helpers/proc.js";
+import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
 import {
   deliveries,
   deploySink,
@@ -54,6 +54,8 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
   let sinkC: string;
   const prefixes: string[] = [];
   const urls: Record<string, string> = {};
+  const configs: Record<string, { file: string; env: Record<string, string> }> = {};
+  const nodes: Record<string, NodeProcess> = {};
 
   before(async function () {
     net = await serveNetwork({
@@ -95,7 +97,8 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
           chains: homeOnly(code),
         },
       );
-      await runNode(`bundles-${code}`, file, env);
+      configs[code] = { file, env };
+      nodes[code] = await runNode(`bundles-${code}`, file, env);
     }
   });
   after(async function () {
@@ -237,5 +240,33 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     expect(replay.status).to.equal(409);
     expect(replay.body.reason).to.equal("already-delivered");
     expect(await jobs()).to.equal(before);
+  });
+
+  it("loses nothing while the destination's node is down for a minute, and resumes", async function () {
+    const aCode = a.suite.addresses.chainCode;
+    const bCode = b.suite.addresses.chainCode;
+    await nodes[bCode]!.kill("SIGKILL");
+    const downMs = Number(process.env.DISTPOS_TEST_DOWN_MS ?? 60_000);
+    const ids = await dispatchMany(a, b, sinkB, 5, 6);
+    // A's node keeps them waiting (B's entry nodes are down), nothing delivered meanwhile.
+    await waitFor(
+      "A's node to hold them for B",
+      async () => (await journey(urls[aCode]!, ids[4]!))?.handover?.state === "waiting",
+      60_000,
+      500,
+    );
+    await new Promise((r) => setTimeout(r, downMs));
+    expect(missing(ids, await deliveries(b))).to.have.length(ids.length);
+    expect((await journey(urls[aCode]!, ids[0]!))?.handover?.state).to.equal("waiting");
+    const { file, env } = configs[bCode]!;
+    nodes[bCode] = await runNode(`bundles-${bCode}-again`, file, env);
+    await waitFor(
+      "every message delivered after B's node is back",
+      async () => missing(ids, await deliveries(b)).length === 0,
+      180_000,
+      500,
+    );
+    const delivered = await deliveries(b);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
   });
 });
