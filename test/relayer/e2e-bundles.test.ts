@@ -243,6 +243,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
   });
 
   it("loses nothing while the destination's node is down for a minute, and resumes", async function () {
+    this.timeout(360_000);
     const aCode = a.suite.addresses.chainCode;
     const bCode = b.suite.addresses.chainCode;
     await nodes[bCode]!.kill("SIGKILL");
