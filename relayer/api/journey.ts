@@ -240,6 +240,7 @@ export async function messageJourney(
       confirmed: true,
       reportedBy: handover.node,
       ...(handover.failureKind ? { failureKind: handover.failureKind } : {}),
+      ...(handover.reason ? { reason: handover.reason, reasonText: handover.reasonText } : {}),
     };
   } else if (delivery) {
     destination = {

@@ -1,6 +1,7 @@
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 
 import {
+  addressToBytes32,
   checkpointDomain,
   decodeMessage,
   formatChainCode,
@@ -205,12 +206,16 @@ export interface PeerRoute {
   outbox: Address;
   minSigners: number;
   defaultCoverage: bigint;
+  /** The peer's StakingHub: its stake reports to our Inbox put no value at risk. */
+  stakingHub?: Address;
 }
 
 /** The receiver's reads of its own chain that verification needs (cached by the caller). */
 export interface BundleChecks {
   /** The home chain's code: every message must be for it. */
   home: bigint;
+  /** The home Inbox (the recipient of peers' stake reports). */
+  homeInbox?: Address;
   /** The origin's active route record on the home RouteRegistry; undefined when none. */
   route(origin: bigint): Promise<PeerRoute | undefined>;
   /** Stake mirrored on the home Inbox per attester of `origin` (stake > 0 only). */
@@ -324,9 +329,20 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
     claimed.map((s) => s.signer),
   );
   const totalFree = free.reduce((a, b) => a + b, 0n);
+  // A stake report needs a quorum of the mirrored stake, not coverage (protocol.md 3.5): it must
+  // cross even when the signers' capacity is used up, or stake could never be added then.
+  const stakeReport = (m: Message) =>
+    route.stakingHub !== undefined &&
+    checks.homeInbox !== undefined &&
+    m.sender.toLowerCase() === addressToBytes32(route.stakingHub).toLowerCase() &&
+    m.recipient.toLowerCase() === addressToBytes32(checks.homeInbox).toLowerCase();
   const smallest = fresh.reduce(
     (min, f) => {
-      const v = f.decoded.amount > route.defaultCoverage ? f.decoded.amount : route.defaultCoverage;
+      const v = stakeReport(f.decoded)
+        ? 0n
+        : f.decoded.amount > route.defaultCoverage
+          ? f.decoded.amount
+          : route.defaultCoverage;
       return min === undefined || v < min ? v : min;
     },
     undefined as bigint | undefined,

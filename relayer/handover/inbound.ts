@@ -59,6 +59,7 @@ export class BundleInbox {
     const inbox = home.contracts.inbox;
     this.checks = {
       home: home.code,
+      homeInbox: inbox,
       route: (origin) => peerRoute(ctx, origin),
       // The mirror is read by the origin's code alone (from the home Inbox's logs).
       mirror: (origin) => this.mirror.stakes({ code: origin } as Chain),

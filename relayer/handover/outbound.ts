@@ -25,6 +25,9 @@ export interface HandoverState {
   tx?: Hex;
   block?: number;
   failureKind?: string;
+  /** A failed handler's revert data and its decoding, as the destination's node reported them. */
+  reason?: Hex;
+  reasonText?: string;
   /** The last refusal by the destination's nodes (reason code), while it waits. */
   refused?: string;
 }
@@ -42,6 +45,8 @@ export async function handoverState(ctx: NodeContext, id: Hex): Promise<Handover
     ...(h.tx ? { tx: h.tx as Hex } : {}),
     ...(h.block ? { block: Number(h.block) } : {}),
     ...(h.failureKind ? { failureKind: h.failureKind } : {}),
+    ...(h.reason ? { reason: h.reason as Hex } : {}),
+    ...(h.reasonText ? { reasonText: h.reasonText } : {}),
     ...(h.refused ? { refused: h.refused } : {}),
   };
 }
@@ -266,6 +271,8 @@ export class BundleHandover {
           tx?: Hex;
           block?: number;
           failureKind?: string;
+          reason?: Hex;
+          reasonText?: string;
           confirmed?: boolean;
         };
       };
@@ -286,6 +293,10 @@ export class BundleHandover {
           tx: d.tx,
           block: d.block ?? 0,
           ...(d.failureKind ? { failureKind: d.failureKind } : {}),
+          ...(typeof d.reason === "string" && /^0x[0-9a-fA-F]{0,20000}$/.test(d.reason)
+            ? { reason: d.reason }
+            : {}),
+          ...(typeof d.reasonText === "string" ? { reasonText: d.reasonText.slice(0, 1_000) } : {}),
         });
         await this.ctx.redis.zrem(this.key(`tracking:${dest.codeHex}`), id);
         await this.ctx.redis.zrem(this.key(`open:${dest.codeHex}`), id);

@@ -192,6 +192,36 @@ describe("relayer/handover/bundle", function () {
     ).to.equal("coverage-unavailable");
   });
 
+  it("lets a stake report through when the signers' capacity is used up", async function () {
+    const hub = getAddress("0x00000000000000000000000000000000000000b0");
+    const inbox = getAddress("0x00000000000000000000000000000000000000b1");
+    const report = encodeMessage({
+      nonce: 0,
+      origin: ORIGIN,
+      sender: pad(hub, { size: 32 }),
+      destination: HOME,
+      recipient: pad(inbox, { size: 32 }),
+      amount: 0n,
+      body: "0x",
+    });
+    const tree = MerkleTree.from([messageId(report)]);
+    const checkpoint: Checkpoint = { origin: ORIGIN, root: tree.root(), count: 1 };
+    const signatures = [
+      {
+        signer: attesters[0]!.address,
+        signature: await signCheckpoint(attesters[0]!, route, checkpoint),
+      },
+    ];
+    const bundle = buildBundle({ tree, checkpoint, signatures, messages: [report] });
+    const full = { freeCapacity: async (_o: bigint, s: readonly Address[]) => s.map(() => 0n) };
+    expect(await refusal(verifyBundle(bundle, checks(full)))).to.equal("coverage-unavailable");
+    const v = await verifyBundle(
+      bundle,
+      checks({ ...full, homeInbox: inbox, route: async () => ({ ...route, stakingHub: hub }) }),
+    );
+    expect(v.fresh).to.have.length(1);
+  });
+
   it("drops the delivered messages of a partly replayed bundle", async function () {
     const o = await origin();
     const b = buildBundle({ ...o, messages: [o.messages[2]!, o.messages[4]!] });
