@@ -213,7 +213,15 @@ async function startNodes(
             }
           : { attester: "DISTPOS_ATTESTER_KEY", user: "DISTPOS_USER_KEY" },
         attester: { snapshotIntervalMs: 500 },
-        relayer: { destinations: [code], batchWaitMs: 300, backoffMs: 500 },
+        // Messages cross as verified bundles node to node (docs/protocol.md 4.2): each node
+        // indexes its home chain only; peers' RPCs stay in the table for the watcher and the CLI.
+        relayer: {
+          destinations: [code],
+          batchWaitMs: 300,
+          backoffMs: 500,
+          handover: "bundles",
+          pullIntervalMs: 1_000,
+        },
         watcher: { pollIntervalMs: 500 },
       };
       const configFile = join(home, `${name}.json`);

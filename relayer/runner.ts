@@ -5,6 +5,8 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { buildApi } from "./api/server.js";
 import { Attester } from "./attester/attester.js";
+import { BundleHandover } from "./handover/outbound.js";
+import { BundlePuller } from "./handover/pull.js";
 import { ConfigError, readKey, type LoadedConfig } from "./config/load.js";
 import { ChainIndexer } from "./indexer/indexer.js";
 import type { StoredMessage } from "./indexer/store.js";
@@ -81,7 +83,14 @@ export async function startNode(
   const ctx = new NodeContext(cfg, options.log, options.metrics);
   const log = ctx.log;
   const node: RunningNode = { ctx, indexers: [], relays: [], stop: async () => undefined };
-  const destinations = cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex);
+  // With bundles (relayer.handover) a node follows its home chain only: it indexes it, hands its
+  // outgoing messages over as bundles, and delivers to it from the bundles peers hand it.
+  const bundles = cfg.relayer.handover === "bundles";
+  const destinations = bundles
+    ? [cfg.home]
+    : (cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex));
+  const handover = bundles ? new BundleHandover(ctx) : undefined;
+  const puller = bundles && keys.relayer ? new BundlePuller(ctx) : undefined;
 
   // The API first: a port taken by another process stops the node before any role started.
   let api: FastifyInstance | undefined;
@@ -95,7 +104,7 @@ export async function startNode(
       address: privateKeyToAccount(key).address,
       chains,
     }));
-    api = buildApi(ctx, { wallets });
+    api = buildApi(ctx, { wallets, handover });
     try {
       await api.listen({ host: cfg.api.host, port: cfg.api.port });
     } catch (e) {
@@ -122,7 +131,7 @@ export async function startNode(
   }
 
   if (cfg.roles.includes("indexer")) {
-    for (const chain of cfg.chainList) {
+    for (const chain of bundles ? [cfg.homeChain] : cfg.chainList) {
       const ix = new ChainIndexer({
         chain,
         client: ctx.client(chain.code),
@@ -138,6 +147,7 @@ export async function startNode(
           }
         },
         onMessages: async (messages) => {
+          if (handover) return handover.add(messages);
           await ctx.queues.enqueue(
             messages.map((m) => ({
               id: m.id,
@@ -176,6 +186,11 @@ export async function startNode(
     }
   }
 
+  if (keys.relayer) {
+    handover?.start();
+    puller?.start();
+  }
+
   if (keys.watcher) {
     node.watcher = new Watcher(ctx, keys.watcher);
     node.watcher.start();
@@ -188,6 +203,8 @@ export async function startNode(
     ctx.shutdown.abort();
     const roles = (async () => {
       await Promise.all(node.relays.map((r) => r.stop().catch(() => undefined)));
+      await handover?.stop().catch(() => undefined);
+      await puller?.stop().catch(() => undefined);
       await node.watcher?.stop().catch(() => undefined);
       await node.attester?.stop().catch(() => undefined);
       await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));

@@ -102,8 +102,10 @@ export async function checkHealth(ctx: NodeContext): Promise<Health> {
     const indexed = cursor?.ok ? cursor.value : undefined;
     const tip = tips.get(chain.code)!;
     const indexedBlock = indexed?.block ?? chain.startBlock - 1;
+    // With bundles (relayer.handover) only the home chain is indexed: a peer has no lag.
+    const indexedHere = cfg.relayer.handover !== "bundles" || chain.code === cfg.homeChain.code;
     const lag =
-      tip.ok && redis.ok
+      tip.ok && redis.ok && indexedHere
         ? Math.max(0, Number(tip.value) - chain.confirmations - indexedBlock)
         : null;
     if (lag !== null && lag > cfg.api.maxIndexerLag)

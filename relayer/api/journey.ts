@@ -17,6 +17,8 @@ import {
 import { IInboxAbi, IOutboxAbi, suiteErrorsAbi } from "../chain/abis.js";
 import { failureKindName, readInboxStatus } from "../chain/inboxStatus.js";
 import type { Chain } from "../config/load.js";
+import { loadBundle } from "../handover/inbound.js";
+import { handoverState } from "../handover/outbound.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText } from "../log.js";
 import type { NodeContext } from "../node.js";
@@ -158,7 +160,17 @@ export async function messageJourney(
   const pushed = stored
     ? undefined
     : ((await ctx.redis.get(`${cfg.redis.prefix}:pushed:${id.toLowerCase()}`)) as Hex | null);
-  const encoded = stored?.message ?? pushed ?? undefined;
+  // A message that came in a verified bundle (relayer.handover: bundles): proven by it.
+  const bundled =
+    stored || pushed
+      ? undefined
+      : await ctx.redis.get(`${cfg.redis.prefix}:bundled:${id.toLowerCase()}`);
+  const fromBundle = bundled
+    ? (await loadBundle(ctx, bundled))?.messages.find(
+        (m) => messageId(m).toLowerCase() === id.toLowerCase(),
+      )
+    : undefined;
+  const encoded = stored?.message ?? pushed ?? fromBundle ?? undefined;
   if (!encoded) return undefined;
   const m = decodeMessage(encoded);
   const originChain = cfg.chainList.find((c) => c.code === m.origin);
@@ -167,7 +179,7 @@ export async function messageJourney(
 
   // Where it comes from: our index, else the origin's Outbox itself.
   let origin: Record<string, unknown>;
-  let verified = Boolean(stored);
+  let verified = Boolean(stored) || Boolean(fromBundle);
   if (stored) {
     origin = {
       chain: formatChainCode(m.origin),
@@ -178,7 +190,7 @@ export async function messageJourney(
     };
   } else {
     origin = { chain: formatChainCode(m.origin), status: "handed-over", nonce: m.nonce };
-    if (originChain) {
+    if (originChain && !fromBundle) {
       try {
         const log = await dispatchOnChain(ctx, originChain, id);
         if (log) {
@@ -198,7 +210,7 @@ export async function messageJourney(
 
   // The checkpoint that covers it: the first snapshot past its nonce, with the signatures known.
   let checkpoint: Record<string, unknown> | null = null;
-  if (verified && originChain) {
+  if (verified && originChain && !fromBundle && ctx.views.has(m.origin)) {
     const snap = (await ctx.view(m.origin).snapshots()).find((s) => s.count > m.nonce);
     if (snap) {
       const signed = await ctx.checkpoints.get(m.origin, snap.count);
@@ -217,7 +229,20 @@ export async function messageJourney(
     status: "unknown",
   };
   const delivery = await ChainStore.delivery(ctx.redis, cfg.redis.prefix, id);
-  if (delivery) {
+  // Handed over as a bundle by this node: to which node, and what that node reported.
+  const handover = await handoverState(ctx, id);
+  if (!delivery && handover && (handover.state === "delivered" || handover.state === "failed")) {
+    destination = {
+      chain: formatChainCode(m.destination),
+      status: handover.state,
+      block: handover.block,
+      tx: handover.tx,
+      confirmed: true,
+      reportedBy: handover.node,
+      ...(handover.failureKind ? { failureKind: handover.failureKind } : {}),
+      ...(handover.reason ? { reason: handover.reason, reasonText: handover.reasonText } : {}),
+    };
+  } else if (delivery) {
     destination = {
       chain: formatChainCode(m.destination),
       status: delivery.status,
@@ -267,6 +292,8 @@ export async function messageJourney(
     encoded,
     origin,
     checkpoint,
+    /** Bundles: waiting → accepted by which entry node (at which checkpoint) → delivered/failed. */
+    handover: handover ?? null,
     destination,
     /** Attesters charged for the batch that delivered it (their vouching for it). */
     coverage,

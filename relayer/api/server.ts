@@ -17,6 +17,9 @@ import {
   messageId,
   type Message,
 } from "../protocol/index.js";
+import { BundleRefusedError, bundleToJson } from "../handover/bundle.js";
+import type { BundleHandover } from "../handover/outbound.js";
+import { BundleInbox } from "../handover/inbound.js";
 import { checkHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
@@ -33,11 +36,13 @@ const EXPLORER_FILES: Record<string, string> = {
 };
 
 /** Paths that read Redis: answered 503 at once while Redis is unreachable, never stalled. */
-const NEEDS_REDIS = /^\/v1\/(messages|proofs|checkpoints|tx|address)(\/|$)/;
+const NEEDS_REDIS = /^\/v1\/(messages|bundles|proofs|checkpoints|tx|address)(\/|$)/;
 
 export interface ApiOptions {
   /** The node's own keys' addresses, whose balances /metrics reports. */
   wallets?: Wallet[];
+  /** The origin side of the hand-over (relayer.handover: bundles): serves GET /v1/bundles. */
+  handover?: BundleHandover;
 }
 const CODE = /^[1-9a-f][0-9a-f]{0,15}$/;
 
@@ -298,6 +303,51 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
       );
     return reply.code(fresh ? 202 : 200).send({ id, status: fresh ? "accepted" : "known" });
   });
+
+  // The hand-over of bundles (docs/protocol.md 4.2): verified against our own chain before
+  // anything is stored or queued; a refusal names its reason.
+  const bundles = cfg.relayer.handover === "bundles" ? new BundleInbox(ctx) : undefined;
+  app.post("/v1/bundles", { bodyLimit: cfg.api.bundleBodyLimit }, async (req, reply) => {
+    if (!bundles) return bad(reply, 404, "this node does not take bundles (relayer.handover)");
+    try {
+      const acceptance = await bundles.accept(req.body);
+      log.info(
+        {
+          accepted: acceptance.accepted.length,
+          known: acceptance.known.length,
+          delivered: acceptance.delivered.length,
+        },
+        "bundle accepted",
+      );
+      return reply.code(acceptance.accepted.length ? 202 : 200).send(acceptance);
+    } catch (e) {
+      if (!(e instanceof BundleRefusedError)) throw e;
+      ctx.metrics.pushesReceived.inc({ outcome: "rejected" });
+      log.info({ reason: e.reason, detail: e.message }, "bundle refused");
+      return reply.code(e.status).send({ error: e.message, reason: e.reason });
+    }
+  });
+
+  // Pull (docs/protocol.md 4.2): what waits here for a destination, as a bundle, so that a lost
+  // push only delays. Anyone may ask: a bundle holds nothing that is not public on our chain.
+  app.get<{ Querystring: { destination?: string; after?: string } }>(
+    "/v1/bundles",
+    async (req, reply) => {
+      const handover = options.handover;
+      if (!handover)
+        return bad(reply, 404, "this node does not hand bundles over (relayer.handover)");
+      const destination = req.query.destination ?? "";
+      if (!CODE.test(destination))
+        return bad(reply, 400, "destination must be a chain code (lower-case hex)");
+      const after = req.query.after ?? "-1";
+      if (!/^(-1|\d{1,10})$/.test(after))
+        return bad(reply, 400, "after must be a nonce (or -1, the default)");
+      const bundle = await handover.bundleFor(BigInt(`0x${destination}`), Number(after));
+      if (!bundle)
+        return bad(reply, 404, "nothing waiting for that destination under a signed checkpoint");
+      return reply.send(bundleToJson(bundle));
+    },
+  );
 
   app.get("/v1/routes", async (_req, reply) => {
     return reply.send({

@@ -1,6 +1,7 @@
 import {
   createPublicClient,
   createWalletClient,
+  custom,
   defineChain,
   fallback,
   http,
@@ -65,6 +66,16 @@ export function viemChain(chain: Chain): ViemChain {
  * instead of hundreds.
  */
 export function chainTransport(chain: Chain, timeoutMs = 10_000, batch = false): Transport {
+  // A peer of a home-only node (relayer.handover: bundles) may have no RPC: every read of it
+  // fails at once, naming why, and nothing that relays needs one.
+  if (chain.rpc.length === 0)
+    return custom({
+      request: async () => {
+        throw new Error(
+          `chain ${chain.codeHex} (${chain.name}) has no RPC in this node's config (only its home chain needs one)`,
+        );
+      },
+    });
   const batchSize = batch ? chain.rpcBatchSize : 0;
   const transports = chain.rpc.map((url) =>
     http(url, {

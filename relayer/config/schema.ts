@@ -96,8 +96,11 @@ export const chainSchema = z.strictObject({
   name: z.string().min(1),
   /** EVM chain id (the EIP-712 domain of this chain's checkpoints). */
   chainId: integer(1),
-  /** JSON-RPC endpoints, tried in order with fallback. */
-  rpc: z.array(httpUrl).min(1, "needs at least one RPC URL"),
+  /**
+   * JSON-RPC endpoints, tried in order with fallback. The home chain needs one; with
+   * `relayer.handover: bundles` a peer needs none (the watcher and status use it where given).
+   */
+  rpc: z.array(httpUrl).default([]),
   contracts: contractsSchema,
   /** Entry nodes of this chain's community: their APIs serve its checkpoints and signatures. */
   nodes: z.array(httpUrl).default([]),
@@ -173,6 +176,8 @@ export const configSchema = z
         port: integer(0, 65535).default(7545),
         /** Largest message body accepted by POST /v1/messages, in bytes. */
         bodyLimit: integer(1024).default(65_536),
+        /** Largest bundle accepted by POST /v1/bundles, in bytes (1,000 messages fit). */
+        bundleBodyLimit: integer(1024).default(4_194_304),
         /** GET /v1/health answers 503 when a chain's index is more blocks than this behind. */
         maxIndexerLag: integer(0).default(50),
       })
@@ -216,6 +221,16 @@ export const configSchema = z
         lockDurationMs: integer(1_000).default(30_000),
         /** Hand our home chain's outgoing messages to the destination's entry nodes. */
         push: boolean.default(true),
+        /**
+         * How messages cross (docs/protocol.md 4): `messages`, each node indexes every chain of the
+         * routing table and delivers from its own index of the origin; `bundles`, a node indexes
+         * its home chain only, hands verified bundles (checkpoint, signatures, messages, proof)
+         * to the destination's entry nodes, and delivers to its home Inbox from the bundles it
+         * accepted (POST /v1/bundles), with no peer RPC.
+         */
+        handover: z.enum(["messages", "bundles"]).default("messages"),
+        /** With bundles: how often peers' entry nodes are asked what waits for us (GET /v1/bundles). */
+        pullIntervalMs: integer(100).default(5_000),
       })
       .prefault({}),
     indexer: z
@@ -269,6 +284,18 @@ export const configSchema = z
           message: `role ${role} needs keys.${key} (the name of the env var holding its private key)`,
         });
       }
+    }
+    for (const [code, chain] of Object.entries(cfg.chains)) {
+      const needed = code === cfg.home || cfg.relayer.handover !== "bundles";
+      if (needed && chain.rpc.length === 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", code, "rpc"],
+          message:
+            code === cfg.home
+              ? "needs at least one RPC URL (the home chain)"
+              : "needs at least one RPC URL (relayer.handover messages indexes every chain; with bundles a peer needs none)",
+        });
     }
     const ids = new Map<number, string>();
     for (const [code, chain] of Object.entries(cfg.chains)) {

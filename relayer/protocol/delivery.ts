@@ -11,6 +11,12 @@ import { decodeMessage, messageId } from "./message.js";
  */
 export type Delivery = { messages: Hex[]; nonces: number[]; proof: Hex[] };
 
+/**
+ * What a delivery is proven from: the origin's whole tree (an index of it), or any tree that knows
+ * the leaves it is asked about and can prove them (a bundle's proven part, handover/provenTree.ts).
+ */
+export type ProvingTree = Pick<MerkleTree, "count" | "leaf" | "multiproof">;
+
 /** Messages that cannot be delivered together under the given tree and count. */
 export class DeliveryError extends Error {
   override readonly name = "DeliveryError";
@@ -29,12 +35,13 @@ export class DeliveryError extends Error {
  * @throws DeliveryError when a message repeats, lies beyond `count`, or is not the tree's leaf
  */
 export function buildDelivery(params: {
-  tree?: MerkleTree;
+  tree?: ProvingTree;
   leaves?: readonly Hex[];
   count: number;
   messages: readonly Hex[];
 }): Delivery {
-  const tree = params.tree ?? MerkleTree.from((params.leaves ?? []).slice(0, params.count));
+  const tree: ProvingTree =
+    params.tree ?? MerkleTree.from((params.leaves ?? []).slice(0, params.count));
   if (params.messages.length === 0)
     throw new DeliveryError("no-messages", "a delivery needs at least one message");
   const entries = params.messages

@@ -114,7 +114,7 @@ export function verifyProof(leaf: Hex, proof: readonly Hex[], index: number, roo
  * (docs/protocol.md 2.5): a right sibling whose subtree starts at or beyond `count` is the empty
  * subtree `Z[level]` in the tree of `count` leaves, so the verifier supplies it.
  */
-function isEmptySibling(level: number, position: number, count: number): boolean {
+export function isEmptySibling(level: number, position: number, count: number): boolean {
   return position % 2 === 0 && (position + 1) * 2 ** level >= count;
 }
 

@@ -12,8 +12,13 @@ export interface RelayJobData {
   destination: string;
   nonce: number;
   message: Hex;
-  /** Who queued it: the indexer, a peer node's hand-over, or a re-queue (reorg, operator). */
-  source: "indexer" | "push" | "requeue";
+  /**
+   * Who queued it: the indexer, a peer node's hand-over (a message, or a verified bundle), or a
+   * re-queue (reorg, operator).
+   */
+  source: "indexer" | "push" | "bundle" | "requeue";
+  /** The stored bundle (handover/inbound.ts) the message is delivered from, when it came in one. */
+  bundle?: string;
 }
 
 export function queueName(destination: bigint | string): string {

@@ -22,10 +22,14 @@ import {
   addressToBytes32,
   buildDelivery,
   decodeMessage,
+  messageId,
   sortBySigner,
-  type MerkleTree,
+  type ProvingTree,
   type SignerSignature,
 } from "../protocol/index.js";
+import { loadBundle } from "../handover/inbound.js";
+import { peerChain } from "../handover/peers.js";
+import { ProvenTree } from "../handover/provenTree.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
 import {
@@ -35,21 +39,11 @@ import {
   type MessageKind,
   type RecipientPolicy,
 } from "./plan.js";
+import { Batcher } from "./batcher.js";
+import { ceilingGas, estimatedLimit, gasPerMessage, limitMayBeShort, modeledGas } from "./gas.js";
+import { revertAction } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
-
-/** Reverts that more (or other) signers can cure: the batch is retried with every signature. */
-const SIGNER_SHORTFALL = new Set([
-  "InsufficientCoverage",
-  "TooFewSigners",
-  "StakeReportNeedsQuorum",
-]);
-
-/**
- * Reverts that only time cures for the one message that met them alone: its recipient's policy
- * coverage exhausted for now (protocol.md 3.5), like a capacity wait.
- */
-const WAIT_REVERTS = new Set(["PolicyCoverageExhausted"]);
 
 /** Whether `message` is a stake report from `origin`'s StakingHub to `dest`'s Inbox. */
 function isStakeReportFrom(origin: Chain, dest: Chain, message: Hex): boolean {
@@ -108,9 +102,6 @@ const HOLD_MS = 30_000;
 /** Jobs per BullMQ worker: `relayer.concurrency` is shared by this many-job workers. */
 const JOBS_PER_WORKER = 250;
 
-/** The part of a deliver's gas that does not grow with its messages (intrinsic, route, a signer). */
-const BATCH_FIXED_GAS = 100_000;
-
 interface RoutePolicy {
   minSigners: number;
   defaultCoverage: bigint;
@@ -137,7 +128,7 @@ export class DestinationRelay {
   private deadLetters: Queue | undefined;
   private readonly sender: TxSender;
   private readonly log: Logger;
-  private readonly batchers = new Map<bigint, Batcher>();
+  private readonly batchers = new Map<bigint, Batcher<Item>>();
   private readonly collector: SignatureCollector;
   private readonly mirror: MirroredSigners;
   private readonly policies = new Map<bigint, RoutePolicy>();
@@ -412,8 +403,6 @@ export class DestinationRelay {
     const request = { account: this.sender.account, to: this.destination.contracts.inbox, data };
     const perMessage = this.gasPerMessage.get(origin);
     if (perMessage !== undefined) {
-      const expected = BigInt(BATCH_FIXED_GAS + Math.ceil(perMessage * messages));
-      // The Inbox calls a handler only with its whole gas limit available (64/63 of it left).
       this.handlerGas ??= BigInt(
         await client.readContract({
           address: this.destination.contracts.inbox,
@@ -421,29 +410,21 @@ export class DestinationRelay {
           functionName: "handlerGasLimit",
         }),
       );
-      const limit = (expected * 5n) / 4n + (this.handlerGas * 65n) / 64n + 50_000n;
+      const { expected, limit } = modeledGas(perMessage, messages, this.handlerGas);
       if (expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && messages > 1)
         return { expected, limit, from: "model" }; // the caller splits it first
       try {
         await client.call({ ...request, gas: limit });
         return { expected, limit, from: "model" };
       } catch (e) {
-        const revert = revertOf(e);
         // A revert of the suite's own (other than a handler starved of gas) is the batch's
         // problem, not the limit's: the caller deals with it. Anything else: estimate.
-        if (
-          isTransient(e) ||
-          (revert &&
-            revert.name !== "InsufficientGasForHandler" &&
-            revert.name !== "reverted" &&
-            !revert.name.startsWith("unknown("))
-        )
-          throw e;
+        if (isTransient(e) || !limitMayBeShort(revertOf(e))) throw e;
       }
     }
     try {
       const estimated = await client.estimateGas(request);
-      return { expected: estimated, limit: (estimated * 6n) / 5n, from: "estimate" };
+      return { expected: estimated, limit: estimatedLimit(estimated), from: "estimate" };
     } catch (e) {
       if (isTransient(e) || revertOf(e)) throw e;
       // The estimate failed outright (seen on a handler that burns all the gas it is given: the
@@ -456,21 +437,23 @@ export class DestinationRelay {
           functionName: "handlerGasLimit",
         }),
       ));
-      const ceiling =
-        BigInt(BATCH_FIXED_GAS) * 2n + BigInt(messages) * ((handlerGas * 65n) / 64n + 60_000n);
+      const ceiling = ceilingGas(messages, handlerGas);
       if (ceiling > BigInt(this.ctx.cfg.relayer.maxBatchGas) && messages > 1) throw e;
       await client.call({ ...request, gas: ceiling });
       return { expected: ceiling, limit: ceiling, from: "estimate" };
     }
   }
 
-  private batcher(origin: bigint): Batcher {
+  private batcher(origin: bigint): Batcher<Item> {
     let b = this.batchers.get(origin);
     if (!b) {
-      b = new Batcher(
+      b = new Batcher<Item>(
         this.ctx.cfg.relayer.batchWaitMs,
         this.ctx.cfg.relayer.maxBatchMessages,
         (items) => this.deliverItems(origin, items),
+        (items, error) => {
+          for (const item of items) item.settle({ kind: "error", error });
+        },
       );
       this.batchers.set(origin, b);
     }
@@ -479,6 +462,12 @@ export class DestinationRelay {
 
   /** Plans and sends the batches for `items` (all from `origin`); settles every item. */
   private async deliverItems(originCode: bigint, items: Item[]): Promise<void> {
+    const fromBundles = items.filter((i) => i.data.bundle !== undefined);
+    if (fromBundles.length) {
+      await this.deliverFromBundles(originCode, fromBundles);
+      items = items.filter((i) => i.data.bundle === undefined);
+      if (!items.length) return;
+    }
     const origin = this.ctx.cfg.chain(originCode);
     const view = this.ctx.view(originCode);
     const { tree } = await view.sync();
@@ -553,6 +542,68 @@ export class DestinationRelay {
       plan.batches.map((b) =>
         this.sendBatch(origin, tree, chosen.snap, chosen.signatures, b.items, b.everySigner),
       ),
+    );
+  }
+
+  /**
+   * Delivers items that came in verified bundles (handover/inbound.ts): each bundle carries its
+   * checkpoint, its signatures and the proof of its messages, so no index of the origin is read.
+   * The bundle's proven part of the origin tree proves any subset of its messages, so batches are
+   * planned and split as for indexed messages.
+   */
+  private async deliverFromBundles(originCode: bigint, items: Item[]): Promise<void> {
+    const origin = await peerChain(this.ctx, originCode);
+    const byBundle = new Map<string, Item[]>();
+    for (const item of items) {
+      const list = byBundle.get(item.data.bundle!) ?? [];
+      list.push(item);
+      byBundle.set(item.data.bundle!, list);
+    }
+    await Promise.all(
+      [...byBundle].map(async ([key, list]) => {
+        const bundle = await loadBundle(this.ctx, key);
+        if (!bundle) {
+          for (const item of list)
+            item.settle({
+              kind: "error",
+              error: new UnrecoverableError(`bundle ${key} is gone: the origin must hand it again`),
+            });
+          return;
+        }
+        const cp = bundle.checkpoint;
+        const tree = new ProvenTree(
+          bundle.messages.map((m) => messageId(m)),
+          bundle.messages.map((m) => decodeMessage(m).nonce),
+          bundle.proof,
+          cp.count,
+        );
+        const seen = new Set<number>();
+        const ready: Item[] = [];
+        for (const item of list.sort((a, b) => a.nonce - b.nonce)) {
+          if (seen.has(item.nonce)) {
+            item.settle({ kind: "wait", reason: "same message twice in one batch" });
+            continue;
+          }
+          if (tree.leaf(item.nonce).toLowerCase() !== item.data.id.toLowerCase()) {
+            item.settle({
+              kind: "error",
+              error: new UnrecoverableError(`message ${item.data.id} is not in its bundle`),
+            });
+            continue;
+          }
+          seen.add(item.nonce);
+          ready.push(item);
+        }
+        if (!ready.length) return;
+        const snap: StoredSnapshot = { count: cp.count, root: cp.root, block: 0 };
+        const plan = await this.plan(origin, ready, bundle.signatures.length);
+        for (const w of plan.waiting) w.item.settle({ kind: "wait", reason: w.reason });
+        await Promise.all(
+          plan.batches.map((b) =>
+            this.sendBatch(origin, tree, snap, bundle.signatures, b.items, b.everySigner),
+          ),
+        );
+      }),
     );
   }
 
@@ -648,7 +699,7 @@ export class DestinationRelay {
   /** Chooses signers for the batch's value at risk, simulates, sends, confirms. */
   private async sendBatch(
     origin: Chain,
-    tree: MerkleTree,
+    tree: ProvingTree,
     snap: StoredSnapshot,
     all: SignerSignature[],
     items: Item[],
@@ -763,57 +814,69 @@ export class DestinationRelay {
           { error: revert.name, args: revert.args, messages: items.length },
           "deliver simulation reverted",
         );
-        if (revert.name === "AlreadyDelivered") {
-          // Delivered since our index of the destination last looked (by us before a crash, or
-          // by another relayer): ask the Inbox about every message of the batch at once.
-          const states = await Promise.all(items.map((i) => this.deliveredState(i.data.message)));
-          const id = String(revert.args[0]).toLowerCase();
-          let rest: Item[] = [];
-          items.forEach((item, k) => {
-            if (states[k] === "confirmed")
-              item.settle({
-                kind: "done",
-                reason: "message already delivered (confirmed on the destination)",
-              });
-            else if (states[k] === "unconfirmed")
-              item.settle({ kind: "wait", reason: "delivery seen, waiting for confirmations" });
-            else rest.push(item);
-          });
-          if (rest.length === items.length) {
-            // The Inbox read and the simulation saw different blocks: drop the one it named.
-            for (const i of rest)
-              if (i.data.id.toLowerCase() === id)
-                i.settle({ kind: "wait", reason: "delivered by someone else" });
-            rest = rest.filter((i) => i.data.id.toLowerCase() !== id);
-          }
-          if (rest.length) await this.sendBatch(origin, tree, snap, all, rest, everySigner);
-          return;
-        }
-        if (SIGNER_SHORTFALL.has(revert.name) && !everySigner && signers.length < usable.length) {
-          await this.sendBatch(origin, tree, snap, all, items, true);
-          return;
-        }
-        if (items.length > 1) {
-          const half = Math.ceil(items.length / 2);
-          await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-          await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
-          return;
-        }
-        if (SIGNER_SHORTFALL.has(revert.name)) {
-          items[0]!.settle({ kind: "wait", reason: `${revert.name}: signers cannot cover it yet` });
-          return;
-        }
-        if (WAIT_REVERTS.has(revert.name)) {
-          items[0]!.settle({ kind: "wait", reason: `${revert.name}: waits for the next window` });
-          return;
-        }
-        items[0]!.settle({
-          kind: "error",
-          error: new Error(
-            `deliver reverts: ${revert.name}(${revert.args.map(String).join(", ")})`,
-          ),
+        const action = revertAction({
+          name: revert.name,
+          messages: items.length,
+          everySigner,
+          moreSigners: signers.length < usable.length,
         });
-        return;
+        switch (action) {
+          case "recheck-delivered": {
+            // Delivered since our index of the destination last looked (by us before a crash, or
+            // by another relayer): ask the Inbox about every message of the batch at once.
+            const states = await Promise.all(items.map((i) => this.deliveredState(i.data.message)));
+            const id = String(revert.args[0]).toLowerCase();
+            let rest: Item[] = [];
+            items.forEach((item, k) => {
+              if (states[k] === "confirmed")
+                item.settle({
+                  kind: "done",
+                  reason: "message already delivered (confirmed on the destination)",
+                });
+              else if (states[k] === "unconfirmed")
+                item.settle({ kind: "wait", reason: "delivery seen, waiting for confirmations" });
+              else rest.push(item);
+            });
+            if (rest.length === items.length) {
+              // The Inbox read and the simulation saw different blocks: drop the one it named.
+              for (const i of rest)
+                if (i.data.id.toLowerCase() === id)
+                  i.settle({ kind: "wait", reason: "delivered by someone else" });
+              rest = rest.filter((i) => i.data.id.toLowerCase() !== id);
+            }
+            if (rest.length) await this.sendBatch(origin, tree, snap, all, rest, everySigner);
+            return;
+          }
+          case "every-signer":
+            await this.sendBatch(origin, tree, snap, all, items, true);
+            return;
+          case "split": {
+            const half = Math.ceil(items.length / 2);
+            await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
+            await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+            return;
+          }
+          case "wait-signers":
+            items[0]!.settle({
+              kind: "wait",
+              reason: `${revert.name}: signers cannot cover it yet`,
+            });
+            return;
+          case "wait-window":
+            items[0]!.settle({
+              kind: "wait",
+              reason: `${revert.name}: waits for the next window`,
+            });
+            return;
+          case "fail":
+            items[0]!.settle({
+              kind: "error",
+              error: new Error(
+                `deliver reverts: ${revert.name}(${revert.args.map(String).join(", ")})`,
+              ),
+            });
+            return;
+        }
       }
       stage("simulate");
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
@@ -870,11 +933,8 @@ export class DestinationRelay {
       this.ctx.metrics.batchSize.observe({ destination: dest.codeHex }, items.length);
       this.ctx.metrics.batchGas.observe({ destination: dest.codeHex }, Number(receipt.gasUsed));
       // Small batches say little about the per-message gas (their fixed part dominates).
-      if (items.length >= 8)
-        this.gasPerMessage.set(
-          origin.code,
-          Math.max(0, Number(receipt.gasUsed) - BATCH_FIXED_GAS) / items.length,
-        );
+      const perMessage = gasPerMessage(receipt.gasUsed, items.length);
+      if (perMessage !== undefined) this.gasPerMessage.set(origin.code, perMessage);
       const events = DELIVERY_EVENTS.decodeAll(
         receipt.logs.filter((l) => l.address.toLowerCase() === dest.contracts.inbox.toLowerCase()),
       );
@@ -954,38 +1014,5 @@ export class DestinationRelay {
       }
       await new Promise((r) => setTimeout(r, Math.min(this.destination.pollIntervalMs, 1_000)));
     }
-  }
-}
-
-/**
- * Collects items for one origin and hands them over as a batch when `max` are waiting or `waitMs`
- * after the first one arrived.
- */
-class Batcher {
-  private pending: Item[] = [];
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly waitMs: number,
-    private readonly max: number,
-    private readonly run: (items: Item[]) => Promise<void>,
-  ) {}
-
-  add(item: Item): void {
-    this.pending.push(item);
-    if (this.pending.length >= this.max) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.waitMs);
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const items = this.pending;
-    this.pending = [];
-    if (!items.length) return;
-    this.run(items).catch((e: unknown) => {
-      const error = e instanceof Error ? e : new Error(String(e));
-      for (const item of items) item.settle({ kind: "error", error });
-    });
   }
 }

@@ -60,7 +60,7 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     const deadUrl = `http://127.0.0.1:${await freePort()}`;
     const chains = structuredClone(net.chainEntries);
     const codeB = b.suite.addresses.chainCode;
-    chains[codeB]!.rpc = [deadUrl, ...chains[codeB]!.rpc];
+    chains[codeB]!.rpc = [deadUrl, ...(chains[codeB]!.rpc ?? [])];
     const { file, env } = nodeConfigFile(
       net,
       a.suite.addresses.chainCode,

@@ -1,0 +1,131 @@
+import { keccak256, toHex, type Address, type Hex } from "viem";
+
+import { IInboxAbi } from "../chain/abis.js";
+import type { Chain } from "../config/load.js";
+import type { NodeContext } from "../node.js";
+import { formatChainCode } from "../protocol/index.js";
+import { MirroredSigners } from "../relay/signers.js";
+import {
+  bundleToJson,
+  parseBundle,
+  verifyBundle,
+  type Bundle,
+  type BundleChecks,
+  type VerifiedBundle,
+} from "./bundle.js";
+import { peerRoute } from "./peers.js";
+
+/** How long a stored bundle is kept for its jobs (as long as completed jobs are). */
+const BUNDLE_TTL_S = 7 * 24 * 3600;
+
+/** What became of a bundle's messages at the receiver. */
+export interface Acceptance {
+  /** Queued for delivery by this call. */
+  accepted: Hex[];
+  /** Already queued (by an earlier bundle): nothing done. */
+  known: Hex[];
+  /** Already delivered on the home Inbox. */
+  delivered: Hex[];
+}
+
+/** The Redis key of a stored bundle. */
+function bundleKey(prefix: string, v: VerifiedBundle): string {
+  const cp = v.bundle.checkpoint;
+  const ids = keccak256(toHex(v.fresh.map((f) => f.id.slice(2)).join("")));
+  return `${prefix}:bundle:${formatChainCode(cp.origin)}:${cp.count}:${ids.slice(2, 18)}`;
+}
+
+/** A stored (verified) bundle, as the relayer reads it back for delivery. */
+export async function loadBundle(ctx: NodeContext, key: string): Promise<Bundle | undefined> {
+  const json = await ctx.redis.get(key);
+  return json ? parseBundle(JSON.parse(json)) : undefined;
+}
+
+/**
+ * The destination side of the hand-over (docs/protocol.md 4.2): a bundle pushed by a peer (or
+ * pulled from one) is verified against the home chain only — the home Inbox's mirror for its
+ * signers, the home RouteRegistry's record for its domain and policy, the home Inbox for what is
+ * delivered and what the signers can still cover — and only then stored and its messages queued
+ * for the home relayer, which delivers from the stored bundle with no index of the origin.
+ */
+export class BundleInbox {
+  private readonly mirror: MirroredSigners;
+  readonly checks: BundleChecks;
+
+  constructor(private readonly ctx: NodeContext) {
+    const home = ctx.cfg.homeChain;
+    const client = ctx.client(home.code);
+    this.mirror = new MirroredSigners(client, home);
+    const inbox = home.contracts.inbox;
+    this.checks = {
+      home: home.code,
+      homeInbox: inbox,
+      route: (origin) => peerRoute(ctx, origin),
+      // The mirror is read by the origin's code alone (from the home Inbox's logs).
+      mirror: (origin) => this.mirror.stakes({ code: origin } as Chain),
+      delivered: (messages) =>
+        Promise.all(
+          messages.map((m) =>
+            client.readContract({
+              address: inbox,
+              abi: IInboxAbi,
+              functionName: "isMessageDelivered",
+              args: [m],
+            }),
+          ),
+        ),
+      freeCapacity: (origin, signers: readonly Address[]) =>
+        Promise.all(
+          signers.map((s) =>
+            client.readContract({
+              address: inbox,
+              abi: IInboxAbi,
+              functionName: "freeCapacity",
+              args: [origin, s],
+            }),
+          ),
+        ),
+    };
+  }
+
+  /**
+   * Verifies the bundle in `json`, stores it and queues its undelivered messages (idempotent by
+   * message id: a message already queued keeps its job).
+   * @throws BundleRefusedError with the reason it was refused; nothing is stored or queued then
+   */
+  async accept(json: unknown): Promise<Acceptance> {
+    const verified = await verifyBundle(parseBundle(json), this.checks);
+    const { ctx } = this;
+    const prefix = ctx.cfg.redis.prefix;
+    const key = bundleKey(prefix, verified);
+    await ctx.redis.set(
+      key,
+      JSON.stringify(bundleToJson({ ...verified.bundle, signatures: verified.signatures })),
+      "EX",
+      BUNDLE_TTL_S,
+    );
+    const fresh: typeof verified.fresh = [];
+    const known: Hex[] = [];
+    const marks = await Promise.all(
+      verified.fresh.map((f) =>
+        ctx.redis.set(`${prefix}:bundled:${f.id.toLowerCase()}`, key, "EX", BUNDLE_TTL_S, "NX"),
+      ),
+    );
+    verified.fresh.forEach((f, i) => (marks[i] === "OK" ? fresh.push(f) : known.push(f.id)));
+    // Every fresh message is queued (a job id is its message id, so a queued one stays as it is):
+    // a crash between the marks and the queue loses nothing. The marks only tell new from known.
+    await ctx.queues.enqueue(
+      verified.fresh.map((f) => ({
+        id: f.id,
+        origin: formatChainCode(f.decoded.origin),
+        destination: formatChainCode(f.decoded.destination),
+        nonce: f.decoded.nonce,
+        message: f.message,
+        bundle: key,
+      })),
+      "bundle",
+    );
+    ctx.metrics.pushesReceived.inc({ outcome: "accepted" }, fresh.length);
+    return { accepted: fresh.map((f) => f.id), known, delivered: verified.delivered };
+  }
+}

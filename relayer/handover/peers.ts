@@ -1,0 +1,99 @@
+import type { Address } from "viem";
+
+import { IRouteRegistryAbi } from "../chain/abis.js";
+import type { Chain } from "../config/load.js";
+import type { NodeContext } from "../node.js";
+import type { PeerRoute } from "./bundle.js";
+
+/** How long a route record read from the home RouteRegistry is reused (ms). */
+const ROUTE_TTL_MS = 60_000;
+
+/** A peer's route record: the domain and policy a bundle is checked with, and its contracts. */
+export interface PeerRecord extends PeerRoute {
+  inbox: Address;
+  stakingHub: Address;
+  bank: Address;
+}
+
+const routes = new WeakMap<NodeContext, Map<bigint, { at: number; route?: PeerRecord }>>();
+
+/**
+ * The record of peer `code` on the home chain's RouteRegistry: its EVM chain id and Outbox (the
+ * domain of its checkpoints) and the route's default policy; undefined when the route is not
+ * enrolled or not active. Read from the home chain only, cached a minute: what a peer says about
+ * its own contracts is never believed.
+ */
+export async function peerRoute(ctx: NodeContext, code: bigint): Promise<PeerRecord | undefined> {
+  let cache = routes.get(ctx);
+  if (!cache) routes.set(ctx, (cache = new Map()));
+  const hit = cache.get(code);
+  if (hit && Date.now() - hit.at < ROUTE_TTL_MS) return hit.route;
+  const home = ctx.cfg.homeChain;
+  const registry = home.contracts.registry;
+  let route: PeerRecord | undefined;
+  if (registry) {
+    const client = ctx.client(home.code);
+    const status = await client.readContract({
+      address: registry,
+      abi: IRouteRegistryAbi,
+      functionName: "status",
+      args: [code],
+    });
+    if (status === 1) {
+      const r = await client.readContract({
+        address: registry,
+        abi: IRouteRegistryAbi,
+        functionName: "route",
+        args: [code],
+      });
+      route = {
+        evmChainId: r.evmChainId,
+        outbox: r.outbox as Address,
+        inbox: r.inbox as Address,
+        stakingHub: r.stakingHub as Address,
+        bank: r.bank as Address,
+        minSigners: r.minSigners,
+        defaultCoverage: r.defaultCoverage,
+      };
+    }
+  }
+  cache.set(code, { at: Date.now(), route });
+  return route;
+}
+
+/**
+ * The entry nodes of peer `code` (its community's node APIs), from the routing table. The one read
+ * of the routing table for the hand-over: it moves to the signed route records in one place.
+ */
+export function peerEntryNodes(ctx: NodeContext, code: bigint): readonly string[] {
+  return ctx.cfg.chainList.find((c) => c.code === code)?.nodes ?? [];
+}
+
+/**
+ * Peer `code` as a `Chain` for the relayer: its routing-table entry with the contract addresses of
+ * the home RouteRegistry's record (a config's addresses for a peer are never what is relayed by).
+ */
+export async function peerChain(ctx: NodeContext, code: bigint): Promise<Chain> {
+  const configured = ctx.cfg.chainList.find((c) => c.code === code);
+  const record = await peerRoute(ctx, code);
+  const base =
+    configured ??
+    ({
+      code,
+      codeHex: code.toString(16),
+      name: code.toString(16),
+      rpc: [],
+      nodes: [],
+    } as unknown as Chain);
+  if (!record) return base;
+  return {
+    ...base,
+    contracts: {
+      ...base.contracts,
+      outbox: record.outbox,
+      inbox: record.inbox,
+      stakingHub: record.stakingHub,
+      bank: record.bank,
+    },
+  };
+}

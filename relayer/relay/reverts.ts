@@ -1,0 +1,51 @@
+/**
+ * What the relayer does when a batch's simulation (or gas estimate) fails (pure: no chain).
+ */
+
+/** Reverts that more (or other) signers can cure: the batch is retried with every signature. */
+export const SIGNER_SHORTFALL: ReadonlySet<string> = new Set([
+  "InsufficientCoverage",
+  "TooFewSigners",
+  "StakeReportNeedsQuorum",
+]);
+
+/**
+ * Reverts that only time cures for the one message that met them alone: its recipient's policy
+ * coverage exhausted for now (protocol.md 3.5), like a capacity wait.
+ */
+export const WAIT_REVERTS: ReadonlySet<string> = new Set(["PolicyCoverageExhausted"]);
+
+/** What to do with a batch whose simulation failed. */
+export type RevertAction =
+  /** Delivered since our index looked: ask the Inbox about every message, send the rest. */
+  | "recheck-delivered"
+  /** Retry the same batch with every signature we have. */
+  | "every-signer"
+  /** Split the batch in two to isolate the message behind the failure. */
+  | "split"
+  /** The lone message waits for signers (capacity, more signatures). */
+  | "wait-signers"
+  /** The lone message waits for the policy-coverage window to roll. */
+  | "wait-window"
+  /** The lone message fails this attempt (spends one of its attempts). */
+  | "fail";
+
+/**
+ * The action for a batch of `messages` whose simulation reverted `name` (`EstimateFailed` when the
+ * estimate failed outright), sent with `everySigner` or not, when `moreSigners` usable signers were
+ * left out. Only a message that fails alone spends attempts.
+ */
+export function revertAction(params: {
+  name: string;
+  messages: number;
+  everySigner: boolean;
+  moreSigners: boolean;
+}): RevertAction {
+  const { name, messages, everySigner, moreSigners } = params;
+  if (name === "AlreadyDelivered") return "recheck-delivered";
+  if (SIGNER_SHORTFALL.has(name) && !everySigner && moreSigners) return "every-signer";
+  if (messages > 1) return "split";
+  if (SIGNER_SHORTFALL.has(name)) return "wait-signers";
+  if (WAIT_REVERTS.has(name)) return "wait-window";
+  return "fail";
+}

@@ -1,0 +1,273 @@
+/**
+ * Messages crossing as verified bundles (relayer.handover: bundles, issue 14): three `distpos node`
+ * processes, each configured with its home chain's RPC only, hand each other bundles; refused bundles name
+ * their reason and put nothing in the queue.
+ */
+import { expect } from "chai";
+import type { Redis } from "ioredis";
+import { pad, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+import { buildBundle, bundleToJson, type BundleJson } from "../../relayer/handover/bundle.js";
+import {
+  decodeMessage,
+  MerkleTree,
+  signCheckpoint,
+  type SignerSignature,
+} from "../../relayer/protocol/index.js";
+import type { TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
+import {
+  deliveries,
+  deploySink,
+  dispatchMany,
+  fundedKey,
+  missing,
+  nodeConfigFile,
+  queueCounts,
+  runNode,
+} from "./helpers/scenario.js";
+
+type Journey = {
+  status: string;
+  encoded: Hex;
+  handover: { state: string; node?: string; count?: number; tx?: Hex } | null;
+  destination: { status: string; tx?: Hex };
+};
+
+describe("relayer e2e: bundles handed node to node between three chains, home chains only", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let a: TestChain;
+  let b: TestChain;
+  let c: TestChain;
+  let sinkA: string;
+  let sinkB: string;
+  let sinkC: string;
+  const prefixes: string[] = [];
+  const urls: Record<string, string> = {};
+  const configs: Record<string, { file: string; env: Record<string, string> }> = {};
+  const nodes: Record<string, NodeProcess> = {};
+
+  before(async function () {
+    net = await serveNetwork({
+      confirmations: 1,
+      intervalMiningMs: 100,
+      chains: ["chainA", "chainB", "chainC"],
+    });
+    [a, b, c] = net.chains as [TestChain, TestChain, TestChain];
+    sinkA = await deploySink(a);
+    sinkB = await deploySink(b);
+    sinkC = await deploySink(c);
+    redis = newRedis();
+    for (const chain of [a, b, c])
+      urls[chain.suite.addresses.chainCode] = `http://127.0.0.1:${await freePort()}`;
+    // Each chain's entry node is its test node; B's list starts with a node that is down (every
+    // hand-over to B fails over past it).
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    for (const chain of [a, b, c]) {
+      const code = chain.suite.addresses.chainCode;
+      net.chainEntries[code]!.nodes = chain === b ? [dead, urls[code]!] : [urls[code]!];
+    }
+    for (const chain of [a, b, c]) {
+      const code = chain.suite.addresses.chainCode;
+      const prefix = testPrefix(`bundles-${code}`);
+      prefixes.push(prefix);
+      const { file, env } = nodeConfigFile(
+        net,
+        code,
+        prefix,
+        {
+          attester: chain.attesters[0]!.privateKey as Hex,
+          relayer: await fundedKey(net),
+        },
+        {
+          roles: ["indexer", "api", "attester", "relayer"],
+          api: { host: "127.0.0.1", port: Number(new URL(urls[code]!).port) },
+          // C's node never pushes: what it sends crosses only when the destination pulls.
+          relayer: { handover: "bundles", pullIntervalMs: 500, push: chain !== c },
+          chains: homeOnly(code),
+        },
+      );
+      configs[code] = { file, env };
+      nodes[code] = await runNode(`bundles-${code}`, file, env);
+    }
+  });
+  after(async function () {
+    await killAll();
+    for (const p of prefixes) await clearPrefix(redis, p);
+    await net.close();
+    redis.disconnect();
+  });
+
+  /**
+   * The routing table of `home`'s node: an RPC for its home chain only, and for each peer contract
+   * addresses that are not the peer's (the relayer takes them from the home RouteRegistry).
+   */
+  const homeOnly = (home: string) =>
+    Object.fromEntries(
+      Object.entries(net.chainEntries).map(([code, entry]) => [
+        code,
+        code === home
+          ? entry
+          : {
+              ...entry,
+              rpc: [],
+              contracts: Object.fromEntries(
+                Object.keys(entry.contracts).map((k, i) => [
+                  k,
+                  `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`,
+                ]),
+              ) as typeof entry.contracts,
+            },
+      ]),
+    );
+
+  const journey = async (node: string, id: string) => {
+    const res = await fetch(`${node}/v1/messages/${id}`);
+    return res.ok ? ((await res.json()) as Journey) : undefined;
+  };
+
+  it("delivers both ways between three chains, failing over past a dead entry node and pulling what is not pushed", async function () {
+    const toB = await dispatchMany(a, b, sinkB, 6, 1);
+    const toA = await dispatchMany(b, a, sinkA, 4, 2);
+    const toC = await dispatchMany(a, c, sinkC, 3, 4);
+    // C's node pushes nothing: A's node pulls these.
+    const fromC = await dispatchMany(c, a, sinkA, 3, 5);
+    const flows = [
+      [b, toB],
+      [a, toA],
+      [c, toC],
+      [a, fromC],
+    ] as const;
+    await waitFor(
+      "every message delivered",
+      async () => {
+        for (const [chain, ids] of flows)
+          if (missing([...ids], await deliveries(chain)).length) return false;
+        return true;
+      },
+      180_000,
+      500,
+    );
+    for (const [chain, ids] of flows) {
+      const delivered = await deliveries(chain);
+      for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    }
+    // Status end to end from the origin's node: handed to B's node, delivered in B's tx.
+    const aCode = a.suite.addresses.chainCode;
+    const bCode = b.suite.addresses.chainCode;
+    const followed = await waitFor(
+      "A's node to see its message delivered",
+      async () => {
+        const j = await journey(urls[aCode]!, toB[0]!);
+        return j?.handover?.state === "delivered" ? j : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(followed.handover!.node).to.equal(urls[bCode]);
+    expect(followed.destination.status).to.equal("delivered");
+    expect(followed.destination.tx).to.equal((await deliveries(b)).get(toB[0]!)![0]);
+    // The destination's node knows it from the bundle, with no index of chain A.
+    const there = await journey(urls[bCode]!, toB[0]!);
+    expect(there?.status).to.equal("delivered");
+    expect(await redis.exists(`${prefixes[1]}:chain:${aCode}:cursor`)).to.equal(0);
+    expect(await redis.exists(`${prefixes[1]}:chain:${bCode}:cursor`)).to.equal(1);
+  });
+
+  it("refuses a forged signature, a wrong proof, a wrong destination and a replay, queueing nothing", async function () {
+    const aCode = a.suite.addresses.chainCode;
+    const bCode = b.suite.addresses.chainCode;
+    const [id] = await dispatchMany(a, b, sinkB, 1, 3);
+    await waitFor("delivery", async () => (await deliveries(b)).has(id!), 120_000, 500);
+    // A's tree from its Outbox's Dispatch events, and a checkpoint of A's signed by its attester.
+    const logs = await a.suite.outbox.queryFilter(a.suite.outbox.filters.Dispatch());
+    const ids = logs
+      .map((l) => ({ nonce: Number(l.args.nonce), id: l.args.id as Hex }))
+      .sort((x, y) => x.nonce - y.nonce)
+      .map((x) => x.id);
+    const tree = MerkleTree.from(ids);
+    const message = (await journey(urls[aCode]!, id!))!.encoded;
+    const nonce = decodeMessage(message).nonce;
+    const checkpoint = { origin: a.suite.code, root: tree.root(), count: tree.count };
+    const domain = { evmChainId: a.suite.evmChainId, outbox: a.suite.addresses.outbox as Hex };
+    const attester = privateKeyToAccount(a.attesters[0]!.privateKey as Hex);
+    const signatures: SignerSignature[] = [
+      { signer: attester.address, signature: await signCheckpoint(attester, domain, checkpoint) },
+    ];
+    const good = bundleToJson(buildBundle({ tree, checkpoint, signatures, messages: [message] }));
+    expect(nonce).to.be.below(tree.count);
+    const stranger = privateKeyToAccount(pad("0x4242", { size: 32 }) as Hex);
+    const forged: BundleJson = {
+      ...good,
+      signatures: [
+        {
+          signer: stranger.address,
+          signature: await signCheckpoint(stranger, domain, checkpoint),
+        },
+      ],
+    };
+    const wrongProof: BundleJson = { ...good, proof: [...good.proof] };
+    wrongProof.proof[0] = pad("0x05", { size: 32 });
+    // Jobs ever queued on B (a job may still move from active to completed meanwhile).
+    const jobs = async () =>
+      Object.values(await queueCounts(redis, prefixes[1]!, bCode)).reduce((x, y) => x + y, 0);
+    const before = await jobs();
+    const post = async (node: string, bundle: unknown) => {
+      const res = await fetch(`${node}/v1/bundles`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(bundle),
+      });
+      return { status: res.status, body: (await res.json()) as { reason?: string } };
+    };
+    expect(await post(urls[bCode]!, forged)).to.deep.include({ status: 403 });
+    expect((await post(urls[bCode]!, forged)).body.reason).to.equal("unknown-signer");
+    expect((await post(urls[bCode]!, wrongProof)).body.reason).to.equal("wrong-proof");
+    // A bundle for B posted to A's node.
+    expect((await post(urls[aCode]!, good)).body.reason).to.equal("wrong-destination");
+    // The honest bundle again, after its message was delivered.
+    const replay = await post(urls[bCode]!, good);
+    expect(replay.status).to.equal(409);
+    expect(replay.body.reason).to.equal("already-delivered");
+    expect(await jobs()).to.equal(before);
+  });
+
+  it("loses nothing while the destination's node is down for a minute, and resumes", async function () {
+    this.timeout(360_000);
+    const aCode = a.suite.addresses.chainCode;
+    const bCode = b.suite.addresses.chainCode;
+    await nodes[bCode]!.kill("SIGKILL");
+    const downMs = Number(process.env.DISTPOS_TEST_DOWN_MS ?? 60_000);
+    const ids = await dispatchMany(a, b, sinkB, 5, 6);
+    // A's node keeps them waiting (B's entry nodes are down), nothing delivered meanwhile.
+    await waitFor(
+      "A's node to hold them for B",
+      async () => (await journey(urls[aCode]!, ids[4]!))?.handover?.state === "waiting",
+      60_000,
+      500,
+    );
+    await new Promise((r) => setTimeout(r, downMs));
+    expect(missing(ids, await deliveries(b))).to.have.length(ids.length);
+    expect((await journey(urls[aCode]!, ids[0]!))?.handover?.state).to.equal("waiting");
+    const { file, env } = configs[bCode]!;
+    nodes[bCode] = await runNode(`bundles-${bCode}-again`, file, env);
+    await waitFor(
+      "every message delivered after B's node is back",
+      async () => missing(ids, await deliveries(b)).length === 0,
+      180_000,
+      500,
+    );
+    const delivered = await deliveries(b);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+  });
+});

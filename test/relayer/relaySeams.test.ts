@@ -1,0 +1,85 @@
+/** The relayer's pure seams (relayer/relay: gas, reverts, batcher): no chain. */
+import { expect } from "chai";
+
+import { Batcher } from "../../relayer/relay/batcher.js";
+import {
+  BATCH_FIXED_GAS,
+  ceilingGas,
+  estimatedLimit,
+  gasPerMessage,
+  limitMayBeShort,
+  modeledGas,
+} from "../../relayer/relay/gas.js";
+import { revertAction } from "../../relayer/relay/reverts.js";
+
+describe("relayer/relay seams", function () {
+  it("models a batch's gas from the last delivery and bounds it by every handler's whole limit", function () {
+    const { expected, limit } = modeledGas(30_000, 10, 200_000n);
+    expect(expected).to.equal(BigInt(BATCH_FIXED_GAS + 300_000));
+    // A quarter more, one handler's whole gas (64/63 rule), a margin.
+    expect(limit).to.equal((expected * 5n) / 4n + (200_000n * 65n) / 64n + 50_000n);
+    expect(modeledGas(0.4, 3, 0n).expected).to.equal(BigInt(BATCH_FIXED_GAS + 2));
+    expect(estimatedLimit(100n)).to.equal(120n);
+    expect(ceilingGas(2, 64_000n)).to.equal(200_000n + 2n * (65_000n + 60_000n));
+    expect(ceilingGas(4, 64_000n)).to.be.greaterThan(ceilingGas(3, 64_000n));
+  });
+
+  it("learns gas per message only from batches large enough to say", function () {
+    expect(gasPerMessage(500_000n, 7)).to.equal(undefined);
+    expect(gasPerMessage(500_000n, 8)).to.equal(50_000);
+    expect(gasPerMessage(50_000n, 10)).to.equal(0);
+  });
+
+  it("estimates only when a failed call may be the limit's fault", function () {
+    expect(limitMayBeShort(undefined)).to.equal(true);
+    expect(limitMayBeShort({ name: "InsufficientGasForHandler" })).to.equal(true);
+    expect(limitMayBeShort({ name: "reverted" })).to.equal(true);
+    expect(limitMayBeShort({ name: "unknown(0x12345678)" })).to.equal(true);
+    expect(limitMayBeShort({ name: "AlreadyDelivered" })).to.equal(false);
+    expect(limitMayBeShort({ name: "InsufficientCoverage" })).to.equal(false);
+  });
+
+  it("splits a failing batch, retries signer shortfalls with every signer, spends attempts only alone", function () {
+    const act = (name: string, messages: number, everySigner = false, moreSigners = true) =>
+      revertAction({ name, messages, everySigner, moreSigners });
+    expect(act("AlreadyDelivered", 5)).to.equal("recheck-delivered");
+    expect(act("AlreadyDelivered", 1)).to.equal("recheck-delivered");
+    expect(act("InsufficientCoverage", 5)).to.equal("every-signer");
+    expect(act("TooFewSigners", 5, true)).to.equal("split");
+    expect(act("StakeReportNeedsQuorum", 1, false, false)).to.equal("wait-signers");
+    expect(act("InsufficientCoverage", 1, true)).to.equal("wait-signers");
+    expect(act("PolicyCoverageExhausted", 3)).to.equal("split");
+    expect(act("PolicyCoverageExhausted", 1)).to.equal("wait-window");
+    expect(act("EstimateFailed", 2)).to.equal("split");
+    expect(act("EstimateFailed", 1)).to.equal("fail");
+    expect(act("HandlerOutOfBounds", 1)).to.equal("fail");
+  });
+
+  it("batches by count at once and by time otherwise, and hands a crashed run's items back", async function () {
+    const runs: number[][] = [];
+    const failed: number[][] = [];
+    const batcher = new Batcher<number>(
+      20,
+      3,
+      async (items) => {
+        runs.push(items);
+        if (items.includes(99)) throw new Error("boom");
+      },
+      (items) => failed.push(items),
+    );
+    batcher.add(1);
+    batcher.add(2);
+    batcher.add(3);
+    expect(runs).to.deep.equal([[1, 2, 3]]);
+    batcher.add(4);
+    expect(batcher.size).to.equal(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(runs).to.deep.equal([[1, 2, 3], [4]]);
+    batcher.add(99);
+    batcher.flush();
+    await new Promise((r) => setImmediate(r));
+    expect(failed).to.deep.equal([[99]]);
+    batcher.flush();
+    expect(runs).to.have.length(3);
+  });
+});
