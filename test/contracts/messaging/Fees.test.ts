@@ -104,6 +104,23 @@ describe("Delivery fees", function () {
     expect(await a.suite.outbox.quote(c.suite.code, 10, HANDLER_GAS, 0)).to.equal(0n);
   });
 
+  it("takes the price only from a newer report: an older one that lowers the credit view does not roll it back", async function () {
+    const governance = await governanceOf(b);
+    await (await governance.setDeliveryPrice(a.suite.code, 1n, 1n, 0)).wait(); // report r1: reserve 0
+    await fundReserve(b, a, 100n * ONE); // report: reserve 100, price 1
+    await (await governance.setDeliveryPrice(a.suite.code, 2n, 2n, 0)).wait(); // r2: 100, price 2
+    const reports = (await dispatchedMessages(b))
+      .filter((m) => m.message.destination === a.suite.code)
+      .slice(-3);
+    await relay(b, a, { signers: b.attesters, nonces: [reports[2].nonce] });
+    expect(await a.suite.bank.creditView(b.suite.code)).to.equal(100n * ONE);
+    expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(2n);
+    // r1 is older and lowers A's credit view, so it applies; its price does not.
+    await relay(b, a, { signers: b.attesters, nonces: [reports[0].nonce] });
+    expect(await a.suite.bank.creditView(b.suite.code)).to.equal(0n);
+    expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(2n);
+  });
+
   it("refuses a premium above the bound, and a price from anyone but governance", async function () {
     await expect(
       (await governanceOf(b)).setDeliveryPrice(a.suite.code, 1n, 1n, 10_001),
