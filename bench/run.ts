@@ -17,21 +17,26 @@ import type { Hex } from "viem";
 import { MerkleTree } from "../relayer/protocol/index.js";
 import { dispatchedMessages, ONE } from "../test/helpers/suite.js";
 import {
+  BENCH_PRICE,
   carriesStakeReport,
   createBenchNetwork,
   deliverBatch,
   dispatchPure,
+  dispatchWithFee,
   majorityOf,
   noncesOf,
   prepareBatch,
+  prepareFees,
   prepareValueRoute,
   raiseAllocations,
   sendValue,
   sourceMappers,
 } from "./gas/distpos.js";
 import {
+  addGasPaymaster,
   deployHyperlane,
   dispatchHyperlane,
+  dispatchHyperlanePaid,
   merkleRootMetadata,
   messageIdMetadata,
   type HyperlaneMessage,
@@ -314,6 +319,61 @@ const hlMerkleRoot = await hyperlaneProcess(
 log(`  MessageId 3/5: ${hlMessageId.median}, MerkleRoot 3/5: ${hlMerkleRoot.median}`);
 
 // ---------------------------------------------------------------------------------------------
+log("delivery fees (protocol.md 3.9): B's price reported to A, fee-paying dispatches and batches");
+const FEE_DISPATCH_SAMPLES = 256;
+const FEE_BATCHES_64 = 3;
+const FEE_SINGLES = 5;
+const feeQuote = await prepareFees(net, 1_000n * ONE, 32);
+const feeDispatches = await dispatchWithFee(
+  net,
+  FEE_DISPATCH_SAMPLES + 64 * FEE_BATCHES_64 + FEE_SINGLES,
+  32,
+  300_000,
+  feeQuote,
+);
+const feeDispatch32 = summarize(feeDispatches.samples.slice(0, FEE_DISPATCH_SAMPLES));
+const feeNonces = noncesOf(net, feeDispatches.receipts);
+const feeHistory = await dispatchedMessages(a);
+const feeSource = {
+  dispatched: feeHistory,
+  tree: MerkleTree.from(feeHistory.map((m) => m.id as Hex)),
+};
+// The first batch (the dispatch samples, 256 messages) also creates the relayer's earned balance
+// on B, so the measured batches below pay into an existing slot, as a relayer's do.
+const fee256 = await deliverBatch(net, feeNonces.slice(0, FEE_DISPATCH_SAMPLES), 3, feeSource);
+const fee64Samples: Sample[] = [];
+for (let i = 0; i < FEE_BATCHES_64; i++) {
+  const start = FEE_DISPATCH_SAMPLES + 64 * i;
+  const sample = await deliverBatch(net, feeNonces.slice(start, start + 64), 3, feeSource);
+  fee64Samples.push({ ...sample, gas: Math.round(sample.gas / 64) });
+}
+const fee64 = summarize(fee64Samples);
+const fee1Samples: Sample[] = [];
+for (let i = 0; i < FEE_SINGLES; i++) {
+  const nonce = feeNonces[FEE_DISPATCH_SAMPLES + 64 * FEE_BATCHES_64 + i];
+  fee1Samples.push(await deliverBatch(net, [nonce], 3, feeSource));
+}
+const fee1 = summarize(fee1Samples);
+log(
+  `  dispatchWithFee ${feeDispatch32.median}; deliver with fees: 1 message ${fee1.median}, batch of 64 ${fee64.median}/message, 256 ${Math.round(fee256.gas / 256)}/message`,
+);
+log("Hyperlane with its InterchainGasPaymaster in the hook path: dispatch paying the IGP's quote");
+const igpValue = await addGasPaymaster(hlA, net.user, domainB, hlB.messageIdRecipient, 32);
+const hlPaid = await dispatchHyperlanePaid(
+  hlA,
+  net.user,
+  domainB,
+  hlB.messageIdRecipient,
+  FEE_DISPATCH_SAMPLES,
+  32,
+  400_000,
+  igpValue,
+);
+const hlPaidDispatch32 = summarize(hlPaid.map((m) => toSample(m.receipt)));
+log(`  Hyperlane dispatch + IGP: ${hlPaidDispatch32.median}`);
+for (const [address, name] of hlA.names) namesA.set(address, name);
+
+// ---------------------------------------------------------------------------------------------
 log("where the gas goes (debug_traceTransaction of the median transactions)");
 if (pure.samples.length < DISPATCH_WINDOW) throw new Error("too few dispatches for the window");
 const oursDispatch32 = summarize(pure.samples.slice(0, DISPATCH_WINDOW));
@@ -340,6 +400,9 @@ const traced: [string, "A" | "B", string][] = [
   ["DistPOS deliver 1 value transfer, 3 signers", "B", run(valueRuns, 1, 3).perMessage.medianTx],
   ["DistPOS deliver 64 value transfers, 3 signers", "B", run(valueRuns, 64, 3).perMessage.medianTx],
   [`DistPOS deliver 1 stake report, ${MAJORITY} signers (a majority)`, "B", stakeReport.medianTx],
+  ["DistPOS dispatchWithFee (32 B)", "A", feeDispatch32.medianTx],
+  ["Hyperlane dispatch + IGP payment (32 B)", "A", hlPaidDispatch32.medianTx],
+  ["DistPOS deliver batch of 64 with fees, 3 signers", "B", fee64.medianTx],
 ];
 for (const [label, chain, hash] of traced) {
   traces[label] =
@@ -381,6 +444,28 @@ const results: BenchResults = {
       gas: r.perMessage.median,
     })),
     value_send32: { distpos: valueSend.median },
+    fees: {
+      price: {
+        perGas: Number(BENCH_PRICE.perGas),
+        base: Number(BENCH_PRICE.base),
+        premiumPpm: BENCH_PRICE.premiumPpm,
+      },
+      quote32: feeQuote.toString(),
+      hyperlane_igp_value: igpValue.toString(),
+      dispatch32: { distpos: feeDispatch32.median, hyperlane_igp: hlPaidDispatch32.median },
+      dispatch32_mean: {
+        distpos: meanGas(feeDispatches.samples.slice(0, FEE_DISPATCH_SAMPLES)),
+        hyperlane_igp: meanGas(hlPaid.map((m) => toSample(m.receipt))),
+      },
+      deliver1_3sig: fee1.median,
+      deliver64_3sig_per_message: fee64.median,
+      deliver256_3sig_per_message: Math.round(fee256.gas / 256),
+      samples: {
+        dispatch32: FEE_DISPATCH_SAMPLES,
+        batches64: FEE_BATCHES_64,
+        singles: FEE_SINGLES,
+      },
+    },
     stake_report: {
       signers: MAJORITY,
       attesters: a.attesters.length,

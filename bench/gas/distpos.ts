@@ -119,6 +119,60 @@ export async function prepareValueRoute(net: BenchNetwork, reserve: bigint): Pro
   await (await user.token.approve(a.suite.addresses.bank, ethers.MaxUint256)).wait();
 }
 
+/** B's delivery price for A's messages in the benchmark (settlement units of 18 decimals). */
+export const BENCH_PRICE = { perGas: 1_000_000_000n, base: 10n ** 15n, premiumPpm: 100 };
+/** Handler gas the fee-paying dispatches declare (the quote's input). */
+export const BENCH_HANDLER_GAS = 50_000n;
+
+/**
+ * Prepares fee-paying messages from A to B (docs/protocol.md 3.9): B's governance sets its delivery
+ * price for A, B's next reserve report carries it to A (relayed, signed by a majority), and A's
+ * user prepays `prepaid` of fees. Returns the quote of a pure message with a `bodySize` body.
+ */
+export async function prepareFees(
+  net: BenchNetwork,
+  prepaid: bigint,
+  bodySize: number,
+): Promise<bigint> {
+  const { a, b } = net;
+  const data = b.suite.bank.interface.encodeFunctionData("setDeliveryPrice", [
+    a.suite.code,
+    BENCH_PRICE.perGas,
+    BENCH_PRICE.base,
+    BENCH_PRICE.premiumPpm,
+  ]);
+  await governThroughTimelock(b.suite, [{ target: b.suite.addresses.bank, data }]);
+  await relay(b, a, { signers: b.attesters.slice(0, majorityOf(b.attesters.length)) });
+  const user = suiteAs(a.suite, net.user);
+  await (await user.token.mint(await net.user.getAddress(), prepaid)).wait();
+  await (await user.bank.prepayFees(prepaid)).wait();
+  const quote = await a.suite.outbox.quote(b.suite.code, bodySize, BENCH_HANDLER_GAS, 0);
+  if (quote === 0n) throw new Error("A has no delivery price for B");
+  return quote;
+}
+
+/** Dispatches `count` fee-paying pure messages (`dispatchWithFee`, max fee `maxFee`). */
+export async function dispatchWithFee(
+  net: BenchNetwork,
+  count: number,
+  bodySize: number,
+  seed: number,
+  maxFee: bigint,
+): Promise<{ samples: Sample[]; receipts: TransactionReceipt[] }> {
+  const outbox = suiteAs(net.a.suite, net.user).outbox;
+  const receipts = await sendMany(net.user, count, (i, overrides) =>
+    outbox.dispatchWithFee(
+      net.b.suite.code,
+      net.recipientWord,
+      body(bodySize, seed + i),
+      BENCH_HANDLER_GAS,
+      maxFee,
+      overrides,
+    ),
+  );
+  return { samples: receipts.map(toSample), receipts };
+}
+
 /** Sends `count` value transfers of `amount` with a `bodySize`-byte user body through A's bank. */
 export async function sendValue(
   net: BenchNetwork,

@@ -6,7 +6,9 @@
  * `LightTestRecipient`. Validators sign checkpoints as Hyperlane's `CheckpointLib` defines them.
  */
 import {
+  InterchainGasPaymaster__factory,
   LightTestRecipient__factory,
+  StorageGasOracle__factory,
   Mailbox__factory,
   MerkleTreeHook__factory,
   PausableHook__factory,
@@ -289,6 +291,78 @@ export async function dispatchHyperlane(
   const recipientWord = ethers.zeroPadValue(recipient, 32);
   const receipts = await sendMany(signer, count, (i, overrides) =>
     dispatch(destination, recipientWord, body(bodySize, seed + i), overrides),
+  );
+  return receipts.map((receipt) => dispatchedFrom(origin, receipt));
+}
+
+/**
+ * Puts Hyperlane's InterchainGasPaymaster (behind a TransparentUpgradeableProxy, as deployed) with a
+ * StorageGasOracle for `destination` in the hook path of `chain`'s Mailbox, after the MerkleTreeHook
+ * (required): every dispatch then pays for its gas, as in production, where the IGP sits in the
+ * default (aggregation) hook. Here it is the default hook itself, without the aggregation hook's own
+ * overhead, so Hyperlane's figure is if anything low. Returns the dispatch's `msg.value` quote.
+ */
+export async function addGasPaymaster(
+  chain: HyperlaneChain,
+  signer: Signer,
+  destination: number,
+  recipient: string,
+  bodySize: number,
+): Promise<bigint> {
+  const owner = await signer.getAddress();
+  const oracle = await deployArtifact(StorageGasOracle__factory, signer);
+  await (
+    await oracle.getFunction("setRemoteGasData")({
+      remoteDomain: destination,
+      tokenExchangeRate: 10n ** 10n, // 1:1 (TOKEN_EXCHANGE_RATE_SCALE)
+      gasPrice: 1_000_000_000n,
+    })
+  ).wait();
+  const implementation = await deployArtifact(InterchainGasPaymaster__factory, signer);
+  const proxyAdmin = await deployArtifact(ProxyAdmin__factory, signer);
+  const igpInterface = new ethers.Interface(InterchainGasPaymaster__factory.abi as InterfaceAbi);
+  const proxy = await deployArtifact(TransparentUpgradeableProxy__factory, signer, [
+    await implementation.getAddress(),
+    await proxyAdmin.getAddress(),
+    igpInterface.encodeFunctionData("initialize", [owner, owner]),
+  ]);
+  const igp = attach(InterchainGasPaymaster__factory, await proxy.getAddress(), signer);
+  await (
+    await igp.getFunction("setDestinationGasConfigs")([
+      {
+        remoteDomain: destination,
+        config: { gasOracle: await oracle.getAddress(), gasOverhead: 0n },
+      },
+    ])
+  ).wait();
+  await (await chain.mailbox.getFunction("setDefaultHook")(await igp.getAddress())).wait();
+  chain.names.set((await igp.getAddress()).toLowerCase(), "Hyperlane IGP proxy");
+  chain.names.set((await implementation.getAddress()).toLowerCase(), "Hyperlane IGP");
+  chain.names.set((await oracle.getAddress()).toLowerCase(), "Hyperlane StorageGasOracle");
+  const quote = chain.mailbox.getFunction("quoteDispatch(uint32,bytes32,bytes)");
+  return (await quote(
+    destination,
+    ethers.zeroPadValue(recipient, 32),
+    body(bodySize, 0),
+  )) as bigint;
+}
+
+/** `dispatchHyperlane` paying `value` to the hooks (the IGP's quote) with each dispatch. */
+export async function dispatchHyperlanePaid(
+  origin: HyperlaneChain,
+  signer: Signer,
+  destination: number,
+  recipient: string,
+  count: number,
+  bodySize: number,
+  seed: number,
+  value: bigint,
+): Promise<HyperlaneMessage[]> {
+  const mailbox = origin.mailbox.connect(signer) as Contract;
+  const dispatch = mailbox.getFunction("dispatch(uint32,bytes32,bytes)");
+  const recipientWord = ethers.zeroPadValue(recipient, 32);
+  const receipts = await sendMany(signer, count, (i, overrides) =>
+    dispatch(destination, recipientWord, body(bodySize, seed + i), { ...overrides, value }),
   );
   return receipts.map((receipt) => dispatchedFrom(origin, receipt));
 }

@@ -25,6 +25,18 @@ export interface BenchResults {
     deliver_per_message: PerMessage[];
     deliver_value_per_message: PerMessage[];
     value_send32: { distpos: number };
+    /** Delivery fees (protocol.md 3.9); absent in results written before them. */
+    fees?: {
+      price: { perGas: number; base: number; premiumPpm: number };
+      quote32: string;
+      hyperlane_igp_value: string;
+      dispatch32: { distpos: number; hyperlane_igp: number };
+      dispatch32_mean: { distpos: number; hyperlane_igp: number };
+      deliver1_3sig: number;
+      deliver64_3sig_per_message: number;
+      deliver256_3sig_per_message: number;
+      samples: unknown;
+    };
     /** One stake report alone in a batch, signed by a majority of the mirrored stake (median). */
     stake_report?: {
       signers: number;
@@ -132,6 +144,42 @@ export function evaluateTargets(r: BenchResults): Target[] {
       met: batch.gas <= 10_000,
       detail: `${fmt(batch.gas)} per message`,
     },
+    {
+      name: "pure path: one message, 3 signers ≤ 0.85 × Hyperlane MessageId 3/5",
+      value: g.deliver1_3sig.distpos,
+      limit: Math.floor(0.85 * g.deliver1_3sig.hyperlane_messageid_3of5),
+      ratio: ratio(g.deliver1_3sig.distpos, g.deliver1_3sig.hyperlane_messageid_3of5),
+      met: g.deliver1_3sig.distpos <= 0.85 * g.deliver1_3sig.hyperlane_messageid_3of5,
+      detail: `${fmt(g.deliver1_3sig.distpos)} vs ${fmt(g.deliver1_3sig.hyperlane_messageid_3of5)} (limit ${fmt(Math.floor(0.85 * g.deliver1_3sig.hyperlane_messageid_3of5))})`,
+    },
+    {
+      name: "pure path: ≤ 7,500 gas per message in a batch of 64 with 3 signers",
+      value: batch.gas,
+      limit: 7_500,
+      ratio: ratio(batch.gas, 7_500),
+      met: batch.gas <= 7_500,
+      detail: `${fmt(batch.gas)} per message`,
+    },
+    ...(g.fees
+      ? [
+          {
+            name: "dispatch paying its fee ≤ 0.6 × Hyperlane dispatch + IGP payment",
+            value: g.fees.dispatch32.distpos,
+            limit: Math.floor(0.6 * g.fees.dispatch32.hyperlane_igp),
+            ratio: ratio(g.fees.dispatch32.distpos, g.fees.dispatch32.hyperlane_igp),
+            met: g.fees.dispatch32.distpos <= 0.6 * g.fees.dispatch32.hyperlane_igp,
+            detail: `${fmt(g.fees.dispatch32.distpos)} vs ${fmt(g.fees.dispatch32.hyperlane_igp)} (limit ${fmt(Math.floor(0.6 * g.fees.dispatch32.hyperlane_igp))})`,
+          },
+          {
+            name: "delivery with fees ≤ 10,000 gas per message in a batch of 64 with 3 signers",
+            value: g.fees.deliver64_3sig_per_message,
+            limit: 10_000,
+            ratio: ratio(g.fees.deliver64_3sig_per_message, 10_000),
+            met: g.fees.deliver64_3sig_per_message <= 10_000,
+            detail: `${fmt(g.fees.deliver64_3sig_per_message)} per message`,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -253,7 +301,42 @@ ${table(
   ],
 )}
 
-### Delivery of one message
+${
+  g.fees
+    ? `### Delivery fees (protocol.md 3.9)
+
+B publishes its delivery price for A (${fmt(g.fees.price.perGas)} settlement units per gas, base ${fmt(g.fees.price.base)}, premium ${g.fees.price.premiumPpm} ppm) in its reserve report; A's user prepays fees once (\`CorrespondentBank.prepayFees\`) and each \`Outbox.dispatchWithFee\` takes the quote (${g.fees.quote32} for 32 bytes and 50,000 handler gas) from that balance and carries it in the message. B pays the deliverer out of reserve[A] once per batch (\`payFees\`: one call, into its earned balance). Hyperlane's side: its \`InterchainGasPaymaster\` (behind a TransparentUpgradeableProxy) with a \`StorageGasOracle\` as the Mailbox's default hook after the required \`MerkleTreeHook\`, each dispatch paying the IGP's quote (${g.fees.hyperlane_igp_value} wei) in \`msg.value\`; production puts the IGP inside an aggregation hook, whose own overhead is not counted here. Medians over ${fmt(256)} consecutive dispatches each (not the 1,024 window above), means beside them.
+
+${table(
+  ["", "DistPOS", "Hyperlane + IGP", "ratio"],
+  [
+    [
+      "dispatch paying its fee, 32-byte body (median)",
+      g.fees.dispatch32.distpos,
+      g.fees.dispatch32.hyperlane_igp,
+      ratio(g.fees.dispatch32.distpos, g.fees.dispatch32.hyperlane_igp).toFixed(2),
+    ],
+    [
+      "the same, mean",
+      g.fees.dispatch32_mean.distpos,
+      g.fees.dispatch32_mean.hyperlane_igp,
+      ratio(g.fees.dispatch32_mean.distpos, g.fees.dispatch32_mean.hyperlane_igp).toFixed(2),
+    ],
+  ],
+)}
+
+${table(
+  ["delivery of fee-paying messages, 3 signers", "gas per message"],
+  [
+    ["one message", g.fees.deliver1_3sig],
+    ["batch of 64", g.fees.deliver64_3sig_per_message],
+    ["batch of 256", g.fees.deliver256_3sig_per_message],
+  ],
+)}
+
+`
+    : ""
+}### Delivery of one message
 
 ${table(
   ["", "gas", "÷ Hyperlane MerkleRoot 3/5", "÷ Hyperlane MessageId 3/5"],

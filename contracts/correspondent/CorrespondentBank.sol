@@ -105,6 +105,26 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     mapping(uint64 peer => PeerBank) private _peerBanks;
     /// @dev Peers governance enabled netting with (docs/protocol.md 3.7); disabled by default.
     mapping(uint64 peer => bool) private _nettingEnabled;
+    /// @dev Our delivery price for each peer's messages, published in every reserve report to it.
+    mapping(uint64 peer => IOutbox.DeliveryPrice) private _prices;
+    /// @dev Delivery fees earned here and not withdrawn (local units), per deliverer.
+    mapping(address deliverer => uint256) private _earned;
+    /// @dev Fees owed to a deliverer out of `origin`'s reserve that it could not cover yet (local
+    /// units; counted in the origin's `pending`).
+    mapping(uint64 origin => mapping(address deliverer => uint256)) private _feesOwed;
+
+    /// @notice Most premium governance may publish: 1 % of the amount carried.
+    uint32 public constant MAX_PREMIUM_PPM = 10_000;
+
+    /// @notice Governance set our delivery price for `peer`'s messages (sent in the next report).
+    event DeliveryPriceSet(uint64 indexed peer, uint96 perGas, uint96 base, uint32 premiumPpm);
+    /// @notice `account` prepaid `amount` (local units) of delivery fees.
+    event FeesPrepaid(address indexed account, uint256 amount);
+    /// @notice The Inbox paid `deliverer` the fees of one batch from `origin`: `paid` now (local
+    /// units) and `owed` booked against the reserve until it covers them.
+    event FeesPaid(uint64 indexed origin, address indexed deliverer, uint256 paid, uint256 owed);
+    /// @notice `deliverer` withdrew `amount` (local units) of earned fees.
+    event FeesWithdrawn(address indexed deliverer, uint256 amount);
 
     /// @notice A transfer whose amount is not a whole number of local token units was booked pending
     /// with `amountLocal` (rounded down) instead of being paid at delivery.
@@ -135,6 +155,10 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     error TransferShort(uint256 expected, uint256 received);
     /// @notice A token with more than 18 decimals cannot carry 18-decimal amounts exactly.
     error UnsupportedDecimals(uint8 decimals);
+    /// @notice A premium above `MAX_PREMIUM_PPM`.
+    error PremiumTooHigh(uint32 premiumPpm);
+    /// @notice The quoted fee `fee` is above the caller's maximum.
+    error FeeAboveMax(uint256 fee, uint256 maxFee);
     /// @notice The body is not a bank message this contract handles.
     error UnknownBankMessage(uint8 kind);
 
@@ -188,6 +212,76 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         uint256 amount,
         bytes calldata body
     ) external nonReentrant returns (bytes32 id) {
+        return _send(destination, recipient, amount, body, 0);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev The fee is the Outbox's quote for the transfer body and `amount`, rounded up to a whole
+    /// local unit; amount and fee are taken in one token transfer and must fit the credit view
+    /// together (the fee is paid out of our reserve at the destination).
+    function sendWithFee(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body,
+        uint256 handlerGas,
+        uint256 maxFee
+    ) external nonReentrant returns (bytes32 id, uint256 fee) {
+        (address outbox, ) = _localContracts();
+        fee = IOutbox(outbox).quote(
+            destination,
+            BankMessages.TRANSFER_HEADER_LENGTH + body.length,
+            handlerGas,
+            amount
+        );
+        fee = ((fee + scale - 1) / scale) * scale;
+        if (fee > maxFee) revert FeeAboveMax(fee, maxFee);
+        id = _send(destination, recipient, amount, body, fee);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Credits what actually arrived; the balance is kept by the Outbox, the tokens here.
+    function prepayFees(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 arrived = _pull(msg.sender, amount);
+        if (arrived == 0) revert ZeroAmount();
+        (address outbox, ) = _localContracts();
+        IOutbox(outbox).creditFees(msg.sender, arrived * scale);
+        emit FeesPrepaid(msg.sender, arrived);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    function withdrawEarned() external nonReentrant {
+        uint256 amount = _earned[msg.sender];
+        if (amount == 0) revert ZeroAmount();
+        _earned[msg.sender] = 0;
+        emit FeesWithdrawn(msg.sender, amount);
+        IERC20(address(token)).safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev Reverts `ReserveShort` while `origin`'s reserve cannot cover the fees owed.
+    function claimFees(uint64 origin) external nonReentrant {
+        uint256 owed = _feesOwed[origin][msg.sender];
+        if (owed == 0) revert ZeroAmount();
+        Account storage a = _accounts[origin];
+        if (a.reserve < owed) revert ReserveShort(owed, a.reserve);
+        _feesOwed[origin][msg.sender] = 0;
+        a.reserve -= owed;
+        a.pending -= owed;
+        _earned[msg.sender] += owed;
+        emit FeesPaid(origin, msg.sender, owed, 0);
+        _afterAccountChange(origin);
+    }
+
+    /// @dev `send` with a collected fee (0: none).
+    function _send(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body,
+        uint256 fee
+    ) private returns (bytes32 id) {
         if (amount == 0) revert ZeroAmount();
         PeerBank memory peerBank = _peerBank(destination);
         if (amount % scale != 0 || amount % _scaleOf(peerBank.decimals) != 0) {
@@ -197,20 +291,19 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
             revert InvalidRecipient(recipient);
         Correspondent storage c = _correspondents[destination];
         if (c.report.suspended) revert PeerSuspended(destination);
-        uint256 credit = _creditView(c);
-        if (amount > credit) revert InsufficientCredit(amount, credit);
-
-        uint256 amountLocal = amount / scale;
-        c.sent += amount;
-        c.pool += amountLocal;
-        _pullExact(msg.sender, amountLocal);
         (address outbox, ) = _localContracts();
-        (id, ) = IOutbox(outbox).dispatchValue(
-            destination,
-            recipient,
-            amount,
-            BankMessages.encodeTransfer(_toBytes32(msg.sender), body)
-        );
+        uint256 credit = _creditView(c, outbox, destination);
+        if (amount + fee > credit) revert InsufficientCredit(amount + fee, credit);
+
+        c.sent += amount;
+        c.pool += amount / scale;
+        _pullExact(msg.sender, (amount + fee) / scale);
+        bytes memory transfer = BankMessages.encodeTransfer(_toBytes32(msg.sender), body);
+        if (fee == 0) {
+            (id, ) = IOutbox(outbox).dispatchValue(destination, recipient, amount, transfer);
+        } else {
+            (id, ) = IOutbox(outbox).dispatchValueWithFee(destination, recipient, amount, fee, transfer);
+        }
         emit Sent(id, destination, recipient, msg.sender, amount);
     }
 
@@ -296,7 +389,48 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         emit NettingSet(peer, enabled);
     }
 
+    /// @notice Sets our delivery price for `peer`'s messages; governance only. It reaches `peer`
+    /// in our next reserve report (sent now when the route is active), vouched like any report,
+    /// and `peer`'s Outbox quotes from it (docs/protocol.md 3.9).
+    /// @param peer an enrolled peer
+    /// @param perGas settlement units (18 decimals) per gas of this chain
+    /// @param base per-message base (18 decimals)
+    /// @param premiumPpm underwriting premium on the amount carried, at most `MAX_PREMIUM_PPM`
+    function setDeliveryPrice(
+        uint64 peer,
+        uint96 perGas,
+        uint96 base,
+        uint32 premiumPpm
+    ) external onlyGovernance nonReentrant {
+        if (registry.status(peer) == IRouteRegistry.RouteStatus.None) revert UnknownPeer(peer);
+        if (premiumPpm > MAX_PREMIUM_PPM) revert PremiumTooHigh(premiumPpm);
+        _prices[peer] = IOutbox.DeliveryPrice(perGas, base, premiumPpm);
+        emit DeliveryPriceSet(peer, perGas, base, premiumPpm);
+        if (registry.status(peer) == IRouteRegistry.RouteStatus.Active) _report(peer);
+    }
+
     // ---------------------------------------------------------------- Inbox hooks
+
+    /// @inheritdoc ICorrespondentBank
+    /// @dev One call per batch. Books `received[origin] += fees` (fees are counted like transfers
+    /// in the origin's credit view), pays what `reserve − pending` covers into the deliverer's
+    /// earned balance and books the rest owed (pending) for `claimFees`. Moves no token.
+    function payFees(uint64 origin, address deliverer, uint256 fees) external nonReentrant onlyInbox {
+        Account storage a = _accounts[origin];
+        a.received += fees;
+        uint256 feesLocal = fees / scale;
+        uint256 free = a.reserve > a.pending ? a.reserve - a.pending : 0;
+        uint256 paid = feesLocal < free ? feesLocal : free;
+        uint256 owed = feesLocal - paid;
+        a.reserve -= paid;
+        _earned[deliverer] += paid;
+        if (owed != 0) {
+            a.pending += owed;
+            _feesOwed[origin][deliverer] += owed;
+        }
+        emit FeesPaid(origin, deliverer, paid, owed);
+        _afterAccountChange(origin);
+    }
 
     /// @inheritdoc ICorrespondentBank
     /// @dev For an id with no record (a fresh transfer): books `received[origin] += amount` and pays
@@ -381,8 +515,9 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         if (kind == BankMessages.RESERVE_REPORT) {
             BankMessages.ReserveReport memory incoming = BankMessages.decodeReserveReport(body);
             if (c.hasReport && nonce <= c.reportNonce) return 0;
-            uint256 before = _creditView(c);
-            uint256 afterwards = _credit(incoming, c.sent);
+            uint256 sentTotal = _sentTotal(c, _outbox, origin);
+            uint256 before = c.hasReport ? _credit(c.report, sentTotal) : 0;
+            uint256 afterwards = _credit(incoming, sentTotal);
             return afterwards > before ? afterwards - before : 0;
         } else if (kind == BankMessages.NETTING_REQUEST) {
             uint256 request = BankMessages.decodeNetting(body, BankMessages.NETTING_REQUEST);
@@ -409,7 +544,23 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// 0 while the peer reports us suspended. `sent − received` is floored at 0 too: a peer that
     /// booked more from us than we ever sent saw forged transfers, which already lowered its reserve.
     function creditView(uint64 peer) external view returns (uint256) {
-        return _creditView(_correspondents[peer]);
+        // Before the Outbox is cached no fee was ever prepaid or sent through this bank.
+        return _creditView(_correspondents[peer], _outbox, peer);
+    }
+
+    /// @notice Our delivery price for `peer`'s messages (what our reports publish).
+    function deliveryPrice(uint64 peer) external view returns (IOutbox.DeliveryPrice memory) {
+        return _prices[peer];
+    }
+
+    /// @notice Delivery fees `deliverer` earned here and has not withdrawn (local units).
+    function earned(address deliverer) external view returns (uint256) {
+        return _earned[deliverer];
+    }
+
+    /// @notice Fees owed to `deliverer` out of `origin`'s reserve, waiting for it (local units).
+    function feesOwed(uint64 origin, address deliverer) external view returns (uint256) {
+        return _feesOwed[origin][deliverer];
     }
 
     /// @notice Our settlement pool for `peer` (local units), not counting a netting lock.
@@ -514,14 +665,21 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// increase is stale. The highest applied nonce only moves forward.
     function _applyReport(uint64 origin, uint32 nonce, BankMessages.ReserveReport memory incoming) private {
         Correspondent storage c = _correspondents[origin];
+        (address outbox, ) = _localContracts();
         if (c.hasReport && nonce <= c.reportNonce) {
-            bool lowers = incoming.suspended || _credit(incoming, c.sent) < _creditView(c);
+            uint256 sentTotal = _sentTotal(c, outbox, origin);
+            bool lowers = incoming.suspended || _credit(incoming, sentTotal) < _credit(c.report, sentTotal);
             if (!lowers) {
                 emit ReportIgnored(origin, nonce);
                 return;
             }
         } else {
             c.reportNonce = nonce;
+            // Only a newer report moves the price: an older one cannot roll it back.
+            IOutbox(outbox).setPrice(
+                origin,
+                IOutbox.DeliveryPrice(incoming.perGas, incoming.base, incoming.premiumPpm)
+            );
         }
         c.report = incoming;
         c.hasReport = true;
@@ -611,11 +769,15 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     function _report(uint64 peer) private returns (bytes32 id) {
         Account storage a = _accounts[peer];
         a.lastReportedNet = SafeCast.toInt256(a.reserve) - SafeCast.toInt256(a.pending);
+        IOutbox.DeliveryPrice memory price = _prices[peer];
         BankMessages.ReserveReport memory r = BankMessages.ReserveReport({
             reserve: a.reserve * scale,
             pending: a.pending * scale,
             received: a.received,
-            suspended: a.suspended
+            suspended: a.suspended,
+            perGas: price.perGas,
+            base: price.base,
+            premiumPpm: price.premiumPpm
         });
         (address outbox, ) = _localContracts();
         (id, ) = IOutbox(outbox).dispatchValue(
@@ -627,9 +789,20 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         emit ReserveReported(peer, r.reserve, r.pending, r.received, id);
     }
 
-    function _creditView(Correspondent storage c) private view returns (uint256) {
+    function _creditView(
+        Correspondent storage c,
+        address outbox,
+        uint64 peer
+    ) private view returns (uint256) {
         if (!c.hasReport) return 0;
-        return _credit(c.report, c.sent);
+        return _credit(c.report, _sentTotal(c, outbox, peer));
+    }
+
+    /// @dev What we ever sent `peer` that its reserve pays: transfers plus the delivery fees our
+    /// messages carried (the Outbox counts them; a fee is paid out of our reserve there like value).
+    function _sentTotal(Correspondent storage c, address outbox, uint64 peer) private view returns (uint256) {
+        if (outbox == address(0)) return c.sent;
+        return c.sent + IOutbox(outbox).feesDispatched(peer);
     }
 
     /// @dev Credit a report grants given our total sent: 0 when it says we are suspended.

@@ -57,6 +57,35 @@ interface ICorrespondentBank {
         bytes calldata body
     ) external returns (bytes32 id);
 
+    /// @notice `send` paying a delivery fee: the Outbox's quote for this transfer (rounded up to a
+    /// whole local unit), taken with the amount. Reverts `FeeAboveMax` above `maxFee`.
+    /// @param handlerGas gas the recipient's handler needs (an input of the quote)
+    /// @param maxFee most the caller pays (18 decimals)
+    /// @return id the message id
+    /// @return fee the fee the message carries (18 decimals)
+    function sendWithFee(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        bytes calldata body,
+        uint256 handlerGas,
+        uint256 maxFee
+    ) external returns (bytes32 id, uint256 fee);
+
+    /// @notice Prepays `amount` (local units) of delivery fees for the caller's `dispatchWithFee`.
+    function prepayFees(uint256 amount) external;
+
+    /// @notice Sends the caller the delivery fees it earned here.
+    function withdrawEarned() external;
+
+    /// @notice Moves fees owed to the caller out of `origin`'s reserve into its earned balance once
+    /// the reserve covers them.
+    function claimFees(uint64 origin) external;
+
+    /// @notice Inbox hook, once per batch: pays `deliverer` the `fees` (18 decimals) the batch's
+    /// messages from `origin` carried, out of `origin`'s reserve.
+    function payFees(uint64 origin, address deliverer, uint256 fees) external;
+
     /// @notice Pays a pending payout once the origin's reserve covers it.
     function claim(bytes32 id) external;
 

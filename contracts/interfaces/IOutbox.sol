@@ -22,7 +22,28 @@ interface IOutbox {
     /// by every dispatch).
     event RouteStatusSet(uint64 indexed destination, IRouteRegistry.RouteStatus status);
 
+    /// @notice The bank applied destination `destination`'s delivery price from its reserve report.
+    event PriceSet(uint64 indexed destination, uint96 perGas, uint96 base, uint32 premiumPpm);
+    /// @notice `account`'s prepaid fee balance grew by `amount` (18 decimals).
+    event FeesCredited(address indexed account, uint256 amount);
+
+    /// @notice A destination's delivery price (docs/protocol.md 3.9), 18-decimal settlement units.
+    /// @param perGas settlement units per gas of the destination
+    /// @param base per-message base (the deliverer's share of the batch, proof and signatures)
+    /// @param premiumPpm underwriting premium, parts per million of the amount carried
+    struct DeliveryPrice {
+        uint96 perGas;
+        uint96 base;
+        uint32 premiumPpm;
+    }
+
     error DestinationIsSelf();
+    /// @notice The quoted fee `fee` is above the caller's maximum.
+    error FeeAboveMax(uint256 fee, uint256 maxFee);
+    /// @notice The caller's prepaid fee balance does not cover `fee`.
+    error FeeBalanceShort(uint256 fee, uint256 balance);
+    /// @notice A fee does not fit the message's 128-bit fee field.
+    error FeeTooLarge(uint256 fee);
     error DestinationNotActive(uint64 destination);
     error BodyTooLarge(uint256 length, uint256 max);
     error ZeroRecipient();
@@ -49,6 +70,54 @@ interface IOutbox {
         uint256 amount,
         bytes calldata body
     ) external returns (bytes32 id, uint32 nonce);
+
+    /// @notice Dispatches a pure message that pays its delivery fee, quoted from the destination's
+    /// latest price for `body` and `handlerGas`, out of the caller's prepaid fee balance. Reverts
+    /// `FeeAboveMax` when the quote exceeds `maxFee`, `FeeBalanceShort` when the balance is short.
+    /// @return id the message id
+    /// @return nonce its leaf index
+    /// @return fee the fee it carries (18 decimals)
+    function dispatchWithFee(
+        uint64 destination,
+        bytes32 recipient,
+        bytes calldata body,
+        uint256 handlerGas,
+        uint256 maxFee
+    ) external returns (bytes32 id, uint32 nonce, uint256 fee);
+
+    /// @notice `dispatchValue` with a delivery fee the bank already collected; bank only.
+    function dispatchValueWithFee(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        uint256 fee,
+        bytes calldata body
+    ) external returns (bytes32 id, uint32 nonce);
+
+    /// @notice Credits `amount` (18 decimals) to `account`'s prepaid fee balance; bank only (it
+    /// took the tokens).
+    function creditFees(address account, uint256 amount) external;
+
+    /// @notice Records `destination`'s delivery price from its applied reserve report; bank only.
+    function setPrice(uint64 destination, DeliveryPrice calldata newPrice) external;
+
+    /// @notice The fee (18 decimals) a message to `destination` with a `bodySize`-byte body,
+    /// `handlerGas` of handler gas and `amount` carried pays at the destination's latest price.
+    function quote(
+        uint64 destination,
+        uint256 bodySize,
+        uint256 handlerGas,
+        uint256 amount
+    ) external view returns (uint256);
+
+    /// @notice `destination`'s latest delivery price (zeroes before its first report).
+    function price(uint64 destination) external view returns (DeliveryPrice memory);
+
+    /// @notice `account`'s prepaid fee balance (18 decimals).
+    function feeBalance(address account) external view returns (uint256);
+
+    /// @notice Fees ever carried by messages to `destination` (18 decimals).
+    function feesDispatched(uint64 destination) external view returns (uint256);
 
     /// @notice Dispatches a protocol message on behalf of the local StakingHub (stake reports).
     /// @dev Only callable by the StakingHub; the sender field is the StakingHub.

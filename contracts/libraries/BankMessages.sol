@@ -5,7 +5,9 @@ pragma solidity ^0.8.30;
 /// @notice Bodies of the messages a CorrespondentBank dispatches (docs/protocol.md 3.4 and 3.7), all
 /// packed, amounts as uint256 in 18 decimals:
 /// - value transfer: `0x01 ‖ original sender bytes32 ‖ user body` (33 bytes + user body)
-/// - reserve report: `0x02 ‖ reserve ‖ pending ‖ received ‖ suspended uint8 (0 or 1)` (98 bytes)
+/// - reserve report: `0x02 ‖ reserve ‖ pending ‖ received ‖ suspended uint8 (0 or 1) ‖
+///   perGas uint96 ‖ base uint96 ‖ premiumPpm uint32` (126 bytes; the last three are the sender's
+///   delivery price for the receiver's messages, docs/protocol.md 3.9)
 /// - netting request: `0x03 ‖ amount` (33 bytes)
 /// - netting reply: `0x04 ‖ amount` (33 bytes)
 /// The single Solidity codec of these bodies; the TypeScript twins are `encodeTransferBody`,
@@ -24,7 +26,7 @@ library BankMessages {
     /// @notice Length of a transfer body without its user body.
     uint256 internal constant TRANSFER_HEADER_LENGTH = 33;
     /// @notice Exact length of a reserve report body.
-    uint256 internal constant RESERVE_REPORT_LENGTH = 98;
+    uint256 internal constant RESERVE_REPORT_LENGTH = 126;
     /// @notice Exact length of a netting request or reply body.
     uint256 internal constant NETTING_LENGTH = 33;
 
@@ -33,11 +35,17 @@ library BankMessages {
     /// @param pending payouts booked for the peer's transfers but not paid yet
     /// @param received total of the peer's transfers ever booked here (paid or pending)
     /// @param suspended whether we suspended the peer's route (it must stop sending)
+    /// @param perGas our delivery price: settlement units (18 decimals) per gas of this chain
+    /// @param base our delivery price: per-message base (18 decimals)
+    /// @param premiumPpm underwriting premium on the amount a message carries, parts per million
     struct ReserveReport {
         uint256 reserve;
         uint256 pending;
         uint256 received;
         bool suspended;
+        uint96 perGas;
+        uint96 base;
+        uint32 premiumPpm;
     }
 
     /// @notice `body` is not a well-formed bank message of kind `kind`.
@@ -75,7 +83,10 @@ library BankMessages {
                 report.reserve,
                 report.pending,
                 report.received,
-                report.suspended ? uint8(1) : uint8(0)
+                report.suspended ? uint8(1) : uint8(0),
+                report.perGas,
+                report.base,
+                report.premiumPpm
             );
     }
 
@@ -91,6 +102,9 @@ library BankMessages {
         report.pending = uint256(bytes32(body[33:65]));
         report.received = uint256(bytes32(body[65:97]));
         report.suspended = suspended == 1;
+        report.perGas = uint96(bytes12(body[98:110]));
+        report.base = uint96(bytes12(body[110:122]));
+        report.premiumPpm = uint32(bytes4(body[122:126]));
     }
 
     /// @notice Encodes a netting request for up to `amount` (18 decimals).

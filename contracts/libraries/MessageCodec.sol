@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 /// @title MessageCodec
 /// @notice The packed message encoding of docs/protocol.md 2.3:
 /// `version uint8 | nonce uint32 | origin uint64 | sender bytes32 | destination uint64 |
-/// recipient bytes32 | amount uint256 | body`, a 117-byte header then the body.
+/// recipient bytes32 | amount uint256 | fee uint128 | body`, a 133-byte header then the body.
 /// `id = keccak256(message)` is the message's Merkle leaf.
 /// @dev Accessors read fixed offsets straight from calldata. Each checks the header length (a
 /// single comparison), so a short message reverts instead of reading zeros past its end.
@@ -12,7 +12,7 @@ library MessageCodec {
     /// @notice The only message version this code understands.
     uint8 internal constant VERSION = 1;
     /// @notice Bytes before the body.
-    uint256 internal constant HEADER_LENGTH = 117;
+    uint256 internal constant HEADER_LENGTH = 133;
 
     // Byte offsets of the header fields.
     uint256 private constant NONCE_OFFSET = 1;
@@ -21,8 +21,9 @@ library MessageCodec {
     uint256 private constant DESTINATION_OFFSET = 45;
     uint256 private constant RECIPIENT_OFFSET = 53;
     uint256 private constant AMOUNT_OFFSET = 85;
+    uint256 private constant FEE_OFFSET = 117;
 
-    /// @notice The message is shorter than the 117-byte header.
+    /// @notice The message is shorter than the 133-byte header.
     error MessageTooShort(uint256 length);
 
     /// @notice Packs a version-1 message.
@@ -33,9 +34,21 @@ library MessageCodec {
         uint64 destination_,
         bytes32 recipient_,
         uint256 amount_,
+        uint128 fee_,
         bytes memory body_
     ) internal pure returns (bytes memory) {
-        return abi.encodePacked(VERSION, nonce_, origin_, sender_, destination_, recipient_, amount_, body_);
+        return
+            abi.encodePacked(
+                VERSION,
+                nonce_,
+                origin_,
+                sender_,
+                destination_,
+                recipient_,
+                amount_,
+                fee_,
+                body_
+            );
     }
 
     /// @notice The message id (and Merkle leaf): keccak256 of the whole encoding.
@@ -106,6 +119,15 @@ library MessageCodec {
         checkLength(m);
         assembly ("memory-safe") {
             result := calldataload(add(m.offset, AMOUNT_OFFSET))
+        }
+    }
+
+    /// @notice Delivery fee (18 decimals, settlement unit) the sender paid on the origin; paid on the
+    /// destination to the account that delivers the message, out of the origin's reserve there.
+    function fee(bytes calldata m) internal pure returns (uint256 result) {
+        checkLength(m);
+        assembly ("memory-safe") {
+            result := shr(128, calldataload(add(m.offset, FEE_OFFSET)))
         }
     }
 

@@ -95,6 +95,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
         bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
         uint256 signerStake; // mirrored stake of the batch's signers together
+        uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
     }
 
     /// @param registry_ the route registry of this chain; its local code is read once here
@@ -162,6 +163,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         for (uint256 i = 0; i < messages.length; ++i) {
             _execute(route, batch, i, _messageAt(messages, i));
         }
+
+        // 6. The deliverer's fees, once per batch, out of the origin's reserve (3.9).
+        if (batch.fees != 0) ICorrespondentBank(_bank()).payFees(route.origin, msg.sender, batch.fees);
     }
 
     /// @inheritdoc IInbox
@@ -429,6 +433,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 amount = m.amount();
         uint256 required = batch.requiredCoverage;
         uint256 value = amount > required ? amount : required;
+        // A fee is paid out of the origin's reserve here like value: it is value at risk (3.8).
+        uint256 fee = m.fee();
+        if (fee != 0) {
+            value += fee;
+            batch.fees += fee;
+        }
         // What a recipient's own policy demands beyond the route's default is capped at half the
         // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
         // can exhaust the signers.

@@ -20,6 +20,8 @@ contract Outbox is IOutbox {
 
     /// @inheritdoc IOutbox
     uint256 public constant MAX_BODY_BYTES = 8192;
+    /// @dev Gas a body byte costs the deliverer (non-zero calldata byte), in the quote.
+    uint256 private constant CALLDATA_GAS_PER_BYTE = 16;
 
     /// @notice The routing table of this chain (destinations, local contracts).
     IRouteRegistry public immutable registry;
@@ -35,6 +37,14 @@ contract Outbox is IOutbox {
     /// and for all, so the cache is exact.
     address private _bank;
     address private _stakingHub;
+    /// @dev Delivery price of each destination, as its last applied reserve report published it
+    /// (pushed by the local bank, docs/protocol.md 3.9).
+    mapping(uint64 destination => DeliveryPrice) private _prices;
+    /// @dev Prepaid fee balances (18 decimals): the tokens sit in the local bank.
+    mapping(address account => uint256) private _feeBalances;
+    /// @dev Fees ever carried by messages to each destination (18 decimals): what the destination
+    /// may pay deliverers out of this chain's reserve there (the bank counts it as sent).
+    mapping(uint64 destination => uint256) private _feesDispatched;
 
     /// @param registry_ the route registry of this chain; its local code is read once here.
     constructor(IRouteRegistry registry_) {
@@ -48,7 +58,7 @@ contract Outbox is IOutbox {
         bytes32 recipient,
         bytes calldata body
     ) external returns (bytes32 id, uint32 nonce) {
-        return _dispatch(destination, recipient, 0, body);
+        return _dispatch(destination, recipient, 0, 0, body);
     }
 
     /// @inheritdoc IOutbox
@@ -59,10 +69,82 @@ contract Outbox is IOutbox {
         uint256 amount,
         bytes calldata body
     ) external returns (bytes32 id, uint32 nonce) {
-        address bank = _bank;
-        if (bank == address(0)) (bank, ) = _cacheLocalContracts();
-        if (msg.sender != bank) revert NotBank(msg.sender);
-        return _dispatch(destination, recipient, amount, body);
+        if (msg.sender != _localBank()) revert NotBank(msg.sender);
+        return _dispatch(destination, recipient, amount, 0, body);
+    }
+
+    /// @inheritdoc IOutbox
+    /// @dev The fee is taken from the sender's prepaid balance: two warm-able storage words, no
+    /// token call (measured against a token transfer per dispatch in bench/results.md).
+    function dispatchWithFee(
+        uint64 destination,
+        bytes32 recipient,
+        bytes calldata body,
+        uint256 handlerGas,
+        uint256 maxFee
+    ) external returns (bytes32 id, uint32 nonce, uint256 fee) {
+        fee = _quote(destination, body.length, handlerGas, 0);
+        if (fee > maxFee) revert FeeAboveMax(fee, maxFee);
+        uint256 balance = _feeBalances[msg.sender];
+        if (balance < fee) revert FeeBalanceShort(fee, balance);
+        unchecked {
+            _feeBalances[msg.sender] = balance - fee;
+        }
+        _feesDispatched[destination] += fee;
+        (id, nonce) = _dispatch(destination, recipient, 0, uint128(fee), body);
+    }
+
+    /// @inheritdoc IOutbox
+    function dispatchValueWithFee(
+        uint64 destination,
+        bytes32 recipient,
+        uint256 amount,
+        uint256 fee,
+        bytes calldata body
+    ) external returns (bytes32 id, uint32 nonce) {
+        if (msg.sender != _localBank()) revert NotBank(msg.sender);
+        if (fee > type(uint128).max) revert FeeTooLarge(fee);
+        _feesDispatched[destination] += fee;
+        return _dispatch(destination, recipient, amount, uint128(fee), body);
+    }
+
+    /// @inheritdoc IOutbox
+    function creditFees(address account, uint256 amount) external {
+        if (msg.sender != _localBank()) revert NotBank(msg.sender);
+        _feeBalances[account] += amount;
+        emit FeesCredited(account, amount);
+    }
+
+    /// @inheritdoc IOutbox
+    function setPrice(uint64 destination, DeliveryPrice calldata newPrice) external {
+        if (msg.sender != _localBank()) revert NotBank(msg.sender);
+        _prices[destination] = newPrice;
+        emit PriceSet(destination, newPrice.perGas, newPrice.base, newPrice.premiumPpm);
+    }
+
+    /// @inheritdoc IOutbox
+    function quote(
+        uint64 destination,
+        uint256 bodySize,
+        uint256 handlerGas,
+        uint256 amount
+    ) external view returns (uint256) {
+        return _quote(destination, bodySize, handlerGas, amount);
+    }
+
+    /// @inheritdoc IOutbox
+    function price(uint64 destination) external view returns (DeliveryPrice memory) {
+        return _prices[destination];
+    }
+
+    /// @inheritdoc IOutbox
+    function feeBalance(address account) external view returns (uint256) {
+        return _feeBalances[account];
+    }
+
+    /// @inheritdoc IOutbox
+    function feesDispatched(uint64 destination) external view returns (uint256) {
+        return _feesDispatched[destination];
     }
 
     /// @inheritdoc IOutbox
@@ -74,7 +156,7 @@ contract Outbox is IOutbox {
         address stakingHub = _stakingHub;
         if (stakingHub == address(0)) (, stakingHub) = _cacheLocalContracts();
         if (msg.sender != stakingHub) revert NotStakingHub(msg.sender);
-        return _dispatch(destination, recipient, 0, body);
+        return _dispatch(destination, recipient, 0, 0, body);
     }
 
     /// @inheritdoc IOutbox
@@ -134,6 +216,7 @@ contract Outbox is IOutbox {
         uint64 destination,
         bytes32 recipient,
         uint256 amount,
+        uint128 fee,
         bytes calldata body
     ) private returns (bytes32 id, uint32 nonce) {
         if (destination == 0 || destination == localCode) revert DestinationIsSelf();
@@ -159,6 +242,7 @@ contract Outbox is IOutbox {
             destination,
             recipient,
             amount,
+            fee,
             bodyCopy
         );
         id = keccak256(message);
@@ -178,6 +262,27 @@ contract Outbox is IOutbox {
             }
         }
         if (!emitted) emit Dispatch(id, destination, recipient, nonce, message);
+    }
+
+    /// @dev The local bank, read from the registry once, then from the cache.
+    function _localBank() private returns (address bank) {
+        bank = _bank;
+        if (bank == address(0)) (bank, ) = _cacheLocalContracts();
+    }
+
+    /// @dev `base + perGas · (handlerGas + 16 · bodySize) + amount · premiumPpm / 1e6`, from the
+    /// destination's last published price (docs/protocol.md 3.9); zero before any price arrived.
+    function _quote(
+        uint64 destination,
+        uint256 bodySize,
+        uint256 handlerGas,
+        uint256 amount
+    ) private view returns (uint256) {
+        DeliveryPrice memory p = _prices[destination];
+        return
+            uint256(p.base) +
+            uint256(p.perGas) * (handlerGas + CALLDATA_GAS_PER_BYTE * bodySize) +
+            (amount * p.premiumPpm) / 1e6;
     }
 
     /// @dev Reads the local bank and StakingHub from the registry (reverts `NotBound` before the

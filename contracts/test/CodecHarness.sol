@@ -20,6 +20,7 @@ contract CodecHarness {
         uint64 destination;
         bytes32 recipient;
         uint256 amount;
+        uint256 fee;
     }
 
     /// @notice MessageCodec.encode.
@@ -30,9 +31,10 @@ contract CodecHarness {
         uint64 destination,
         bytes32 recipient,
         uint256 amount,
+        uint128 fee,
         bytes calldata body
     ) external pure returns (bytes memory) {
-        return MessageCodec.encode(nonce, origin, sender, destination, recipient, amount, body);
+        return MessageCodec.encode(nonce, origin, sender, destination, recipient, amount, fee, body);
     }
 
     /// @notice MessageCodec.id.
@@ -51,7 +53,8 @@ contract CodecHarness {
             sender: MessageCodec.sender(message),
             destination: MessageCodec.destination(message),
             recipient: MessageCodec.recipient(message),
-            amount: MessageCodec.amount(message)
+            amount: MessageCodec.amount(message),
+            fee: MessageCodec.fee(message)
         });
         body = MessageCodec.body(message);
     }

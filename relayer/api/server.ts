@@ -12,6 +12,7 @@ import {
   decodeMessage,
   formatChainAddress,
   formatChainCode,
+  HEADER_LENGTH,
   MAX_BODY_BYTES,
   MESSAGE_VERSION,
   messageId,
@@ -266,7 +267,7 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
     };
     if (m.version !== MESSAGE_VERSION)
       return reject(422, `unsupported message version ${m.version}`);
-    if ((encoded.length - 2) / 2 - 117 > MAX_BODY_BYTES)
+    if ((encoded.length - 2) / 2 - HEADER_LENGTH > MAX_BODY_BYTES)
       return reject(422, `body over ${MAX_BODY_BYTES} bytes`);
     if (m.destination !== cfg.homeChain.code)
       return reject(

@@ -5,18 +5,21 @@ import { checksumAddress, concatHex, keccak256, numberToHex, type Address, type 
  * (docs/protocol.md 3.4). The Solidity twin of the message is `contracts/libraries/MessageCodec.sol`.
  *
  * | version uint8 | nonce uint32 | origin uint64 | sender bytes32 | destination uint64 |
- * | recipient bytes32 | amount uint256 | body bytes |  — a 117-byte header, then the body.
+ * | recipient bytes32 | amount uint256 | fee uint128 | body bytes |  — a 133-byte header, then
+ * the body.
  */
 
 /** The only message version this code writes. */
 export const MESSAGE_VERSION = 1;
 /** Bytes before the body. */
-export const HEADER_LENGTH = 117;
+export const HEADER_LENGTH = 133;
 /** Largest body the Outbox accepts. */
 export const MAX_BODY_BYTES = 8192;
 
 const MAX_UINT32 = 2 ** 32 - 1;
 const MAX_UINT64 = (1n << 64n) - 1n;
+const MAX_UINT96 = (1n << 96n) - 1n;
+const MAX_UINT128 = (1n << 128n) - 1n;
 const MAX_UINT256 = (1n << 256n) - 1n;
 
 /** A decoded message. `sender` and `recipient` are 32-byte accounts (lower-case hex). */
@@ -28,11 +31,13 @@ export type Message = {
   destination: bigint;
   recipient: Hex;
   amount: bigint;
+  /** Delivery fee (18 decimals) paid on the origin, paid to the deliverer on the destination. */
+  fee: bigint;
   body: Hex;
 };
 
-/** The fields to encode; `version` defaults to 1. */
-export type MessageFields = Omit<Message, "version"> & { version?: number };
+/** The fields to encode; `version` defaults to 1 and `fee` to 0. */
+export type MessageFields = Omit<Message, "version" | "fee"> & { version?: number; fee?: bigint };
 
 /** A field that does not fit its width. */
 export class MessageEncodeError extends Error {
@@ -66,6 +71,7 @@ export function encodeMessage(fields: MessageFields): Hex {
   checkBigint("origin", fields.origin, MAX_UINT64);
   checkBigint("destination", fields.destination, MAX_UINT64);
   checkBigint("amount", fields.amount, MAX_UINT256);
+  checkBigint("fee", fields.fee ?? 0n, MAX_UINT128);
   checkBytes("sender", fields.sender, 32);
   checkBytes("recipient", fields.recipient, 32);
   checkBytes("body", fields.body);
@@ -77,6 +83,7 @@ export function encodeMessage(fields: MessageFields): Hex {
     numberToHex(fields.destination, { size: 8 }),
     fields.recipient.toLowerCase() as Hex,
     numberToHex(fields.amount, { size: 32 }),
+    numberToHex(fields.fee ?? 0n, { size: 16 }),
     fields.body.toLowerCase() as Hex,
   ]);
 }
@@ -106,6 +113,7 @@ export function decodeMessage(encoded: Hex): Message {
     destination: BigInt(`0x${field(45, 8)}`),
     recipient: `0x${field(53, 32)}`,
     amount: BigInt(`0x${field(85, 32)}`),
+    fee: BigInt(`0x${field(117, 16)}`),
     body: `0x${hex.slice(HEADER_LENGTH * 2)}`,
   };
 }
@@ -134,8 +142,11 @@ export const NETTING_REPLY_KIND = 0x04;
 export const STAKE_REPORT_LENGTH = 53;
 /** `0x01 ‖ original sender bytes32 ‖ user body`: at least 33 bytes. */
 export const TRANSFER_HEADER_LENGTH = 33;
-/** `0x02 ‖ reserve ‖ pending ‖ received ‖ suspended uint8`: 98 bytes. */
-export const RESERVE_REPORT_LENGTH = 98;
+/**
+ * `0x02 ‖ reserve ‖ pending ‖ received ‖ suspended uint8 ‖ perGas uint96 ‖ base uint96 ‖
+ * premiumPpm uint32`: 126 bytes (the last three: the sender's delivery price, docs/protocol.md 3.9).
+ */
+export const RESERVE_REPORT_LENGTH = 126;
 /** `0x03|0x04 ‖ amount uint256`: 33 bytes. */
 export const NETTING_LENGTH = 33;
 
@@ -149,7 +160,16 @@ export type ReserveReport = {
   pending: bigint;
   received: bigint;
   suspended: boolean;
+  /** The sender's delivery price: settlement units (18 decimals) per gas of the sender's chain. */
+  perGas: bigint;
+  /** The sender's delivery price: per-message base (18 decimals). */
+  base: bigint;
+  /** Underwriting premium on the amount a message carries, parts per million. */
+  premiumPpm: number;
 };
+/** The fields to encode; the price defaults to zero. */
+export type ReserveReportFields = Omit<ReserveReport, "perGas" | "base" | "premiumPpm"> &
+  Partial<Pick<ReserveReport, "perGas" | "base" | "premiumPpm">>;
 /** A netting request or reply. */
 export type NettingAmount = { amount: bigint };
 
@@ -204,7 +224,13 @@ export function decodeTransferBody(body: Hex): TransferBody {
 }
 
 /** Encodes a reserve report. */
-export function encodeReserveReport(report: ReserveReport): Hex {
+export function encodeReserveReport(report: ReserveReportFields): Hex {
+  const perGas = report.perGas ?? 0n;
+  const base = report.base ?? 0n;
+  const premiumPpm = report.premiumPpm ?? 0;
+  checkBigint("perGas", perGas, MAX_UINT96);
+  checkBigint("base", base, MAX_UINT96);
+  checkInteger("premiumPpm", premiumPpm, MAX_UINT32);
   checkBigint("reserve", report.reserve, MAX_UINT256);
   checkBigint("pending", report.pending, MAX_UINT256);
   checkBigint("received", report.received, MAX_UINT256);
@@ -217,6 +243,9 @@ export function encodeReserveReport(report: ReserveReport): Hex {
     numberToHex(report.pending, { size: 32 }),
     numberToHex(report.received, { size: 32 }),
     numberToHex(report.suspended ? 1 : 0, { size: 1 }),
+    numberToHex(perGas, { size: 12 }),
+    numberToHex(base, { size: 12 }),
+    numberToHex(premiumPpm, { size: 4 }),
   ]);
 }
 
@@ -236,6 +265,9 @@ export function decodeReserveReport(body: Hex): ReserveReport {
     pending: BigInt(`0x${hex.slice(66, 130)}`),
     received: BigInt(`0x${hex.slice(130, 194)}`),
     suspended: flag === "01",
+    perGas: BigInt(`0x${hex.slice(196, 220)}`),
+    base: BigInt(`0x${hex.slice(220, 244)}`),
+    premiumPpm: Number.parseInt(hex.slice(244, 252), 16),
   };
 }
 

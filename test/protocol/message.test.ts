@@ -32,6 +32,7 @@ function fieldsOf(v: (typeof messageVectors.messages)[number]): MessageFields {
     destination: BigInt(v.fields.destination),
     recipient: v.fields.recipient,
     amount: BigInt(v.fields.amount),
+    fee: BigInt(v.fields.fee),
     body: v.fields.body,
   };
 }
@@ -44,7 +45,7 @@ function flipByte(hex: Hex, index: number): Hex {
 }
 
 describe("protocol: messages", () => {
-  it("has a 117-byte header", () => {
+  it("has a 133-byte header", () => {
     expect(HEADER_LENGTH).to.equal(messageVectors.headerLength);
   });
 
@@ -139,6 +140,9 @@ describe("protocol: system message bodies", () => {
         pending: BigInt(v.pending),
         received: BigInt(v.received),
         suspended: v.suspended,
+        perGas: BigInt(v.perGas),
+        base: BigInt(v.base),
+        premiumPpm: v.premiumPpm,
       };
       expect(encodeReserveReport(report)).to.equal(v.encoded);
       expect(decodeReserveReport(v.encoded)).to.deep.equal(report);

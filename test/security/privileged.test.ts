@@ -41,13 +41,18 @@ const EXPECTED_GATES: Record<string, string> = {
   "CommunityTimelock.scheduleBatch": "onlyRole",
   "CommunityTimelock.updateDelay": "sender != address(this)",
   "CorrespondentBank.onBankMessage": "onlyInbox",
+  "CorrespondentBank.payFees": "onlyInbox", // issue 17: books fees to the deliverer, moves no tokens
   "CorrespondentBank.payout": "onlyInbox",
+  "CorrespondentBank.setDeliveryPrice": "onlyGovernance", // issue 17: a price, moves no tokens
   "CorrespondentBank.setNetting": "onlyGovernance", // moves no tokens: enables net() and answers
   "CorrespondentBank.setThresholds": "onlyGovernance",
   "Inbox.initializeMirror": "msg.sender != address(registry)",
   "Inbox.reseedMirror": "msg.sender != address(registry)", // issue 13, R2: moves no tokens
+  "Outbox.creditFees": "msg.sender != _localBank()", // issue 17: the bank took the tokens
   "Outbox.dispatchSystem": "msg.sender != stakingHub",
-  "Outbox.dispatchValue": "msg.sender != bank",
+  "Outbox.dispatchValue": "msg.sender != _localBank()",
+  "Outbox.dispatchValueWithFee": "msg.sender != _localBank()",
+  "Outbox.setPrice": "msg.sender != _localBank()", // from an applied reserve report
   "Outbox.setRouteStatus": "msg.sender != address(registry)",
   "PingPong.handle": "msg.sender != address(inbox)",
   "RouteRegistry.bindLocalContracts": "onlyOwner",
@@ -81,7 +86,10 @@ const EXPECTED_TOKEN_MOVERS: Record<string, string[]> = {
   "CorrespondentBank.claim": ["token safeTransfer in CorrespondentBank.claim"],
   "CorrespondentBank.fund": ["token safeTransferFrom in CorrespondentBank.fund"],
   "CorrespondentBank.payout": ["token trySafeTransfer in CorrespondentBank.payout"],
+  "CorrespondentBank.prepayFees": ["token safeTransferFrom in CorrespondentBank.prepayFees"],
   "CorrespondentBank.send": ["token safeTransferFrom in CorrespondentBank.send"],
+  "CorrespondentBank.sendWithFee": ["token safeTransferFrom in CorrespondentBank.sendWithFee"],
+  "CorrespondentBank.withdrawEarned": ["token safeTransfer in CorrespondentBank.withdrawEarned"],
   "Inbox.deliver": [
     "assembly call in Inbox.deliver",
     "token trySafeTransfer in CorrespondentBank.payout",
@@ -300,6 +308,10 @@ describe("Security: privileged functions cannot move funds", function () {
       expect(await govern("CorrespondentBank", B, bank, "setNetting", [0xbad0n, true])).to.equal(
         true,
       );
+      // A price moves nothing here; it reaches the peer in the next report (issue 17).
+      expect(
+        await govern("CorrespondentBank", B, bank, "setDeliveryPrice", [a.code, ONE, ONE, 10_000]),
+      ).to.equal(true);
       const T = b.suite.addresses.timelock;
       const proposer = await b.suite.timelock.PROPOSER_ROLE();
       expect(
@@ -322,7 +334,20 @@ describe("Security: privileged functions cannot move funds", function () {
           ethers.concat(["0x03", ethers.toBeHex(10n * ONE, 32)]),
         ]),
       ).to.equal(false);
+      expect(
+        await govern("CorrespondentBank", B, bank, "payFees", [a.code, attacker, 10n * ONE]),
+      ).to.equal(false);
       const outbox = b.suite.outbox.interface;
+      for (const [name, args] of [
+        ["creditFees", [attacker, 10n * ONE]],
+        ["setPrice", [a.code, { perGas: 1n, base: 1n, premiumPpm: 0 }]],
+        ["dispatchValueWithFee", [a.code, addressToBytes32(attacker as Hex), 10n * ONE, ONE, "0x"]],
+      ] as const) {
+        expect(
+          await govern("Outbox", b.suite.addresses.outbox, outbox, name, [...args]),
+          name,
+        ).to.equal(false);
+      }
       expect(
         await govern("Outbox", b.suite.addresses.outbox, outbox, "dispatchValue", [
           a.code,

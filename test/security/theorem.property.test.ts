@@ -114,7 +114,7 @@ type ForgeItem =
   | { k: "grief"; tokens: number };
 
 type Command =
-  | { k: "lie"; d: number; items: ForgeItem[]; gap: number }
+  | { k: "lie"; d: number; items: ForgeItem[]; gap: number; fee: number }
   | { k: "prove"; pick: number }
   | { k: "dispatch"; d: number }
   | { k: "send"; from: number; to: number; tokens: number }
@@ -199,12 +199,15 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
           { weight: 1, arbitrary: nettingComboArb },
         ),
         fc.integer({ min: 0, max: 2 }),
+        // Tokens of delivery fee each made-up message carries (issue 17: fees are value at risk).
+        fc.constantFrom(0, 0, 1, 20),
       )
-      .map(([d, items, gap]) => ({
+      .map(([d, items, gap, fee]) => ({
         k: "lie" as const,
         d: items.some(isNetting) ? B : d,
         items,
         gap,
+        fee,
       })),
   },
   { weight: 4, arbitrary: fc.nat().map((pick) => ({ k: "prove" as const, pick })) },
@@ -464,7 +467,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
   async function step(w: World, m: Model, c: Command): Promise<void> {
     switch (c.k) {
       case "lie":
-        return lie(w, m, c.d, c.items, c.gap);
+        return lie(w, m, c.d, c.items, c.gap, c.fee);
       case "prove":
         return prove(w, m, c.pick);
       case "dispatch": {
@@ -519,6 +522,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
             { k: "nettingReply", tokens: 0 },
             { k: "nettingRequest", tokens: c.request },
           ],
+          0,
           0,
         );
       }
@@ -725,7 +729,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
    * The coalition's false checkpoint on `d`: the made-up messages of `items` in one batch, signed
    * by every coalition or sybil key the destination mirrors (the attacker reads the chain).
    */
-  async function lie(w: World, m: Model, d: number, items: ForgeItem[], gap: number) {
+  async function lie(w: World, m: Model, d: number, items: ForgeItem[], gap: number, fee: number) {
     const dest = w.chains[d];
     const a = w.chains[A];
     const view = await w.coverage(d, A);
@@ -755,7 +759,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
     const taken = new Set<number>();
     const fields: ForgedFields[] = [];
     let griefCoverage: bigint | undefined;
-    const base = { destination: dest.code, amount: 0n };
+    const base = { destination: dest.code, amount: 0n, fee: wad(fee) };
     for (const item of items) {
       let nonce: number | undefined;
       let f: Omit<ForgedFields, "nonce">;
@@ -877,12 +881,15 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       if (e.address.toLowerCase() !== bankAddress) continue;
       if (e.name === "PaidOut" && ids.has(e.args.id)) took += e.args.amount as bigint;
       if (e.name === "Netted") took += e.args.amount as bigint;
+      // Fees paid to the deliverer now or booked owed out of A's reserve (issue 17).
+      if (e.name === "FeesPaid") took += (e.args.paid as bigint) + (e.args.owed as bigint);
     }
     const charged = named(out.events, "CoverageCharged").reduce(
       (s, e) => s + (e.args.amount as bigint),
       0n,
     );
     if (took > 0n) count("lies that took value");
+    if (named(out.events, "FeesPaid").length) count("lies that made the destination pay fees");
     // (a) Whatever a lie takes is charged to the liars' coverage (netting included, R5).
     expect(took <= charged, `a lie took ${took} with ${charged} charged to its signers`).to.equal(
       true,
@@ -1078,6 +1085,8 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       for (const p of w.chains)
         if (p.index !== d)
           owed += books.reserve[p.index] + books.pool[p.index] + books.locked[p.index];
+      // Fees earned by the deliverer of the lies, not withdrawn (issue 17).
+      owed += await w.view<bigint>(d, chain.suite.bank, "earned", [chain.users[4].address]);
       expect(books.balance, `${chain.name}'s bank holds what it owes`).to.equal(owed);
     }
   }

@@ -36,6 +36,7 @@ const uint = (value: bigint) => value.toString();
 const hexCode = (code: bigint) => `0x${code.toString(16)}`;
 const MAX_UINT64 = (1n << 64n) - 1n;
 const MAX_UINT256 = (1n << 256n) - 1n;
+const MAX_UINT128 = (1n << 128n) - 1n;
 
 // ------------------------------------------------------------------------------ chain addresses
 const ACCOUNT = "0x63ea7F78107dF4C6fd8b17e7b05b1b3D41a5B1Ab";
@@ -115,6 +116,7 @@ type MessageVector = {
   destination: bigint;
   recipient: string;
   amount: bigint;
+  fee: bigint;
   body: string;
 };
 const account32 = (address: string) => zeroPadValue(address, 32).toLowerCase();
@@ -127,6 +129,7 @@ const messageCases: MessageVector[] = [
     destination: 0xb0b1n,
     recipient: account32("0x000000000000000000000000000000000000bEEF"),
     amount: 0n,
+    fee: 0n,
     body: "0x",
   },
   {
@@ -137,6 +140,7 @@ const messageCases: MessageVector[] = [
     destination: 0x1n,
     recipient: account32(ACCOUNT),
     amount: 1_500_000_000_000_000_000n,
+    fee: 25_000_000_000_000_000n,
     body: concat([
       "0x01",
       account32("0x2222222222222222222222222222222222222222"),
@@ -151,6 +155,7 @@ const messageCases: MessageVector[] = [
     destination: MAX_UINT64,
     recipient: `0x${"ab".repeat(32)}`,
     amount: MAX_UINT256,
+    fee: MAX_UINT128,
     body: "0xdeadbeef",
   },
   {
@@ -163,7 +168,10 @@ const messageCases: MessageVector[] = [
     amount: BigInt(
       `0x${Array.from({ length: 32 }, (_, i) => (0x55 + i).toString(16).padStart(2, "0")).join("")}`,
     ),
-    body: "0x75767778",
+    fee: BigInt(
+      `0x${Array.from({ length: 16 }, (_, i) => (0x75 + i).toString(16).padStart(2, "0")).join("")}`,
+    ),
+    body: "0x85868788",
   },
   {
     name: "maximum body (8192 bytes)",
@@ -173,13 +181,14 @@ const messageCases: MessageVector[] = [
     destination: 0xc0c1n,
     recipient: account32(ACCOUNT),
     amount: 0n,
+    fee: 1n,
     body: `0x${Array.from({ length: 8192 }, (_, i) => (i % 251).toString(16).padStart(2, "0")).join("")}`,
   },
 ];
 const messages = messageCases.map((m) => {
   const encoded = solidityPacked(
-    ["uint8", "uint32", "uint64", "bytes32", "uint64", "bytes32", "uint256", "bytes"],
-    [1, m.nonce, m.origin, m.sender, m.destination, m.recipient, m.amount, m.body],
+    ["uint8", "uint32", "uint64", "bytes32", "uint64", "bytes32", "uint256", "uint128", "bytes"],
+    [1, m.nonce, m.origin, m.sender, m.destination, m.recipient, m.amount, m.fee, m.body],
   );
   return {
     name: m.name,
@@ -191,6 +200,7 @@ const messages = messageCases.map((m) => {
       destination: uint(m.destination),
       recipient: m.recipient,
       amount: uint(m.amount),
+      fee: uint(m.fee),
       body: m.body,
     },
     encoded,
@@ -200,13 +210,13 @@ const messages = messageCases.map((m) => {
 write("messages.json", {
   description:
     "docs/protocol.md 2.3. fields (uints as decimal strings) -> packed encoding -> id = keccak256(encoding). malformed: inputs decodeMessage rejects and the Solidity accessors revert on (MessageTooShort).",
-  headerLength: 117,
+  headerLength: 133,
   messages,
   malformed: [
     { name: "empty", encoded: "0x", reason: "too-short" },
     {
       name: "one byte short of a header",
-      encoded: messages[0].encoded.slice(0, 2 + 116 * 2),
+      encoded: messages[0].encoded.slice(0, 2 + 132 * 2),
       reason: "too-short",
     },
   ],
@@ -534,19 +544,43 @@ const transfers = [
   ...t,
   encoded: solidityPacked(["uint8", "bytes32", "bytes"], [1, t.sender, t.body]),
 }));
+const MAX_UINT96 = (1n << 96n) - 1n;
 const reserveReports = [
-  { reserve: 1000n * 10n ** 18n, pending: 0n, received: 25n * 10n ** 18n, suspended: false },
-  { reserve: 0n, pending: 3n, received: MAX_UINT256, suspended: true },
+  {
+    reserve: 1000n * 10n ** 18n,
+    pending: 0n,
+    received: 25n * 10n ** 18n,
+    suspended: false,
+    perGas: 3_000_000_000_000n,
+    base: 10n ** 16n,
+    premiumPpm: 500,
+  },
+  {
+    reserve: 0n,
+    pending: 3n,
+    received: MAX_UINT256,
+    suspended: true,
+    perGas: MAX_UINT96,
+    base: MAX_UINT96,
+    premiumPpm: 2 ** 32 - 1,
+  },
+  { reserve: 1n, pending: 0n, received: 0n, suspended: false, perGas: 0n, base: 0n, premiumPpm: 0 },
 ].map((r) => ({
   reserve: uint(r.reserve),
   pending: uint(r.pending),
   received: uint(r.received),
   suspended: r.suspended,
+  perGas: uint(r.perGas),
+  base: uint(r.base),
+  premiumPpm: r.premiumPpm,
   encoded: solidityPacked(
-    ["uint8", "uint256", "uint256", "uint256", "uint8"],
-    [2, r.reserve, r.pending, r.received, r.suspended ? 1 : 0],
+    ["uint8", "uint256", "uint256", "uint256", "uint8", "uint96", "uint96", "uint32"],
+    [2, r.reserve, r.pending, r.received, r.suspended ? 1 : 0, r.perGas, r.base, r.premiumPpm],
   ),
 }));
+/** Byte 97 of a reserve report is its suspended flag. */
+const withFlag = (encoded: string, flag: string) =>
+  `${encoded.slice(0, 2 + 97 * 2)}${flag}${encoded.slice(2 + 98 * 2)}`;
 const netting = (kind: number) =>
   [0n, 5n * 10n ** 17n, MAX_UINT256].map((amount) => ({
     amount: uint(amount),
@@ -575,7 +609,7 @@ write("system-bodies.json", {
     { decoder: "transfer", body: `0x02${transfers[1].encoded.slice(4)}`, reason: "wrong-kind" },
     {
       decoder: "reserveReport",
-      body: `${reserveReports[0].encoded.slice(0, -2)}02`,
+      body: withFlag(reserveReports[0].encoded, "02"),
       reason: "bad-flag",
     },
     {

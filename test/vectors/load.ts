@@ -26,6 +26,7 @@ export type MessageVectors = {
       destination: string;
       recipient: Hex;
       amount: string;
+      fee: string;
       body: Hex;
     };
     encoded: Hex;
@@ -75,6 +76,9 @@ export type SystemBodyVectors = {
     pending: string;
     received: string;
     suspended: boolean;
+    perGas: string;
+    base: string;
+    premiumPpm: number;
     encoded: Hex;
   }[];
   nettingRequests: { amount: string; encoded: Hex }[];

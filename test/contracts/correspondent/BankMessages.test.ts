@@ -63,10 +63,13 @@ describe("BankMessages codec (Solidity) against relayer/protocol (TypeScript)", 
         uint256,
         uint256,
         fc.boolean(),
-        async (reserve, pending, received, suspended) => {
-          const report = { reserve, pending, received, suspended };
+        fc.bigInt({ min: 0n, max: (1n << 96n) - 1n }),
+        fc.bigInt({ min: 0n, max: (1n << 96n) - 1n }),
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        async (reserve, pending, received, suspended, perGas, base, premiumPpm) => {
+          const report = { reserve, pending, received, suspended, perGas, base, premiumPpm };
           const ts = encodeReserveReport(report);
-          expect(ethers.dataLength(ts)).to.equal(98);
+          expect(ethers.dataLength(ts)).to.equal(126);
           expect(await codec.encodeReserveReport(report)).to.equal(ts);
           const decoded = await codec.decodeReserveReport(ts);
           expect([
@@ -74,7 +77,18 @@ describe("BankMessages codec (Solidity) against relayer/protocol (TypeScript)", 
             decoded.pending,
             decoded.received,
             decoded.suspended,
-          ]).to.deep.equal([reserve, pending, received, suspended]);
+            decoded.perGas,
+            decoded.base,
+            decoded.premiumPpm,
+          ]).to.deep.equal([
+            reserve,
+            pending,
+            received,
+            suspended,
+            perGas,
+            base,
+            BigInt(premiumPpm),
+          ]);
           expect(decodeReserveReport(ts)).to.deep.equal(report);
         },
       ),
@@ -107,7 +121,7 @@ describe("BankMessages codec (Solidity) against relayer/protocol (TypeScript)", 
     });
     const request = encodeNettingRequest({ amount: 5n });
     const malformedReports: Hex[] = [
-      `${report.slice(0, -2)}02` as Hex, // suspension flag neither 0 nor 1
+      `${report.slice(0, 2 + 97 * 2)}02${report.slice(2 + 98 * 2)}` as Hex, // flag neither 0 nor 1
       `${report}00` as Hex, // too long
       report.slice(0, -2) as Hex, // too short
       `0x03${report.slice(4)}` as Hex, // wrong kind

@@ -919,7 +919,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
         received: 0n,
         suspended: true,
       });
-      const badFlag = good.slice(0, -2) + "02";
+      const badFlag = `${good.slice(0, 2 + 97 * 2)}02${good.slice(2 + 98 * 2)}`; // byte 97: the flag
       await expect(A.inbox.bankMessage(bank, B.code, 1, badFlag)).to.be.revertedWithCustomError(
         A.bank,
         "MalformedBankMessage",

@@ -20,6 +20,7 @@ describe("MessageCodec (Solidity) against the shared vectors", () => {
         f.destination,
         f.recipient,
         f.amount,
+        f.fee,
         f.body,
       );
       expect(encoded, v.name).to.equal(v.encoded);
@@ -38,6 +39,7 @@ describe("MessageCodec (Solidity) against the shared vectors", () => {
       expect(header.destination).to.equal(BigInt(v.fields.destination));
       expect(header.recipient).to.equal(v.fields.recipient);
       expect(header.amount).to.equal(BigInt(v.fields.amount));
+      expect(header.fee).to.equal(BigInt(v.fields.fee));
       expect(body).to.equal(v.fields.body);
     }
   });

@@ -16,7 +16,10 @@ const BODY = `0x${"ab".repeat(32)}` as Hex;
 const CEILING = {
   dispatch: 44_000n, // median of 32 dispatches (a branch read on every other one)
   deliverOne: 100_000n, // the target: 0.8 × Hyperlane's MerkleRoot 3/5 (bench/results.md)
-  perMessageIn64: 10_000n, // the target
+  // The target was 10,000 (9,988 measured before issue 17); the message's 16-byte fee field
+  // (calldata, hashing, one more accessor) costs about 150 per message: 10,141 measured. The
+  // ceiling guards against further regressions; the miss is reported in bench/results.md.
+  perMessageIn64: 10_200n,
   // A paid transfer writes no payout record (protocol.md 3.7), but since issue 13 (R4) it is
   // replay-keyed by its id, a new storage slot (22,100 gas) per transfer, so that a squatted nonce
   // cannot make it undeliverable: measured 50,656 per transfer, ceiling with a small margin.
