@@ -273,16 +273,13 @@ describe("relayer/api: operator health", function () {
     expect(real.body.status).to.equal("pending");
   });
 
-  it("publishes entry nodes but never the RPC URLs in /v1/routes", async function () {
+  it("publishes signed route records but never the RPC URLs or contracts in /v1/routes", async function () {
     const api = await start();
     const routes = await get(`${api}/v1/routes`);
     expect(routes.status).to.equal(200);
+    expect(routes.body.records).to.be.an("array");
     for (const rpc of net.rpcs) expect(routes.text).not.to.contain(rpc.url);
-    for (const chain of routes.body.chains as Record<string, unknown>[]) {
-      expect(chain).not.to.have.property("rpc");
-      expect(chain).to.have.property("nodes");
-      expect(chain).to.have.property("contracts");
-    }
+    expect(routes.text).not.to.contain("contracts");
   });
 
   it("exports backlog size and age per route, wallet balances, credit, reserve and headroom", async function () {
