@@ -108,7 +108,8 @@ describe("relayer/api: operator health", function () {
     });
 
   it("reports each dependency and answers 503, within seconds, while the home RPC is down", async function () {
-    const api = await start();
+    // Health reused for 0 ms: each request below sees the RPC switched just before it.
+    const api = await start({ api: { host: "127.0.0.1", port: 0, statusCacheMs: 0 } });
     await indexed(api);
     const ok = (await get(`${api}/v1/health`)).body as unknown as HealthBody;
     expect(ok.checks.redis.ok).to.equal(true);
