@@ -6,11 +6,15 @@
  * stake; a flood from one address gets 429 while another address is served; health does not read
  * the chain per request.
  */
+import { mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import { expect } from "chai";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
+import { parse as parseYaml } from "yaml";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import {
@@ -222,6 +226,28 @@ describe("relayer/routes: routing table signed by stake, API limits", function (
     expect(shown.stdout).to.contain(b.attesters[0]!.address);
     expect(shown.stdout).to.contain("home-inbox-mirror");
     expect(shown.stdout).to.contain("verified");
+
+    // --write: a peer's contracts from the home RouteRegistry, its nodes from the verified record,
+    // and nothing else of it (no RPC URL, confirmations or start block).
+    const out = join(mkdtempSync(join(tmpdir(), "distpos-routes-")), "node.yaml");
+    const wrote = await runCli(["-c", cliConfig, "routes", "--node", urlB, "--write", out]);
+    expect(wrote.code, wrote.stderr).to.equal(0);
+    const written = parseYaml(readFileSync(out, "utf8")) as {
+      chains: Record<string, Record<string, unknown>>;
+      routes: { bootstrap: string[] };
+    };
+    const peer = written.chains[a.suite.addresses.chainCode]!;
+    expect(peer.nodes).to.deep.equal(["http://a2.example"]);
+    expect(peer.contracts).to.deep.equal({
+      outbox: a.suite.addresses.outbox,
+      inbox: a.suite.addresses.inbox,
+      stakingHub: a.suite.addresses.stakingHub,
+      bank: a.suite.addresses.bank,
+    });
+    expect(peer.chainId).to.equal(a.suite.addresses.evmChainId);
+    for (const field of ["rpc", "confirmations", "startBlock"])
+      expect(peer, field).not.to.have.property(field);
+    expect(written.routes.bootstrap).to.deep.equal([urlB]);
   });
 
   it("pulls refuse a peer's forged record with its reason", async function () {
