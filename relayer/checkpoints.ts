@@ -43,6 +43,7 @@ export async function signerOf(
  *
  *   P:cp:O           hash  count -> root
  *   P:sigs:O:COUNT   hash  signer -> signature
+ *   P:cpidx:O        zset  count scored by count (the latest without reading every count)
  */
 export class CheckpointStore {
   constructor(
@@ -63,6 +64,7 @@ export class CheckpointStore {
     if (signatures.length === 0) return;
     const m = this.redis.multi();
     m.hset(this.cpKey(checkpoint.origin), String(checkpoint.count), checkpoint.root);
+    m.zadd(this.idxKey(checkpoint.origin), checkpoint.count, String(checkpoint.count));
     for (const s of signatures)
       m.hset(this.sigKey(checkpoint.origin, checkpoint.count), s.signer, s.signature);
     await m.exec();
@@ -86,10 +88,23 @@ export class CheckpointStore {
     return (await this.redis.hkeys(this.cpKey(origin))).map(Number).sort((a, b) => a - b);
   }
 
+  private idxKey(origin: bigint): string {
+    return `${this.prefix}:cpidx:${origin.toString(16)}`;
+  }
+
+  /** The highest count with signatures, from the count index (completed once for older data). */
   async latest(origin: bigint): Promise<SignedCheckpoint | undefined> {
-    const counts = await this.counts(origin);
-    const last = counts[counts.length - 1];
-    return last === undefined ? undefined : this.get(origin, last);
+    const [indexed, stored] = await Promise.all([
+      this.redis.zcard(this.idxKey(origin)),
+      this.redis.hlen(this.cpKey(origin)),
+    ]);
+    if (indexed < stored) {
+      const m = this.redis.multi();
+      for (const c of await this.counts(origin)) m.zadd(this.idxKey(origin), c, String(c));
+      await m.exec();
+    }
+    const [last] = await this.redis.zrevrange(this.idxKey(origin), 0, 0);
+    return last === undefined ? undefined : this.get(origin, Number(last));
   }
 
   /** Whether `signer` already signed `count` of `origin`. */

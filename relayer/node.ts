@@ -9,6 +9,7 @@ import { ChainView } from "./indexer/view.js";
 import { createLogger, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
 import { RelayQueues } from "./relay/queue.js";
+import { RouteTable } from "./routes/table.js";
 
 /**
  * What every role of one node shares: the config, one logger and metrics registry, the Redis
@@ -23,6 +24,8 @@ export class NodeContext {
   readonly views = new Map<bigint, ChainView>();
   readonly checkpoints: CheckpointStore;
   readonly queues: RelayQueues;
+  /** Route records signed by stake: the peers' entry nodes (relayer/routes/). */
+  readonly routes: RouteTable;
   /** Aborted when the node stops: every wait on a transaction ends at once. */
   readonly shutdown = new AbortController();
 
@@ -65,6 +68,7 @@ export class NodeContext {
       log.child({ component: "queue" }),
       metrics,
     );
+    this.routes = new RouteTable(this);
   }
 
   client(code: bigint): PublicClient {

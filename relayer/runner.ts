@@ -45,8 +45,7 @@ export interface StartOptions {
 /** Hands our home chain's new messages to their destination's entry nodes (SMTP-style). */
 function pushToPeers(ctx: NodeContext, messages: StoredMessage[]): void {
   for (const m of messages) {
-    const dest = ctx.cfg.chainList.find((c) => c.code === m.destination);
-    for (const node of dest?.nodes ?? []) {
+    for (const node of ctx.routes.peerEntryNodes(m.destination)) {
       void fetch(`${node}/v1/messages`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -80,6 +79,10 @@ export async function startNode(
     relayer: cfg.roles.includes("relayer") ? readKey(cfg, "relayer", env) : undefined,
     watcher: cfg.roles.includes("watcher") ? readKey(cfg, "watcher", env) : undefined,
   };
+  // The attester key signs our community's route record, whether or not the attester role runs.
+  const routeSigner =
+    keys.attester ??
+    (cfg.routes.announce.length && cfg.keys.attester ? readKey(cfg, "attester", env) : undefined);
   const ctx = new NodeContext(cfg, options.log, options.metrics);
   const log = ctx.log;
   const node: RunningNode = { ctx, indexers: [], relays: [], stop: async () => undefined };
@@ -129,6 +132,9 @@ export async function startNode(
     node.apiUrl = `http://${cfg.api.host}:${address.port}`;
     log.info({ url: node.apiUrl }, "api listening");
   }
+
+  // Route records: our community's signed by our attester, the peers' pulled and verified.
+  ctx.routes.start(routeSigner);
 
   if (cfg.roles.includes("indexer")) {
     for (const chain of bundles ? [cfg.homeChain] : cfg.chainList) {
@@ -208,6 +214,7 @@ export async function startNode(
       await node.watcher?.stop().catch(() => undefined);
       await node.attester?.stop().catch(() => undefined);
       await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));
+      await ctx.routes.stop().catch(() => undefined);
       await api?.close().catch(() => undefined);
       return true;
     })();

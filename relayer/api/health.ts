@@ -7,6 +7,7 @@
  * warning (the node still serves its home chain).
  */
 import type { NodeContext } from "../node.js";
+import { TtlCache } from "./cache.js";
 import { attempt, withTimeout } from "./util.js";
 
 /** How long one check may take. */
@@ -60,6 +61,18 @@ export async function redisReady(ctx: NodeContext, waitMs = 500): Promise<boolea
   });
   // Read again: the status changed while we waited (TypeScript narrowed it before).
   return (ctx.redis.status as string) === "ready";
+}
+
+const healthCache = new WeakMap<NodeContext, TtlCache<"health", Health>>();
+
+/**
+ * The health answer, computed at most once per `api.statusCacheMs` whatever the request rate: the
+ * chain reads it makes (each chain's tip) are not repeated per request.
+ */
+export function cachedHealth(ctx: NodeContext): Promise<Health> {
+  let cache = healthCache.get(ctx);
+  if (!cache) healthCache.set(ctx, (cache = new TtlCache(ctx.cfg.api.statusCacheMs, 1)));
+  return cache.get("health", () => checkHealth(ctx));
 }
 
 export async function checkHealth(ctx: NodeContext): Promise<Health> {

@@ -30,6 +30,7 @@ import {
   parseChainAddress,
   type Message,
 } from "../protocol/index.js";
+import { TtlCache } from "./cache.js";
 import { tokens, withTimeout } from "./util.js";
 
 const READ_TIMEOUT_MS = 5_000;
@@ -150,6 +151,18 @@ async function coverageCharged(ctx: NodeContext, destination: Chain, tx: Hex, or
 }
 
 /** The full journey of message `id`, or undefined when this node knows nothing of it. */
+const inboxStatusCaches = new WeakMap<
+  NodeContext,
+  TtlCache<string, Awaited<ReturnType<typeof readInboxStatus>>>
+>();
+
+/** The destination Inbox's answer per message, read at most once per `api.statusCacheMs`. */
+function inboxStatusCache(ctx: NodeContext) {
+  let cache = inboxStatusCaches.get(ctx);
+  if (!cache) inboxStatusCaches.set(ctx, (cache = new TtlCache(ctx.cfg.api.statusCacheMs)));
+  return cache;
+}
+
 export async function messageJourney(
   ctx: NodeContext,
   id: Hex,
@@ -211,7 +224,7 @@ export async function messageJourney(
   // The checkpoint that covers it: the first snapshot past its nonce, with the signatures known.
   let checkpoint: Record<string, unknown> | null = null;
   if (verified && originChain && !fromBundle && ctx.views.has(m.origin)) {
-    const snap = (await ctx.view(m.origin).snapshots()).find((s) => s.count > m.nonce);
+    const snap = await ctx.view(m.origin).snapshotCovering(m.nonce);
     if (snap) {
       const signed = await ctx.checkpoints.get(m.origin, snap.count);
       checkpoint = {
@@ -259,10 +272,12 @@ export async function messageJourney(
     };
   } else if (destinationChain) {
     try {
-      const onChain = await withTimeout(
-        readInboxStatus(ctx.client(m.destination), destinationChain.contracts.inbox, encoded),
-        READ_TIMEOUT_MS,
-        "Inbox read",
+      const onChain = await inboxStatusCache(ctx).get(id.toLowerCase(), () =>
+        withTimeout(
+          readInboxStatus(ctx.client(m.destination), destinationChain.contracts.inbox, encoded),
+          READ_TIMEOUT_MS,
+          "Inbox read",
+        ),
       );
       destination = { chain: destinationChain.codeHex, ...onChain, confirmed: false };
     } catch (e) {

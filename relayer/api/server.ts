@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Hex } from "viem";
 
@@ -21,7 +22,8 @@ import {
 import { BundleRefusedError, bundleToJson } from "../handover/bundle.js";
 import type { BundleHandover } from "../handover/outbound.js";
 import { BundleInbox } from "../handover/inbound.js";
-import { checkHealth, redisReady } from "./health.js";
+import { recordToJson } from "../routes/record.js";
+import { cachedHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
 import { homeRoutes } from "./routeState.js";
@@ -85,6 +87,21 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
   const app = Fastify({ logger: false, bodyLimit: cfg.api.bodyLimit });
   const log = ctx.log.child({ role: "api" });
   registerOperatorMetrics(ctx, options.wallets ?? []);
+  // Every client address (a peer node, a browser, a flood) gets its own budget of requests; a
+  // client over it is answered 429 at once, before any handler work, and the others go on.
+  // (A hook of ours rather than the plugin's global one, which would only see routes declared
+  // after the plugin loaded.)
+  void app.register(rateLimit, {
+    global: false,
+    max: cfg.api.rateLimitMax,
+    timeWindow: cfg.api.rateLimitWindowMs,
+    cache: 10_000,
+  });
+  let limiter: ReturnType<FastifyInstance["rateLimit"]> | undefined;
+  app.addHook("onRequest", async (req, reply) => {
+    limiter ??= app.rateLimit();
+    await limiter.call(app, req, reply);
+  });
 
   // Read-only endpoints may be read by any page (the explorer of another node, a dashboard);
   // the hand-over (POST) stays same-origin: peer nodes post from servers, not browsers.
@@ -121,7 +138,7 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
   };
 
   app.get("/v1/health", async (_req, reply) => {
-    const health = await checkHealth(ctx);
+    const health = await cachedHealth(ctx);
     return reply.code(health.status === "ok" ? 200 : 503).send(health);
   });
 
@@ -225,7 +242,7 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
           return bad(reply, 400, "count must be a whole number");
         count = Number(req.query.count);
       } else {
-        const snap = (await view.snapshots()).find((s) => s.count > stored.nonce);
+        const snap = await view.snapshotCovering(stored.nonce);
         if (!snap)
           return bad(reply, 404, `no snapshot covers nonce ${stored.nonce} yet; pass ?count=`);
         count = snap.count;
@@ -350,19 +367,13 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
     },
   );
 
+  // The route records this node holds, each signed by a staked attester of its community and
+  // verified here; never the config's RPC URLs, contracts or settings (a reader verifies the
+  // records against its own chain and takes contracts from its own RouteRegistry).
   app.get("/v1/routes", async (_req, reply) => {
     return reply.send({
       home: cfg.home,
-      chains: cfg.chainList.map((c) => ({
-        code: c.codeHex,
-        name: c.name,
-        chainId: c.chainId,
-        // Never the RPC URLs: operators' URLs carry provider keys. A reader brings its own.
-        contracts: c.contracts,
-        nodes: c.nodes,
-        confirmations: c.confirmations,
-        startBlock: c.startBlock,
-      })),
+      records: ctx.routes.records().map((h) => recordToJson(h.record)),
     });
   });
 

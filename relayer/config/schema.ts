@@ -180,6 +180,11 @@ export const configSchema = z
         bundleBodyLimit: integer(1024).default(4_194_304),
         /** GET /v1/health answers 503 when a chain's index is more blocks than this behind. */
         maxIndexerLag: integer(0).default(50),
+        /** Requests one client address may make per `rateLimitWindowMs` (429 beyond). */
+        rateLimitMax: integer(1).default(600),
+        rateLimitWindowMs: integer(100).default(60_000),
+        /** How long /v1/health and message status reuse a chain read (ms). */
+        statusCacheMs: integer(0).default(1_000),
       })
       .prefault({}),
     keys: z
@@ -231,6 +236,21 @@ export const configSchema = z
         handover: z.enum(["messages", "bundles"]).default("messages"),
         /** With bundles: how often peers' entry nodes are asked what waits for us (GET /v1/bundles). */
         pullIntervalMs: integer(100).default(5_000),
+      })
+      .prefault({}),
+    routes: z
+      .strictObject({
+        /**
+         * Entry-node URLs this node's attester announces for the home community (a route record
+         * signed with keys.attester, served by GET /v1/routes); empty announces nothing.
+         */
+        announce: z.array(httpUrl).max(16).default([]),
+        /** Nodes asked for route records at start and on every pull (pinned by the operator). */
+        bootstrap: z.array(httpUrl).default([]),
+        /** How often route records are pulled from bootstrap and peers' entry nodes. */
+        pullIntervalMs: integer(1_000).default(30_000),
+        /** Lifetime of the record this node signs; it is signed again at half of it. */
+        ttlSeconds: integer(60).default(86_400),
       })
       .prefault({}),
     indexer: z

@@ -62,11 +62,11 @@ export async function peerRoute(ctx: NodeContext, code: bigint): Promise<PeerRec
 }
 
 /**
- * The entry nodes of peer `code` (its community's node APIs), from the routing table. The one read
- * of the routing table for the hand-over: it moves to the signed route records in one place.
+ * The entry nodes of peer `code` (its community's node APIs): those of its route record signed by
+ * stake (docs/protocol.md 4.1), else the ones the operator pinned in the config.
  */
 export function peerEntryNodes(ctx: NodeContext, code: bigint): readonly string[] {
-  return ctx.cfg.chainList.find((c) => c.code === code)?.nodes ?? [];
+  return ctx.routes.peerEntryNodes(code);
 }
 
 /**

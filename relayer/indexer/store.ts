@@ -16,6 +16,7 @@ import type { Hex } from "viem";
  *   P:chain:C:blocks      hash  block number -> block hash (recent batch ends, for reorgs)
  *   P:chain:C:leaves      hash  nonce -> message id
  *   P:chain:C:snapshots   hash  count -> JSON {root, block}
+ *   P:chain:C:snapcounts  zset  count scored by count (which snapshot covers a nonce, in O(log n))
  *   P:chain:C:deliveries  zset  message id scored by block (deliveries seen on this chain's Inbox)
  *   P:msg:ID              hash  origin, nonce, destination, message, block, tx
  *   P:delivery:ID         hash  chain, block, tx, status (delivered|failed), kind, reason
@@ -145,6 +146,7 @@ export class ChainStore {
         String(s.count),
         JSON.stringify({ root: s.root, block: s.block }),
       );
+      m.zadd(this.key("snapcounts"), s.count, String(s.count));
     }
     for (const d of batch.deliveries) {
       if (d.status !== "retried") m.zadd(this.key("deliveries"), d.block, d.id.toLowerCase());
@@ -240,6 +242,7 @@ export class ChainStore {
     if (removeNonces.length) m.hdel(this.key("leaves"), ...removeNonces);
     for (const id of removeIds) m.del(this.msgKey(id as Hex));
     if (removeSnaps.length) m.hdel(this.key("snapshots"), ...removeSnaps);
+    if (removeSnaps.length) m.zrem(this.key("snapcounts"), ...removeSnaps);
     for (const id of removeDeliveries) m.del(this.deliveryKey(id as Hex));
     if (removeDeliveries.length)
       m.zremrangebyscore(this.key("deliveries"), `(${safe.block}`, "+inf");
@@ -262,7 +265,8 @@ export class ChainStore {
     const m = this.redis.multi();
     for (const id of ids) m.del(this.msgKey(id as Hex));
     for (const id of deliveries) m.del(this.deliveryKey(id as Hex));
-    for (const k of ["cursor", "blocks", "leaves", "snapshots", "deliveries"]) m.del(this.key(k));
+    for (const k of ["cursor", "blocks", "leaves", "snapshots", "snapcounts", "deliveries"])
+      m.del(this.key(k));
     await m.exec();
   }
 
@@ -301,6 +305,33 @@ export class ChainStore {
         ...(JSON.parse(v) as { root: Hex; block: number }),
       }))
       .sort((a, b) => a.count - b.count);
+  }
+
+  /**
+   * The first snapshot whose count is above `nonce` (the one that covers that message), found in
+   * the count index instead of reading every snapshot. An index written before the count index
+   * existed is completed once, from the snapshots hash.
+   */
+  async snapshotCovering(nonce: number): Promise<StoredSnapshot | undefined> {
+    const [indexed, stored] = await Promise.all([
+      this.redis.zcard(this.key("snapcounts")),
+      this.redis.hlen(this.key("snapshots")),
+    ]);
+    if (indexed < stored) {
+      const counts = await this.redis.hkeys(this.key("snapshots"));
+      const m = this.redis.multi();
+      for (const c of counts) m.zadd(this.key("snapcounts"), Number(c), c);
+      await m.exec();
+    }
+    const [count] = await this.redis.zrangebyscore(
+      this.key("snapcounts"),
+      `(${nonce}`,
+      "+inf",
+      "LIMIT",
+      0,
+      1,
+    );
+    return count === undefined ? undefined : this.snapshot(Number(count));
   }
 
   async snapshot(count: number): Promise<StoredSnapshot | undefined> {

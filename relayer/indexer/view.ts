@@ -63,4 +63,9 @@ export class ChainView {
   snapshots(): Promise<StoredSnapshot[]> {
     return this.store.snapshots();
   }
+
+  /** The first snapshot past `nonce` (the checkpoint that covers it), from the count index. */
+  snapshotCovering(nonce: number): Promise<StoredSnapshot | undefined> {
+    return this.store.snapshotCovering(nonce);
+  }
 }

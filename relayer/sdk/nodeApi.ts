@@ -45,17 +45,21 @@ export async function nodeGet<T>(
   }
 }
 
+/**
+ * The route records a node holds (`GET /v1/routes`): per community, its entry nodes signed by one
+ * of its staked attesters. A reader verifies them against its own home chain before using them
+ * (relayer/routes/); a node never serves RPC URLs or contract addresses.
+ */
 export interface NodeRoutes {
   home: string;
-  chains: {
+  records: {
     code: string;
-    name: string;
-    chainId: number;
-    rpc: string[];
-    contracts: Record<string, string>;
+    evmChainId: string;
     nodes: string[];
-    confirmations: number;
-    startBlock?: number;
+    sequence: string;
+    expiry: string;
+    signer: string;
+    signature: string;
   }[];
 }
 

@@ -107,10 +107,10 @@ describe("relayer/api and relayer/attester", function () {
       expect(health.status).to.equal(200);
       expect(health.body.status).to.equal("ok");
 
+      // No node of this network announces entry nodes: no signed record to serve.
       const routes = await get("/v1/routes");
-      expect((routes.body.chains as { code: string }[]).map((c) => c.code).sort()).to.deep.equal(
-        Object.keys(net.chainEntries).sort(),
-      );
+      expect(routes.status).to.equal(200);
+      expect(routes.body.records).to.deep.equal([]);
 
       const msg = await get(`/v1/messages/${ids[0]}`);
       expect(msg.status).to.equal(200);
