@@ -6,7 +6,6 @@
 import type { Address } from "viem";
 
 import {
-  bankViewsAbi,
   ICorrespondentBankAbi,
   IInboxAbi,
   IOutboxAbi,
@@ -90,13 +89,13 @@ export async function getReserve(
       }),
       pc.readContract({
         address: bank,
-        abi: bankViewsAbi,
+        abi: ICorrespondentBankAbi,
         functionName: "pendingPayouts",
         args: [peer.code],
       }),
       pc.readContract({
         address: bank,
-        abi: bankViewsAbi,
+        abi: ICorrespondentBankAbi,
         functionName: "suspended",
         args: [peer.code],
       }),
