@@ -24,11 +24,23 @@ describe("README snippets", function () {
     expect(fences(readme, "ts")).to.include(tested);
   });
 
-  it("shows PingPong's Solidity as it is in contracts/examples/PingPong.sol", function () {
-    const source = read("contracts/examples/PingPong.sol").replace(/\s+/g, " ");
-    const [snippet] = fences(readme, "solidity");
-    expect(snippet, "no solidity block in the README").to.be.a("string");
-    expect(source).to.contain(snippet.replace(/\s+/g, " ").trim());
+  it("quotes each Solidity block from the example it names, as it is there", function () {
+    // Each block follows "From `contracts/examples/X.sol`:".
+    const re = /From\s+`(contracts\/examples\/\w+\.sol)`:\s*```solidity\n([\s\S]*?)```/g;
+    const quoted = [...readme.matchAll(re)].map((m) => ({ file: m[1]!, snippet: m[2]! }));
+    expect(quoted.map((q) => q.file)).to.include.members([
+      "contracts/examples/PingPong.sol",
+      "contracts/examples/InvoicePayer.sol",
+      "contracts/examples/Invoices.sol",
+    ]);
+    expect(fences(readme, "solidity")).to.have.length(
+      quoted.length,
+      "a Solidity block names no source",
+    );
+    for (const { file, snippet } of quoted) {
+      const source = read(file).replace(/\s+/g, " ");
+      expect(source, `README's block from ${file}`).to.contain(snippet.replace(/\s+/g, " ").trim());
+    }
   });
 
   it("gives the two commands a newcomer runs", function () {
