@@ -12,6 +12,7 @@ import {
   IOutboxAbi,
   IRouteRegistryAbi,
   IStakingHubAbi,
+  TestTokenAbi,
 } from "../chain/abis.generated.js";
 
 export {
@@ -20,6 +21,7 @@ export {
   IOutboxAbi,
   IRouteRegistryAbi,
   IStakingHubAbi,
+  TestTokenAbi,
   erc20Abi,
 };
 

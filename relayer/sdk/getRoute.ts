@@ -5,12 +5,7 @@
  */
 import type { Address } from "viem";
 
-import {
-  ICorrespondentBankAbi,
-  IInboxAbi,
-  IOutboxAbi,
-  IStakingHubAbi,
-} from "./abis.js";
+import { ICorrespondentBankAbi, IInboxAbi, IOutboxAbi, IStakingHubAbi } from "./abis.js";
 import { codeOf, onChain, type DistposClient } from "./client.js";
 import { getToken } from "./getToken.js";
 import { formatTokens, MESSAGE_DECIMALS } from "./units.js";
