@@ -1,5 +1,8 @@
 /** The README's code must be the code that the tests run. */
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { expect } from "chai";
 
@@ -47,5 +50,20 @@ describe("README snippets", function () {
     expect(readme).to.contain("npm ci && npm run demo");
     expect(readme).to.contain("npm ci && npm test");
     expect(read(".ci/run")).to.contain("npm ci && npm test");
+  });
+
+  it("npm ci on the bootstrap Node the README names (20+) prints no engine warnings", function () {
+    this.timeout(120_000);
+    expect(readme).to.contain("Node.js ≥ 20");
+    // The machine's own Node (the one a newcomer bootstraps with), else the one running the tests.
+    const bootstrap =
+      ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p)) ?? process.execPath;
+    const r = spawnSync("npm", ["ci", "--dry-run", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      env: { ...process.env, PATH: `${dirname(bootstrap)}:${process.env.PATH ?? ""}` },
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(`${r.stdout}${r.stderr}`).not.to.match(/EBADENGINE|Unsupported engine/);
   });
 });
