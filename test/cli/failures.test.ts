@@ -103,6 +103,8 @@ describe("distpos CLI: failure paths name what is at fault and exit with the doc
       "balance",
       "credit",
       "dlq",
+      "mint",
+      "requeue",
     ]) {
       const help = await cli([command, "--help"]);
       expect(help.code, command).to.equal(0);
