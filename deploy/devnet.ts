@@ -4,9 +4,10 @@
  * processes running every role — exactly as operators run them, only on one machine.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { ethers, type Wallet } from "ethers";
 import { network } from "hardhat";
@@ -27,7 +28,19 @@ export interface DevnetOptions {
   confirmations?: number;
   /** Empty blocks are mined this often so confirmations keep coming. */
   blockTimeMs?: number;
+  /** Folder for the node configs and logs, emptied first (default: a new temporary folder). */
+  home?: string;
   log?: (line: string) => void;
+}
+
+/**
+ * Where `npm run devnet` writes its files: `$DISTPOS_DEVNET_DIR`, else `.devnet/` at the root of
+ * the repository (gitignored). Fixed, so that the READMEs can name its files.
+ */
+export function devnetDir(): string {
+  return (
+    process.env.DISTPOS_DEVNET_DIR ?? join(fileURLToPath(new URL("..", import.meta.url)), ".devnet")
+  );
 }
 
 /** A node process of the devnet. */
@@ -66,7 +79,12 @@ const ONE = 10n ** 18n;
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
   const log = options.log ?? (() => {});
   const names = options.chains ?? ["chainA", "chainB", "chainC"];
-  const home = mkdtempSync(join(tmpdir(), "distpos-devnet-"));
+  let home: string;
+  if (options.home) {
+    home = options.home;
+    rmSync(home, { recursive: true, force: true });
+    mkdirSync(home, { recursive: true });
+  } else home = mkdtempSync(join(tmpdir(), "distpos-devnet-"));
 
   const connections = [];
   for (const name of names) connections.push({ name, connection: await network.create(name) });
@@ -275,8 +293,45 @@ export async function fundUsers(devnet: Devnet): Promise<ethers.HDNodeWallet[]> 
   return users;
 }
 
+/**
+ * The files of the operator quick start (relayer/README.md): `node.yaml`, one more node of the
+ * first chain (indexer, api, and a relayer into that chain) on a free port and its own Redis
+ * prefix, and `node.env`, its keys — a new relayer key with gas, and the first user key.
+ */
+export async function writeOperatorFiles(
+  devnet: Devnet,
+  users: ethers.HDNodeWallet[],
+): Promise<{ configFile: string; envFile: string; apiUrl: string }> {
+  const first = devnet.chains[0]!;
+  const template = JSON.parse(readFileSync(devnet.nodes[0]!.configFile, "utf8")) as NodeConfigInput;
+  const port = await freePort();
+  const code = first.suite.addresses.chainCode;
+  const config: NodeConfigInput = {
+    home: code,
+    roles: ["indexer", "api", "relayer"],
+    chains: template.chains,
+    redis: { prefix: `devnet-${randomUUID().slice(0, 8)}-operator` },
+    api: { host: "127.0.0.1", port },
+    keys: { relayer: "DISTPOS_RELAYER_KEY", user: "DISTPOS_USER_KEY" },
+    relayer: { destinations: [code], batchWaitMs: 300, backoffMs: 500 },
+  };
+  const configFile = join(devnet.home, "node.yaml");
+  // JSON is YAML: the file reads as either.
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const envFile = join(devnet.home, "node.env");
+  writeFileSync(
+    envFile,
+    `DISTPOS_RELAYER_KEY=${await fundedKey(first)}\nDISTPOS_USER_KEY=${users[0]!.privateKey}\n`,
+  );
+  return { configFile, envFile, apiUrl: `http://127.0.0.1:${port}` };
+}
+
 /** What `npm run devnet` prints once the network runs. */
-export function describeDevnet(devnet: Devnet, users: ethers.HDNodeWallet[]): string {
+export function describeDevnet(
+  devnet: Devnet,
+  users: ethers.HDNodeWallet[],
+  operator?: { configFile: string; envFile: string },
+): string {
   const lines = ["DistPOS devnet running (Ctrl-C stops everything).", "", "Chains:"];
   for (const c of devnet.chains)
     lines.push(
@@ -300,16 +355,25 @@ export function describeDevnet(devnet: Devnet, users: ethers.HDNodeWallet[]): st
     `  export DISTPOS_USER_KEY=${users[0]!.privateKey}`,
     `  npx --no-install distpos -c ${node.configFile} send ${peer}x${users[1]!.address.slice(2)} --amount 1 --wait`,
     `  open ${node.apiUrl}/explorer/`,
-    "",
-    "devnet ready",
   );
+  if (operator)
+    lines.push(
+      "",
+      `Your own node (the operator quick start, relayer/README.md): config ${operator.configFile}, keys ${operator.envFile}`,
+    );
+  lines.push("", `Files in ${devnet.home}`, "", "devnet ready");
   return lines.join("\n");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // Reserves below what two attesters vouch for (2 × 100): a reserve report is value at risk.
-  const devnet = await startDevnet({ reserve: 150n * ONE, log: (line) => console.error(line) });
+  const devnet = await startDevnet({
+    reserve: 150n * ONE,
+    home: devnetDir(),
+    log: (line) => console.error(line),
+  });
   const users = await fundUsers(devnet);
+  const operator = await writeOperatorFiles(devnet, users);
   // Credit comes from the peers' reserve reports, which the nodes relay: wait for it, so a send
   // works as soon as the devnet says it is ready.
   const deadline = Date.now() + 180_000;
@@ -319,7 +383,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         if (Date.now() > deadline) throw new Error(`no credit of ${chain.name} on ${peer.name}`);
         await new Promise((r) => setTimeout(r, 500));
       }
-  console.log(describeDevnet(devnet, users));
+  console.log(describeDevnet(devnet, users, operator));
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());

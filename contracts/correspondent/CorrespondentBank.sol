@@ -90,9 +90,9 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
 
     /// @notice The local route registry: routes, local contracts and the governance owner.
     IRouteRegistry public immutable registry;
-    /// @notice The settlement token of this chain.
+    /// @inheritdoc ICorrespondentBank
     IERC20Metadata public immutable token;
-    /// @notice 10^(18 − token decimals): one local token unit in 18 decimals.
+    /// @inheritdoc ICorrespondentBank
     uint256 public immutable scale;
 
     address private _outbox;
@@ -573,7 +573,7 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return _correspondents[peer].nettingLocked;
     }
 
-    /// @notice Total of `peer`'s pending payouts here (local units).
+    /// @inheritdoc ICorrespondentBank
     function pendingPayouts(uint64 peer) external view returns (uint256) {
         return _accounts[peer].pending;
     }
@@ -588,7 +588,7 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return _correspondents[peer].sent;
     }
 
-    /// @notice Whether we suspended `peer`'s route (its reserve here is below the floor).
+    /// @inheritdoc ICorrespondentBank
     function suspended(uint64 peer) external view returns (bool) {
         return _accounts[peer].suspended;
     }

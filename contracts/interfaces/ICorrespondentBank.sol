@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+
 /// @title ICorrespondentBank
 /// @notice Correspondent accounts of one chain: reserves that peer communities posted here, the
 /// local settlement pool behind outgoing transfers, credit views of our reserves at each peer.
@@ -91,6 +93,19 @@ interface ICorrespondentBank {
 
     /// @notice Reports `peer`'s reserve here back to `peer` (anyone may refresh it).
     function report(uint64 peer) external returns (bytes32 id);
+
+    /// @notice The settlement token of this chain: what `fund` and `send` take and payouts pay.
+    function token() external view returns (IERC20Metadata);
+
+    /// @notice 10^(18 − token decimals): one local token unit in 18 decimals. A `send` amount must
+    /// be a multiple of it.
+    function scale() external view returns (uint256);
+
+    /// @notice Whether we suspended `peer`'s route (its reserve here is below the floor).
+    function suspended(uint64 peer) external view returns (bool);
+
+    /// @notice Total of `peer`'s pending payouts here (local units).
+    function pendingPayouts(uint64 peer) external view returns (uint256);
 
     /// @notice Reserve of `peer` on this chain (local token units).
     function reserve(uint64 peer) external view returns (uint256);

@@ -7,6 +7,10 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 /// @notice A settlement token for local chains and tests: anyone may mint, decimals are chosen at
 /// deployment (the protocol must handle any ERC20 decimals up to 18).
 contract TestToken is ERC20 {
+    /// @notice Marks a token anyone may mint: `distpos mint` mints only a token that answers true
+    /// here (devnets and tests), and refuses any other settlement token.
+    bool public constant DEVNET_MINTABLE = true;
+
     uint8 private immutable _decimals;
 
     /// @param name_ token name

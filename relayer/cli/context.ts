@@ -17,6 +17,7 @@ import {
   InvalidArgumentError,
   NodeApiError,
   NotFoundError,
+  NotMintableError,
   RouteError,
   RpcError,
   UnknownChainError,
@@ -56,7 +57,8 @@ export function exitCodeOf(e: unknown): number {
   if (
     e instanceof ConfigError ||
     e instanceof InvalidArgumentError ||
-    e instanceof UnknownChainError
+    e instanceof UnknownChainError ||
+    e instanceof NotMintableError
   )
     return EXIT.usage;
   if (e instanceof DeliveryTimeoutError) return EXIT.timeout;

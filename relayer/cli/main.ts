@@ -24,6 +24,7 @@ import { defineCredit } from "./commands/credit.js";
 import { defineDlq } from "./commands/dlq.js";
 import { defineDoctor } from "./commands/doctor.js";
 import { defineFund } from "./commands/fund.js";
+import { defineMint } from "./commands/mint.js";
 import { defineNode } from "./commands/node.js";
 import { defineRequeue } from "./commands/requeue.js";
 import { defineRetry } from "./commands/retry.js";
@@ -79,6 +80,7 @@ export function buildCli(exitCode: { value: number } = { value: EXIT.ok }): Comm
   defineCredit(program, exec);
   defineStaking(program, exec);
   defineFund(program, exec);
+  defineMint(program, exec);
   defineRetry(program, exec);
   defineClaim(program, exec);
   defineDlq(program, exec);

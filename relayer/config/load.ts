@@ -116,6 +116,29 @@ export function loadConfig(path: string): LoadedConfig {
 }
 
 /**
+ * Reads the private keys of `roles` from the environment at once: every key that is missing or
+ * malformed is named in one ConfigError (an operator fixes them all in one go, not one per start).
+ */
+export function readKeys<R extends keyof NodeConfig["keys"]>(
+  cfg: LoadedConfig,
+  roles: readonly R[],
+  env: NodeJS.ProcessEnv = process.env,
+): Record<R, Hex> {
+  const keys = {} as Record<R, Hex>;
+  const issues: { path: string; message: string }[] = [];
+  for (const role of roles) {
+    try {
+      keys[role] = readKey(cfg, role, env);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      issues.push(...e.issues);
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(cfg.file, issues);
+  return keys;
+}
+
+/**
  * Reads the private key named by `keys.<role>` from the environment. Fails naming the config field
  * and the variable, never printing a value.
  */

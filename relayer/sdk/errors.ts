@@ -14,6 +14,7 @@
  *   ├── InsufficientCreditError   the route's credit is lower than the amount (token units)
  *   ├── ContractRevertError       a call or transaction reverted (decoded suite / ERC20 error)
  *   ├── NotFoundError             no chain of the table has the message or transaction
+ *   ├── NotMintableError          `mint` on a settlement token that is not a devnet token
  *   └── DeliveryTimeoutError      a wait ran out of time (the last stage reached)
  */
 
@@ -186,5 +187,23 @@ export class DeliveryTimeoutError extends DistposError {
     readonly timeoutMs: number,
   ) {
     super(`message ${id} not delivered after ${timeoutMs / 1000}s (last stage: ${stage})`);
+  }
+}
+
+/** `mint` asked of a settlement token that is not a devnet TestToken (chain and token named). */
+export class NotMintableError extends DistposError {
+  override name = "NotMintableError";
+
+  constructor(
+    /** The chain's code as written in addresses (`a0a1`). */
+    readonly chain: string,
+    readonly chainName: string,
+    /** The settlement token's address and symbol. */
+    readonly token: string,
+    readonly symbol: string,
+  ) {
+    super(
+      `chain ${chain} (${chainName}): settlement token ${symbol} at ${token} is not a devnet token (no DEVNET_MINTABLE): only the devnet's TestToken can be minted; get ${symbol} from its issuer`,
+    );
   }
 }

@@ -5,13 +5,7 @@
  */
 import type { Address } from "viem";
 
-import {
-  bankViewsAbi,
-  ICorrespondentBankAbi,
-  IInboxAbi,
-  IOutboxAbi,
-  IStakingHubAbi,
-} from "./abis.js";
+import { ICorrespondentBankAbi, IInboxAbi, IOutboxAbi, IStakingHubAbi } from "./abis.js";
 import { codeOf, onChain, type DistposClient } from "./client.js";
 import { getToken } from "./getToken.js";
 import { formatTokens, MESSAGE_DECIMALS } from "./units.js";
@@ -90,13 +84,13 @@ export async function getReserve(
       }),
       pc.readContract({
         address: bank,
-        abi: bankViewsAbi,
+        abi: ICorrespondentBankAbi,
         functionName: "pendingPayouts",
         args: [peer.code],
       }),
       pc.readContract({
         address: bank,
-        abi: bankViewsAbi,
+        abi: ICorrespondentBankAbi,
         functionName: "suspended",
         args: [peer.code],
       }),

@@ -1,6 +1,6 @@
 import type { Address } from "viem";
 
-import { bankViewsAbi, erc20Abi } from "./abis.js";
+import { erc20Abi, ICorrespondentBankAbi } from "./abis.js";
 import { codeOf, onChain, type DistposClient, type DistposChain } from "./client.js";
 
 export interface TokenInfo {
@@ -26,7 +26,7 @@ export function getToken(
         chain.contracts.token ??
         (await pc.readContract({
           address: chain.contracts.bank,
-          abi: bankViewsAbi,
+          abi: ICorrespondentBankAbi,
           functionName: "token",
         }));
       const [decimals, symbol] = await Promise.all([

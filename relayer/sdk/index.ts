@@ -37,6 +37,7 @@ export {
 export { retry, type RetryParameters } from "./retry.js";
 export { claim, type ClaimParameters } from "./claim.js";
 export { fund, type FundParameters } from "./fund.js";
+export { mint, type MintParameters } from "./mint.js";
 export { getToken, type TokenInfo } from "./getToken.js";
 export { getBalance, type Balance } from "./getBalance.js";
 export {

@@ -103,6 +103,8 @@ describe("distpos CLI: failure paths name what is at fault and exit with the doc
       "balance",
       "credit",
       "dlq",
+      "mint",
+      "requeue",
     ]) {
       const help = await cli([command, "--help"]);
       expect(help.code, command).to.equal(0);
@@ -266,6 +268,25 @@ describe("distpos CLI: failure paths name what is at fault and exit with the doc
     expect(claim.stderr).to.contain(
       `CorrespondentBank.claim on chain ${codeB} reverted: NotPending(id ${id}`,
     );
+  });
+
+  it("node names every missing key at once, with the config file, before starting anything (exit 2)", async function () {
+    const file = config(undefined, {
+      roles: ["indexer", "api", "attester", "relayer", "watcher"],
+      keys: {
+        attester: "DISTPOS_CLI_TEST_NO_ATTESTER",
+        relayer: "DISTPOS_CLI_TEST_NO_RELAYER",
+        watcher: "DISTPOS_CLI_TEST_NO_WATCHER",
+        user: KEY,
+      },
+    });
+    const r = await cli(["-c", file, "node"]);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr)
+      .to.contain(file)
+      .and.to.contain("keys.attester: environment variable DISTPOS_CLI_TEST_NO_ATTESTER")
+      .and.to.contain("keys.relayer: environment variable DISTPOS_CLI_TEST_NO_RELAYER")
+      .and.to.contain("keys.watcher: environment variable DISTPOS_CLI_TEST_NO_WATCHER");
   });
 
   it("doctor: one line per check, ok or problem with what to do; exit 3 when one fails", async function () {

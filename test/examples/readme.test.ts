@@ -1,5 +1,8 @@
 /** The README's code must be the code that the tests run. */
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { expect } from "chai";
 
@@ -24,16 +27,43 @@ describe("README snippets", function () {
     expect(fences(readme, "ts")).to.include(tested);
   });
 
-  it("shows PingPong's Solidity as it is in contracts/examples/PingPong.sol", function () {
-    const source = read("contracts/examples/PingPong.sol").replace(/\s+/g, " ");
-    const [snippet] = fences(readme, "solidity");
-    expect(snippet, "no solidity block in the README").to.be.a("string");
-    expect(source).to.contain(snippet.replace(/\s+/g, " ").trim());
+  it("quotes each Solidity block from the example it names, as it is there", function () {
+    // Each block follows "From `contracts/examples/X.sol`:".
+    const re = /From\s+`(contracts\/examples\/\w+\.sol)`:\s*```solidity\n([\s\S]*?)```/g;
+    const quoted = [...readme.matchAll(re)].map((m) => ({ file: m[1]!, snippet: m[2]! }));
+    expect(quoted.map((q) => q.file)).to.include.members([
+      "contracts/examples/PingPong.sol",
+      "contracts/examples/InvoicePayer.sol",
+      "contracts/examples/Invoices.sol",
+    ]);
+    expect(fences(readme, "solidity")).to.have.length(
+      quoted.length,
+      "a Solidity block names no source",
+    );
+    for (const { file, snippet } of quoted) {
+      const source = read(file).replace(/\s+/g, " ");
+      expect(source, `README's block from ${file}`).to.contain(snippet.replace(/\s+/g, " ").trim());
+    }
   });
 
   it("gives the two commands a newcomer runs", function () {
     expect(readme).to.contain("npm ci && npm run demo");
     expect(readme).to.contain("npm ci && npm test");
     expect(read(".ci/run")).to.contain("npm ci && npm test");
+  });
+
+  it("npm ci on the bootstrap Node the README names (20+) prints no engine warnings", function () {
+    this.timeout(120_000);
+    expect(readme).to.contain("Node.js ≥ 20");
+    // The machine's own Node (the one a newcomer bootstraps with), else the one running the tests.
+    const bootstrap =
+      ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p)) ?? process.execPath;
+    const r = spawnSync("npm", ["ci", "--dry-run", "--ignore-scripts", "--no-audit", "--no-fund"], {
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      env: { ...process.env, PATH: `${dirname(bootstrap)}:${process.env.PATH ?? ""}` },
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(`${r.stdout}${r.stderr}`).not.to.match(/EBADENGINE|Unsupported engine/);
   });
 });

@@ -48,6 +48,8 @@ const EXPECTED_GATES: Record<string, string> = {
   "CorrespondentBank.setThresholds": "onlyGovernance",
   "Inbox.initializeMirror": "msg.sender != address(registry)",
   "Inbox.reseedMirror": "msg.sender != address(registry)", // issue 13, R2: moves no tokens
+  "Invoices.handle": "msg.sender != inbox", // example: forwards what the bank paid it
+  "Invoices.issue": "msg.sender != merchant", // example: moves no tokens
   "Outbox.creditFees": "msg.sender != _localBank()", // issue 17: the bank took the tokens
   "Outbox.dispatchSystem": "msg.sender != stakingHub",
   "Outbox.dispatchValue": "msg.sender != _localBank()",
@@ -94,7 +96,19 @@ const EXPECTED_TOKEN_MOVERS: Record<string, string[]> = {
     "assembly call in Inbox.deliver",
     "token trySafeTransfer in CorrespondentBank.payout",
   ],
-  "Inbox.retry": ["token trySafeTransfer in CorrespondentBank.payout"],
+  // Through IMessageRecipient.handle, every recipient's own transfers (the examples: Invoices).
+  "Inbox.retry": [
+    "token safeTransfer in Invoices.handle",
+    "token trySafeTransfer in CorrespondentBank.payout",
+  ],
+  // Examples (contracts/examples): the caller's own tokens into the bank, and what a payout paid
+  // the recipient on to its merchant.
+  "InvoicePayer.pay": [
+    "token forceApprove in InvoicePayer.pay",
+    "token safeTransferFrom in CorrespondentBank.send",
+    "token safeTransferFrom in InvoicePayer.pay",
+  ],
+  "Invoices.handle": ["token safeTransfer in Invoices.handle"],
   "StakingHub.proveFraud": ["token safeTransfer in StakingHub.proveFraud"],
   "StakingHub.stake": ["token safeTransferFrom in StakingHub.stake"],
   "StakingHub.withdraw": ["token safeTransfer in StakingHub.withdraw"],

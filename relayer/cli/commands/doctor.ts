@@ -116,11 +116,14 @@ export async function runDoctor(ctx: Context): Promise<number> {
     }
   }
 
-  // Gas: each key on the chains its role sends on.
+  // Gas: each key on the chains its role sends on (the relayer: its configured destinations).
+  const relayed = cfg.relayer.destinations;
   const gasChains = (role: string): Chain[] =>
-    role === "relayer"
-      ? cfg.chainList.filter((c) => c.code !== cfg.homeChain.code || cfg.chainList.length === 1)
-      : [cfg.homeChain];
+    role !== "relayer"
+      ? [cfg.homeChain]
+      : relayed
+        ? cfg.chainList.filter((c) => relayed.includes(c.codeHex))
+        : cfg.chainList.filter((c) => c.code !== cfg.homeChain.code || cfg.chainList.length === 1);
   for (const [role, address] of keys) {
     for (const chain of gasChains(role)) {
       if (!reachable.has(chain.code)) continue;

@@ -2,6 +2,7 @@ import { setFlagsFromString } from "node:v8";
 
 import type { Command } from "commander";
 
+import { readKeys } from "../../config/load.js";
 import { createLogger } from "../../log.js";
 import { startNode } from "../../runner.js";
 import { EXIT, type Context } from "../context.js";
@@ -32,6 +33,11 @@ export function defineNode(program: Command, exec: Exec): void {
 
 export async function runNode(ctx: Context): Promise<number> {
   const cfg = ctx.config();
+  // Every key the roles need, checked before anything starts: all missing ones named at once.
+  readKeys(
+    cfg,
+    (["attester", "relayer", "watcher"] as const).filter((role) => cfg.roles.includes(role)),
+  );
   boundHeapGrowth();
   const running = await startNode(cfg, { log: createLogger(cfg.log.level, { node: cfg.home }) });
   await new Promise<void>((resolve) => {
