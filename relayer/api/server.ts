@@ -97,8 +97,12 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
     timeWindow: cfg.api.rateLimitWindowMs,
     cache: 10_000,
   });
+  // The operator's probes (Prometheus, a load balancer's health check) are exempt: they poll
+  // often from one address, and both answer from cached reads.
   let limiter: ReturnType<FastifyInstance["rateLimit"]> | undefined;
   app.addHook("onRequest", async (req, reply) => {
+    const path = req.url.split("?")[0];
+    if (path === "/metrics" || path === "/v1/health") return;
     limiter ??= app.rateLimit();
     await limiter.call(app, req, reply);
   });

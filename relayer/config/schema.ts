@@ -181,7 +181,7 @@ export const configSchema = z
         /** GET /v1/health answers 503 when a chain's index is more blocks than this behind. */
         maxIndexerLag: integer(0).default(50),
         /** Requests one client address may make per `rateLimitWindowMs` (429 beyond). */
-        rateLimitMax: integer(1).default(600),
+        rateLimitMax: integer(1).default(6_000),
         rateLimitWindowMs: integer(100).default(60_000),
         /** How long /v1/health and message status reuse a chain read (ms). */
         statusCacheMs: integer(0).default(1_000),

@@ -291,6 +291,8 @@ describe("relayer/routes: routing table signed by stake, API limits", function (
     expect(flood.filter((s) => s === 200).length).to.be.at.most(30);
     // An honest peer at another address is still served.
     expect(await getFrom(`http://127.0.0.1:${port}/v1/routes`, "127.0.0.1")).to.equal(200);
+    // The operator's probes are not limited, even from the flooding address.
+    expect(await getFrom(`http://127.0.0.1:${port}/metrics`, "127.0.0.2")).to.equal(200);
 
     // Health: every chain's tip read once, then reused for statusCacheMs however many ask.
     let reads = 0;
