@@ -24,6 +24,12 @@ export const LOCAL_CHAINS = {
   chainA: 0xa0a1,
   chainB: 0xb0b1,
   chainC: 0xc0c1,
+  // Five more for the network-size benchmark (N = 8, bench/relayer/networkSize.ts).
+  chainD: 0xd0d1,
+  chainE: 0xe0e1,
+  chainF: 0xf0f1,
+  chainG: 0xa2a1,
+  chainH: 0xb2b1,
 } as const;
 
 const simulated = (chainId: number) => ({
@@ -81,6 +87,11 @@ export default defineConfig({
     chainA: simulated(LOCAL_CHAINS.chainA),
     chainB: simulated(LOCAL_CHAINS.chainB),
     chainC: simulated(LOCAL_CHAINS.chainC),
+    chainD: simulated(LOCAL_CHAINS.chainD),
+    chainE: simulated(LOCAL_CHAINS.chainE),
+    chainF: simulated(LOCAL_CHAINS.chainF),
+    chainG: simulated(LOCAL_CHAINS.chainG),
+    chainH: simulated(LOCAL_CHAINS.chainH),
     // An anvil process the tests started (test/anvil/anvil.ts passes its URL as an override);
     // anvil's own unlocked dev accounts sign.
     anvil: {

@@ -69,6 +69,8 @@ export interface BenchResults {
   targets?: Target[];
   breakdown: Record<string, GasBreakdown>;
   relayer: unknown;
+  /** bench/relayer/networkSize.ts's results (NetworkSizeResults). */
+  network_size?: unknown;
   machine: string;
   date: string;
   source: { commit: string; modified: string[] };

@@ -23,7 +23,16 @@ import {
   type Message,
 } from "../../relayer/protocol/index.js";
 
-export const CHAIN_NAMES = ["chainA", "chainB", "chainC"] as const;
+export const CHAIN_NAMES = [
+  "chainA",
+  "chainB",
+  "chainC",
+  "chainD",
+  "chainE",
+  "chainF",
+  "chainG",
+  "chainH",
+] as const;
 export type ChainName = (typeof CHAIN_NAMES)[number];
 
 /** One chain of a test network. */

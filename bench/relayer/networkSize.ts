@@ -1,0 +1,403 @@
+/**
+ * The network-size benchmark (issue 14; part of `npm run bench`, alone as `npm run bench:network`):
+ * does a node's cost grow with its own traffic only, or with the network's?
+ *
+ * For N = 2, 4 and 8 chains (in-process Hardhat chains served over HTTP JSON-RPC, the real Redis),
+ * one `distpos node` process per chain runs indexer, API, attester and relayer with **its home
+ * chain's RPC only** and bundles handed node to node (protocol.md 4.2). Every chain sends to every
+ * other at PAIR_RATE messages/s for SECONDS. Per node: CPU seconds per message it sent or received
+ * (gross, and net of its idle CPU: the mean of IDLE_SECONDS before and after the load, after a
+ * warm-up), requests to its home RPC per message,
+ * requests to any other chain's RPC (the node has none configured: 0 by construction, and counted),
+ * and the Redis memory under its prefix. Then, on the N = 4 network, a **bystander** phase: only
+ * chains 2 and 3 exchange traffic, and nodes 1 and 4's CPU and RPC rates are compared with their
+ * idle rates — traffic between two other chains should cost a node nothing.
+ *
+ * Environment: BENCH_NETWORK_SIZES ("2,4,8"), BENCH_PAIR_RATE (messages/s per ordered pair, 1),
+ * BENCH_NETWORK_SECONDS (load seconds per size, 30), BENCH_NO_WRITE=1 (print, write nothing).
+ * Writes the "network_size" key of bench/results.json, bench/network-size.svg, and results.md.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { Wallet } from "ethers";
+import type { Redis } from "ioredis";
+import type { Hex } from "viem";
+
+import { freePort, killAll, startNodeProcess, type NodeProcess } from "../../deploy/nodeProcess.js";
+import type { NodeConfigInput } from "../../relayer/config/schema.js";
+import { addressToBytes32 } from "../../relayer/protocol/index.js";
+import { CHAIN_NAMES, type TestChain } from "../../test/helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  type ServedNetwork,
+} from "../../test/relayer/helpers/net.js";
+import { fundedKey } from "../../test/relayer/helpers/scenario.js";
+import { BenchLoad__factory, BenchRecipient__factory } from "../../typechain-types/index.js";
+import type { BenchResults } from "../gas/report.js";
+import { writeResultsMarkdown } from "../markdown.js";
+import { deliveredOn } from "./load.js";
+import { procSample } from "./proc.js";
+import {
+  networkSizeChart,
+  type NetworkSizeResults,
+  type NodeCost,
+  type SizeRun,
+} from "./networkSizeReport.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const started = Date.now();
+const log = (line: string) =>
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+const SIZES = (process.env.BENCH_NETWORK_SIZES ?? "2,4,8").split(",").map(Number);
+const PAIR_RATE = Number(process.env.BENCH_PAIR_RATE ?? 1);
+const SECONDS = Number(process.env.BENCH_NETWORK_SECONDS ?? 30);
+const IDLE_SECONDS = 15;
+/** Nodes catch up (index, route records, first snapshots) before anything is measured. */
+const WARMUP_SECONDS = 20;
+const DRAIN_TIMEOUT_MS = 240_000;
+/**
+ * Node settings of every run: polling slow enough that eight nodes, eight chains and the load fit
+ * on a small machine (a node's idle work is polling; at N = 8 on two cores, 200 ms polling starved
+ * the nodes and the figures measured the starvation).
+ */
+const SETTINGS = {
+  confirmations: 1,
+  pollIntervalMs: 500,
+  intervalMiningMs: 500,
+  snapshotIntervalMs: 1_000,
+  batchWaitMs: 500,
+  pullIntervalMs: 5_000,
+};
+
+const runId = randomUUID().slice(0, 8);
+const home = mkdtempSync(join(tmpdir(), "distpos-bench-network-"));
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+interface Member {
+  chain: TestChain;
+  code: string;
+  /** Index of the chain's RPC endpoint in the served network. */
+  rpc: number;
+  load: string;
+  loadSender: string;
+  recipientWord: Hex;
+  node?: NodeProcess;
+  prefix: string;
+  apiUrl: string;
+}
+
+/**
+ * The routing table of `homeCode`'s node: an RPC for its home chain only; each peer with no RPC and
+ * contract addresses that are not the peer's (the node takes them from its home RouteRegistry).
+ */
+function homeOnlyRouting(net: ServedNetwork, homeCode: string) {
+  return Object.fromEntries(
+    Object.entries(net.chainEntries).map(([code, entry]) => [
+      code,
+      code === homeCode
+        ? entry
+        : {
+            ...entry,
+            rpc: [],
+            contracts: Object.fromEntries(
+              Object.keys(entry.contracts).map((k, i) => [
+                k,
+                `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`,
+              ]),
+            ) as typeof entry.contracts,
+          },
+    ]),
+  );
+}
+
+async function redisBytes(redis: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let bytes = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    for (const key of keys) bytes += Number((await redis.memory("USAGE", key)) ?? 0);
+  } while (cursor !== "0");
+  return bytes;
+}
+
+/** Starts one node per chain with its home RPC only, and waits until all run. */
+async function startNodes(net: ServedNetwork, members: Member[]): Promise<void> {
+  for (const m of members) net.chainEntries[m.code]!.nodes = [m.apiUrl];
+  for (const m of members) {
+    const config: NodeConfigInput = {
+      home: m.code,
+      roles: ["indexer", "api", "attester", "relayer"],
+      chains: homeOnlyRouting(net, m.code),
+      redis: { prefix: m.prefix },
+      api: { host: "127.0.0.1", port: Number(new URL(m.apiUrl).port) },
+      keys: { attester: "DISTPOS_ATTESTER_KEY", relayer: "DISTPOS_RELAYER_KEY" },
+      attester: { snapshotIntervalMs: SETTINGS.snapshotIntervalMs },
+      relayer: {
+        handover: "bundles",
+        destinations: [m.code],
+        batchWaitMs: SETTINGS.batchWaitMs,
+        pullIntervalMs: SETTINGS.pullIntervalMs,
+      },
+      log: { level: "info" },
+    };
+    const name = `net${members.length}-${m.code}`;
+    const file = join(home, `${name}.json`);
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+    m.node = startNodeProcess(
+      name,
+      file,
+      {
+        DISTPOS_ATTESTER_KEY: (m.chain.attesters[0] as Wallet).privateKey,
+        DISTPOS_RELAYER_KEY: await fundedKey(net),
+      },
+      join(home, `${name}.log`),
+    );
+  }
+  await Promise.all(
+    members.map((m) => m.node!.waitForLine((l) => l.msg === "node started", 120_000)),
+  );
+}
+
+interface Sample {
+  at: number;
+  cpu: number[];
+  rpc: number[];
+}
+
+function sample(net: ServedNetwork, members: Member[]): Sample {
+  return {
+    at: Date.now(),
+    cpu: members.map((m) => procSample(m.node!.pid)?.cpuSeconds ?? Number.NaN),
+    rpc: members.map((m) => net.rpcs[m.rpc]!.requests),
+  };
+}
+
+/**
+ * Offers PAIR_RATE messages/s from every sender to every receiver in `pairs` for `seconds`: each
+ * second, one `BenchLoad.dispatchMany` transaction per pair. Returns the messages sent per pair.
+ */
+async function offer(
+  members: Member[],
+  pairs: [number, number][],
+  seconds: number,
+  seed: number,
+): Promise<number> {
+  let sent = 0;
+  for (let s = 0; s < seconds; s++) {
+    const due = Date.now() + 1_000;
+    await Promise.all(
+      pairs.map(async ([from, to], k) => {
+        const m = members[from]!;
+        const data = BenchLoad__factory.createInterface().encodeFunctionData("dispatchMany", [
+          members[to]!.chain.suite.code,
+          members[to]!.recipientWord,
+          PAIR_RATE,
+          seed + (s * pairs.length + k) * PAIR_RATE,
+        ]);
+        await m.chain.connection.provider.request({
+          method: "eth_sendTransaction",
+          params: [{ from: m.loadSender, to: m.load, data, gas: "0x1e8480" }],
+        });
+      }),
+    );
+    sent += pairs.length * PAIR_RATE;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  return sent;
+}
+
+/** Waits until every chain holds `expected[i]` deliveries since `fromBlocks[i]`. */
+async function drain(members: Member[], fromBlocks: number[], expected: number[]): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  for (;;) {
+    const got = await Promise.all(
+      members.map(async (m, i) => (await deliveredOn(m.chain, fromBlocks[i]!)).size),
+    );
+    if (got.every((n, i) => n >= expected[i]!)) {
+      const twice = await Promise.all(
+        members.map(async (m, i) =>
+          [...(await deliveredOn(m.chain, fromBlocks[i]!)).values()].some((b) => b.length > 1),
+        ),
+      );
+      if (twice.some(Boolean)) throw new Error("a message was delivered twice");
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`not delivered after ${DRAIN_TIMEOUT_MS} ms: ${got} of ${expected}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const blockNumbers = (members: Member[]) =>
+  Promise.all(members.map((m) => m.chain.connection.ethers.provider.getBlockNumber()));
+
+/** Idle CPU seconds per second and RPC requests per second of each node over IDLE_SECONDS. */
+async function idleRates(net: ServedNetwork, members: Member[], seconds = IDLE_SECONDS) {
+  const before = sample(net, members);
+  await new Promise((r) => setTimeout(r, seconds * 1_000));
+  const after = sample(net, members);
+  const s = (after.at - before.at) / 1000;
+  return {
+    cpu: members.map((_, i) => (after.cpu[i]! - before.cpu[i]!) / s),
+    rpc: members.map((_, i) => (after.rpc[i]! - before.rpc[i]!) / s),
+  };
+}
+
+async function runSize(n: number, redis: Redis): Promise<SizeRun> {
+  log(`N = ${n}: deploying ${n} chains and connecting ${(n * (n - 1)) / 2} pairs`);
+  const net = await serveNetwork({
+    chains: CHAIN_NAMES.slice(0, n),
+    attestersPerChain: 1,
+    // The node's attester allocates 300 tokens to each of up to 7 peers (serveNetwork's default).
+    stake: 3_000n * 10n ** 18n,
+    confirmations: SETTINGS.confirmations,
+    pollIntervalMs: SETTINGS.pollIntervalMs,
+    intervalMiningMs: SETTINGS.intervalMiningMs,
+  });
+  const members: Member[] = [];
+  for (const [i, chain] of net.chains.entries()) {
+    const [user] = await chain.connection.ethers.getSigners();
+    const load = await new BenchLoad__factory(user).deploy(chain.suite.addresses.outbox);
+    await load.waitForDeployment();
+    const recipient = await new BenchRecipient__factory(user).deploy();
+    await recipient.waitForDeployment();
+    members.push({
+      chain,
+      code: chain.suite.addresses.chainCode,
+      rpc: i,
+      load: await load.getAddress(),
+      loadSender: await user!.getAddress(),
+      recipientWord: addressToBytes32((await recipient.getAddress()) as Hex),
+      prefix: `bench-${runId}-net${n}-${i}`,
+      apiUrl: `http://127.0.0.1:${await freePort()}`,
+    });
+  }
+  try {
+    await startNodes(net, members);
+    log(`N = ${n}: ${n} nodes running; warm-up ${WARMUP_SECONDS} s, idle ${IDLE_SECONDS} s`);
+    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1_000));
+    const idleBefore = await idleRates(net, members);
+
+    const all: [number, number][] = [];
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) all.push([i, j]);
+    log(`N = ${n}: ${all.length} routes at ${PAIR_RATE} msg/s each for ${SECONDS} s`);
+    const fromBlocks = await blockNumbers(members);
+    const before = sample(net, members);
+    const sent = await offer(members, all, SECONDS, n * 10_000_000);
+    const perNode = (sent / n) | 0; // each node sends and receives this many
+    await drain(
+      members,
+      fromBlocks,
+      members.map(() => perNode),
+    );
+    const after = sample(net, members);
+    const window = (after.at - before.at) / 1000;
+    // The idle baseline: the mean of the windows before and after the load.
+    const idleAfter = await idleRates(net, members);
+    const idle = {
+      cpu: members.map((_, i) => (idleBefore.cpu[i]! + idleAfter.cpu[i]!) / 2),
+      rpc: members.map((_, i) => (idleBefore.rpc[i]! + idleAfter.rpc[i]!) / 2),
+    };
+    const nodes: NodeCost[] = [];
+    for (const [i, m] of members.entries()) {
+      const own = 2 * perNode; // sent + received
+      const cpu = after.cpu[i]! - before.cpu[i]!;
+      const rpc = after.rpc[i]! - before.rpc[i]!;
+      nodes.push({
+        chain: m.code,
+        messages: own,
+        cpu_ms_per_message: round((cpu * 1000) / own),
+        cpu_ms_per_message_net: round(((cpu - idle.cpu[i]! * window) * 1000) / own),
+        idle_cpu_ms_per_s: round(idle.cpu[i]! * 1000, 1),
+        home_rpc_per_message: round((rpc - idle.rpc[i]! * window) / own),
+        home_rpc_per_s_idle: round(idle.rpc[i]!, 1),
+        other_rpc_requests: 0,
+        redis_kb: round((await redisBytes(redis, m.prefix)) / 1024, 0),
+      });
+    }
+    log(
+      `N = ${n}: ${sent} messages in ${window.toFixed(1)} s; CPU ms/msg (net) ${nodes
+        .map((x) => x.cpu_ms_per_message_net)
+        .join(", ")}`,
+    );
+
+    let bystander: SizeRun["bystander"];
+    if (n === 4) {
+      // Only chains 2 and 3 talk; nodes 1 and 4 watch.
+      // Measured over as long as the talk lasts, right before it.
+      const quiet = await idleRates(net, members, SECONDS);
+      const from2 = await blockNumbers(members);
+      const b0 = sample(net, members);
+      const talk = await offer(
+        members,
+        [
+          [1, 2],
+          [2, 1],
+        ],
+        SECONDS,
+        99_000_000,
+      );
+      await drain(
+        members,
+        from2,
+        members.map((_, i) => (i === 1 || i === 2 ? talk / 2 : 0)),
+      );
+      const b1 = sample(net, members);
+      const s = (b1.at - b0.at) / 1000;
+      bystander = {
+        messages: talk,
+        nodes: [0, 3].map((i) => ({
+          chain: members[i]!.code,
+          cpu_ms_per_s_idle: round(quiet.cpu[i]! * 1000, 1),
+          cpu_ms_per_s_during: round(((b1.cpu[i]! - b0.cpu[i]!) * 1000) / s, 1),
+          rpc_per_s_idle: round(quiet.rpc[i]!, 1),
+          rpc_per_s_during: round((b1.rpc[i]! - b0.rpc[i]!) / s, 1),
+        })),
+      };
+      log(`N = 4 bystanders: ${JSON.stringify(bystander.nodes)}`);
+    }
+    return { n, routes: all.length, messages: sent, window_s: round(window, 1), nodes, bystander };
+  } finally {
+    await killAll();
+    for (const m of members) await clearPrefix(redis, m.prefix);
+    await net.close();
+    for (const c of net.chains) await c.connection.close();
+  }
+}
+
+const redis = newRedis();
+const load1 = loadavg()[0]!;
+const runs: SizeRun[] = [];
+try {
+  for (const n of SIZES) runs.push(await runSize(n, redis));
+} finally {
+  redis.disconnect();
+}
+const results: NetworkSizeResults = {
+  pair_rate: PAIR_RATE,
+  seconds: SECONDS,
+  settings: SETTINGS,
+  load_average: [round(load1, 2), round(loadavg()[0]!, 2)],
+  runs,
+};
+console.log(JSON.stringify(results, null, 2));
+if (!process.env.BENCH_NO_WRITE) {
+  const path = join(HERE, "..", "results.json");
+  const all = JSON.parse(await readFile(path, "utf8")) as BenchResults;
+  all.network_size = results;
+  await writeFile(path, `${JSON.stringify(all, null, 2)}\n`);
+  await writeFile(join(HERE, "..", "network-size.svg"), networkSizeChart(results));
+  await writeResultsMarkdown(all);
+  log("wrote bench/results.json, bench/network-size.svg and bench/results.md");
+}
+process.exit(0);
