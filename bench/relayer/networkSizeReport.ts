@@ -62,6 +62,7 @@ const cpuByN = (x: NetworkSizeResults) =>
     min: Math.min(...r.nodes.map((c) => c.cpu_ms_per_message_net)),
     max: Math.max(...r.nodes.map((c) => c.cpu_ms_per_message_net)),
     rpc: mean(r.nodes.map((c) => c.home_rpc_per_message)),
+    gross: mean(r.nodes.map((c) => c.cpu_ms_per_message)),
   }));
 
 /** Spread of the mean cost per own message across N, relative to N = smallest. */
@@ -146,16 +147,19 @@ export function networkSizeSection(r: unknown, analysis = ""): string {
   return lines.join("\n");
 }
 
-/** A line chart (SVG) of the mean net CPU per own message against N, with the nodes' range. */
+/**
+ * A line chart (SVG) of the mean CPU per own message against N: gross, and net of idle with the
+ * nodes' range (a net figure below zero, a starved run, is drawn at zero and labelled).
+ */
 export function networkSizeChart(x: NetworkSizeResults): string {
   const by = cpuByN(x);
   const W = 560;
   const H = 320;
   const pad = { l: 70, r: 20, t: 40, b: 50 };
   const maxN = Math.max(...by.map((p) => p.n));
-  const maxY = Math.max(...by.map((p) => p.max), 0.001) * 1.2;
+  const maxY = Math.max(...by.map((p) => Math.max(p.max, p.gross)), 0.001) * 1.2;
   const px = (n: number) => pad.l + ((n - 0) / maxN) * (W - pad.l - pad.r);
-  const py = (y: number) => H - pad.b - (y / maxY) * (H - pad.t - pad.b);
+  const py = (y: number) => H - pad.b - (Math.max(y, 0) / maxY) * (H - pad.t - pad.b);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * maxY);
   const el: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
@@ -164,7 +168,7 @@ export function networkSizeChart(x: NetworkSizeResults): string {
     `<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="black"/>`,
     `<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="black"/>`,
     `<text x="${W / 2}" y="${H - 12}" text-anchor="middle">chains in the network (N)</text>`,
-    `<text x="18" y="${H / 2}" text-anchor="middle" transform="rotate(-90 18 ${H / 2})">CPU ms per own message (net of idle)</text>`,
+    `<text x="18" y="${H / 2}" text-anchor="middle" transform="rotate(-90 18 ${H / 2})">CPU ms per own message</text>`,
   ];
   for (const t of ticks) {
     el.push(
@@ -177,14 +181,19 @@ export function networkSizeChart(x: NetworkSizeResults): string {
       `<text x="${px(p.n)}" y="${H - pad.b + 18}" text-anchor="middle">${p.n}</text>`,
       `<line x1="${px(p.n)}" y1="${py(p.min)}" x2="${px(p.n)}" y2="${py(p.max)}" stroke="#7aa" stroke-width="6" stroke-linecap="round"/>`,
       `<circle cx="${px(p.n)}" cy="${py(p.mean)}" r="4" fill="#036"/>`,
-      `<text x="${px(p.n) + 8}" y="${py(p.mean) - 6}">${p.mean.toFixed(2)}</text>`,
+      `<text x="${px(p.n) + 8}" y="${py(p.mean) - 6}">${p.mean < 0 ? "net n/a (starved)" : p.mean.toFixed(2)}</text>`,
+      `<rect x="${px(p.n) - 4}" y="${py(p.gross) - 4}" width="8" height="8" fill="#c60"/>`,
+      `<text x="${px(p.n) + 8}" y="${py(p.gross) + 4}" fill="#c60">${p.gross.toFixed(2)}</text>`,
     );
   }
   el.push(
     `<polyline fill="none" stroke="#036" stroke-width="2" points="${by
       .map((p) => `${px(p.n)},${py(p.mean)}`)
       .join(" ")}"/>`,
-    `<text x="${W - pad.r}" y="${pad.t - 6}" text-anchor="end" fill="#555">dot: mean over nodes · bar: min–max</text>`,
+    `<polyline fill="none" stroke="#c60" stroke-width="2" stroke-dasharray="5 3" points="${by
+      .map((p) => `${px(p.n)},${py(p.gross)}`)
+      .join(" ")}"/>`,
+    `<text x="${W - pad.r}" y="${pad.t - 6}" text-anchor="end" fill="#555">blue: net of idle (mean, bar min–max) · orange: gross</text>`,
     "</svg>",
     "",
   );
