@@ -224,11 +224,15 @@ export async function startNode(
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_DEADLINE_MS))),
     ]);
     clearTimeout(timer);
-    if (!inTime)
+    if (!inTime) {
       log.warn(
         { deadlineMs: STOP_DEADLINE_MS },
         "roles still busy at the stop deadline: stopping anyway",
       );
+      // The API closes after the roles: a role still busy must not leave the port held (a node
+      // embedded in another process, such as a test, would keep that process alive).
+      await api?.close().catch(() => undefined);
+    }
     await ctx.close();
     log.info("node stopped");
   };
