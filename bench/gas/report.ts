@@ -69,6 +69,8 @@ export interface BenchResults {
   targets?: Target[];
   breakdown: Record<string, GasBreakdown>;
   relayer: unknown;
+  /** The anvil run (bench/relayer/anvil.ts). */
+  anvil?: unknown;
   machine: string;
   date: string;
   source: { commit: string; modified: string[] };
