@@ -14,7 +14,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { loadavg } from "node:os";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -284,6 +285,14 @@ try {
     duration_s: Math.round((Date.now() - started) / 1000),
   };
 } finally {
+  // The nodes' log lines, for where the time went (analysis.md).
+  const logs = mkdtempSync(join(tmpdir(), "distpos-bench-anvil-"));
+  for (const [i, c] of communities.entries())
+    writeFileSync(
+      join(logs, `node-${i === 0 ? "a" : "b"}.jsonl`),
+      c.node.lines.map((l) => JSON.stringify(l)).join("\n"),
+    );
+  log(`node logs in ${logs}`);
   observerA.stop();
   observerB.stop();
   await killAll();
