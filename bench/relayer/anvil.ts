@@ -38,6 +38,7 @@ import {
   dispatchedIds,
   paceLoad,
   percentile,
+  waitMined,
   type LoadTarget,
 } from "./load.js";
 
@@ -86,15 +87,6 @@ function spread(values: number[], digits = 0) {
 
 async function request<T>(chain: TestChain, method: string, params: unknown[] = []): Promise<T> {
   return (await chain.connection.provider.request({ method, params })) as T;
-}
-
-/** Waits until the transaction `hash` is mined (anvil mines on its interval). */
-async function mined(chain: TestChain, hash: Hex): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-    if (await request(chain, "eth_getTransactionReceipt", [hash])) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`load transaction ${hash} not mined in 60 s`);
 }
 
 /** Waits until every id is delivered on B (from `fromBlock`); returns id → delivery blocks. */
@@ -183,7 +175,7 @@ try {
   // (a) The backlog, dispatched before any node runs.
   log(`backlog: ${BACKLOG} messages dispatched before the nodes start`);
   const backlogTxs = await paceLoad(target, BACKLOG, PER_TX, 1e9, 1);
-  await mined(a, backlogTxs.at(-1)!.hash);
+  await waitMined(a, backlogTxs.at(-1)!.hash);
   const backlog = await dispatchedIds(a, backlogTxs);
   const backlogIds = new Set(backlog.map((m) => m.id.toLowerCase()));
   const fromB = observerB.tip + 1;
@@ -219,7 +211,7 @@ try {
   log(`load: ${offered} messages at ${RATE}/s offered`);
   const fromB2 = observerB.tip + 1;
   const txs = await paceLoad(target, offered, PER_TX, RATE, 1 + BACKLOG);
-  await mined(a, txs.at(-1)!.hash);
+  await waitMined(a, txs.at(-1)!.hash);
   const dispatched = await dispatchedIds(a, txs);
   const ids = new Set(dispatched.map((m) => m.id.toLowerCase()));
   const delivered = await waitDelivered(b, ids, fromB2);

@@ -73,6 +73,15 @@ export async function paceLoad(
   return txs;
 }
 
+/** Waits until the transaction `hash` is mined (a chain mining on an interval, as anvil). */
+export async function waitMined(chain: TestChain, hash: Hex): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    if (await request(chain, "eth_getTransactionReceipt", [hash])) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`load transaction ${hash} not mined in 60 s`);
+}
+
 /** Message ids dispatched by `txs` (from their receipts' Dispatch logs), with the tx's time. */
 export async function dispatchedIds(
   chain: TestChain,

@@ -41,6 +41,7 @@ import {
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
 import {
+  MAX_BATCH_MESSAGES,
   batchMessages,
   ceilingGas,
   estimatedLimit,
@@ -147,6 +148,8 @@ export class DestinationRelay {
   private readonly held = new Map<Item, NodeJS.Timeout>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
+  /** Rounds finding out an origin's gas per message; others wait for them (deliverItems). */
+  private readonly probes = new Map<bigint, { done: Promise<void>; release: () => void }>();
   private handlerGas: bigint | undefined;
   /** The destination's block gas limit (read at start, again every BLOCK_GAS_TTL_MS). */
   private blockGas: { limit: bigint; at: number } | undefined;
@@ -436,6 +439,11 @@ export class DestinationRelay {
     }
     try {
       const estimated = await client.estimateGas(request);
+      // No delivery has shown the gas per message yet: the estimate sizes the next batches.
+      if (perMessage === undefined) {
+        const estimatedPerMessage = gasPerMessage(estimated, messages);
+        if (estimatedPerMessage !== undefined) this.gasPerMessage.set(origin, estimatedPerMessage);
+      }
       return { expected: estimated, limit: estimatedLimit(estimated), from: "estimate" };
     } catch (e) {
       if (isTransient(e) || revertOf(e)) throw e;
@@ -465,6 +473,9 @@ export class DestinationRelay {
    */
   private batchSize(origin: bigint): number {
     const { maxBatchGas, maxBatchMessages } = this.ctx.cfg.relayer;
+    // While a probe finds the gas per message, gather: the batch is cut once it is known.
+    if (this.probes.has(origin) && !this.gasPerMessage.has(origin))
+      return maxBatchMessages ?? MAX_BATCH_MESSAGES;
     let budget = BigInt(maxBatchGas);
     if (this.blockGas && this.blockGas.limit < budget) budget = this.blockGas.limit;
     return batchMessages(
@@ -508,6 +519,31 @@ export class DestinationRelay {
 
   /** Plans and sends the batches for `items` (all from `origin`); settles every item. */
   private async deliverItems(originCode: bigint, items: Item[]): Promise<void> {
+    // The first round from an origin is a probe: until it knows the gas per message, later rounds
+    // wait for it (their batcher gathers meanwhile) and are then sized by its figure.
+    for (let p = this.probes.get(originCode); p; p = this.probes.get(originCode)) await p.done;
+    let probe: { done: Promise<void>; release: () => void } | undefined;
+    if (!this.gasPerMessage.has(originCode)) {
+      let release = () => {};
+      const done = new Promise<void>((r) => (release = r));
+      probe = { done, release };
+      this.probes.set(originCode, probe);
+    }
+    try {
+      await this.deliverRound(originCode, items);
+    } finally {
+      if (probe) this.endProbe(originCode);
+    }
+  }
+
+  /** Ends the probe of `origin` (its gas per message is known, or its round is over). */
+  private endProbe(origin: bigint): void {
+    this.probes.get(origin)?.release();
+    this.probes.delete(origin);
+  }
+
+  /** One round of `deliverItems`. */
+  private async deliverRound(originCode: bigint, items: Item[]): Promise<void> {
     await this.refreshBlockGas();
     const fromBundles = items.filter((i) => i.data.bundle !== undefined);
     if (fromBundles.length) {
@@ -926,6 +962,8 @@ export class DestinationRelay {
         }
       }
       stage("simulate");
+      // The round's first simulation is all a probe waits for (its estimate sized the rest).
+      this.endProbe(origin.code);
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
         const half = Math.ceil(items.length / 2);
         await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
