@@ -6,7 +6,9 @@
  * forgery left unpaid, pending until a top-up and then claimed.
  *
  * Exits 0 only if every step landed as expected. `npm run demo -- --keep` leaves the chains and
- * nodes running and prints how to reach them.
+ * nodes running and prints how to reach them. `npm run demo -- --client anvil` runs the chains on
+ * anvil (Foundry's client: a block per transaction and one every second) instead of Hardhat's
+ * in-process simulator.
  */
 import { rmSync } from "node:fs";
 
@@ -44,6 +46,8 @@ export interface DemoStep {
 
 export interface DemoOptions {
   keep?: boolean;
+  /** The chains' client (deploy/devnet.ts): Hardhat's simulator (default) or anvil. */
+  client?: "hardhat" | "anvil";
   log?: (line: string) => void;
 }
 
@@ -89,6 +93,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     "Starting three chains, deploying and connecting DistPOS, staking attesters, funding reserves…",
   );
   const devnet = await startDevnet({
+    client: options.client,
     reserve: 0n,
     reserveOverrides: RESERVES,
     log: (l) => log(`  ${l}`),
@@ -436,6 +441,12 @@ async function expectRevert(what: string, tx: Promise<unknown>): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const keep = process.argv.includes("--keep");
-  const result = await runDemo({ keep });
+  const at = process.argv.indexOf("--client");
+  const client = at > 0 ? process.argv[at + 1] : "hardhat";
+  if (client !== "hardhat" && client !== "anvil") {
+    console.error(`--client ${client}: expected hardhat or anvil`);
+    process.exit(2);
+  }
+  const result = await runDemo({ keep, client });
   process.exit(result.ok ? 0 : 1);
 }

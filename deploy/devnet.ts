@@ -12,7 +12,9 @@ import { fileURLToPath } from "node:url";
 import { ethers, type Wallet } from "ethers";
 import { network } from "hardhat";
 
+import { LOCAL_CHAINS } from "../hardhat.config.js";
 import type { NodeConfigInput } from "../relayer/config/schema.js";
+import { startAnvil, type Anvil } from "./anvil.js";
 import { serveChain, type RpcEndpoint } from "./rpcServer.js";
 import { freePort, startNodeProcess, type NodeProcess } from "./nodeProcess.js";
 import { deployLocalNetwork, type NetworkMember } from "./network.js";
@@ -28,6 +30,12 @@ export interface DevnetOptions {
   confirmations?: number;
   /** Empty blocks are mined this often so confirmations keep coming. */
   blockTimeMs?: number;
+  /**
+   * Which client runs the chains: Hardhat's in-process simulator (default; a block every
+   * `blockTimeMs` besides the one per transaction) or `anvil` processes (a block per transaction
+   * and one every second, `--mixed-mining`), each served to the nodes over JSON-RPC.
+   */
+  client?: "hardhat" | "anvil";
   /** Folder for the node configs and logs, emptied first (default: a new temporary folder). */
   home?: string;
   log?: (line: string) => void;
@@ -87,8 +95,40 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   } else home = mkdtempSync(join(tmpdir(), "distpos-devnet-"));
 
   const connections = [];
-  for (const name of names) connections.push({ name, connection: await network.create(name) });
-  const members = await deployLocalNetwork(connections, { attestersPerChain: 2, log });
+  const anvils: Anvil[] = [];
+  // Ignition keeps a journal for every non-simulated network (anvil): one throw-away id per run.
+  const perChain: Record<string, { deploymentId: string }> = {};
+  for (const name of names) {
+    if (options.client !== "anvil") {
+      connections.push({ name, connection: await network.create(name) });
+      continue;
+    }
+    const chainId = LOCAL_CHAINS[name as keyof typeof LOCAL_CHAINS];
+    if (!chainId) throw new Error(`no local chain id for ${name}`);
+    // finalized = 2 blocks below the tip (anvil's default epoch would hold signatures 64 s).
+    const anvil = await startAnvil({ chainId, blockTime: 1, mixedMining: true, slotsInAnEpoch: 1 });
+    anvils.push(anvil);
+    connections.push({
+      name,
+      connection: await network.create({ network: "anvil", override: { url: anvil.url } }),
+    });
+    perChain[name] = { deploymentId: `devnet-anvil-${randomUUID().slice(0, 8)}-${name}` };
+  }
+  const stopAnvils = async () => {
+    await Promise.all(anvils.map((a) => a.stop()));
+    for (const { deploymentId } of Object.values(perChain))
+      rmSync(join(process.cwd(), "ignition", "deployments", deploymentId), {
+        recursive: true,
+        force: true,
+      });
+  };
+  let members: NetworkMember[];
+  try {
+    members = await deployLocalNetwork(connections, { attestersPerChain: 2, log, perChain });
+  } catch (e) {
+    await stopAnvils();
+    throw e;
+  }
 
   const chains: DevnetChain[] = [];
   for (const member of members) {
@@ -114,12 +154,14 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     }
   }
 
-  for (const chain of chains) {
-    await chain.connection.provider.request({
-      method: "evm_setIntervalMining",
-      params: [options.blockTimeMs ?? 500],
-    });
-  }
+  // anvil mines every second already (and counts evm_setIntervalMining in seconds).
+  if (options.client !== "anvil")
+    for (const chain of chains) {
+      await chain.connection.provider.request({
+        method: "evm_setIntervalMining",
+        params: [options.blockTimeMs ?? 500],
+      });
+    }
 
   let nodes: DevnetNode[];
   try {
@@ -134,6 +176,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         .catch(() => undefined);
       await chain.rpc.close();
     }
+    await stopAnvils();
     throw e;
   }
   const devnet: Devnet = {
@@ -155,6 +198,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         await chain.rpc.close();
         await chain.connection.close();
       }
+      await stopAnvils();
     },
   };
   return devnet;

@@ -71,6 +71,8 @@ export interface BenchResults {
   relayer: unknown;
   /** bench/relayer/networkSize.ts's results (NetworkSizeResults). */
   network_size?: unknown;
+  /** The anvil run (bench/relayer/anvil.ts). */
+  anvil?: unknown;
   machine: string;
   date: string;
   source: { commit: string; modified: string[] };

@@ -22,6 +22,9 @@ export interface DispatchTx {
   messages: number;
 }
 
+/** What the load needs of the chains: A with BenchLoad and an account it signs with, B's recipient. */
+export type LoadTarget = Pick<BenchChains, "a" | "b" | "load" | "loadSender" | "recipientWord">;
+
 /** Gas limit for a dispatchMany of `n` (≈ 8.6k per dispatch in the loop, with margin). */
 const gasFor = (n: number) => 200_000 + n * 15_000;
 
@@ -31,10 +34,12 @@ async function request<T>(chain: TestChain, method: string, params: unknown[] = 
 
 /**
  * Dispatches `total` messages in transactions of `perTx`, one transaction every
- * `perTx / ratePerSecond` seconds (sent late when the chain is slower than that).
+ * `perTx / ratePerSecond` seconds (sent late when the chain is slower than that). On a chain that
+ * mines on an interval (anvil) `minedAt` is only when the transaction was sent: the caller takes
+ * the time its block was first seen instead.
  */
 export async function paceLoad(
-  chains: BenchChains,
+  chains: LoadTarget,
   total: number,
   perTx: number,
   ratePerSecond: number,
@@ -66,6 +71,15 @@ export async function paceLoad(
     sent += n;
   }
   return txs;
+}
+
+/** Waits until the transaction `hash` is mined (a chain mining on an interval, as anvil). */
+export async function waitMined(chain: TestChain, hash: Hex): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    if (await request(chain, "eth_getTransactionReceipt", [hash])) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`load transaction ${hash} not mined in 60 s`);
 }
 
 /** Message ids dispatched by `txs` (from their receipts' Dispatch logs), with the tx's time. */

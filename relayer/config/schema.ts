@@ -211,12 +211,16 @@ export const configSchema = z
         destinations: z.array(chainCodeString).optional(),
         /** Origin codes to carry messages from; default every configured chain. */
         origins: z.array(chainCodeString).optional(),
-        maxBatchMessages: integer(1, 1_000).default(100),
+        /**
+         * The most messages in one deliver; default none: batches are sized by the gas (as many
+         * as keep the limit within maxBatchGas and the destination's block gas limit).
+         */
+        maxBatchMessages: integer(1, 5_000).optional(),
         maxBatchGas: integer(100_000).default(15_000_000),
         /** How long a batch waits for more messages before it is sent. */
         batchWaitMs: integer(0).default(300),
         /** Jobs one process holds at once per destination (the upper bound of a batch). */
-        concurrency: integer(1).default(200),
+        concurrency: integer(1).default(5_000),
         attempts: integer(1).default(10),
         backoffMs: integer(1).default(1_000),
         /**

@@ -1,6 +1,8 @@
 /**
- * Collects items for one origin and hands them over as a batch when `max` are waiting or `waitMs`
- * after the first one arrived. A batch whose run throws is handed to `failed` (no item is left
+ * Collects items for one origin and hands them over as a batch when `max()` are waiting or `waitMs`
+ * after the first one arrived. A `max` function is asked on every item: the relayer sizes batches by the gas
+ * the last delivery showed per message, which changes as deliveries are mined. The run is not
+ * awaited: the next batch is built while earlier ones are in flight. A batch whose run throws is handed to `failed` (no item is left
  * unsettled by a crash of the run).
  */
 export class Batcher<T> {
@@ -9,7 +11,7 @@ export class Batcher<T> {
 
   constructor(
     private readonly waitMs: number,
-    private readonly max: number,
+    private readonly max: number | (() => number),
     private readonly run: (items: T[]) => Promise<void>,
     private readonly failed: (items: T[], error: Error) => void,
   ) {}
@@ -21,7 +23,7 @@ export class Batcher<T> {
 
   add(item: T): void {
     this.pending.push(item);
-    if (this.pending.length >= this.max) this.flush();
+    if (this.pending.length >= (typeof this.max === "number" ? this.max : this.max())) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.waitMs);
   }
 

@@ -23,6 +23,32 @@ export function modeledGas(
   return { expected, limit: (expected * 5n) / 4n + (handlerGas * 65n) / 64n + 50_000n };
 }
 
+/** Messages in a batch while no delivery from the origin has shown its gas per message yet. */
+export const FIRST_BATCH_MESSAGES = 100;
+
+/** The most messages in one batch, whatever the gas allows (bounds calldata and proof work). */
+export const MAX_BATCH_MESSAGES = 5_000;
+
+/**
+ * How many messages a batch may carry so that its gas limit (modeledGas) stays within `budget`
+ * (the smaller of `relayer.maxBatchGas` and the destination's block gas limit): sized by the gas
+ * per message our last delivery from the origin showed, FIRST_BATCH_MESSAGES before any did, and
+ * at most `cap` (`relayer.maxBatchMessages` where set) and MAX_BATCH_MESSAGES.
+ */
+export function batchMessages(
+  perMessage: number | undefined,
+  budget: bigint,
+  handlerGas: bigint,
+  cap?: number,
+): number {
+  const most = Math.min(cap ?? MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES);
+  if (perMessage === undefined || perMessage <= 0) return Math.min(FIRST_BATCH_MESSAGES, most);
+  // modeledGas's limit is expected * 5/4 + handlerGas * 65/64 + 50,000: solved for expected.
+  const expected = ((budget - (handlerGas * 65n) / 64n - 50_000n) * 4n) / 5n;
+  const n = Math.floor((Number(expected) - BATCH_FIXED_GAS) / perMessage);
+  return Math.max(1, Math.min(n, most));
+}
+
 /** The limit from `eth_estimateGas`'s figure: a fifth more. */
 export function estimatedLimit(estimated: bigint): bigint {
   return (estimated * 6n) / 5n;

@@ -40,7 +40,15 @@ import {
   type RecipientPolicy,
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
-import { ceilingGas, estimatedLimit, gasPerMessage, limitMayBeShort, modeledGas } from "./gas.js";
+import {
+  MAX_BATCH_MESSAGES,
+  batchMessages,
+  ceilingGas,
+  estimatedLimit,
+  gasPerMessage,
+  limitMayBeShort,
+  modeledGas,
+} from "./gas.js";
 import { revertAction } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
@@ -99,6 +107,9 @@ interface Item {
  */
 const HOLD_MS = 30_000;
 
+/** How long the destination's block gas limit is believed before it is read again. */
+const BLOCK_GAS_TTL_MS = 60_000;
+
 /** Jobs per BullMQ worker: `relayer.concurrency` is shared by this many-job workers. */
 const JOBS_PER_WORKER = 250;
 
@@ -137,7 +148,11 @@ export class DestinationRelay {
   private readonly held = new Map<Item, NodeJS.Timeout>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
+  /** Rounds finding out an origin's gas per message; others wait for them (deliverItems). */
+  private readonly probes = new Map<bigint, { done: Promise<void>; release: () => void }>();
   private handlerGas: bigint | undefined;
+  /** The destination's block gas limit (read at start, again every BLOCK_GAS_TTL_MS). */
+  private blockGas: { limit: bigint; at: number } | undefined;
   private stopping = false;
   private depthTimer: NodeJS.Timeout | undefined;
 
@@ -424,6 +439,11 @@ export class DestinationRelay {
     }
     try {
       const estimated = await client.estimateGas(request);
+      // No delivery has shown the gas per message yet: the estimate sizes the next batches.
+      if (perMessage === undefined) {
+        const estimatedPerMessage = gasPerMessage(estimated, messages);
+        if (estimatedPerMessage !== undefined) this.gasPerMessage.set(origin, estimatedPerMessage);
+      }
       return { expected: estimated, limit: estimatedLimit(estimated), from: "estimate" };
     } catch (e) {
       if (isTransient(e) || revertOf(e)) throw e;
@@ -444,12 +464,49 @@ export class DestinationRelay {
     }
   }
 
+  /**
+   * The most messages of a batch from `origin`: as many as keep its gas limit within the smaller
+   * of `relayer.maxBatchGas` and the destination's block gas limit, by the gas per message of our
+   * last delivery from that origin (gas.ts, batchMessages), at most `relayer.maxBatchMessages`
+   * where set. Several such batches go out back to back, each sent without waiting for the
+   * previous one's receipt (the sender numbers them with consecutive nonces).
+   */
+  private batchSize(origin: bigint): number {
+    const { maxBatchGas, maxBatchMessages } = this.ctx.cfg.relayer;
+    // While a probe finds the gas per message, gather: the batch is cut once it is known.
+    if (this.probes.has(origin) && !this.gasPerMessage.has(origin))
+      return maxBatchMessages ?? MAX_BATCH_MESSAGES;
+    let budget = BigInt(maxBatchGas);
+    if (this.blockGas && this.blockGas.limit < budget) budget = this.blockGas.limit;
+    return batchMessages(
+      this.gasPerMessage.get(origin),
+      budget,
+      this.handlerGas ?? 0n,
+      maxBatchMessages,
+    );
+  }
+
+  /** Reads the destination's block gas limit and the Inbox's handler gas when they are stale. */
+  private async refreshBlockGas(): Promise<void> {
+    if (this.blockGas && Date.now() - this.blockGas.at < BLOCK_GAS_TTL_MS) return;
+    const client = this.ctx.client(this.destination.code);
+    const block = await client.getBlock({ blockTag: "latest" });
+    this.blockGas = { limit: block.gasLimit, at: Date.now() };
+    this.handlerGas ??= BigInt(
+      await client.readContract({
+        address: this.destination.contracts.inbox,
+        abi: IInboxAbi,
+        functionName: "handlerGasLimit",
+      }),
+    );
+  }
+
   private batcher(origin: bigint): Batcher<Item> {
     let b = this.batchers.get(origin);
     if (!b) {
       b = new Batcher<Item>(
         this.ctx.cfg.relayer.batchWaitMs,
-        this.ctx.cfg.relayer.maxBatchMessages,
+        () => this.batchSize(origin),
         (items) => this.deliverItems(origin, items),
         (items, error) => {
           for (const item of items) item.settle({ kind: "error", error });
@@ -462,6 +519,32 @@ export class DestinationRelay {
 
   /** Plans and sends the batches for `items` (all from `origin`); settles every item. */
   private async deliverItems(originCode: bigint, items: Item[]): Promise<void> {
+    // The first round from an origin is a probe: until it knows the gas per message, later rounds
+    // wait for it (their batcher gathers meanwhile) and are then sized by its figure.
+    for (let p = this.probes.get(originCode); p; p = this.probes.get(originCode)) await p.done;
+    let probe: { done: Promise<void>; release: () => void } | undefined;
+    if (!this.gasPerMessage.has(originCode)) {
+      let release = () => {};
+      const done = new Promise<void>((r) => (release = r));
+      probe = { done, release };
+      this.probes.set(originCode, probe);
+    }
+    try {
+      await this.deliverRound(originCode, items);
+    } finally {
+      if (probe) this.endProbe(originCode);
+    }
+  }
+
+  /** Ends the probe of `origin` (its gas per message is known, or its round is over). */
+  private endProbe(origin: bigint): void {
+    this.probes.get(origin)?.release();
+    this.probes.delete(origin);
+  }
+
+  /** One round of `deliverItems`. */
+  private async deliverRound(originCode: bigint, items: Item[]): Promise<void> {
+    await this.refreshBlockGas();
     const fromBundles = items.filter((i) => i.data.bundle !== undefined);
     if (fromBundles.length) {
       await this.deliverFromBundles(originCode, fromBundles);
@@ -662,7 +745,7 @@ export class DestinationRelay {
       route,
       signers,
       policyCoverageAvailable,
-      maxMessages: this.ctx.cfg.relayer.maxBatchMessages,
+      maxMessages: this.batchSize(origin.code),
     });
     // The value each message puts at risk, by its recipient's policy (the signers' choice and
     // the capacity fit use it).
@@ -879,6 +962,8 @@ export class DestinationRelay {
         }
       }
       stage("simulate");
+      // The round's first simulation is all a probe waits for (its estimate sized the rest).
+      this.endProbe(origin.code);
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
         const half = Math.ceil(items.length / 2);
         await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);

@@ -59,7 +59,7 @@ describe("relayer/config", function () {
     expect(cfg.chain(0x1234n).contracts.outbox).to.equal(ADDR);
     expect(cfg.chain("1234").confirmations).to.equal(2);
     expect(cfg.redis.prefix).to.equal("distpos");
-    expect(cfg.relayer.maxBatchMessages).to.equal(100);
+    expect(cfg.relayer.maxBatchMessages).to.equal(undefined);
   });
 
   it("loads the same table from JSON", function () {

@@ -1,0 +1,79 @@
+/**
+ * Filling blocks on anvil (issue 15): a backlog goes out in batches sized by the gas, not in
+ * batches of a fixed 100, each message delivered once and no deliver reverted.
+ */
+import { expect } from "chai";
+import type { Redis } from "ioredis";
+import type { Hex } from "viem";
+
+import { dispatchedIds, paceLoad, waitMined } from "../../bench/relayer/load.js";
+import { addressToBytes32 } from "../../relayer/protocol/index.js";
+import { BenchLoad__factory } from "../../typechain-types/index.js";
+import type { TestChain } from "../helpers/suite.js";
+import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
+import { killAll } from "../relayer/helpers/proc.js";
+import { deliveries, deliverTxs, deploySink, missing } from "../relayer/helpers/scenario.js";
+import { anvilNetwork, runCommunities, type AnvilNetwork } from "./anvil.js";
+
+/** The batch size the relayer used before issue 15, whatever the block could take. */
+const OLD_FIXED_BATCH = 100;
+
+describe("anvil: batches sized by the block's gas", function () {
+  this.timeout(180_000);
+  let net: AnvilNetwork;
+  let redis: Redis;
+  let prefix: string;
+
+  before(async function () {
+    net = await anvilNetwork({ confirmations: 1 });
+    redis = newRedis();
+    prefix = testPrefix("anvil-fill");
+  });
+  after(async function () {
+    await killAll();
+    for (const c of net?.chains ?? [])
+      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
+    await net?.close();
+    redis?.disconnect();
+  });
+
+  it("drains a backlog of 1,000 messages in batches larger than 100, each delivered once", async function () {
+    const [a, b] = net.chains as [TestChain, TestChain];
+    const [userA] = await a.connection.ethers.getSigners();
+    const load = await new BenchLoad__factory(userA).deploy(a.suite.addresses.outbox);
+    await load.waitForDeployment();
+    const sink = await deploySink(b);
+    const txs = await paceLoad(
+      {
+        a,
+        b,
+        load: await load.getAddress(),
+        loadSender: await userA!.getAddress(),
+        recipientWord: addressToBytes32(sink as Hex),
+      },
+      1_000,
+      100,
+      1e9,
+      1,
+    );
+    await waitMined(a, txs.at(-1)!.hash);
+    const ids = (await dispatchedIds(a, txs)).map((m) => m.id.toLowerCase());
+    const fromBlock = await net.anvils[1]!.blockNumber();
+    // The backlog is on A before any node runs: the relayer meets it all at once.
+    await runCommunities(net, prefix);
+    await waitFor(
+      "the backlog delivered",
+      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      150_000,
+      500,
+    );
+    const delivered = await deliveries(b, fromBlock);
+    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    const sent = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
+    expect(sent.filter((t) => t.status !== 1)).to.deep.equal([]);
+    const largest = Math.max(...sent.map((t) => t.messages));
+    expect(largest, `batches: ${sent.map((t) => t.messages).join(", ")}`).to.be.greaterThan(
+      OLD_FIXED_BATCH,
+    );
+  });
+});
