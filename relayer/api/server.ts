@@ -27,6 +27,7 @@ import { cachedHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
 import { homeRoutes } from "./routeState.js";
+import { routeFees } from "./fees.js";
 
 const ID = /^0x[0-9a-fA-F]{64}$/;
 
@@ -380,6 +381,8 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
       records: ctx.routes.records().map((h) => recordToJson(h.record)),
     });
   });
+
+  app.get("/v1/fees", async (_req, reply) => reply.send({ routes: await routeFees(ctx.metrics) }));
 
   app.get("/metrics", async (_req, reply) => {
     return reply

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, Queue } from "bullmq";
 import {
   encodeFunctionData,
+  formatUnits,
   getAbiItem,
   getAddress,
   type Address,
@@ -40,7 +41,16 @@ import {
   type RecipientPolicy,
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
-import { ceilingGas, estimatedLimit, gasPerMessage, limitMayBeShort, modeledGas } from "./gas.js";
+import { feeNeeded, judgeFees, messageCost, type FeeGroup } from "./fees.js";
+import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
+import {
+  BATCH_FIXED_GAS,
+  ceilingGas,
+  estimatedLimit,
+  gasPerMessage,
+  limitMayBeShort,
+  modeledGas,
+} from "./gas.js";
 import { revertAction } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
@@ -135,6 +145,11 @@ export class DestinationRelay {
   /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
   private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
+  /**
+   * Items held for their fees (fees.ts): an underpaid message, and a top-up waiting for its
+   * message, by id (lower case), with the id of the message a top-up is for.
+   */
+  private readonly feeHeld = new Map<string, { item: Item; target?: string }>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
   private handlerGas: bigint | undefined;
@@ -532,9 +547,11 @@ export class DestinationRelay {
       if (item.nonce >= chosen.snap.count)
         this.hold(origin, item, `latest signed checkpoint has count ${chosen.snap.count}`);
     if (!covered.length) return;
+    const paying = await this.applyFeePolicy(origin, covered);
+    if (!paying.length) return;
     // Planned by the recipients' policies (plan.ts): a message no signer set can carry, or whose
     // policy coverage this window cannot take, waits alone; system messages go apart.
-    const plan = await this.plan(origin, covered, chosen.signatures.length);
+    const plan = await this.plan(origin, paying, chosen.signatures.length);
     for (const w of plan.waiting) w.item.settle({ kind: "wait", reason: w.reason });
     // Sent back to back (the sender keeps their nonces in order) and confirmed together: waiting
     // for each batch's confirmations before sending the next would cost blocks per batch.
@@ -543,6 +560,112 @@ export class DestinationRelay {
         this.sendBatch(origin, tree, chosen.snap, chosen.signatures, b.items, b.everySigner),
       ),
     );
+  }
+
+  /**
+   * The fee policy (fees.ts) on `items`, all covered by the chosen checkpoint: returns the items
+   * that pay, a message with its top-ups next to each other. A message held earlier for its fees
+   * and a top-up for it meet here, whichever comes second pulling the other out of its hold; an
+   * underpaid group is held again (status `underpaid`), so it is re-judged every poll and goes back
+   * to the queue after HOLD_MS, never failed. A top-up whose message is neither here nor held waits
+   * for it (the message's delayed job is promoted) unless that message was delivered already.
+   */
+  private async applyFeePolicy(origin: Chain, items: Item[]): Promise<Item[]> {
+    const cfg = this.ctx.cfg;
+    const fees = cfg.relayer.fees;
+    const dest = this.destination;
+    const outbox = addressToBytes32(dest.contracts.outbox).toLowerCase() as Hex;
+    // Pull in the partners held for their fees.
+    const ids = new Set(items.map((i) => i.data.id.toLowerCase()));
+    const targets = new Set<string>();
+    for (const item of items) {
+      const m = decodeMessage(item.data.message);
+      if (m.recipient.toLowerCase() === outbox && m.body.length === 66)
+        targets.add(m.body.toLowerCase());
+    }
+    for (const [id, held] of this.feeHeld) {
+      if (!this.held.has(held.item) || held.item.data.origin !== items[0]!.data.origin) {
+        if (!this.held.has(held.item)) this.feeHeld.delete(id);
+        continue;
+      }
+      if (ids.has(id)) continue;
+      if (targets.has(id) || (held.target !== undefined && ids.has(held.target))) {
+        clearTimeout(this.held.get(held.item));
+        this.held.delete(held.item);
+        this.feeHeld.delete(id);
+        items.push(held.item);
+        ids.add(id);
+      }
+    }
+    items.sort((a, b) => a.nonce - b.nonce);
+
+    const system = new Set(
+      [origin.contracts.stakingHub, origin.contracts.bank].map((a) =>
+        addressToBytes32(a).toLowerCase(),
+      ),
+    );
+    const nativePrice = fees.nativePrice[dest.codeHex];
+    const gas =
+      BigInt(this.gasPerMessage.get(origin.code) ?? fees.gasPerMessage) +
+      BigInt(Math.ceil(BATCH_FIXED_GAS / items.length));
+    const gasPrice =
+      nativePrice === undefined ? 0n : await this.ctx.client(dest.code).getGasPrice();
+    const cost = messageCost(gas, gasPrice, nativePrice);
+    const judged = judgeFees(
+      items,
+      (i) => ({
+        id: i.data.id,
+        message: i.data.message,
+        system: system.has(decodeMessage(i.data.message).sender.toLowerCase()),
+      }),
+      { destinationOutbox: outbox, cost, config: fees },
+    );
+    const paying: Item[] = judged.pay.flatMap((g) => g.items);
+    for (const { item, target } of judged.orphans) {
+      const delivered = await ChainStore.delivery(this.ctx.redis, cfg.redis.prefix, target as Hex);
+      if (delivered) {
+        // Its message is delivered: the top-up is a message like any other.
+        const fee = decodeMessage(item.data.message).fee;
+        if (fee >= feeNeeded(1, cost, fees.minMarginPct)) paying.push(item);
+        else this.holdForFees(origin, item, undefined, "top-up below its own delivery cost");
+        continue;
+      }
+      this.holdForFees(origin, item, target, "top-up waits for its message to be delivered with");
+      const job = await this.ctx.queues.queue(dest.codeHex).getJob(target);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    }
+    for (const g of judged.underpaid) await this.underpaid(origin, g);
+    await clearUnderpaid(
+      this.ctx.redis,
+      cfg.redis.prefix,
+      judged.pay.filter((g) => g.fee > 0n).map((g) => g.id),
+    );
+    return paying.sort((a, b) => a.nonce - b.nonce);
+  }
+
+  /** Holds an underpaid group (status `underpaid`) until a top-up for it comes. */
+  private async underpaid(origin: Chain, g: FeeGroup<Item>): Promise<void> {
+    const reason = `underpaid: fees ${g.fee} (top-ups ${g.topUps}) below ${g.needed}`;
+    await markUnderpaid(this.ctx.redis, this.ctx.cfg.redis.prefix, g.id, {
+      fee: g.fee.toString(),
+      topUps: g.topUps.toString(),
+      needed: g.needed.toString(),
+    });
+    this.ctx.metrics.underpaid.inc({
+      origin: origin.codeHex,
+      destination: this.destination.codeHex,
+    });
+    const id = g.id.toLowerCase();
+    for (const item of g.items) {
+      const own = item.data.id.toLowerCase();
+      this.holdForFees(origin, item, own === id ? undefined : id, reason);
+    }
+  }
+
+  private holdForFees(origin: Chain, item: Item, target: string | undefined, reason: string) {
+    this.log.debug({ msgId: item.data.id, reason }, "message waits for its fees");
+    this.feeHeld.set(item.data.id.toLowerCase(), { item, target });
+    this.hold(origin, item, reason);
   }
 
   /**
@@ -950,6 +1073,11 @@ export class DestinationRelay {
       );
       await this.waitConfirmed(receipt);
       stage("confirmed");
+      this.countFees(
+        origin,
+        items.filter((i) => delivered.has(i.data.id.toLowerCase())),
+        receipt,
+      );
       log.info(
         {
           messages: items.length,
@@ -995,6 +1123,18 @@ export class DestinationRelay {
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });
     }
+  }
+
+  /** Fees earned and gas spent on a confirmed batch, per route (metrics.ts). */
+  private countFees(origin: Chain, delivered: Item[], receipt: TransactionReceipt): void {
+    const route = { origin: origin.codeHex, destination: this.destination.codeHex };
+    const fees = delivered.reduce((s, i) => s + decodeMessage(i.data.message).fee, 0n);
+    const wei = receipt.gasUsed * receipt.effectiveGasPrice;
+    const nativePrice = this.ctx.cfg.relayer.fees.nativePrice[this.destination.codeHex];
+    const spent = messageCost(receipt.gasUsed, receipt.effectiveGasPrice, nativePrice);
+    this.ctx.metrics.feesEarned.inc(route, Number(formatUnits(fees, 18)));
+    this.ctx.metrics.gasSpentWei.inc(route, Number(wei));
+    this.ctx.metrics.gasSpentTokens.inc(route, Number(formatUnits(spent, 18)));
   }
 
   /** Waits until the receipt is `confirmations` deep and still on the chain. */
