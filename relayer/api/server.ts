@@ -75,6 +75,8 @@ export function messageJson(m: Message) {
     recipient: m.recipient,
     to: qualified(m.destination, m.recipient),
     amount: m.amount.toString(),
+    /** Delivery fee it carries (18 decimals; top-ups are messages of their own). */
+    fee: m.fee.toString(),
     body: m.body,
   };
 }

@@ -19,7 +19,7 @@ import {
   waitFor,
   type ServedNetwork,
 } from "./helpers/net.js";
-import { killAll } from "./helpers/proc.js";
+import { killAll, runCli } from "./helpers/proc.js";
 import {
   deliveries,
   deploySink,
@@ -94,6 +94,10 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     });
     const needed = BigInt(status.destination.fees!.needed);
     expect(needed > 1n).to.equal(true);
+    // `distpos status --node` shows it too, and exits as for a message on its way (6).
+    const shown = await runCli(["-c", file, "status", id!, "--node", apiUrl], env);
+    expect(shown.code).to.equal(6);
+    expect(shown.stdout).to.contain("status underpaid").and.to.contain("distpos topup");
 
     const encoded = (await dispatchedMessages(a)).find((m) => m.id.toLowerCase() === id)!.encoded;
     const outbox = a.suite.outbox.connect(user!);
