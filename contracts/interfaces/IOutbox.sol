@@ -122,10 +122,7 @@ interface IOutbox is IMessageRecipient {
     /// `FeeBalanceShort` when the prepaid balance is short
     /// @return id the topped-up message's id
     /// @return topUpId the id of the top-up message
-    function topUp(
-        bytes calldata message,
-        uint256 amount
-    ) external returns (bytes32 id, bytes32 topUpId);
+    function topUp(bytes calldata message, uint256 amount) external returns (bytes32 id, bytes32 topUpId);
 
     /// @notice `dispatchValue` with a delivery fee the bank already collected; bank only.
     function dispatchValueWithFee(

@@ -97,10 +97,7 @@ contract Outbox is IOutbox {
     }
 
     /// @inheritdoc IOutbox
-    function topUp(
-        bytes calldata message,
-        uint256 amount
-    ) external returns (bytes32 id, bytes32 topUpId) {
+    function topUp(bytes calldata message, uint256 amount) external returns (bytes32 id, bytes32 topUpId) {
         if (amount == 0) revert ZeroTopUp();
         if (amount > type(uint128).max) revert FeeTooLarge(amount);
         MessageCodec.checkLength(message);
