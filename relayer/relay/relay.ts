@@ -298,7 +298,8 @@ export class DestinationRelay {
     const message = decodeMessage(d.message);
     const policy = await this.policy(origin);
     const valueAtRisk =
-      message.amount > policy.defaultCoverage ? message.amount : policy.defaultCoverage;
+      (message.amount > policy.defaultCoverage ? message.amount : policy.defaultCoverage) +
+      message.fee;
     const outcome = await new Promise<Outcome>((settle) =>
       this.batcher(origin).add({
         data: d,
@@ -794,8 +795,11 @@ export class DestinationRelay {
         const d = describe(item);
         const required =
           d.policy.requiredCoverage !== 0n ? d.policy.requiredCoverage : route.defaultCoverage;
+        // A fee is value at risk too (the Inbox adds it, protocol.md 3.4): a top-up's fee as well.
         item.valueAtRisk =
-          d.kind === "stakeReport" ? 0n : d.amount > required ? d.amount : required;
+          d.kind === "stakeReport"
+            ? 0n
+            : (d.amount > required ? d.amount : required) + decodeMessage(item.data.message).fee;
       }
     return plan;
   }

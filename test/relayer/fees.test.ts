@@ -6,11 +6,12 @@
  * its top-ups delivered together, once, and the deliverer is paid their fees on the destination.
  */
 import { expect } from "chai";
+import { ethers } from "ethers";
 import type { Redis } from "ioredis";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
-import { dispatchedMessages, fundedWallets, ONE, type TestChain } from "../helpers/suite.js";
+import { dispatchedMessages, fundedWallets, ONE, relay, type TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
   newRedis,
@@ -62,7 +63,8 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     };
   }
 
-  it("holds a fee-less message as underpaid, then delivers it with its top-ups in one batch", async function () {
+  /** A node of A's community relaying to B with the strict fee policy, and a user with prepaid fees. */
+  async function strictNode(name: string) {
     const relayerKey = await fundedKey(net);
     const relayer = privateKeyToAccount(relayerKey).address;
     const codeB = b.suite.addresses.chainCode;
@@ -79,13 +81,25 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
         },
       },
     );
-    const node = await runNode("fees", file, env);
-    const apiUrl = node.apiUrl!;
-
+    const node = await runNode(name, file, env);
     // A user with prepaid fees on A (the tokens sit in A's bank, the balance in A's Outbox).
     const [user] = await fundedWallets(a.connection, a.suite, 1, 10n * ONE);
     await (await a.suite.token.connect(user!).approve(a.suite.addresses.bank, 2n * ONE)).wait();
     await (await a.suite.bank.connect(user!).prepayFees(2n * ONE)).wait();
+    return { apiUrl: node.apiUrl!, file, env, relayer, codeB, user: user! };
+  }
+
+  /** What B's bank holds for `relayer` out of A's reserve: earned, or owed until the reserve covers it. */
+  async function paidTo(relayer: string) {
+    const [earned, owed] = await Promise.all([
+      b.suite.bank.earned(relayer),
+      b.suite.bank.feesOwed(a.suite.code, relayer),
+    ]);
+    return earned + owed;
+  }
+
+  it("holds a fee-less message as underpaid, then delivers it with its top-ups in one batch", async function () {
+    const { apiUrl, file, env, relayer, codeB, user } = await strictNode("fees");
 
     const [id] = await dispatchMany(a, b, sink, 1);
     const status = await waitFor("status underpaid", async () => {
@@ -100,7 +114,7 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     expect(shown.stdout).to.contain("status underpaid").and.to.contain("distpos topup");
 
     const encoded = (await dispatchedMessages(a)).find((m) => m.id.toLowerCase() === id)!.encoded;
-    const outbox = a.suite.outbox.connect(user!);
+    const outbox = a.suite.outbox.connect(user);
     const topUpIds: string[] = [];
     const topUp = async (amount: bigint) => {
       const receipt = await (await outbox.topUp(encoded, amount)).wait();
@@ -117,10 +131,7 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     });
     expect((await deliveries(b)).has(id!)).to.equal(false);
 
-    const [, before] = await Promise.all([
-      b.suite.bank.earned(relayer),
-      b.suite.bank.feesOwed(a.suite.code, relayer),
-    ]);
+    const before = await paidTo(relayer);
     await topUp(ONE);
     const all = [id!, ...topUpIds];
     const delivered = await waitFor("the message and its top-ups delivered", async () => {
@@ -132,11 +143,7 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     for (const t of txs) expect(t).to.have.length(1);
     expect(new Set(txs.map((t) => t[0])).size).to.equal(1);
     // The deliverer is paid both top-ups (earned, or owed until A's reserve on B covers it).
-    const [earned, owed] = await Promise.all([
-      b.suite.bank.earned(relayer),
-      b.suite.bank.feesOwed(a.suite.code, relayer),
-    ]);
-    expect(earned + owed - before).to.equal(ONE + 1n);
+    expect((await paidTo(relayer)) - before).to.equal(ONE + 1n);
     await waitFor(
       "status delivered",
       async () => (await journey(apiUrl, id!)).status === "delivered",
@@ -158,5 +165,38 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     });
     expect(Math.abs(route.feesEarned - 1)).to.be.lessThan(1e-9);
     expect(route.gasSpentTokens).to.be.greaterThan(0);
+  });
+
+  it("delivers a message that pays its quote, and the deliverer is paid the quoted fee", async function () {
+    // B's governance prices A's messages; B's reserve report carries the price to A's Outbox.
+    const timelock = b.suite.addresses.timelock;
+    await b.connection.networkHelpers.impersonateAccount(timelock);
+    await b.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
+    const governance = b.suite.bank.connect(await b.connection.ethers.getSigner(timelock));
+    await (await governance.setDeliveryPrice(a.suite.code, 10n ** 12n, 10n ** 16n, 0)).wait();
+    await relay(b, a, { signers: b.attesters });
+    const { relayer, user } = await strictNode("fees-paid");
+    const before = await paidTo(relayer);
+    const handlerGas = 100_000n;
+    const quoted = await a.suite.outbox.quote(b.suite.code, 4, handlerGas, 0);
+    expect(quoted > 0n).to.equal(true);
+    const receipt = await (
+      await a.suite.outbox
+        .connect(user)
+        .dispatchWithFee(
+          b.suite.code,
+          ethers.zeroPadValue(sink, 32),
+          "0x01020304",
+          handlerGas,
+          quoted,
+        )
+    ).wait();
+    const id = (
+      receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "Dispatch")!.args.id as string
+    ).toLowerCase();
+    await waitFor("the paid message delivered", async () => (await deliveries(b)).has(id));
+    expect((await paidTo(relayer)) - before).to.equal(quoted);
   });
 });
