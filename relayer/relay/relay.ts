@@ -623,9 +623,16 @@ export class DestinationRelay {
     );
     const paying: Item[] = judged.pay.flatMap((g) => g.items);
     for (const { item, target } of judged.orphans) {
-      const delivered = await ChainStore.delivery(this.ctx.redis, cfg.redis.prefix, target as Hex);
-      if (delivered) {
-        // Its message is delivered: the top-up is a message like any other.
+      const [delivered, known] = await Promise.all([
+        ChainStore.delivery(this.ctx.redis, cfg.redis.prefix, target as Hex),
+        ChainStore.message(this.ctx.redis, cfg.redis.prefix, target as Hex),
+      ]);
+      // The origin's index holds every message before the top-up (its nonce is higher): a target it
+      // lacks was made up (Outbox.topUp cannot prove the leaf), and one for another destination is
+      // not ours to pair.
+      const pairable = known !== undefined && known.destination === dest.code;
+      if (delivered || !pairable) {
+        // Nothing to deliver it with: the top-up is a message like any other.
         const fee = decodeMessage(item.data.message).fee;
         if (fee >= feeNeeded(1, cost, fees.minMarginPct)) paying.push(item);
         else this.holdForFees(origin, item, undefined, "top-up below its own delivery cost");

@@ -11,6 +11,7 @@ import type { Redis } from "ioredis";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
+import { encodeMessage } from "../../relayer/protocol/index.js";
 import { dispatchedMessages, fundedWallets, ONE, relay, type TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -198,5 +199,19 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     ).toLowerCase();
     await waitFor("the paid message delivered", async () => (await deliveries(b)).has(id));
     expect((await paidTo(relayer)) - before).to.equal(quoted);
+  });
+
+  it("delivers a top-up of a made-up message alone, as the paid message it is", async function () {
+    const { user } = await strictNode("fees-made-up");
+    // Well formed, from A, below A's count, but no leaf of A's tree: the Outbox cannot tell.
+    const real = (await dispatchedMessages(a))[0]!;
+    const fake = encodeMessage({ ...real.message, destination: b.suite.code, body: "0xdead" });
+    const receipt = await (await a.suite.outbox.connect(user).topUp(fake, ONE)).wait();
+    const topUpId = (
+      receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "FeeToppedUp")!.args.topUpId as string
+    ).toLowerCase();
+    await waitFor("the lone top-up delivered", async () => (await deliveries(b)).has(topUpId));
   });
 });
