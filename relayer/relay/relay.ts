@@ -548,7 +548,7 @@ export class DestinationRelay {
       if (item.nonce >= chosen.snap.count)
         this.hold(origin, item, `latest signed checkpoint has count ${chosen.snap.count}`);
     if (!covered.length) return;
-    const paying = await this.applyFeePolicy(origin, covered);
+    const paying = await this.applyFeePolicy(origin, covered, chosen.snap.count);
     if (!paying.length) return;
     // Planned by the recipients' policies (plan.ts): a message no signer set can carry, or whose
     // policy coverage this window cannot take, waits alone; system messages go apart.
@@ -564,14 +564,14 @@ export class DestinationRelay {
   }
 
   /**
-   * The fee policy (fees.ts) on `items`, all covered by the chosen checkpoint: returns the items
+   * The fee policy (fees.ts) on `items`, all covered by the chosen checkpoint (`count`): returns the items
    * that pay, a message with its top-ups next to each other. A message held earlier for its fees
    * and a top-up for it meet here, whichever comes second pulling the other out of its hold; an
    * underpaid group is held again (status `underpaid`), so it is re-judged every poll and goes back
    * to the queue after HOLD_MS, never failed. A top-up whose message is neither here nor held waits
    * for it (the message's delayed job is promoted) unless that message was delivered already.
    */
-  private async applyFeePolicy(origin: Chain, items: Item[]): Promise<Item[]> {
+  private async applyFeePolicy(origin: Chain, items: Item[], count: number): Promise<Item[]> {
     const cfg = this.ctx.cfg;
     const fees = cfg.relayer.fees;
     const dest = this.destination;
@@ -589,7 +589,8 @@ export class DestinationRelay {
         if (!this.held.has(held.item)) this.feeHeld.delete(id);
         continue;
       }
-      if (ids.has(id)) continue;
+      // Only what the chosen checkpoint covers can join (it covered them before: counts grow).
+      if (ids.has(id) || held.item.nonce >= count) continue;
       if (targets.has(id) || (held.target !== undefined && ids.has(held.target))) {
         clearTimeout(this.held.get(held.item));
         this.held.delete(held.item);
