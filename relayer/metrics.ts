@@ -90,6 +90,31 @@ export class Metrics {
     buckets: [1e5, 3e5, 1e6, 3e6, 1e7, 3e7],
     registers: [this.registry],
   });
+  readonly underpaid = new Counter({
+    name: "distpos_relay_underpaid_total",
+    help: "Judgements of a message (with its top-ups) as underpaid: held for a top-up (relayer.fees)",
+    labelNames: ["origin", "destination"],
+    registers: [this.registry],
+  });
+  /** Route labels: origin and destination chain codes (hex). Amounts in whole tokens. */
+  readonly feesEarned = new Counter({
+    name: "distpos_relay_fees_earned_tokens_total",
+    help: "Delivery fees the messages this relayer delivered carried (settlement tokens), per route",
+    labelNames: ["origin", "destination"],
+    registers: [this.registry],
+  });
+  readonly gasSpentWei = new Counter({
+    name: "distpos_relay_gas_spent_wei_total",
+    help: "What this relayer's deliver transactions cost (gas used x effective gas price, wei), per route",
+    labelNames: ["origin", "destination"],
+    registers: [this.registry],
+  });
+  readonly gasSpentTokens = new Counter({
+    name: "distpos_relay_gas_spent_tokens_total",
+    help: "The same cost in settlement tokens (relayer.fees.nativePrice of the destination; 0 without one), per route",
+    labelNames: ["origin", "destination"],
+    registers: [this.registry],
+  });
   readonly relayFailures = new Counter({
     name: "distpos_relay_failures_total",
     help: "Failed delivery attempts",

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IMessageRecipient} from "./IMessageRecipient.sol";
 import {IRouteRegistry} from "./IRouteRegistry.sol";
 
 /// @title IOutbox
 /// @notice The append-only message tree of one chain. Attesters sign checkpoints `(root, count)` of
 /// snapshotted counts only; `rootAt` is the on-chain truth that fraud proofs are judged against.
-interface IOutbox {
+/// It is also the recipient of the fee top-ups peer Outboxes send it (`handle`, docs/protocol.md 3.9).
+interface IOutbox is IMessageRecipient {
     /// @notice A message was appended as leaf `nonce`. `message` is the full packed encoding, so a
     /// node can rebuild the tree from logs alone.
     event Dispatch(
@@ -26,6 +28,17 @@ interface IOutbox {
     event PriceSet(uint64 indexed destination, uint96 perGas, uint96 base, uint32 premiumPpm);
     /// @notice `account`'s prepaid fee balance grew by `amount` (18 decimals).
     event FeesCredited(address indexed account, uint256 amount);
+    /// @notice Message `id` (dispatched here) got `amount` (18 decimals) more delivery fee: the
+    /// top-up message `topUpId` to `destination`'s Outbox carries it and names `id` in its body.
+    event FeeToppedUp(
+        bytes32 indexed id,
+        bytes32 indexed topUpId,
+        uint64 indexed destination,
+        uint256 amount
+    );
+    /// @notice A top-up from chain `origin` for its message `id` was delivered here (its fee went
+    /// to the deliverer with the batch's fees).
+    event FeeTopUpReceived(uint64 indexed origin, bytes32 indexed id, bytes32 payer);
 
     /// @notice A destination's delivery price (docs/protocol.md 3.9), 18-decimal settlement units.
     /// @param perGas settlement units per gas of the destination
@@ -51,6 +64,16 @@ interface IOutbox {
     error NotBank(address caller);
     error NotStakingHub(address caller);
     error NotRegistry(address caller);
+    /// @notice `handle` was called by `caller`, not the local Inbox.
+    error NotInbox(address caller);
+    /// @notice A top-up of zero.
+    error ZeroTopUp();
+    /// @notice The message to top up was not dispatched here (its origin is `origin`).
+    error NotOurMessage(uint64 origin);
+    /// @notice The message to top up has nonce `nonce`, not below this Outbox's count `count`.
+    error UnknownMessage(uint32 nonce, uint32 count);
+    /// @notice A top-up's body is not exactly one 32-byte message id (`length` bytes).
+    error MalformedTopUp(uint256 length);
 
     /// @notice Largest body a message may carry, in bytes.
     function MAX_BODY_BYTES() external view returns (uint256);
@@ -84,6 +107,22 @@ interface IOutbox {
         uint256 handlerGas,
         uint256 maxFee
     ) external returns (bytes32 id, uint32 nonce, uint256 fee);
+
+    /// @notice Adds `amount` (18 decimals) to the delivery fee of `message`, a message dispatched
+    /// here: a fee inside a leaf cannot change, so the top-up is a message of its own, from the
+    /// caller to the destination's Outbox (the peer's record in the registry) with the id of
+    /// `message` as its body and `amount` as its fee, taken from the caller's prepaid balance.
+    /// A node delivers the two together and counts their fees together (docs/protocol.md 3.9).
+    /// @dev The Outbox keeps no list of its ids (only the tree's frontier): what is checked is that
+    /// `message` is well formed, was dispatched from this chain (`NotOurMessage`) and has a nonce
+    /// below the count (`UnknownMessage`). A made-up message passing those checks only pays its
+    /// top-up's deliverer: nodes match top-ups to the messages of the origin's tree.
+    /// @param message the full encoding of the message to top up (as its Dispatch event has it)
+    /// @param amount the fee to add; `ZeroTopUp` when 0, `FeeTooLarge` above 128 bits,
+    /// `FeeBalanceShort` when the prepaid balance is short
+    /// @return id the topped-up message's id
+    /// @return topUpId the id of the top-up message
+    function topUp(bytes calldata message, uint256 amount) external returns (bytes32 id, bytes32 topUpId);
 
     /// @notice `dispatchValue` with a delivery fee the bank already collected; bank only.
     function dispatchValueWithFee(

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IMessageRecipient} from "../interfaces/IMessageRecipient.sol";
 import {IOutbox} from "../interfaces/IOutbox.sol";
 import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
 import {ChainAddress} from "../libraries/ChainAddress.sol";
@@ -37,6 +38,7 @@ contract Outbox is IOutbox {
     /// and for all, so the cache is exact.
     address private _bank;
     address private _stakingHub;
+    address private _inbox;
     /// @dev Delivery price of each destination, as its last applied reserve report published it
     /// (pushed by the local bank, docs/protocol.md 3.9).
     mapping(uint64 destination => DeliveryPrice) private _prices;
@@ -92,6 +94,41 @@ contract Outbox is IOutbox {
         }
         _feesDispatched[destination] += fee;
         (id, nonce) = _dispatch(destination, recipient, 0, uint128(fee), body);
+    }
+
+    /// @inheritdoc IOutbox
+    function topUp(bytes calldata message, uint256 amount) external returns (bytes32 id, bytes32 topUpId) {
+        if (amount == 0) revert ZeroTopUp();
+        if (amount > type(uint128).max) revert FeeTooLarge(amount);
+        MessageCodec.checkLength(message);
+        uint64 origin = MessageCodec.origin(message);
+        if (origin != localCode) revert NotOurMessage(origin);
+        uint32 nonce = MessageCodec.nonce(message);
+        uint32 count_ = uint32(_tree.count);
+        if (nonce >= count_) revert UnknownMessage(nonce, count_);
+        uint256 balance = _feeBalances[msg.sender];
+        if (balance < amount) revert FeeBalanceShort(amount, balance);
+        unchecked {
+            _feeBalances[msg.sender] = balance - amount;
+        }
+        uint64 destination = MessageCodec.destination(message);
+        _feesDispatched[destination] += amount;
+        id = MessageCodec.id(message);
+        // The destination's Outbox, as this chain's governance enrolled it, receives the top-up.
+        bytes32 peerOutbox = ChainAddress.fromAddress(registry.route(destination).outbox);
+        (topUpId, ) = _dispatch(destination, peerOutbox, 0, uint128(amount), abi.encodePacked(id));
+        emit FeeToppedUp(id, topUpId, destination, amount);
+    }
+
+    /// @inheritdoc IMessageRecipient
+    /// @dev The receiving end of `topUp`: nothing to do here (the Inbox paid the fee with its
+    /// batch), the event tells explorers which message it was for. Only the local Inbox calls it.
+    function handle(uint64 origin, bytes32 sender, uint256, bytes calldata body) external {
+        address inbox = _inbox;
+        if (inbox == address(0)) inbox = _cacheInbox();
+        if (msg.sender != inbox) revert NotInbox(msg.sender);
+        if (body.length != 32) revert MalformedTopUp(body.length);
+        emit FeeTopUpReceived(origin, bytes32(body), sender);
     }
 
     /// @inheritdoc IOutbox
@@ -217,7 +254,7 @@ contract Outbox is IOutbox {
         bytes32 recipient,
         uint256 amount,
         uint128 fee,
-        bytes calldata body
+        bytes memory body
     ) private returns (bytes32 id, uint32 nonce) {
         if (destination == 0 || destination == localCode) revert DestinationIsSelf();
         if (recipient == bytes32(0)) revert ZeroRecipient();
@@ -229,7 +266,6 @@ contract Outbox is IOutbox {
         nonce = uint32(_tree.count);
         // The event's data is `abi.encode(nonce, message)`: its two head words are reserved right
         // before the message so the encoding is emitted in place, without copying the message.
-        bytes memory bodyCopy = body;
         uint256 head;
         assembly ("memory-safe") {
             head := mload(0x40)
@@ -243,7 +279,7 @@ contract Outbox is IOutbox {
             recipient,
             amount,
             fee,
-            bodyCopy
+            body
         );
         id = keccak256(message);
         _tree.insert(id);
@@ -283,6 +319,13 @@ contract Outbox is IOutbox {
             uint256(p.base) +
             uint256(p.perGas) * (handlerGas + CALLDATA_GAS_PER_BYTE * bodySize) +
             (amount * p.premiumPpm) / 1e6;
+    }
+
+    /// @dev Reads the local Inbox from the registry (reverts `NotBound` before the binding) and
+    /// caches it.
+    function _cacheInbox() private returns (address inbox) {
+        inbox = registry.local().inbox;
+        _inbox = inbox;
     }
 
     /// @dev Reads the local bank and StakingHub from the registry (reverts `NotBound` before the

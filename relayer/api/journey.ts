@@ -20,6 +20,7 @@ import type { Chain } from "../config/load.js";
 import { loadBundle } from "../handover/inbound.js";
 import { handoverState } from "../handover/outbound.js";
 import { ChainStore } from "../indexer/store.js";
+import { underpaid } from "../relay/underpaid.js";
 import { errorText } from "../log.js";
 import type { NodeContext } from "../node.js";
 import {
@@ -106,6 +107,10 @@ function nextSteps(
         ...(failureKind === "HandlerReverted" && amount > 0n
           ? ["The value it carried was paid: a retry runs the handler only."]
           : []),
+      ];
+    case "underpaid":
+      return [
+        `Its fee is below what the relayers ask to deliver it (fees above). Top it up on its origin: distpos topup ${id} --amount <tokens> (Outbox.topUp), or deliver it yourself.`,
       ];
     case "unverified":
       return [
@@ -285,6 +290,9 @@ export async function messageJourney(
     }
   }
   const delivered = destination.status === "delivered" || destination.status === "failed";
+  // A relayer of this node's Redis holds it for its fees (relay/fees.ts).
+  const fees = delivered ? undefined : await underpaid(ctx.redis, cfg.redis.prefix, id);
+  if (fees) destination = { ...destination, status: "underpaid", fees };
   // An Inbox only delivers what a checkpoint proves: a delivered message is real.
   if (delivered) verified = true;
   if (!verified) destination = { ...destination, status: "unverified" };

@@ -27,6 +27,7 @@ import { cachedHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
 import { homeRoutes } from "./routeState.js";
+import { routeFees } from "./fees.js";
 
 const ID = /^0x[0-9a-fA-F]{64}$/;
 
@@ -74,6 +75,8 @@ export function messageJson(m: Message) {
     recipient: m.recipient,
     to: qualified(m.destination, m.recipient),
     amount: m.amount.toString(),
+    /** Delivery fee it carries (18 decimals; top-ups are messages of their own). */
+    fee: m.fee.toString(),
     body: m.body,
   };
 }
@@ -380,6 +383,8 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
       records: ctx.routes.records().map((h) => recordToJson(h.record)),
     });
   });
+
+  app.get("/v1/fees", async (_req, reply) => reply.send({ routes: await routeFees(ctx.metrics) }));
 
   app.get("/metrics", async (_req, reply) => {
     return reply

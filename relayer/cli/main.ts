@@ -27,11 +27,13 @@ import { defineFund } from "./commands/fund.js";
 import { defineMint } from "./commands/mint.js";
 import { defineNode } from "./commands/node.js";
 import { defineRequeue } from "./commands/requeue.js";
+import { defineQuote } from "./commands/quote.js";
 import { defineRetry } from "./commands/retry.js";
 import { defineRoutes } from "./commands/routes.js";
 import { defineSend } from "./commands/send.js";
 import { defineStaking } from "./commands/stake.js";
 import { defineStatus } from "./commands/status.js";
+import { defineTopUp } from "./commands/topup.js";
 
 export { CliError, EXIT };
 
@@ -74,6 +76,8 @@ export function buildCli(exitCode: { value: number } = { value: EXIT.ok }): Comm
 
   defineNode(program, exec);
   defineSend(program, exec);
+  defineQuote(program, exec);
+  defineTopUp(program, exec);
   defineStatus(program, exec);
   defineRoutes(program, exec);
   defineBalance(program, exec);

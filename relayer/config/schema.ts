@@ -240,6 +240,35 @@ export const configSchema = z
         handover: z.enum(["messages", "bundles"]).default("messages"),
         /** With bundles: how often peers' entry nodes are asked what waits for us (GET /v1/bundles). */
         pullIntervalMs: integer(100).default(5_000),
+        /**
+         * Fee policy (docs/protocol.md 3.9, relayer/README.md "Fees"): a message whose fee plus
+         * top-ups is below its delivery cost × (1 + minMarginPct/100) waits, status `underpaid`.
+         */
+        fees: z
+          .strictObject({
+            minMarginPct: z
+              .preprocess(
+                (v) => (typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v),
+                z.number({ message: "must be a number" }).min(0, "must be at least 0").max(10_000),
+              )
+              .default(0),
+            /** Deliver messages that carry no fee and no top-up (self-relay, demo, fee-less routes). */
+            deliverUnpaid: boolean.default(true),
+            /**
+             * Settlement tokens one native token of a destination is worth, by its code: cost =
+             * gas × gas price (wei, from the destination's RPC) × this. A destination without one
+             * costs 0, so only fee-less messages are told apart there.
+             */
+            nativePrice: z
+              .record(
+                chainCodeString,
+                z.string().regex(/^\d+(\.\d{1,18})?$/, "must be a decimal number"),
+              )
+              .default({}),
+            /** Gas one message is counted at before the relayer measured its own deliveries. */
+            gasPerMessage: integer(1).default(120_000),
+          })
+          .prefault({}),
       })
       .prefault({}),
     routes: z

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, Queue } from "bullmq";
 import {
   encodeFunctionData,
+  formatUnits,
   getAbiItem,
   getAddress,
   type Address,
@@ -40,7 +41,10 @@ import {
   type RecipientPolicy,
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
+import { feeNeeded, judgeFees, messageCost, type FeeGroup } from "./fees.js";
+import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
 import {
+  BATCH_FIXED_GAS,
   MAX_BATCH_MESSAGES,
   batchMessages,
   ceilingGas,
@@ -146,6 +150,11 @@ export class DestinationRelay {
   /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
   private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
+  /**
+   * Items held for their fees (fees.ts): an underpaid message, and a top-up waiting for its
+   * message, by id (lower case), with the id of the message a top-up is for.
+   */
+  private readonly feeHeld = new Map<string, { item: Item; target?: string }>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
   /** Rounds finding out an origin's gas per message; others wait for them (deliverItems). */
@@ -298,7 +307,8 @@ export class DestinationRelay {
     const message = decodeMessage(d.message);
     const policy = await this.policy(origin);
     const valueAtRisk =
-      message.amount > policy.defaultCoverage ? message.amount : policy.defaultCoverage;
+      (message.amount > policy.defaultCoverage ? message.amount : policy.defaultCoverage) +
+      message.fee;
     const outcome = await new Promise<Outcome>((settle) =>
       this.batcher(origin).add({
         data: d,
@@ -615,9 +625,11 @@ export class DestinationRelay {
       if (item.nonce >= chosen.snap.count)
         this.hold(origin, item, `latest signed checkpoint has count ${chosen.snap.count}`);
     if (!covered.length) return;
+    const paying = await this.applyFeePolicy(origin, covered, chosen.snap.count);
+    if (!paying.length) return;
     // Planned by the recipients' policies (plan.ts): a message no signer set can carry, or whose
     // policy coverage this window cannot take, waits alone; system messages go apart.
-    const plan = await this.plan(origin, covered, chosen.signatures.length);
+    const plan = await this.plan(origin, paying, chosen.signatures.length);
     for (const w of plan.waiting) w.item.settle({ kind: "wait", reason: w.reason });
     // Sent back to back (the sender keeps their nonces in order) and confirmed together: waiting
     // for each batch's confirmations before sending the next would cost blocks per batch.
@@ -626,6 +638,120 @@ export class DestinationRelay {
         this.sendBatch(origin, tree, chosen.snap, chosen.signatures, b.items, b.everySigner),
       ),
     );
+  }
+
+  /**
+   * The fee policy (fees.ts) on `items`, all covered by the chosen checkpoint (`count`): returns the items
+   * that pay, a message with its top-ups next to each other. A message held earlier for its fees
+   * and a top-up for it meet here, whichever comes second pulling the other out of its hold; an
+   * underpaid group is held again (status `underpaid`), so it is re-judged every poll and goes back
+   * to the queue after HOLD_MS, never failed. A top-up whose message is neither here nor held waits
+   * for it (the message's delayed job is promoted) unless that message was delivered already.
+   */
+  private async applyFeePolicy(origin: Chain, items: Item[], count: number): Promise<Item[]> {
+    const cfg = this.ctx.cfg;
+    const fees = cfg.relayer.fees;
+    const dest = this.destination;
+    const outbox = addressToBytes32(dest.contracts.outbox).toLowerCase() as Hex;
+    // Pull in the partners held for their fees.
+    const ids = new Set(items.map((i) => i.data.id.toLowerCase()));
+    const targets = new Set<string>();
+    for (const item of items) {
+      const m = decodeMessage(item.data.message);
+      if (m.recipient.toLowerCase() === outbox && m.body.length === 66)
+        targets.add(m.body.toLowerCase());
+    }
+    for (const [id, held] of this.feeHeld) {
+      if (!this.held.has(held.item) || held.item.data.origin !== items[0]!.data.origin) {
+        if (!this.held.has(held.item)) this.feeHeld.delete(id);
+        continue;
+      }
+      // Only what the chosen checkpoint covers can join (it covered them before: counts grow).
+      if (ids.has(id) || held.item.nonce >= count) continue;
+      if (targets.has(id) || (held.target !== undefined && ids.has(held.target))) {
+        clearTimeout(this.held.get(held.item));
+        this.held.delete(held.item);
+        this.feeHeld.delete(id);
+        items.push(held.item);
+        ids.add(id);
+      }
+    }
+    items.sort((a, b) => a.nonce - b.nonce);
+
+    const system = new Set(
+      [origin.contracts.stakingHub, origin.contracts.bank].map((a) =>
+        addressToBytes32(a).toLowerCase(),
+      ),
+    );
+    const nativePrice = fees.nativePrice[dest.codeHex];
+    const gas =
+      BigInt(this.gasPerMessage.get(origin.code) ?? fees.gasPerMessage) +
+      BigInt(Math.ceil(BATCH_FIXED_GAS / items.length));
+    const gasPrice =
+      nativePrice === undefined ? 0n : await this.ctx.client(dest.code).getGasPrice();
+    const cost = messageCost(gas, gasPrice, nativePrice);
+    const judged = judgeFees(
+      items,
+      (i) => ({
+        id: i.data.id,
+        message: i.data.message,
+        system: system.has(decodeMessage(i.data.message).sender.toLowerCase()),
+      }),
+      { destinationOutbox: outbox, cost, config: fees },
+    );
+    const paying: Item[] = judged.pay.flatMap((g) => g.items);
+    for (const { item, target } of judged.orphans) {
+      const [delivered, known] = await Promise.all([
+        ChainStore.delivery(this.ctx.redis, cfg.redis.prefix, target as Hex),
+        ChainStore.message(this.ctx.redis, cfg.redis.prefix, target as Hex),
+      ]);
+      // The origin's index holds every message before the top-up (its nonce is higher): a target it
+      // lacks was made up (Outbox.topUp cannot prove the leaf), and one for another destination is
+      // not ours to pair.
+      const pairable = known !== undefined && known.destination === dest.code;
+      if (delivered || !pairable) {
+        // Nothing to deliver it with: the top-up is a message like any other.
+        const fee = decodeMessage(item.data.message).fee;
+        if (fee >= feeNeeded(1, cost, fees.minMarginPct)) paying.push(item);
+        else this.holdForFees(origin, item, undefined, "top-up below its own delivery cost");
+        continue;
+      }
+      this.holdForFees(origin, item, target, "top-up waits for its message to be delivered with");
+      const job = await this.ctx.queues.queue(dest.codeHex).getJob(target);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    }
+    for (const g of judged.underpaid) await this.underpaid(origin, g);
+    await clearUnderpaid(
+      this.ctx.redis,
+      cfg.redis.prefix,
+      judged.pay.filter((g) => g.fee > 0n).map((g) => g.id),
+    );
+    return paying.sort((a, b) => a.nonce - b.nonce);
+  }
+
+  /** Holds an underpaid group (status `underpaid`) until a top-up for it comes. */
+  private async underpaid(origin: Chain, g: FeeGroup<Item>): Promise<void> {
+    const reason = `underpaid: fees ${g.fee} (top-ups ${g.topUps}) below ${g.needed}`;
+    await markUnderpaid(this.ctx.redis, this.ctx.cfg.redis.prefix, g.id, {
+      fee: g.fee.toString(),
+      topUps: g.topUps.toString(),
+      needed: g.needed.toString(),
+    });
+    this.ctx.metrics.underpaid.inc({
+      origin: origin.codeHex,
+      destination: this.destination.codeHex,
+    });
+    const id = g.id.toLowerCase();
+    for (const item of g.items) {
+      const own = item.data.id.toLowerCase();
+      this.holdForFees(origin, item, own === id ? undefined : id, reason);
+    }
+  }
+
+  private holdForFees(origin: Chain, item: Item, target: string | undefined, reason: string) {
+    this.log.debug({ msgId: item.data.id, reason }, "message waits for its fees");
+    this.feeHeld.set(item.data.id.toLowerCase(), { item, target });
+    this.hold(origin, item, reason);
   }
 
   /**
@@ -754,8 +880,11 @@ export class DestinationRelay {
         const d = describe(item);
         const required =
           d.policy.requiredCoverage !== 0n ? d.policy.requiredCoverage : route.defaultCoverage;
+        // A fee is value at risk too (the Inbox adds it, protocol.md 3.4): a top-up's fee as well.
         item.valueAtRisk =
-          d.kind === "stakeReport" ? 0n : d.amount > required ? d.amount : required;
+          d.kind === "stakeReport"
+            ? 0n
+            : (d.amount > required ? d.amount : required) + decodeMessage(item.data.message).fee;
       }
     return plan;
   }
@@ -1035,6 +1164,11 @@ export class DestinationRelay {
       );
       await this.waitConfirmed(receipt);
       stage("confirmed");
+      this.countFees(
+        origin,
+        items.filter((i) => delivered.has(i.data.id.toLowerCase())),
+        receipt,
+      );
       log.info(
         {
           messages: items.length,
@@ -1080,6 +1214,18 @@ export class DestinationRelay {
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });
     }
+  }
+
+  /** Fees earned and gas spent on a confirmed batch, per route (metrics.ts). */
+  private countFees(origin: Chain, delivered: Item[], receipt: TransactionReceipt): void {
+    const route = { origin: origin.codeHex, destination: this.destination.codeHex };
+    const fees = delivered.reduce((s, i) => s + decodeMessage(i.data.message).fee, 0n);
+    const wei = receipt.gasUsed * receipt.effectiveGasPrice;
+    const nativePrice = this.ctx.cfg.relayer.fees.nativePrice[this.destination.codeHex];
+    const spent = messageCost(receipt.gasUsed, receipt.effectiveGasPrice, nativePrice);
+    this.ctx.metrics.feesEarned.inc(route, Number(formatUnits(fees, 18)));
+    this.ctx.metrics.gasSpentWei.inc(route, Number(wei));
+    this.ctx.metrics.gasSpentTokens.inc(route, Number(formatUnits(spent, 18)));
   }
 
   /** Waits until the receipt is `confirmations` deep and still on the chain. */

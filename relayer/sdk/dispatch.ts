@@ -2,7 +2,7 @@
 import { isHex, parseEventLogs, type Hex, type TransactionReceipt } from "viem";
 
 import { parseChainAddress, type ChainAddress } from "../protocol/chainAddress.js";
-import { MAX_BODY_BYTES } from "../protocol/message.js";
+import { decodeMessage, MAX_BODY_BYTES } from "../protocol/message.js";
 import { IOutboxAbi } from "./abis.js";
 import { codeOf, type DistposChain } from "./client.js";
 import { ContractRevertError, InvalidArgumentError } from "./errors.js";
@@ -50,6 +50,8 @@ export interface SentMessage {
   to: string;
   /** 18 decimals (0 for a pure message). */
   amount: bigint;
+  /** The delivery fee it carries, 18 decimals (docs/protocol.md 3.9; 0 when fee-less). */
+  fee: bigint;
   /** The encoded message (what the destination's Inbox takes). */
   message: Hex;
   transactionHash: Hex;
@@ -84,6 +86,7 @@ export function dispatchOf(
     destination: dispatch.args.destination.toString(16),
     to,
     amount,
+    fee: decodeMessage(dispatch.args.message).fee,
     message: dispatch.args.message,
     transactionHash: receipt.transactionHash,
     blockNumber: receipt.blockNumber,

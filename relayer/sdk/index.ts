@@ -23,6 +23,8 @@ export {
 export { sendMessage, type SendMessageParameters } from "./sendMessage.js";
 export { sendValue, type SendValueParameters, type SentValue } from "./sendValue.js";
 export type { SentMessage } from "./dispatch.js";
+export { quote, type Quote, type QuoteParameters } from "./quote.js";
+export { topUp, type ToppedUp, type TopUpParameters } from "./topUp.js";
 export {
   getMessage,
   type DeliveryStatus,

@@ -4,7 +4,7 @@ import { addressToBytes32, formatChainCode } from "../protocol/chainAddress.js";
 import { IOutboxAbi } from "./abis.js";
 import { codeOf, onChain, toAccount, type AccountLike, type DistposClient } from "./client.js";
 import { checkBody, dispatchOf, recipientOf, type SentMessage } from "./dispatch.js";
-import { RouteError } from "./errors.js";
+import { InvalidArgumentError, RouteError } from "./errors.js";
 import { transact } from "./transact.js";
 
 export interface SendMessageParameters {
@@ -16,11 +16,19 @@ export interface SendMessageParameters {
   body?: Hex;
   /** The sender: a private key or a viem Account. */
   account: AccountLike;
+  /**
+   * Pay the delivery fee (`Outbox.dispatchWithFee`, out of the sender's prepaid fee balance): the
+   * most it may be, 18 decimals. Without it the message is fee-less (`Outbox.dispatch`).
+   */
+  maxFee?: bigint;
+  /** Handler gas the fee is quoted for (with `maxFee`; default 0). */
+  handlerGas?: bigint;
 }
 
 /**
- * Dispatches a pure message (no value) through the origin's Outbox. Checks the route is active and
- * simulates the dispatch before sending.
+ * Dispatches a pure message (no value) through the origin's Outbox, fee-less or, with `maxFee`,
+ * paying the quoted delivery fee from the prepaid balance (`FeeAboveMax` above it). Checks the
+ * route is active and simulates the dispatch before sending.
  */
 export async function sendMessage(
   client: DistposClient,
@@ -44,12 +52,28 @@ export async function sendMessage(
       formatChainCode(recipient.code),
       status === 0 ? "not enrolled at the origin" : "paused at the origin",
     );
-  const receipt = await transact(client, origin, account, {
-    address: origin.contracts.outbox,
-    abi: IOutboxAbi,
-    functionName: "dispatch",
-    args: [recipient.code, addressToBytes32(recipient.account), body],
-    call: "Outbox.dispatch",
-  });
+  if (params.maxFee !== undefined && params.maxFee < 0n)
+    throw new InvalidArgumentError("maxFee", "must be at least 0");
+  const to = addressToBytes32(recipient.account);
+  const receipt = await transact(
+    client,
+    origin,
+    account,
+    params.maxFee === undefined
+      ? {
+          address: origin.contracts.outbox,
+          abi: IOutboxAbi,
+          functionName: "dispatch",
+          args: [recipient.code, to, body],
+          call: "Outbox.dispatch",
+        }
+      : {
+          address: origin.contracts.outbox,
+          abi: IOutboxAbi,
+          functionName: "dispatchWithFee",
+          args: [recipient.code, to, body, params.handlerGas ?? 0n, params.maxFee],
+          call: "Outbox.dispatchWithFee",
+        },
+  );
   return dispatchOf(origin, receipt, params.to, 0n);
 }

@@ -52,6 +52,7 @@ const EXPECTED_GATES: Record<string, string> = {
   "Invoices.issue": "msg.sender != merchant", // example: moves no tokens
   "Outbox.creditFees": "msg.sender != _localBank()", // issue 17: the bank took the tokens
   "Outbox.dispatchSystem": "msg.sender != stakingHub",
+  "Outbox.handle": "msg.sender != inbox", // issue 17: a fee top-up arriving (Outbox.topUp)
   "Outbox.dispatchValue": "msg.sender != _localBank()",
   "Outbox.dispatchValueWithFee": "msg.sender != _localBank()",
   "Outbox.setPrice": "msg.sender != _localBank()", // from an applied reserve report

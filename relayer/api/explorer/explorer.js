@@ -237,6 +237,14 @@ function renderMessage(j, q, tx) {
     );
   else if (d.status === "unverified")
     steps.push(step("bad", "Unverified", "no Outbox this node reads dispatched it"));
+  else if (d.status === "underpaid")
+    steps.push(
+      step(
+        "wait",
+        "Underpaid",
+        `the relayer holds it: fees ${formatAmount(d.fees.fee)} (top-ups ${formatAmount(d.fees.topUps)}) below the ${formatAmount(d.fees.needed)} tokens it asks to deliver to chain ${d.chain}`,
+      ),
+    );
   else
     steps.push(
       step(
@@ -271,6 +279,7 @@ function renderMessage(j, q, tx) {
       el("tr", {}, el("th", {}, "from"), el("td", { class: "mono" }, m.from)),
       el("tr", {}, el("th", {}, "to"), el("td", { class: "mono" }, m.to)),
       el("tr", {}, el("th", {}, "amount"), el("td", {}, `${formatAmount(m.amount)} tokens`)),
+      el("tr", {}, el("th", {}, "fee"), el("td", {}, `${formatAmount(m.fee ?? "0")} tokens`)),
       el(
         "tr",
         {},
@@ -296,7 +305,12 @@ function renderMessage(j, q, tx) {
     ),
   );
   // Keep following a message on its way, and a delivery until its block is confirmed.
-  if (j.status === "pending" || j.status === "unknown" || d.confirmed === false)
+  if (
+    j.status === "pending" ||
+    j.status === "underpaid" ||
+    j.status === "unknown" ||
+    d.confirmed === false
+  )
     refresh = setTimeout(() => go(q, { quiet: true }), 2000);
 }
 

@@ -5,6 +5,7 @@ import {
   formatChainCode,
   formatTokens,
   getToken,
+  MESSAGE_DECIMALS,
   parseTokens,
   sendMessage,
   sendValue,
@@ -17,6 +18,7 @@ import {
 import { recipientOf, checkBody } from "../../sdk/dispatch.js";
 import { CliError, EXIT, parseSeconds, type Context } from "../context.js";
 import type { Exec } from "../main.js";
+import { wholeNumber } from "./quote.js";
 import { describeDelivery } from "./status.js";
 
 interface SendOptions {
@@ -27,6 +29,8 @@ interface SendOptions {
   keyEnv?: string;
   wait?: boolean;
   timeout: string;
+  maxFee?: string;
+  handlerGas?: string;
 }
 
 export function defineSend(program: Command, exec: Exec): void {
@@ -45,6 +49,11 @@ export function defineSend(program: Command, exec: Exec): void {
     .option("--text <text>", "payload as UTF-8 text (instead of --body)")
     .option("--chain <code>", "origin chain (default: the config's home)")
     .option("--key-env <NAME>", "env var holding the sender's key (default: keys.user)")
+    .option(
+      "--max-fee <tokens>",
+      "pay the delivery fee from the prepaid fee balance, at most this (a message only)",
+    )
+    .option("--handler-gas <gas>", "handler gas the fee is quoted for (with --max-fee)", "0")
     .option("--wait", "wait until the destination Inbox delivered it")
     .option("--timeout <seconds>", "how long --wait waits", "600")
     .action(exec(runSend));
@@ -70,6 +79,11 @@ export async function runSend(ctx: Context, to: string, o: SendOptions): Promise
       throw new CliError(`${(e as Error).message} (for text, use --text)`, EXIT.usage);
     }
   }
+  if (o.maxFee !== undefined && o.amount !== undefined)
+    throw new CliError("--max-fee pays a message's fee; not with --amount", EXIT.usage);
+  const maxFee =
+    o.maxFee === undefined ? undefined : parseTokens(o.maxFee, MESSAGE_DECIMALS, "--max-fee");
+  const handlerGas = wholeNumber(o.handlerGas ?? "0", "--handler-gas");
   const timeoutSeconds = parseSeconds(o.timeout);
   const origin = ctx.chain(o.chain);
   const key = ctx.key(o.keyEnv, "user");
@@ -89,7 +103,13 @@ export async function runSend(ctx: Context, to: string, o: SendOptions): Promise
     if (sent.approval) ctx.progress(`approved the bank for ${amountText} (tx ${sent.approval})`);
   } else {
     ctx.progress(`dispatching through the Outbox of ${origin.codeHex}…`);
-    sent = await sendMessage(client, { from: origin.code, to, body, account: key });
+    sent = await sendMessage(client, {
+      from: origin.code,
+      to,
+      body,
+      account: key,
+      ...(maxFee !== undefined ? { maxFee, handlerGas } : {}),
+    });
   }
   const result: Record<string, unknown> = {
     id: sent.id,
@@ -98,10 +118,12 @@ export async function runSend(ctx: Context, to: string, o: SendOptions): Promise
     to,
     amount: sent.amount.toString(),
     amountText,
+    fee: sent.fee.toString(),
+    feeText: formatTokens(sent.fee, MESSAGE_DECIMALS),
     tx: sent.transactionHash,
     status: "dispatched",
   };
-  const head = `message ${sent.id} (nonce ${sent.nonce}) from ${sent.origin} to ${to}${o.amount ? `, ${amountText}` : ""}\ntx ${sent.transactionHash}`;
+  const head = `message ${sent.id} (nonce ${sent.nonce}) from ${sent.origin} to ${to}${o.amount ? `, ${amountText}` : ""}\nfee ${formatTokens(sent.fee, MESSAGE_DECIMALS)}\ntx ${sent.transactionHash}`;
   if (!o.wait) {
     ctx.print(`${head}\nstatus dispatched`, result);
     return EXIT.ok;

@@ -102,7 +102,7 @@ export async function runStatus(
     const result = (await getNodeMessage(o.node, hex)) as
       | {
           message?: { from?: string; to?: string; amount?: string };
-          destination?: { status?: string };
+          destination?: { status?: string; fees?: { fee: string; topUps: string; needed: string } };
         }
       | undefined;
     if (!result) {
@@ -110,8 +110,13 @@ export async function runStatus(
       return EXIT.notFound;
     }
     const status = result.destination?.status ?? "unknown";
+    const fees = result.destination?.fees;
     ctx.print(
-      `message ${hex}\n  from ${result.message?.from ?? "?"}\n  to   ${result.message?.to ?? "?"}\n  amount ${result.message?.amount ?? "0"} (18 decimals)\n  status ${status}`,
+      `message ${hex}\n  from ${result.message?.from ?? "?"}\n  to   ${result.message?.to ?? "?"}\n  amount ${result.message?.amount ?? "0"} (18 decimals)\n  status ${status}${
+        fees
+          ? `\n  fees ${fees.fee} (top-ups ${fees.topUps}) below the ${fees.needed} the relayer asks (18 decimals): \`distpos topup ${hex} --amount <tokens>\``
+          : ""
+      }`,
       result,
     );
     return exitOf(status);

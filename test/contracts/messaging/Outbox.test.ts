@@ -241,6 +241,81 @@ describe("Outbox", function () {
     });
   });
 
+  describe("fee top-ups (docs/protocol.md 3.9)", function () {
+    /** Dispatches a message from `user` and credits `user` 10 units of prepaid fees. */
+    async function messageAndBalance() {
+      const { args } = await dispatch("0xab");
+      await (await unit.outbox.connect(unit.bank).creditFees(user.address, 10n)).wait();
+      return args.message as Hex;
+    }
+
+    it("dispatches the top-up to the destination's Outbox, paid from the prepaid balance", async function () {
+      const message = await messageAndBalance();
+      const id = messageId(message);
+      const [, , , peerOutbox] = await ethers.getSigners();
+      const receipt = await (await unit.outbox.connect(user).topUp(message, 4n)).wait();
+      const logs = receipt!.logs.map((l) => unit.outbox.interface.parseLog(l)!);
+      const dispatched = logs.find((l) => l.name === "Dispatch")!.args;
+      const topUp = decodeMessage(dispatched.message as Hex);
+      expect(topUp).to.deep.include({
+        nonce: 1,
+        destination: PEER,
+        recipient: addressToBytes32(peerOutbox!.address as Hex),
+        sender: addressToBytes32(user.address as Hex),
+        amount: 0n,
+        fee: 4n,
+        body: id,
+      });
+      const event = logs.find((l) => l.name === "FeeToppedUp")!.args;
+      expect([event.id, event.topUpId, event.destination, event.amount]).to.deep.equal([
+        id,
+        dispatched.id,
+        PEER,
+        4n,
+      ]);
+      expect(await unit.outbox.feeBalance(user.address)).to.equal(6n);
+      expect(await unit.outbox.feesDispatched(PEER)).to.equal(4n);
+    });
+
+    it("refuses a zero amount, a short balance, a foreign and an unknown message", async function () {
+      const message = await messageAndBalance();
+      await expect(unit.outbox.connect(user).topUp(message, 0n)).to.be.revertedWithCustomError(
+        unit.outbox,
+        "ZeroTopUp",
+      );
+      await expect(unit.outbox.connect(user).topUp(message, 11n))
+        .to.be.revertedWithCustomError(unit.outbox, "FeeBalanceShort")
+        .withArgs(11n, 10n);
+      const m = decodeMessage(message);
+      const foreign = encodeMessage({ ...m, origin: PEER, destination: unit.code });
+      await expect(unit.outbox.connect(user).topUp(foreign, 1n))
+        .to.be.revertedWithCustomError(unit.outbox, "NotOurMessage")
+        .withArgs(PEER);
+      const unknown = encodeMessage({ ...m, nonce: 1 });
+      await expect(unit.outbox.connect(user).topUp(unknown, 1n))
+        .to.be.revertedWithCustomError(unit.outbox, "UnknownMessage")
+        .withArgs(1, 1);
+      expect(await unit.outbox.feeBalance(user.address)).to.equal(10n);
+    });
+
+    it("receives top-ups only from the local Inbox, with a 32-byte body", async function () {
+      const id = messageId(await messageAndBalance());
+      await expect(unit.outbox.connect(user).handle(PEER, RECIPIENT, 0n, id))
+        .to.be.revertedWithCustomError(unit.outbox, "NotInbox")
+        .withArgs(user.address);
+      const inbox = await unit.inbox.getAddress();
+      await networkHelpers.impersonateAccount(inbox);
+      await networkHelpers.setBalance(inbox, 10n ** 18n);
+      const asInbox = await ethers.getSigner(inbox);
+      await expect(unit.outbox.connect(asInbox).handle(PEER, RECIPIENT, 0n, id))
+        .to.emit(unit.outbox, "FeeTopUpReceived")
+        .withArgs(PEER, id, RECIPIENT);
+      await expect(unit.outbox.connect(asInbox).handle(PEER, RECIPIENT, 0n, "0x01"))
+        .to.be.revertedWithCustomError(unit.outbox, "MalformedTopUp")
+        .withArgs(1);
+    });
+  });
+
   describe("snapshots", function () {
     it("records the root at the current count, equal to the TypeScript tree's", async function () {
       const tree = new MerkleTree();

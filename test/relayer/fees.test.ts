@@ -1,0 +1,217 @@
+/**
+ * The relayer's fee policy (docs/protocol.md 3.9, relayer/README.md "Fees") with a real node
+ * process, real chains over JSON-RPC and the real Redis: a message whose fee is below the
+ * relayer's cost waits with status `underpaid` (not failed, not lost); a top-up on the origin
+ * (`Outbox.topUp`) too small to cover both leaves them waiting; a sufficient one gets the message and
+ * its top-ups delivered together, once, and the deliverer is paid their fees on the destination.
+ */
+import { expect } from "chai";
+import { ethers } from "ethers";
+import type { Redis } from "ioredis";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+
+import { encodeMessage } from "../../relayer/protocol/index.js";
+import { dispatchedMessages, fundedWallets, ONE, relay, type TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { killAll, runCli } from "./helpers/proc.js";
+import {
+  deliveries,
+  deploySink,
+  dispatchMany,
+  fundedKey,
+  nodeConfigFile,
+  runNode,
+} from "./helpers/scenario.js";
+
+describe("relayer fees: underpaid messages wait for a top-up", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let prefix: string;
+  let a: TestChain;
+  let b: TestChain;
+  let sink: string;
+
+  before(async function () {
+    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
+    [a, b] = net.chains as [TestChain, TestChain];
+    sink = await deploySink(b);
+    redis = newRedis();
+  });
+  after(async function () {
+    await net.close();
+    redis.disconnect();
+  });
+  beforeEach(() => (prefix = testPrefix("fees")));
+  afterEach(async function () {
+    await killAll();
+    await clearPrefix(redis, prefix);
+  });
+
+  /** The node's answer for message `id`. */
+  async function journey(apiUrl: string, id: string) {
+    const res = await fetch(`${apiUrl}/v1/messages/${id}`);
+    return (await res.json()) as {
+      status: string;
+      destination: { fees?: { needed: string; topUps: string } };
+    };
+  }
+
+  /** A node of A's community relaying to B with the strict fee policy, and a user with prepaid fees. */
+  async function strictNode(name: string) {
+    const relayerKey = await fundedKey(net);
+    const relayer = privateKeyToAccount(relayerKey).address;
+    const codeB = b.suite.addresses.chainCode;
+    const { file, env } = nodeConfigFile(
+      net,
+      a.suite.addresses.chainCode,
+      prefix,
+      { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
+      {
+        roles: ["indexer", "api", "attester", "relayer"],
+        relayer: {
+          destinations: [codeB],
+          fees: { deliverUnpaid: false, minMarginPct: 10, nativePrice: { [codeB]: "1" } },
+        },
+      },
+    );
+    const node = await runNode(name, file, env);
+    // A user with prepaid fees on A (the tokens sit in A's bank, the balance in A's Outbox).
+    const [user] = await fundedWallets(a.connection, a.suite, 1, 10n * ONE);
+    await (await a.suite.token.connect(user!).approve(a.suite.addresses.bank, 2n * ONE)).wait();
+    await (await a.suite.bank.connect(user!).prepayFees(2n * ONE)).wait();
+    return { apiUrl: node.apiUrl!, file, env, relayer, codeB, user: user! };
+  }
+
+  /** What B's bank holds for `relayer` out of A's reserve: earned, or owed until the reserve covers it. */
+  async function paidTo(relayer: string) {
+    const [earned, owed] = await Promise.all([
+      b.suite.bank.earned(relayer),
+      b.suite.bank.feesOwed(a.suite.code, relayer),
+    ]);
+    return earned + owed;
+  }
+
+  it("holds a fee-less message as underpaid, then delivers it with its top-ups in one batch", async function () {
+    const { apiUrl, file, env, relayer, codeB, user } = await strictNode("fees");
+
+    const [id] = await dispatchMany(a, b, sink, 1);
+    const status = await waitFor("status underpaid", async () => {
+      const j = await journey(apiUrl, id!);
+      return j.status === "underpaid" && j;
+    });
+    const needed = BigInt(status.destination.fees!.needed);
+    expect(needed > 1n).to.equal(true);
+    // `distpos status --node` shows it too, and exits as for a message on its way (6).
+    const shown = await runCli(["-c", file, "status", id!, "--node", apiUrl], env);
+    expect(shown.code).to.equal(6);
+    expect(shown.stdout).to.contain("status underpaid").and.to.contain("distpos topup");
+
+    const encoded = (await dispatchedMessages(a)).find((m) => m.id.toLowerCase() === id)!.encoded;
+    const outbox = a.suite.outbox.connect(user);
+    const topUpIds: string[] = [];
+    const topUp = async (amount: bigint) => {
+      const receipt = await (await outbox.topUp(encoded, amount)).wait();
+      const ev = receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "FeeToppedUp")!;
+      topUpIds.push((ev.args.topUpId as string).toLowerCase());
+    };
+    // One unit of top-up is far below the cost of delivering two messages: both keep waiting.
+    await topUp(1n);
+    await waitFor("the small top-up judged with its message", async () => {
+      const j = await journey(apiUrl, id!);
+      return j.status === "underpaid" && j.destination.fees && j.destination.fees.topUps === "1";
+    });
+    expect((await deliveries(b)).has(id!)).to.equal(false);
+
+    const before = await paidTo(relayer);
+    await topUp(ONE);
+    const all = [id!, ...topUpIds];
+    const delivered = await waitFor("the message and its top-ups delivered", async () => {
+      const d = await deliveries(b);
+      return all.every((x) => d.has(x)) && d;
+    });
+    // Together, in one transaction, each once.
+    const txs = all.map((x) => delivered.get(x)!);
+    for (const t of txs) expect(t).to.have.length(1);
+    expect(new Set(txs.map((t) => t[0])).size).to.equal(1);
+    // The deliverer is paid both top-ups (earned, or owed until A's reserve on B covers it).
+    expect((await paidTo(relayer)) - before).to.equal(ONE + 1n);
+    await waitFor(
+      "status delivered",
+      async () => (await journey(apiUrl, id!)).status === "delivered",
+    );
+    // The relayer counts a batch's fees once its confirmations are in (the index may see it first).
+    const route = await waitFor("the route's fees counted", async () => {
+      const fees = (await (await fetch(`${apiUrl}/v1/fees`)).json()) as {
+        routes: {
+          origin: string;
+          destination: string;
+          feesEarned: number;
+          gasSpentTokens: number;
+        }[];
+      };
+      const r = fees.routes.find(
+        (x) => x.origin === a.suite.addresses.chainCode && x.destination === codeB,
+      );
+      return r && r.feesEarned > 0 && r;
+    });
+    expect(Math.abs(route.feesEarned - 1)).to.be.lessThan(1e-9);
+    expect(route.gasSpentTokens).to.be.greaterThan(0);
+  });
+
+  it("delivers a message that pays its quote, and the deliverer is paid the quoted fee", async function () {
+    // B's governance prices A's messages; B's reserve report carries the price to A's Outbox.
+    const timelock = b.suite.addresses.timelock;
+    await b.connection.networkHelpers.impersonateAccount(timelock);
+    await b.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
+    const governance = b.suite.bank.connect(await b.connection.ethers.getSigner(timelock));
+    await (await governance.setDeliveryPrice(a.suite.code, 10n ** 12n, 10n ** 16n, 0)).wait();
+    await relay(b, a, { signers: b.attesters });
+    const { relayer, user } = await strictNode("fees-paid");
+    const before = await paidTo(relayer);
+    const handlerGas = 100_000n;
+    const quoted = await a.suite.outbox.quote(b.suite.code, 4, handlerGas, 0);
+    expect(quoted > 0n).to.equal(true);
+    const receipt = await (
+      await a.suite.outbox
+        .connect(user)
+        .dispatchWithFee(
+          b.suite.code,
+          ethers.zeroPadValue(sink, 32),
+          "0x01020304",
+          handlerGas,
+          quoted,
+        )
+    ).wait();
+    const id = (
+      receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "Dispatch")!.args.id as string
+    ).toLowerCase();
+    await waitFor("the paid message delivered", async () => (await deliveries(b)).has(id));
+    expect((await paidTo(relayer)) - before).to.equal(quoted);
+  });
+
+  it("delivers a top-up of a made-up message alone, as the paid message it is", async function () {
+    const { user } = await strictNode("fees-made-up");
+    // Well formed, from A, below A's count, but no leaf of A's tree: the Outbox cannot tell.
+    const real = (await dispatchedMessages(a))[0]!;
+    const fake = encodeMessage({ ...real.message, destination: b.suite.code, body: "0xdead" });
+    const receipt = await (await a.suite.outbox.connect(user).topUp(fake, ONE)).wait();
+    const topUpId = (
+      receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "FeeToppedUp")!.args.topUpId as string
+    ).toLowerCase();
+    await waitFor("the lone top-up delivered", async () => (await deliveries(b)).has(topUpId));
+  });
+});
