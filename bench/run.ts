@@ -54,11 +54,11 @@ import { breakdown, type GasBreakdown } from "./gas/trace.js";
 import { TX_GAS_LIMIT, toSample } from "./gas/tx.js";
 import { treeSizeSeries } from "./gas/treeSize.js";
 import { writeResultsMarkdown } from "./markdown.js";
+import { progressLog } from "./progress.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const started = Date.now();
-const log = (line: string) =>
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+const log = progressLog();
 
 const WARMUP_DISPATCHES = 1_000;
 const SIGNER_COUNTS = [1, 3, 5] as const;

@@ -41,11 +41,11 @@ import {
   waitMined,
   type LoadTarget,
 } from "./load.js";
+import { progressLog } from "../progress.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const started = Date.now();
-const log = (line: string) =>
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+const log = progressLog();
 
 const BACKLOG = Number(process.env.BENCH_ANVIL_BACKLOG ?? 5_000);
 const RATE = Number(process.env.BENCH_ANVIL_RATE ?? 500);

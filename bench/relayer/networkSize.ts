@@ -50,11 +50,10 @@ import {
   type NodeCost,
   type SizeRun,
 } from "./networkSizeReport.js";
+import { progressLog } from "../progress.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const started = Date.now();
-const log = (line: string) =>
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+const log = progressLog();
 
 const SIZES = (process.env.BENCH_NETWORK_SIZES ?? "2,4,8").split(",").map(Number);
 const PAIR_RATE = Number(process.env.BENCH_PAIR_RATE ?? 1);

@@ -55,11 +55,11 @@ import {
 import type { BenchResults } from "../gas/report.js";
 import { writeResultsMarkdown } from "../markdown.js";
 import type { RelayerResults, Stages } from "./report.js";
+import { progressLog } from "../progress.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const started = Date.now();
-const log = (line: string) =>
-  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+const log = progressLog();
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_200);
