@@ -65,7 +65,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     enum Kind {
         Call, // recipient.handle(origin, sender, 0, body)
         StakeReport, // applied to the mirror
-        BankMessage, // localBank.onBankMessage(origin, nonce, body)
+        BankMessage, // localBank.onBankMessage(origin, nonce, body, first signer)
         ValueTransfer // localBank.payout(...), then recipient.handle(origin, originalSender, amount, userBody)
     }
 
@@ -96,6 +96,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
         uint256 signerStake; // mirrored stake of the batch's signers together
         uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
+        address[] signers; // recovered, ascending; a bank message gets them (a price raise needs them)
     }
 
     /// @param registry_ the route registry of this chain; its local code is read once here
@@ -133,8 +134,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
         // 2. Signers, and the mirrored stake they hold together.
         Batch memory batch;
-        address[] memory signers;
-        (signers, batch.signerStake) = _recoverSigners(route, checkpoint, signatures);
+        (batch.signers, batch.signerStake) = _recoverSigners(route, checkpoint, signatures);
 
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         _checkMessages(route, checkpoint.count, messages, batch);
@@ -153,10 +153,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 4. The strictest recipient policy, a majority for a mirror change, the policy cap, then
         // the signers' free stake. The accepted checkpoint and its signatures go to the log, where a
         // watcher finds them however `deliver` was called.
-        if (signers.length < batch.minSigners) revert TooFewSigners(signers.length, batch.minSigners);
+        if (batch.signers.length < batch.minSigners)
+            revert TooFewSigners(batch.signers.length, batch.minSigners);
         if (batch.stakeReport) _requireMirrorQuorum(route.origin, batch.signerStake);
         if (batch.policyCoverage != 0) _chargePolicyCoverage(route.origin, batch.policyCoverage);
-        _chargeCoverage(route.origin, signers, batch.valueAtRisk);
+        _chargeCoverage(route.origin, batch.signers, batch.valueAtRisk);
         _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
@@ -191,7 +192,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes calldata body = message.body();
         Kind kind = _classify(route, message.sender(), recipientWord, message.amount(), body);
         if (kind == Kind.BankMessage) {
-            ICorrespondentBank(route.localBank).onBankMessage(origin, nonce, body);
+            // The batch's signers are gone: a retried report cannot raise a price (3.9).
+            ICorrespondentBank(route.localBank).onBankMessage(origin, nonce, body, address(0));
         } else if (kind == Kind.ValueTransfer) {
             address recipient = ChainAddress.toAddress(recipientWord);
             uint256 amount = message.amount();
@@ -556,7 +558,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes32 sender = _get(batch.senders, i);
         bytes32 recipient = _get(batch.recipients, i);
         if (sender == route.peerStakingHub || sender == route.peerBank) {
-            _executeSystem(route, id, nonce, m);
+            _executeSystem(route, id, m, batch.signers);
             return;
         }
         if (!ChainAddress.isEvmAddress(recipient)) {
@@ -575,7 +577,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
-    function _executeSystem(Route memory route, bytes32 id, uint32 nonce, bytes calldata m) private {
+    function _executeSystem(
+        Route memory route,
+        bytes32 id,
+        bytes calldata m,
+        address[] memory signers
+    ) private {
         uint64 origin = route.origin;
         bytes32 sender = m.sender();
         bytes32 recipient = m.recipient();
@@ -583,14 +590,14 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes calldata body = m.body();
         Kind kind = _classify(route, sender, recipient, amount, body);
         if (kind == Kind.StakeReport) {
-            _applyStakeReport(origin, body, nonce);
+            _applyStakeReport(origin, body, m.nonce());
             return;
         }
         if (kind == Kind.BankMessage) {
             _callBounded(
                 id,
                 route.localBank,
-                abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, nonce, body))
+                abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, m.nonce(), body, signers[0]))
             );
             return;
         }

@@ -346,6 +346,7 @@ describe("Security: privileged functions cannot move funds", function () {
           a.code,
           1,
           ethers.concat(["0x03", ethers.toBeHex(10n * ONE, 32)]),
+          attacker,
         ]),
       ).to.equal(false);
       expect(

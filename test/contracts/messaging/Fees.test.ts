@@ -12,6 +12,7 @@ import {
   addressToBytes32,
   buildDelivery,
   encodeMessage,
+  encodeReserveReport,
   MerkleTree,
   messageId,
   type Hex,
@@ -65,12 +66,24 @@ describe("Delivery fees", function () {
     return chain.suite.bank.connect(await chain.connection.ethers.getSigner(timelock));
   }
 
-  /** B's governance prices A's messages; the report carrying the price is relayed to A. */
+  /**
+   * B's governance prices A's messages; the report carrying the price is relayed to A, where a
+   * raise waits A's exposure window W (3.9, "Price delay") and is then applied by anyone.
+   */
   async function publishPrice(perGas = PER_GAS, base = BASE, premiumPpm = 0) {
     await (
       await (await governanceOf(b)).setDeliveryPrice(a.suite.code, perGas, base, premiumPpm)
     ).wait();
     await relay(b, a, { signers: b.attesters });
+    await passWindow(a);
+    const pending = await a.suite.bank.pendingPrice(b.suite.code);
+    if (pending.readyAt !== 0n) await (await a.suite.bank.applyPendingPrice(b.suite.code)).wait();
+  }
+
+  /** Lets `chain`'s exposure window W pass. */
+  async function passWindow(chain: TestChain) {
+    const window = await chain.suite.inbox.exposureWindow();
+    await chain.connection.networkHelpers.time.increase(window);
   }
 
   /** A user on A with `amount` of prepaid fees. */
@@ -114,11 +127,40 @@ describe("Delivery fees", function () {
       .slice(-3);
     await relay(b, a, { signers: b.attesters, nonces: [reports[2].nonce] });
     expect(await a.suite.bank.creditView(b.suite.code)).to.equal(100n * ONE);
+    // A raise waits W, then applies.
+    expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(0n);
+    await passWindow(a);
+    await (await a.suite.bank.applyPendingPrice(b.suite.code)).wait();
     expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(2n);
     // r1 is older and lowers A's credit view, so it applies; its price does not.
     await relay(b, a, { signers: b.attesters, nonces: [reports[0].nonce] });
     expect(await a.suite.bank.creditView(b.suite.code)).to.equal(0n);
     expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(2n);
+  });
+
+  it("applies a lower price at once and a raise only after W, keeping the delay across reports that repeat it", async function () {
+    await publishPrice(PER_GAS, BASE, 500);
+    const governance = await governanceOf(b);
+    // Lower perGas, raise base: the lower part applies at once, the raise waits.
+    await (await governance.setDeliveryPrice(a.suite.code, PER_GAS / 2n, 2n * BASE, 500)).wait();
+    await relay(b, a, { signers: b.attesters });
+    let price = await a.suite.outbox.price(b.suite.code);
+    expect([price.perGas, price.base]).to.deep.equal([PER_GAS / 2n, BASE]);
+    const [, readyAt] = await a.suite.bank.pendingPrice(b.suite.code);
+    await expect(a.suite.bank.applyPendingPrice(b.suite.code))
+      .to.be.revertedWithCustomError(a.suite.bank, "PriceNotReady")
+      .withArgs(b.suite.code, readyAt);
+    // A later report with the same price does not restart the delay; once it has run, the next
+    // such report applies it.
+    await passWindow(a);
+    await fundReserve(b, a, ONE); // B reports again: same price
+    await relay(b, a, { signers: b.attesters });
+    price = await a.suite.outbox.price(b.suite.code);
+    expect([price.perGas, price.base]).to.deep.equal([PER_GAS / 2n, 2n * BASE]);
+    await expect(a.suite.bank.applyPendingPrice(b.suite.code)).to.be.revertedWithCustomError(
+      a.suite.bank,
+      "NoPendingPrice",
+    );
   });
 
   it("refuses a premium above the bound, and a price from anyone but governance", async function () {
@@ -276,5 +318,78 @@ describe("Delivery fees", function () {
       b.suite.inbox,
       "InsufficientCoverage",
     );
+  });
+
+  /**
+   * Issue 17, "a false price": B's attester `liar` signs a checkpoint of B that A's Outbox-side
+   * never had, holding a made-up reserve report of B's bank that prices A's messages at `price`.
+   * Placed 50 nonces beyond B's count (a premature count: provable on B), so B's real later
+   * messages keep their nonces.
+   */
+  async function forgeReport(liar: (typeof b.attesters)[number], perGas: bigint, base: bigint) {
+    const leaves = (await dispatchedMessages(b)).map((m) => m.id as Hex);
+    const nonce = leaves.length + 50;
+    const message = encodeMessage({
+      nonce,
+      origin: b.suite.code,
+      sender: addressToBytes32(b.suite.addresses.bank as Hex),
+      destination: a.suite.code,
+      recipient: addressToBytes32(a.suite.addresses.bank as Hex),
+      amount: 0n,
+      body: encodeReserveReport({
+        reserve: 0n,
+        pending: 0n,
+        received: 0n,
+        suspended: false,
+        perGas,
+        base,
+        premiumPpm: 0,
+      }),
+    });
+    while (leaves.length < nonce) leaves.push(ethers.ZeroHash as Hex);
+    const tree = MerkleTree.from([...leaves, messageId(message)]);
+    const checkpoint = { origin: b.suite.code, root: tree.root(), count: tree.count };
+    const built = buildDelivery({ tree, count: tree.count, messages: [message] });
+    const [signature] = await signAll([liar], domainOf(b), checkpoint);
+    await (
+      await deliver(a, {
+        checkpoint,
+        signatures: [signature],
+        messages: built.messages,
+        proof: built.proof,
+      })
+    ).wait();
+    return { checkpoint, signature };
+  }
+
+  it("a false price cannot raise what A's senders pay: the raise waits W and is dropped once its signer is proven", async function () {
+    await fundReserve(b, a, 100n * ONE);
+    await publishPrice();
+    const honestQuote = await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0);
+    const { user, onA } = await prepaidUser(100n * ONE);
+    // B's liar makes up a report pricing A's messages 1,000 times higher.
+    const liar = b.attesters[0];
+    const lie = await forgeReport(liar, PER_GAS * 1000n, BASE * 1000n);
+    // Before the fix the price applied at once and a sender with a loose maximum paid ~1,000×.
+    expect(await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0)).to.equal(honestQuote);
+    const balance = await a.suite.outbox.feeBalance(user.address);
+    await (
+      await onA.outbox.dispatchWithFee(b.suite.code, RECIPIENT, "0xbeef", HANDLER_GAS, 10n * ONE)
+    ).wait();
+    expect(balance - (await a.suite.outbox.feeBalance(user.address))).to.equal(honestQuote);
+
+    // The watcher proves the lie on B; the zero report reaches A with the honest majority.
+    const [, , , prover] = await b.connection.ethers.getSigners();
+    await (
+      await suiteAs(b.suite, prover).stakingHub.proveFraud(lie.checkpoint, lie.signature)
+    ).wait();
+    await relay(b, a, { signers: b.attesters.slice(1) });
+    expect(await a.suite.inbox.mirroredStake(b.suite.code, liar.address)).to.equal(0n);
+    // W later the raise is dropped, not applied.
+    await passWindow(a);
+    await expect(a.suite.bank.applyPendingPrice(b.suite.code))
+      .to.emit(a.suite.bank, "PriceRaiseDropped")
+      .withArgs(b.suite.code, ethers.encodeBytes32String("signer removed"));
+    expect(await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0)).to.equal(honestQuote);
   });
 });
