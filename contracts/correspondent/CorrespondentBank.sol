@@ -448,23 +448,89 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
 
     /// @inheritdoc ICorrespondentBank
     /// @dev One call per batch. Books `received[origin] += fees` (fees are counted like transfers
-    /// in the origin's credit view), pays what `reserve − pending` covers into the deliverer's
-    /// earned balance and books the rest owed (pending) for `claimFees`. Moves no token.
-    function payFees(uint64 origin, address deliverer, uint256 fees) external nonReentrant onlyInbox {
+    /// in the origin's credit view). The premium `min(premiumBase · premiumPpm / 10^6, fees)` at our
+    /// price for `origin` goes to the signers, each `premium · charge / Σ charges` (rounded down);
+    /// the deliverer gets the rest, rounding included, so the shares sum to the fees exactly. Each
+    /// share is paid into the earned balance while `reserve − pending` covers it, the rest booked
+    /// owed (pending) for `claimFees`: one write per recipient. Moves no token.
+    function payFees(
+        uint64 origin,
+        address deliverer,
+        uint256 fees,
+        uint256 premiumBase,
+        address[] calldata signers,
+        uint256[] calldata charges
+    ) external nonReentrant onlyInbox {
         Account storage a = _accounts[origin];
         a.received += fees;
-        uint256 feesLocal = fees / scale;
         uint256 free = a.reserve > a.pending ? a.reserve - a.pending : 0;
-        uint256 paid = feesLocal < free ? feesLocal : free;
-        uint256 owed = feesLocal - paid;
+        uint256 rest = fees / scale;
+        if (premiumBase != 0) {
+            // From here `premiumBase` holds the premium itself (local units): one stack slot less.
+            premiumBase = _premiumOf(origin, fees, premiumBase);
+            uint256 shared;
+            (shared, free) = _payPremium(a, origin, premiumBase, signers, charges, free);
+            rest -= shared;
+        }
+        _payDeliverer(a, origin, deliverer, rest, free);
+        _afterAccountChange(origin);
+    }
+
+    /// @dev The deliverer's part of a batch's fees (`_payFee`), logged `FeesPaid`.
+    function _payDeliverer(Account storage a, uint64 origin, address deliverer, uint256 amount, uint256 free) private {
+        (uint256 paid, uint256 owed) = _payFee(a, origin, deliverer, amount, free);
+        emit FeesPaid(origin, deliverer, paid, owed);
+    }
+
+    /// @dev The premium of a batch from `origin` (local units): our rate for `origin` on
+    /// `premiumBase`, at most the batch's `fees` (both 18 decimals).
+    function _premiumOf(uint64 origin, uint256 fees, uint256 premiumBase) private view returns (uint256) {
+        uint256 premium = (premiumBase * _prices[origin].premiumPpm) / 1e6;
+        return (premium < fees ? premium : fees) / scale;
+    }
+
+    /// @dev Shares `premium` (local units) among `signers` in proportion to `charges`, each share
+    /// paid out of `free` or booked owed; returns the total shared (rounded down) and what is left
+    /// of `free`.
+    function _payPremium(
+        Account storage a,
+        uint64 origin,
+        uint256 premium,
+        address[] calldata signers,
+        uint256[] calldata charges,
+        uint256 free
+    ) private returns (uint256 shared, uint256 left) {
+        left = free;
+        uint256 charged;
+        for (uint256 i = 0; i < charges.length; ++i) charged += charges[i];
+        if (charged == 0) return (0, left);
+        for (uint256 i = 0; i < charges.length; ++i) {
+            uint256 share = (premium * charges[i]) / charged;
+            if (share == 0) continue;
+            shared += share;
+            (uint256 paid, uint256 owed) = _payFee(a, origin, signers[i], share, left);
+            left -= paid;
+            emit PremiumPaid(origin, signers[i], paid, owed);
+        }
+    }
+
+    /// @dev Pays `amount` (local units) of `origin`'s fees to `account`'s earned balance out of
+    /// `free` (`origin`'s reserve − pending), booking what `free` lacks owed and pending.
+    function _payFee(
+        Account storage a,
+        uint64 origin,
+        address account,
+        uint256 amount,
+        uint256 free
+    ) private returns (uint256 paid, uint256 owed) {
+        paid = amount < free ? amount : free;
+        owed = amount - paid;
         a.reserve -= paid;
-        _earned[deliverer] += paid;
+        _earned[account] += paid;
         if (owed != 0) {
             a.pending += owed;
-            _feesOwed[origin][deliverer] += owed;
+            _feesOwed[origin][account] += owed;
         }
-        emit FeesPaid(origin, deliverer, paid, owed);
-        _afterAccountChange(origin);
     }
 
     /// @inheritdoc ICorrespondentBank
@@ -599,7 +665,8 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return _pendingPrices[peer];
     }
 
-    /// @notice Delivery fees `deliverer` earned here and has not withdrawn (local units).
+    /// @notice Delivery fees and underwriting premiums `deliverer` (a deliverer or an attester)
+    /// earned here and has not withdrawn (local units).
     function earned(address deliverer) external view returns (uint256) {
         return _earned[deliverer];
     }

@@ -56,6 +56,10 @@ interface ICorrespondentBank {
     /// `"signer removed"` (a signer of its checkpoint left our mirror: a proven lie), or
     /// `"unvouched"` (a retried report, whose signers are unknown, cannot raise a price).
     event PriceRaiseDropped(uint64 indexed peer, bytes32 reason);
+    /// @notice The Inbox paid attester `signer` its share of one batch's underwriting premium from
+    /// `origin` (docs/protocol.md 3.9): `paid` now into its earned balance and `owed` booked against
+    /// `origin`'s reserve (claimed with `claimFees`), local units.
+    event PremiumPaid(uint64 indexed origin, address indexed signer, uint256 paid, uint256 owed);
 
     error InsufficientCredit(uint256 amount, uint256 credit);
     error PeerSuspended(uint64 peer);
@@ -108,9 +112,22 @@ interface ICorrespondentBank {
     /// the reserve covers them.
     function claimFees(uint64 origin) external;
 
-    /// @notice Inbox hook, once per batch: pays `deliverer` the `fees` (18 decimals) the batch's
-    /// messages from `origin` carried, out of `origin`'s reserve.
-    function payFees(uint64 origin, address deliverer, uint256 fees) external;
+    /// @notice Inbox hook, once per batch: pays the `fees` (18 decimals) the batch's messages from
+    /// `origin` carried, out of `origin`'s reserve. The underwriting premium — our premium rate for
+    /// `origin` on `premiumBase` (the amounts of the fee-paying messages), at most `fees` — goes to
+    /// the `signers` in proportion to the coverage `charges` each took for the batch; the rest to
+    /// `deliverer`.
+    /// @param signers the batch's signers, in the order their coverage was charged
+    /// @param charges what the coverage check charged each signer (same length; empty when
+    /// `premiumBase` is 0)
+    function payFees(
+        uint64 origin,
+        address deliverer,
+        uint256 fees,
+        uint256 premiumBase,
+        address[] calldata signers,
+        uint256[] calldata charges
+    ) external;
 
     /// @notice Pays a pending payout once the origin's reserve covers it.
     function claim(bytes32 id) external;

@@ -96,7 +96,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
         uint256 signerStake; // mirrored stake of the batch's signers together
         uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
-        address[] signers; // recovered, ascending; a bank message gets them (a price raise needs them)
+        address[] signers; // recovered, ascending; a bank message gets the first (a price raise needs it)
+        uint256 premiumBase; // amounts of the fee-paying messages: the signers' premium is a rate of it
     }
 
     /// @param registry_ the route registry of this chain; its local code is read once here
@@ -157,7 +158,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             revert TooFewSigners(batch.signers.length, batch.minSigners);
         if (batch.stakeReport) _requireMirrorQuorum(route.origin, batch.signerStake);
         if (batch.policyCoverage != 0) _chargePolicyCoverage(route.origin, batch.policyCoverage);
-        _chargeCoverage(route.origin, batch.signers, batch.valueAtRisk);
+        // What each signer is charged is kept only when the batch pays a premium (3.9).
+        uint256[] memory charges = new uint256[](batch.premiumBase != 0 ? batch.signers.length : 0);
+        _chargeCoverage(route.origin, batch.signers, batch.valueAtRisk, charges);
         _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
@@ -165,8 +168,18 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             _execute(route, batch, i, _messageAt(messages, i));
         }
 
-        // 6. The deliverer's fees, once per batch, out of the origin's reserve (3.9).
-        if (batch.fees != 0) ICorrespondentBank(_bank()).payFees(route.origin, msg.sender, batch.fees);
+        // 6. The fees, once per batch, out of the origin's reserve (3.9): the premium to the signers
+        // in proportion to their charges, the rest to the deliverer.
+        if (batch.fees != 0) {
+            ICorrespondentBank(_bank()).payFees(
+                route.origin,
+                msg.sender,
+                batch.fees,
+                batch.premiumBase,
+                batch.signers,
+                charges
+            );
+        }
     }
 
     /// @inheritdoc IInbox
@@ -440,6 +453,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (fee != 0) {
             value += fee;
             batch.fees += fee;
+            // The underwriting premium is a rate of the amount carried (3.9).
+            batch.premiumBase += amount;
         }
         // What a recipient's own policy demands beyond the route's default is capped at half the
         // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage

@@ -350,7 +350,14 @@ describe("Security: privileged functions cannot move funds", function () {
         ]),
       ).to.equal(false);
       expect(
-        await govern("CorrespondentBank", B, bank, "payFees", [a.code, attacker, 10n * ONE]),
+        await govern("CorrespondentBank", B, bank, "payFees", [
+          a.code,
+          attacker,
+          10n * ONE,
+          10n * ONE,
+          [attacker],
+          [10n * ONE],
+        ]),
       ).to.equal(false);
       const outbox = b.suite.outbox.interface;
       for (const [name, args] of [

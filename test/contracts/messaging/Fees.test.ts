@@ -13,6 +13,7 @@ import {
   buildDelivery,
   encodeMessage,
   encodeReserveReport,
+  encodeTransferBody,
   MerkleTree,
   messageId,
   type Hex,
@@ -236,8 +237,10 @@ describe("Delivery fees", function () {
     ).wait();
     expect(await a.suite.token.balanceOf(user.address)).to.equal(10n * ONE - fee);
     const [relayer] = await b.connection.ethers.getSigners();
-    await relay(a, b);
-    expect(await b.suite.bank.earned(relayer.address)).to.equal(fee);
+    await relay(a, b); // signed by A's first attester alone: it takes the whole premium
+    const premium = (10n * ONE * 1_000n) / 1_000_000n;
+    expect(await b.suite.bank.earned(relayer.address)).to.equal(fee - premium);
+    expect(await b.suite.bank.earned(a.attesters[0].address)).to.equal(premium);
     expect(await b.suite.bank.reserve(a.suite.code)).to.equal(90n * ONE - fee);
     // More than the credit view with the fee is refused before any token moves.
     await relay(b, a, { signers: b.attesters });
@@ -271,7 +274,11 @@ describe("Delivery fees", function () {
   });
 
   /** Delivers to B a message with `fee` that A's Outbox never held, signed by A's `signers`. */
-  async function deliverForged(fee: bigint, signers = a.attesters) {
+  async function deliverForged(
+    fee: bigint,
+    signers = a.attesters,
+    fields: Partial<Parameters<typeof encodeMessage>[0]> = {},
+  ) {
     const leaves = [...(await dispatchedMessages(a)).map((m) => m.id as Hex), ...forged];
     const message = encodeMessage({
       nonce: leaves.length,
@@ -282,6 +289,7 @@ describe("Delivery fees", function () {
       amount: 0n,
       fee,
       body: "0x",
+      ...fields,
     });
     const tree = MerkleTree.from([...leaves, messageId(message)]);
     forged.push(messageId(message));
@@ -391,5 +399,98 @@ describe("Delivery fees", function () {
       .to.emit(a.suite.bank, "PriceRaiseDropped")
       .withArgs(b.suite.code, ethers.encodeBytes32String("signer removed"));
     expect(await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0)).to.equal(honestQuote);
+  });
+
+  it("pays the underwriting premium to the signers in proportion to their charged coverage, the rest of the fee to the relayer", async function () {
+    const PPM = 10_000n; // 1 % of the amount carried
+    await fundReserve(b, a, 120n * ONE); // two reports of it must fit what B's attesters vouch for
+    await publishPrice(PER_GAS, BASE, Number(PPM));
+    await relay(b, a, { signers: b.attesters }); // A's credit view of its reserve on B
+    // More than the first signer's free capacity, so the greedy charge spans two signers.
+    const signers = [...a.attesters].sort((x, y) =>
+      BigInt(x.address) < BigInt(y.address) ? -1 : 1,
+    );
+    const first = await b.suite.inbox.freeCapacity(a.suite.code, signers[0].address);
+    const amount = first + 7n * ONE;
+    const [, , user] = await a.connection.ethers.getSigners();
+    const onA = suiteAs(a.suite, user);
+    await (await onA.token.mint(user.address, 2n * amount)).wait();
+    await (await onA.token.approve(a.suite.addresses.bank, 2n * amount)).wait();
+    await (
+      await onA.bank.sendWithFee(b.suite.code, RECIPIENT, amount, "0x", HANDLER_GAS, amount)
+    ).wait();
+    const [sent] = (await dispatchedMessages(a)).slice(-1);
+    const fee = sent.message.fee;
+    const premium = (amount * PPM) / 1_000_000n;
+    expect(fee > premium).to.equal(true);
+
+    const [, , , relayer] = await b.connection.ethers.getSigners();
+    const receipt = await relay(a, b, { relayer, signers });
+    const charged = (receipt?.logs ?? [])
+      .filter((l) => l.address.toLowerCase() === b.suite.addresses.inbox.toLowerCase())
+      .map((l) => b.suite.inbox.interface.parseLog(l)!)
+      .filter((e) => e.name === "CoverageCharged")
+      .map((e) => ({ signer: e.args.attester as string, amount: e.args.amount as bigint }));
+    expect(charged.length).to.be.greaterThan(1);
+    const total = charged.reduce((sum, c) => sum + c.amount, 0n);
+    expect(total).to.equal(amount + fee);
+    // One PremiumPaid per charged signer, each its share; FeesPaid once, for the rest.
+    const paid = bankEvents(receipt!, "PremiumPaid");
+    expect(paid.map((e) => e.args.signer)).to.deep.equal(charged.map((c) => c.signer));
+    let shared = 0n;
+    for (const [i, c] of charged.entries()) {
+      const share = (premium * c.amount) / total;
+      expect([paid[i].args.paid, paid[i].args.owed]).to.deep.equal([share, 0n]);
+      expect(await b.suite.bank.earned(c.signer)).to.equal(share);
+      shared += share;
+    }
+    const [toRelayer] = bankEvents(receipt!, "FeesPaid");
+    expect(toRelayer.args.paid).to.equal(fee - shared);
+    expect(await b.suite.bank.earned(relayer.address)).to.equal(fee - shared);
+    // The whole fee came out of A's reserve, nothing else; each attester's key withdraws its share.
+    expect(await b.suite.bank.reserve(a.suite.code)).to.equal(120n * ONE - amount - fee);
+    const attester = signers.find((s) => s.address === charged[0].signer)!;
+    const asAttester = attester.connect(b.connection.ethers.provider);
+    await b.connection.networkHelpers.setBalance(attester.address, 10n ** 18n);
+    await expect(suiteAs(b.suite, asAttester).bank.withdrawEarned())
+      .to.emit(b.suite.bank, "FeesWithdrawn")
+      .withArgs(attester.address, (premium * charged[0].amount) / total);
+  });
+
+  it("charges a lying checkpoint's transfer, fee and premium to its signer, owed only out of the liars' reserve", async function () {
+    await publishPrice(PER_GAS, BASE, 10_000);
+    await fundReserve(b, a, 5n * ONE);
+    await fundReserve(b, c, 5n * ONE);
+    const liar = a.attesters[0];
+    const amount = 50n * ONE;
+    const fee = 2n * ONE;
+    const receipt = await (
+      await deliverForged(fee, [liar], {
+        sender: addressToBytes32(a.suite.addresses.bank as Hex),
+        recipient: addressToBytes32(liar.address as Hex),
+        amount,
+        body: encodeTransferBody({ sender: addressToBytes32(liar.address as Hex), body: "0x" }),
+      })
+    ).wait();
+    // Transfer and fee are value at risk, charged to the liar.
+    const charged = (receipt?.logs ?? [])
+      .filter((l) => l.address.toLowerCase() === b.suite.addresses.inbox.toLowerCase())
+      .map((l) => b.suite.inbox.interface.parseLog(l)!)
+      .filter((e) => e.name === "CoverageCharged");
+    expect(charged.map((e) => e.args.amount)).to.deep.equal([amount + fee]);
+    // The premium goes to the liar, the rest to the deliverer, all owed against A's short reserve.
+    const premium = (amount * 10_000n) / 1_000_000n;
+    const [share] = bankEvents(receipt, "PremiumPaid");
+    expect([share.args.signer, share.args.paid, share.args.owed]).to.deep.equal([
+      liar.address,
+      0n,
+      premium,
+    ]);
+    const [rest] = bankEvents(receipt, "FeesPaid");
+    expect([rest.args.paid, rest.args.owed]).to.deep.equal([0n, fee - premium]);
+    // Everything booked is against A's reserve, within what was charged; C's is untouched.
+    expect(await b.suite.bank.pendingPayouts(a.suite.code)).to.equal(amount + fee);
+    expect(await b.suite.bank.reserve(c.suite.code)).to.equal(5n * ONE);
+    expect(await b.suite.bank.earned(liar.address)).to.equal(0n);
   });
 });
