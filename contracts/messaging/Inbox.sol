@@ -159,7 +159,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (batch.stakeReport) _requireMirrorQuorum(route.origin, batch.signerStake);
         if (batch.policyCoverage != 0) _chargePolicyCoverage(route.origin, batch.policyCoverage);
         // What each signer is charged is kept only when the batch pays a premium (3.9).
-        uint256[] memory charges = new uint256[](batch.premiumBase != 0 ? batch.signers.length : 0);
+        uint256[] memory charges; // empty (no allocation) unless a premium is paid
+        if (batch.premiumBase != 0) charges = new uint256[](batch.signers.length);
         _chargeCoverage(route.origin, batch.signers, batch.valueAtRisk, charges);
         _emitCheckpointAccepted(checkpoint, signatures);
 
