@@ -449,6 +449,15 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 amount = m.amount();
         uint256 required = batch.requiredCoverage;
         uint256 value = amount > required ? amount : required;
+        // What a recipient's own policy demands beyond the route's default is capped at half the
+        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
+        // can exhaust the signers. Measured before the fee is added: a fee is the sender's, not a
+        // policy's, and counting it here let a griefer holding the cap block every fee-paying
+        // message (found by the theorem property test, issue 17).
+        {
+            uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
+            if (value > base) batch.policyCoverage += value - base;
+        }
         // A fee is paid out of the origin's reserve here like value: it is value at risk (3.8).
         uint256 fee = m.fee();
         if (fee != 0) {
@@ -456,13 +465,6 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             batch.fees += fee;
             // The underwriting premium is a rate of the amount carried (3.9).
             batch.premiumBase += amount;
-        }
-        // What a recipient's own policy demands beyond the route's default is capped at half the
-        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
-        // can exhaust the signers.
-        {
-            uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
-            if (value > base) batch.policyCoverage += value - base;
         }
 
         bytes32 sender = m.sender();
