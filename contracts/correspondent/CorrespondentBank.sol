@@ -477,7 +477,13 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     }
 
     /// @dev The deliverer's part of a batch's fees (`_payFee`), logged `FeesPaid`.
-    function _payDeliverer(Account storage a, uint64 origin, address deliverer, uint256 amount, uint256 free) private {
+    function _payDeliverer(
+        Account storage a,
+        uint64 origin,
+        address deliverer,
+        uint256 amount,
+        uint256 free
+    ) private {
         (uint256 paid, uint256 owed) = _payFee(a, origin, deliverer, amount, free);
         emit FeesPaid(origin, deliverer, paid, owed);
     }

@@ -140,8 +140,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         _checkMessages(route, checkpoint.count, messages, batch);
         {
-            // multiRoot works in place: give it copies (the batch keeps its ids and nonces). The
-            // signed count decides which siblings are empty subtrees, left out of the proof.
+            // multiRoot works in place on copies; the signed count tells empty subtrees apart.
             bytes32 root = MerkleTree.multiRoot(
                 _copy(batch.ids),
                 _copy(batch.nonces),
@@ -158,8 +157,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             revert TooFewSigners(batch.signers.length, batch.minSigners);
         if (batch.stakeReport) _requireMirrorQuorum(route.origin, batch.signerStake);
         if (batch.policyCoverage != 0) _chargePolicyCoverage(route.origin, batch.policyCoverage);
-        // What each signer is charged is kept only when the batch pays a premium (3.9).
-        uint256[] memory charges; // empty (no allocation) unless a premium is paid
+        uint256[] memory charges; // what each signer is charged, kept only for a premium (3.9)
         if (batch.premiumBase != 0) charges = new uint256[](batch.signers.length);
         _chargeCoverage(route.origin, batch.signers, batch.valueAtRisk, charges);
         _emitCheckpointAccepted(checkpoint, signatures);
@@ -169,18 +167,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             _execute(route, batch, i, _messageAt(messages, i));
         }
 
-        // 6. The fees, once per batch, out of the origin's reserve (3.9): the premium to the signers
-        // in proportion to their charges, the rest to the deliverer.
-        if (batch.fees != 0) {
-            ICorrespondentBank(_bank()).payFees(
-                route.origin,
-                msg.sender,
-                batch.fees,
-                batch.premiumBase,
-                batch.signers,
-                charges
-            );
-        }
+        // 6. The fees, once per batch, out of the origin's reserve (3.9).
+        if (batch.fees != 0) _payFees(route.origin, batch, charges);
     }
 
     /// @inheritdoc IInbox
@@ -377,6 +365,18 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Step 6: the batch's fees, premium base, signers and their charges to the local bank.
+    function _payFees(uint64 origin, Batch memory batch, uint256[] memory charges) private {
+        ICorrespondentBank(_bank()).payFees(
+            origin,
+            msg.sender,
+            batch.fees,
+            batch.premiumBase,
+            batch.signers,
+            charges
+        );
+    }
+
     /// @dev Checks every message (step 3): header, order, replay bit (set here, before any external
     /// call); and sums what the batch needs of its signers.
     function _checkMessages(
@@ -451,9 +451,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 value = amount > required ? amount : required;
         // What a recipient's own policy demands beyond the route's default is capped at half the
         // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
-        // can exhaust the signers. Measured before the fee is added: a fee is the sender's, not a
-        // policy's, and counting it here let a griefer holding the cap block every fee-paying
-        // message (found by the theorem property test, issue 17).
+        // can exhaust the signers. Before the fee: a fee is no policy's (issue 17).
         {
             uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
             if (value > base) batch.policyCoverage += value - base;
