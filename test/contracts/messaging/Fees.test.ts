@@ -1,9 +1,12 @@
 /**
  * Delivery fees on three chains (docs/protocol.md 3.9): B publishes its delivery price to A in the
- * reserve report it already sends; A's Outbox quotes from it; a sender pays the quote out of its
- * prepaid balance (or with a transfer, through the bank) and the fee travels in the message; B pays
- * whoever delivers the batch out of A's reserve, once per batch; a lying checkpoint's fees are value
- * at risk charged to its signers and come only out of the lying side's reserve.
+ * reserve report it already sends; A's Outbox quotes from it (a lowering at once, a raise W later
+ * and only if the signer of its report is still mirrored: a false price never raises a quote); a
+ * sender pays the quote out of its prepaid balance (or with a transfer, through the bank) and the
+ * fee travels in the message; B pays, once per batch out of A's reserve, the underwriting premium
+ * to the signers in proportion to their coverage charges and the rest to whoever delivered it; a
+ * lying checkpoint's fees are value at risk charged to its signers and come only out of the lying
+ * side's reserve.
  */
 import { expect } from "chai";
 import { ethers } from "ethers";
