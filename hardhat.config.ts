@@ -18,6 +18,21 @@ const compiler = {
     optimizer: { enabled: true, runs: 10_000 },
   },
 };
+// The CorrespondentBank is optimised for size: at 10,000 runs it passes the 24,576-byte limit
+// (EIP-170) since it pays fees, premiums and gates price raises (issue 17).
+// SecurityLens (test-only) compiles the bank as a dependency: the same settings there.
+const BANK_RUNS = 1_000;
+const bankCompiler = {
+  ...compiler,
+  settings: { ...compiler.settings, optimizer: { enabled: true, runs: BANK_RUNS } },
+};
+const profile = {
+  compilers: [compiler],
+  overrides: {
+    "contracts/correspondent/CorrespondentBank.sol": bankCompiler,
+    "contracts/test/SecurityLens.sol": bankCompiler,
+  },
+};
 
 /** Local simulated chains for multi-chain tests; chain ids double as DistPOS chain codes. */
 export const LOCAL_CHAINS = {
@@ -78,8 +93,8 @@ export default defineConfig({
   tasks: [deployTask, connectTask],
   solidity: {
     profiles: {
-      default: compiler,
-      production: compiler,
+      default: profile,
+      production: profile,
     },
   },
   networks: {

@@ -126,8 +126,8 @@ export const BENCH_HANDLER_GAS = 50_000n;
 
 /**
  * Prepares fee-paying messages from A to B (docs/protocol.md 3.9): B's governance sets its delivery
- * price for A, B's next reserve report carries it to A (relayed, signed by a majority), and A's
- * user prepays `prepaid` of fees. Returns the quote of a pure message with a `bodySize` body.
+ * price for A, B's next reserve report carries it to A (relayed, signed by a majority, applied W
+ * later), and A's user prepays `prepaid` of fees. Returns the quote of a pure message with a `bodySize` body.
  */
 export async function prepareFees(
   net: BenchNetwork,
@@ -143,6 +143,9 @@ export async function prepareFees(
   ]);
   await governThroughTimelock(b.suite, [{ target: b.suite.addresses.bank, data }]);
   await relay(b, a, { signers: b.attesters.slice(0, majorityOf(b.attesters.length)) });
+  // A raise waits A's exposure window W before it applies (protocol.md 3.9, "Price delay").
+  await a.connection.networkHelpers.time.increase(await a.suite.inbox.exposureWindow());
+  await (await a.suite.bank.applyPendingPrice(b.suite.code)).wait();
   const user = suiteAs(a.suite, net.user);
   await (await user.token.mint(await net.user.getAddress(), prepaid)).wait();
   await (await user.bank.prepayFees(prepaid)).wait();

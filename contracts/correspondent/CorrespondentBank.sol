@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICorrespondentBank} from "../interfaces/ICorrespondentBank.sol";
+import {IInbox} from "../interfaces/IInbox.sol";
 import {IOutbox} from "../interfaces/IOutbox.sol";
 import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
 import {BankMessages} from "../libraries/BankMessages.sol";
@@ -82,6 +83,18 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         uint32 reportNonce; // origin nonce of the latest applied report
     }
 
+    /// @notice A delivery price raise from a peer's newer reserve report, waiting for the exposure
+    /// window W of our Inbox (docs/protocol.md 3.9, "Price delay").
+    /// @param price the raised price, as the report carried it
+    /// @param readyAt when it may apply (0: no raise pending)
+    /// @param signer a signer of the checkpoint that carried it (the first); it must still be
+    /// mirrored then. Every signer of a false checkpoint is a liar, removed within W (theorem A2).
+    struct PendingPrice {
+        IOutbox.DeliveryPrice price;
+        uint64 readyAt;
+        address signer;
+    }
+
     /// @notice What the bank needs of a peer's route record: both fields are fixed at enrollment.
     struct PeerBank {
         address bank; // the peer's CorrespondentBank (recipient of our bank messages)
@@ -112,6 +125,16 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// @dev Fees owed to a deliverer out of `origin`'s reserve that it could not cover yet (local
     /// units; counted in the origin's `pending`).
     mapping(uint64 origin => mapping(address deliverer => uint256)) private _feesOwed;
+
+    /// @dev Price raises from peers' reports, waiting W before they apply.
+    mapping(uint64 peer => PendingPrice) private _pendingPrices;
+
+    /// @dev `PriceRaiseDropped` reason: a newer report carried another price.
+    bytes32 private constant PRICE_SUPERSEDED = "superseded";
+    /// @dev `PriceRaiseDropped` reason: a signer of the raise's checkpoint left our mirror.
+    bytes32 private constant PRICE_SIGNER_REMOVED = "signer removed";
+    /// @dev `PriceRaiseDropped` reason: a retried report (no signers known) cannot raise a price.
+    bytes32 private constant PRICE_UNVOUCHED = "unvouched";
 
     /// @notice Most premium governance may publish: 1 % of the amount carried.
     uint32 public constant MAX_PREMIUM_PPM = 10_000;
@@ -331,6 +354,18 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return _report(peer);
     }
 
+    /// @inheritdoc ICorrespondentBank
+    /// @dev The route must be active: while it is paused governance may reseed the mirror, after
+    /// which the signers of a lie are gone and the raise is dropped here.
+    function applyPendingPrice(uint64 peer) external nonReentrant returns (bool applied) {
+        uint64 readyAt = _pendingPrices[peer].readyAt;
+        if (readyAt == 0) revert NoPendingPrice(peer);
+        if (block.timestamp < readyAt) revert PriceNotReady(peer, readyAt);
+        if (registry.status(peer) != IRouteRegistry.RouteStatus.Active) revert PeerNotActive(peer);
+        (address outbox, ) = _localContracts();
+        return _applyPendingPrice(peer, outbox);
+    }
+
     /// @notice Starts netting with `peer`: locks our whole pool for it (rounded down to a whole number
     /// of units of both tokens) and asks the peer to net up to that amount. Anyone may call it.
     /// @dev One request per peer at a time; the peer's reply releases the lock (docs/protocol.md 3.7).
@@ -413,23 +448,95 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
 
     /// @inheritdoc ICorrespondentBank
     /// @dev One call per batch. Books `received[origin] += fees` (fees are counted like transfers
-    /// in the origin's credit view), pays what `reserve − pending` covers into the deliverer's
-    /// earned balance and books the rest owed (pending) for `claimFees`. Moves no token.
-    function payFees(uint64 origin, address deliverer, uint256 fees) external nonReentrant onlyInbox {
+    /// in the origin's credit view). The premium `min(premiumBase · premiumPpm / 10^6, fees)` at our
+    /// price for `origin` goes to the signers, each `premium · charge / Σ charges` (rounded down);
+    /// the deliverer gets the rest, rounding included, so the shares sum to the fees exactly. Each
+    /// share is paid into the earned balance while `reserve − pending` covers it, the rest booked
+    /// owed (pending) for `claimFees`: one write per recipient. Moves no token.
+    function payFees(
+        uint64 origin,
+        address deliverer,
+        uint256 fees,
+        uint256 premiumBase,
+        address[] calldata signers,
+        uint256[] calldata charges
+    ) external nonReentrant onlyInbox {
         Account storage a = _accounts[origin];
         a.received += fees;
-        uint256 feesLocal = fees / scale;
         uint256 free = a.reserve > a.pending ? a.reserve - a.pending : 0;
-        uint256 paid = feesLocal < free ? feesLocal : free;
-        uint256 owed = feesLocal - paid;
+        uint256 rest = fees / scale;
+        if (premiumBase != 0) {
+            // From here `premiumBase` holds the premium itself (local units): one stack slot less.
+            premiumBase = _premiumOf(origin, fees, premiumBase);
+            uint256 shared;
+            (shared, free) = _payPremium(a, origin, premiumBase, signers, charges, free);
+            rest -= shared;
+        }
+        _payDeliverer(a, origin, deliverer, rest, free);
+        _afterAccountChange(origin);
+    }
+
+    /// @dev The deliverer's part of a batch's fees (`_payFee`), logged `FeesPaid`.
+    function _payDeliverer(
+        Account storage a,
+        uint64 origin,
+        address deliverer,
+        uint256 amount,
+        uint256 free
+    ) private {
+        (uint256 paid, uint256 owed) = _payFee(a, origin, deliverer, amount, free);
+        emit FeesPaid(origin, deliverer, paid, owed);
+    }
+
+    /// @dev The premium of a batch from `origin` (local units): our rate for `origin` on
+    /// `premiumBase`, at most the batch's `fees` (both 18 decimals).
+    function _premiumOf(uint64 origin, uint256 fees, uint256 premiumBase) private view returns (uint256) {
+        uint256 premium = (premiumBase * _prices[origin].premiumPpm) / 1e6;
+        return (premium < fees ? premium : fees) / scale;
+    }
+
+    /// @dev Shares `premium` (local units) among `signers` in proportion to `charges`, each share
+    /// paid out of `free` or booked owed; returns the total shared (rounded down) and what is left
+    /// of `free`.
+    function _payPremium(
+        Account storage a,
+        uint64 origin,
+        uint256 premium,
+        address[] calldata signers,
+        uint256[] calldata charges,
+        uint256 free
+    ) private returns (uint256 shared, uint256 left) {
+        left = free;
+        uint256 charged;
+        for (uint256 i = 0; i < charges.length; ++i) charged += charges[i];
+        if (charged == 0) return (0, left);
+        for (uint256 i = 0; i < charges.length; ++i) {
+            uint256 share = (premium * charges[i]) / charged;
+            if (share == 0) continue;
+            shared += share;
+            (uint256 paid, uint256 owed) = _payFee(a, origin, signers[i], share, left);
+            left -= paid;
+            emit PremiumPaid(origin, signers[i], paid, owed);
+        }
+    }
+
+    /// @dev Pays `amount` (local units) of `origin`'s fees to `account`'s earned balance out of
+    /// `free` (`origin`'s reserve − pending), booking what `free` lacks owed and pending.
+    function _payFee(
+        Account storage a,
+        uint64 origin,
+        address account,
+        uint256 amount,
+        uint256 free
+    ) private returns (uint256 paid, uint256 owed) {
+        paid = amount < free ? amount : free;
+        owed = amount - paid;
         a.reserve -= paid;
-        _earned[deliverer] += paid;
+        _earned[account] += paid;
         if (owed != 0) {
             a.pending += owed;
-            _feesOwed[origin][deliverer] += owed;
+            _feesOwed[origin][account] += owed;
         }
-        emit FeesPaid(origin, deliverer, paid, owed);
-        _afterAccountChange(origin);
     }
 
     /// @inheritdoc ICorrespondentBank
@@ -486,10 +593,15 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// `origin` is enabled, moves `min(request, pool for origin)` from that pool into
     /// reserve[origin] and replies the amount; otherwise moves nothing and replies 0. Netting reply: moves the replied amount from the locked pool into
     /// reserve[origin] and releases the rest of the lock.
-    function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external nonReentrant onlyInbox {
+    function onBankMessage(
+        uint64 origin,
+        uint32 nonce,
+        bytes calldata body,
+        address signer
+    ) external nonReentrant onlyInbox {
         uint8 kind = BankMessages.kind(body);
         if (kind == BankMessages.RESERVE_REPORT) {
-            _applyReport(origin, nonce, BankMessages.decodeReserveReport(body));
+            _applyReport(origin, nonce, BankMessages.decodeReserveReport(body), signer);
         } else if (kind == BankMessages.NETTING_REQUEST) {
             _answerNetting(origin, BankMessages.decodeNetting(body, BankMessages.NETTING_REQUEST));
         } else if (kind == BankMessages.NETTING_REPLY) {
@@ -553,7 +665,14 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         return _prices[peer];
     }
 
-    /// @notice Delivery fees `deliverer` earned here and has not withdrawn (local units).
+    /// @notice `peer`'s pending price raise: the price, when it may apply (0: none) and the signer
+    /// of the checkpoint that carried it who must still be mirrored then.
+    function pendingPrice(uint64 peer) external view returns (PendingPrice memory) {
+        return _pendingPrices[peer];
+    }
+
+    /// @notice Delivery fees and underwriting premiums `deliverer` (a deliverer or an attester)
+    /// earned here and has not withdrawn (local units).
     function earned(address deliverer) external view returns (uint256) {
         return _earned[deliverer];
     }
@@ -663,7 +782,12 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
     /// our credit view (a decrease never adds risk, and a forged report at a high nonce must not
     /// freeze the view against drops and suspensions: docs/protocol.md 3.7); an older resume or
     /// increase is stale. The highest applied nonce only moves forward.
-    function _applyReport(uint64 origin, uint32 nonce, BankMessages.ReserveReport memory incoming) private {
+    function _applyReport(
+        uint64 origin,
+        uint32 nonce,
+        BankMessages.ReserveReport memory incoming,
+        address signer
+    ) private {
         Correspondent storage c = _correspondents[origin];
         (address outbox, ) = _localContracts();
         if (c.hasReport && nonce <= c.reportNonce) {
@@ -676,9 +800,11 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
         } else {
             c.reportNonce = nonce;
             // Only a newer report moves the price: an older one cannot roll it back.
-            IOutbox(outbox).setPrice(
+            _receivePrice(
                 origin,
-                IOutbox.DeliveryPrice(incoming.perGas, incoming.base, incoming.premiumPpm)
+                outbox,
+                IOutbox.DeliveryPrice(incoming.perGas, incoming.base, incoming.premiumPpm),
+                signer
             );
         }
         c.report = incoming;
@@ -690,6 +816,73 @@ contract CorrespondentBank is ICorrespondentBank, ReentrancyGuardTransient {
             incoming.received,
             incoming.suspended
         );
+    }
+
+    /// @dev The price of a newer report from `peer` (docs/protocol.md 3.9, "Price delay"). Whatever
+    /// it lowers applies at once (componentwise minimum with the price in force: a lower price never
+    /// makes a sender pay more). A raise waits: it is kept pending with a signer of the checkpoint
+    /// that carried it and applies W (our Inbox's exposure window) after the first report carrying
+    /// it, only if that signer is still mirrored then. Every signer of a false checkpoint is a liar,
+    /// out of the mirror within W (theorem A2), so a lie never raises what our senders pay. A newer
+    /// report with another price supersedes the raise; one with the same price keeps its delay.
+    function _receivePrice(
+        uint64 peer,
+        address outbox,
+        IOutbox.DeliveryPrice memory incoming,
+        address signer
+    ) private {
+        IOutbox.DeliveryPrice memory current = IOutbox(outbox).price(peer);
+        IOutbox.DeliveryPrice memory lowered = IOutbox.DeliveryPrice(
+            incoming.perGas < current.perGas ? incoming.perGas : current.perGas,
+            incoming.base < current.base ? incoming.base : current.base,
+            incoming.premiumPpm < current.premiumPpm ? incoming.premiumPpm : current.premiumPpm
+        );
+        if (!_samePrice(lowered, current)) IOutbox(outbox).setPrice(peer, lowered);
+        PendingPrice storage pending = _pendingPrices[peer];
+        bool hasPending = pending.readyAt != 0;
+        if (hasPending && _samePrice(pending.price, incoming)) {
+            // The same raise again: its delay runs from the first report that carried it.
+            if (block.timestamp >= pending.readyAt) _applyPendingPrice(peer, outbox);
+            return;
+        }
+        if (hasPending) _dropPendingPrice(peer, PRICE_SUPERSEDED);
+        if (_samePrice(incoming, lowered)) return; // nothing to raise
+        if (signer == address(0)) {
+            emit PriceRaiseDropped(peer, PRICE_UNVOUCHED);
+            return;
+        }
+        (, address inbox) = _localContracts();
+        uint64 readyAt = uint64(block.timestamp) + IInbox(inbox).exposureWindow();
+        _pendingPrices[peer] = PendingPrice(incoming, readyAt, signer);
+        emit PriceRaisePending(peer, incoming.perGas, incoming.base, incoming.premiumPpm, readyAt, signer);
+    }
+
+    /// @dev Applies `peer`'s ready raise when the signer of its checkpoint is still mirrored by our
+    /// Inbox; drops it otherwise (a proven lie: its signers were removed within W).
+    function _applyPendingPrice(uint64 peer, address outbox) private returns (bool applied) {
+        PendingPrice memory pending = _pendingPrices[peer];
+        (, address inbox) = _localContracts();
+        if (IInbox(inbox).mirroredStake(peer, pending.signer) == 0) {
+            _dropPendingPrice(peer, PRICE_SIGNER_REMOVED);
+            return false;
+        }
+        IOutbox.DeliveryPrice memory price = pending.price;
+        delete _pendingPrices[peer];
+        IOutbox(outbox).setPrice(peer, price);
+        emit PriceRaiseApplied(peer, price.perGas, price.base, price.premiumPpm);
+        return true;
+    }
+
+    function _dropPendingPrice(uint64 peer, bytes32 reason) private {
+        delete _pendingPrices[peer];
+        emit PriceRaiseDropped(peer, reason);
+    }
+
+    function _samePrice(
+        IOutbox.DeliveryPrice memory x,
+        IOutbox.DeliveryPrice memory y
+    ) private pure returns (bool) {
+        return x.perGas == y.perGas && x.base == y.base && x.premiumPpm == y.premiumPpm;
     }
 
     function _answerNetting(uint64 origin, uint256 request) private {

@@ -38,6 +38,28 @@ interface ICorrespondentBank {
     event ThresholdsSet(uint64 indexed peer, uint256 reportThreshold, uint256 lowWater, uint256 floor);
     event NettingRequested(uint64 indexed peer, uint256 amount, bytes32 id);
     event Netted(uint64 indexed peer, uint256 amount);
+    /// @notice A newer reserve report from `peer` raised its delivery price: the raise is pending
+    /// until `readyAt` (our Inbox's exposure window W later) and applies then only if `signer`, a
+    /// signer of the checkpoint that carried it, is still mirrored (docs/protocol.md 3.9, "Price
+    /// delay").
+    event PriceRaisePending(
+        uint64 indexed peer,
+        uint96 perGas,
+        uint96 base,
+        uint32 premiumPpm,
+        uint64 readyAt,
+        address signer
+    );
+    /// @notice `peer`'s pending price raise took effect in our Outbox's quotes.
+    event PriceRaiseApplied(uint64 indexed peer, uint96 perGas, uint96 base, uint32 premiumPpm);
+    /// @notice `peer`'s pending price raise was dropped: `"superseded"` by a newer report,
+    /// `"signer removed"` (a signer of its checkpoint left our mirror: a proven lie), or
+    /// `"unvouched"` (a retried report, whose signers are unknown, cannot raise a price).
+    event PriceRaiseDropped(uint64 indexed peer, bytes32 reason);
+    /// @notice The Inbox paid attester `signer` its share of one batch's underwriting premium from
+    /// `origin` (docs/protocol.md 3.9): `paid` now into its earned balance and `owed` booked against
+    /// `origin`'s reserve (claimed with `claimFees`), local units.
+    event PremiumPaid(uint64 indexed origin, address indexed signer, uint256 paid, uint256 owed);
 
     error InsufficientCredit(uint256 amount, uint256 credit);
     error PeerSuspended(uint64 peer);
@@ -46,6 +68,12 @@ interface ICorrespondentBank {
     error NotPending(bytes32 id);
     error ReserveShort(uint256 needed, uint256 available);
     error ZeroAmount();
+    /// @notice `peer` has no pending price raise.
+    error NoPendingPrice(uint64 peer);
+    /// @notice `peer`'s pending price raise applies only from `readyAt`.
+    error PriceNotReady(uint64 peer, uint64 readyAt);
+    /// @notice `peer`'s route is not active here (paused or never enrolled): its pending price waits.
+    error PeerNotActive(uint64 peer);
 
     /// @notice Posts `amount` tokens (local units) into the reserve of `peer` on this chain.
     function fund(uint64 peer, uint256 amount) external;
@@ -84,9 +112,22 @@ interface ICorrespondentBank {
     /// the reserve covers them.
     function claimFees(uint64 origin) external;
 
-    /// @notice Inbox hook, once per batch: pays `deliverer` the `fees` (18 decimals) the batch's
-    /// messages from `origin` carried, out of `origin`'s reserve.
-    function payFees(uint64 origin, address deliverer, uint256 fees) external;
+    /// @notice Inbox hook, once per batch: pays the `fees` (18 decimals) the batch's messages from
+    /// `origin` carried, out of `origin`'s reserve. The underwriting premium — our premium rate for
+    /// `origin` on `premiumBase` (the amounts of the fee-paying messages), at most `fees` — goes to
+    /// the `signers` in proportion to the coverage `charges` each took for the batch; the rest to
+    /// `deliverer`.
+    /// @param signers the batch's signers, in the order their coverage was charged
+    /// @param charges what the coverage check charged each signer (same length; empty when
+    /// `premiumBase` is 0)
+    function payFees(
+        uint64 origin,
+        address deliverer,
+        uint256 fees,
+        uint256 premiumBase,
+        address[] calldata signers,
+        uint256[] calldata charges
+    ) external;
 
     /// @notice Pays a pending payout once the origin's reserve covers it.
     function claim(bytes32 id) external;
@@ -126,7 +167,16 @@ interface ICorrespondentBank {
     ) external returns (bool paid);
 
     /// @notice Inbox hook: a bank-to-bank protocol message from `origin` (reserve report, netting).
-    function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body) external;
+    /// @param signer a signer of the checkpoint that carried it (the first; zero on a `retry`): a
+    /// price raise in a reserve report waits W and then needs it still mirrored
+    function onBankMessage(uint64 origin, uint32 nonce, bytes calldata body, address signer) external;
+
+    /// @notice Applies `peer`'s pending price raise once ready (anyone; also done by the next report
+    /// that carries the same price): reverts `NoPendingPrice`, `PriceNotReady` or `PeerNotActive`;
+    /// drops the raise (`PriceRaiseDropped`, "signer removed") when the signer of the checkpoint
+    /// that carried it is no longer mirrored by our Inbox.
+    /// @return applied whether the raise took effect
+    function applyPendingPrice(uint64 peer) external returns (bool applied);
 
     /// @notice Value at risk (18 decimals) that a bank-to-bank message from `origin` at origin nonce
     /// `nonce` would move (the nonce decides whether a reserve report's increase would apply).

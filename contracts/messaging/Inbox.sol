@@ -65,7 +65,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     enum Kind {
         Call, // recipient.handle(origin, sender, 0, body)
         StakeReport, // applied to the mirror
-        BankMessage, // localBank.onBankMessage(origin, nonce, body)
+        BankMessage, // localBank.onBankMessage(origin, nonce, body, first signer)
         ValueTransfer // localBank.payout(...), then recipient.handle(origin, originalSender, amount, userBody)
     }
 
@@ -96,6 +96,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
         uint256 signerStake; // mirrored stake of the batch's signers together
         uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
+        address[] signers; // recovered, ascending; a bank message gets the first (a price raise needs it)
+        uint256 premiumBase; // amounts of the fee-paying messages: the signers' premium is a rate of it
     }
 
     /// @param registry_ the route registry of this chain; its local code is read once here
@@ -133,14 +135,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
         // 2. Signers, and the mirrored stake they hold together.
         Batch memory batch;
-        address[] memory signers;
-        (signers, batch.signerStake) = _recoverSigners(route, checkpoint, signatures);
+        (batch.signers, batch.signerStake) = _recoverSigners(route, checkpoint, signatures);
 
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         _checkMessages(route, checkpoint.count, messages, batch);
         {
-            // multiRoot works in place: give it copies (the batch keeps its ids and nonces). The
-            // signed count decides which siblings are empty subtrees, left out of the proof.
+            // multiRoot works in place on copies; the signed count tells empty subtrees apart.
             bytes32 root = MerkleTree.multiRoot(
                 _copy(batch.ids),
                 _copy(batch.nonces),
@@ -153,10 +153,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 4. The strictest recipient policy, a majority for a mirror change, the policy cap, then
         // the signers' free stake. The accepted checkpoint and its signatures go to the log, where a
         // watcher finds them however `deliver` was called.
-        if (signers.length < batch.minSigners) revert TooFewSigners(signers.length, batch.minSigners);
+        if (batch.signers.length < batch.minSigners)
+            revert TooFewSigners(batch.signers.length, batch.minSigners);
         if (batch.stakeReport) _requireMirrorQuorum(route.origin, batch.signerStake);
         if (batch.policyCoverage != 0) _chargePolicyCoverage(route.origin, batch.policyCoverage);
-        _chargeCoverage(route.origin, signers, batch.valueAtRisk);
+        uint256[] memory charges; // what each signer is charged, kept only for a premium (3.9)
+        if (batch.premiumBase != 0) charges = new uint256[](batch.signers.length);
+        _chargeCoverage(route.origin, batch.signers, batch.valueAtRisk, charges);
         _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
@@ -164,8 +167,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             _execute(route, batch, i, _messageAt(messages, i));
         }
 
-        // 6. The deliverer's fees, once per batch, out of the origin's reserve (3.9).
-        if (batch.fees != 0) ICorrespondentBank(_bank()).payFees(route.origin, msg.sender, batch.fees);
+        // 6. The fees, once per batch, out of the origin's reserve (3.9).
+        if (batch.fees != 0) _payFees(route.origin, batch, charges);
     }
 
     /// @inheritdoc IInbox
@@ -191,7 +194,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes calldata body = message.body();
         Kind kind = _classify(route, message.sender(), recipientWord, message.amount(), body);
         if (kind == Kind.BankMessage) {
-            ICorrespondentBank(route.localBank).onBankMessage(origin, nonce, body);
+            // The batch's signers are gone: a retried report cannot raise a price (3.9).
+            ICorrespondentBank(route.localBank).onBankMessage(origin, nonce, body, address(0));
         } else if (kind == Kind.ValueTransfer) {
             address recipient = ChainAddress.toAddress(recipientWord);
             uint256 amount = message.amount();
@@ -361,6 +365,18 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Step 6: the batch's fees, premium base, signers and their charges to the local bank.
+    function _payFees(uint64 origin, Batch memory batch, uint256[] memory charges) private {
+        ICorrespondentBank(_bank()).payFees(
+            origin,
+            msg.sender,
+            batch.fees,
+            batch.premiumBase,
+            batch.signers,
+            charges
+        );
+    }
+
     /// @dev Checks every message (step 3): header, order, replay bit (set here, before any external
     /// call); and sums what the batch needs of its signers.
     function _checkMessages(
@@ -433,18 +449,20 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 amount = m.amount();
         uint256 required = batch.requiredCoverage;
         uint256 value = amount > required ? amount : required;
+        // What a recipient's own policy demands beyond the route's default is capped at half the
+        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
+        // can exhaust the signers. Before the fee: a fee is no policy's (issue 17).
+        {
+            uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
+            if (value > base) batch.policyCoverage += value - base;
+        }
         // A fee is paid out of the origin's reserve here like value: it is value at risk (3.8).
         uint256 fee = m.fee();
         if (fee != 0) {
             value += fee;
             batch.fees += fee;
-        }
-        // What a recipient's own policy demands beyond the route's default is capped at half the
-        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
-        // can exhaust the signers.
-        {
-            uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
-            if (value > base) batch.policyCoverage += value - base;
+            // The underwriting premium is a rate of the amount carried (3.9).
+            batch.premiumBase += amount;
         }
 
         bytes32 sender = m.sender();
@@ -556,7 +574,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes32 sender = _get(batch.senders, i);
         bytes32 recipient = _get(batch.recipients, i);
         if (sender == route.peerStakingHub || sender == route.peerBank) {
-            _executeSystem(route, id, nonce, m);
+            _executeSystem(route, id, m, batch.signers);
             return;
         }
         if (!ChainAddress.isEvmAddress(recipient)) {
@@ -575,7 +593,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
-    function _executeSystem(Route memory route, bytes32 id, uint32 nonce, bytes calldata m) private {
+    function _executeSystem(
+        Route memory route,
+        bytes32 id,
+        bytes calldata m,
+        address[] memory signers
+    ) private {
         uint64 origin = route.origin;
         bytes32 sender = m.sender();
         bytes32 recipient = m.recipient();
@@ -583,14 +606,14 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes calldata body = m.body();
         Kind kind = _classify(route, sender, recipient, amount, body);
         if (kind == Kind.StakeReport) {
-            _applyStakeReport(origin, body, nonce);
+            _applyStakeReport(origin, body, m.nonce());
             return;
         }
         if (kind == Kind.BankMessage) {
             _callBounded(
                 id,
                 route.localBank,
-                abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, nonce, body))
+                abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, m.nonce(), body, signers[0]))
             );
             return;
         }

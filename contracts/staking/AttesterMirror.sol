@@ -201,16 +201,25 @@ abstract contract AttesterMirror {
     }
 
     /// @dev Charges `valueAtRisk` to `signers`' free capacity, greedily in the given order; reverts
-    /// `InsufficientCoverage` when their summed free capacity is short. Zero writes nothing.
-    function _chargeCoverage(uint64 origin, address[] memory signers, uint256 valueAtRisk) internal {
+    /// `InsufficientCoverage` when their summed free capacity is short. Zero writes nothing. When
+    /// `charges` is not empty (one slot per signer) it receives what each signer was charged: the
+    /// batch's premium is shared in proportion (docs/protocol.md 3.9).
+    function _chargeCoverage(
+        uint64 origin,
+        address[] memory signers,
+        uint256 valueAtRisk,
+        uint256[] memory charges
+    ) internal {
         if (valueAtRisk == 0) return;
         uint32 epoch = _currentEpoch();
         uint256 remaining = valueAtRisk;
         uint256 capacity;
+        bool record = charges.length != 0;
         for (uint256 i = 0; i < signers.length && remaining != 0; ++i) {
             (uint256 free, uint256 charge) = _chargeSigner(origin, signers[i], epoch, remaining);
             capacity += free;
             remaining -= charge;
+            if (record) charges[i] = charge;
         }
         if (remaining != 0) revert IInbox.InsufficientCoverage(valueAtRisk, capacity);
     }

@@ -27,8 +27,13 @@ contract BankInboxHarness {
         return bank.payout(origin, id, recipient, amount);
     }
 
-    /// @notice Delivers a bank-to-bank message to `bank` as the Inbox would.
+    /// @notice Every signer counts as mirrored (a price raise from `bankMessage` applies after 1 s).
+    function mirroredStake(uint64, address) external pure returns (uint256) {
+        return 1;
+    }
+
+    /// @notice Delivers a bank-to-bank message to `bank` as the Inbox would, signed by this harness.
     function bankMessage(ICorrespondentBank bank, uint64 origin, uint32 nonce, bytes calldata body) external {
-        bank.onBankMessage(origin, nonce, body);
+        bank.onBankMessage(origin, nonce, body, address(this));
     }
 }

@@ -69,7 +69,7 @@ contract StakingMirrorHarness is AttesterMirror {
     }
 
     function chargeCoverage(uint64 origin, address[] calldata signers, uint256 valueAtRisk) external {
-        _chargeCoverage(origin, signers, valueAtRisk);
+        _chargeCoverage(origin, signers, valueAtRisk, new uint256[](0));
     }
 
     function mirroredStake(uint64 origin, address attester) external view returns (uint256) {

@@ -347,10 +347,18 @@ describe("Security: privileged functions cannot move funds", function () {
           a.code,
           1,
           ethers.concat(["0x03", ethers.toBeHex(10n * ONE, 32)]),
+          attacker,
         ]),
       ).to.equal(false);
       expect(
-        await govern("CorrespondentBank", B, bank, "payFees", [a.code, attacker, 10n * ONE]),
+        await govern("CorrespondentBank", B, bank, "payFees", [
+          a.code,
+          attacker,
+          10n * ONE,
+          10n * ONE,
+          [attacker],
+          [10n * ONE],
+        ]),
       ).to.equal(false);
       const outbox = b.suite.outbox.interface;
       for (const [name, args] of [

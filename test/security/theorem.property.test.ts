@@ -36,6 +36,15 @@
  * governance pauses it, reseeds the mirror from A's true vouching stakes and resumes it (R2), which
  * must move no token and deliver nothing; with the coalition then below half, (a)–(c) hold again.
  *
+ * Fees (issue 17): every route is priced from the start; sequences add honest fee-paying traffic
+ * both ways (`sendWithFee`, prepaid `dispatchWithFee`, no maximum), true price changes and
+ * `applyPendingPrice`, and lies carry fees and false prices in made-up reserve reports. Checked:
+ * (a)(v) a route's quoted price stays within the true prices published, and no honest sender pays
+ * more than the quote at them (under A2); fee conservation — each honest batch pays out exactly the
+ * fees its messages carried (deliverer and signers' premium, paid or owed), a route's honest batches
+ * never pay more than its origin's senders paid and, at the end, exactly the fees of the delivered
+ * real messages; each bank holds its reserves, pools, locks, earned balances and fee float.
+ *
  * Plus: recipients' policies never hold more than T/2 of the signers' capacity at once, beyond the
  * messages' amounts (R6, window edges included), every accepted batch is recorded in a `CheckpointAccepted` log with its signatures (R3), the
  * banks hold exactly what they owe, and at the end of a sequence every token of each chain is where
@@ -49,6 +58,7 @@ import fc from "fast-check";
 
 import {
   addressToBytes32,
+  decodeMessage,
   decodeStakeReport,
   encodeMessage,
   encodeNettingReply,
@@ -85,6 +95,37 @@ const A = 0;
 const B = 1;
 /** The routes the coalition attacks: A→B and A→C. */
 const DESTINATIONS = [1, 2] as const;
+/** A delivery price (settlement units of 18 decimals; premium in parts per million). */
+interface Price {
+  perGas: bigint;
+  base: bigint;
+  premiumPpm: number;
+}
+/** Prices the communities' governance really publishes (issue 17). */
+const TRUE_PRICES: Price[] = [
+  { perGas: 1_000_000_000n, base: 10n ** 15n, premiumPpm: 1_000 },
+  { perGas: 2_000_000_000n, base: 3n * 10n ** 15n, premiumPpm: 10_000 },
+  { perGas: 500_000_000n, base: 10n ** 16n, premiumPpm: 100 },
+];
+/** What a lie claims: ~10^6 times the true fee, a 100 % premium. */
+const FALSE_PRICE: Price = { perGas: 10n ** 15n, base: 10n ** 20n, premiumPpm: 1_000_000 };
+const NO_PRICE: Price = { perGas: 0n, base: 0n, premiumPpm: 0 };
+/** Priced routes: [the chain whose governance prices, the chain whose Outbox quotes from it]. */
+const PRICED: readonly (readonly [number, number])[] = [
+  [A, B],
+  [A, 2],
+  [B, A],
+  [2, A],
+];
+/** Honest fee-paying traffic: [from, to]. */
+const FEE_ROUTES: readonly (readonly [number, number])[] = [
+  [A, B],
+  [A, 2],
+  [B, A],
+];
+/** Handler gas the honest fee-paying messages declare (an input of the quote). */
+const FEE_HANDLER_GAS = 200_000n;
+
 /** Keys that were never staked on A (fixed, so their signatures cache across runs). */
 const SYBILS = [1, 2].map((i) => new ethers.Wallet(ethers.id(`theorem sybil ${i}`)));
 
@@ -107,7 +148,7 @@ type ForgeItem =
   | { k: "stakeDown"; key: KeyPick; tokens: number }
   | { k: "stakeMalformed" }
   | { k: "transfer"; tokens: number }
-  | { k: "reserveReport"; tokens: number; suspended: boolean }
+  | { k: "reserveReport"; tokens: number; suspended: boolean; falsePrice: boolean }
   | { k: "nettingRequest"; tokens: number }
   | { k: "nettingReply"; tokens: number }
   | { k: "squat"; pick: number; asTransfer: boolean; tokens: number }
@@ -124,7 +165,11 @@ type Command =
   | { k: "netAttack"; tokens: number; request: number }
   | { k: "grief"; d: number; share: number }
   | { k: "griefEdge"; d: number }
-  | { k: "travel"; seconds: number };
+  | { k: "travel"; seconds: number }
+  | { k: "feeSend"; route: number; tokens: number }
+  | { k: "feeDispatch"; route: number }
+  | { k: "price"; route: number; level: number }
+  | { k: "applyPrice"; route: number };
 
 const destArb = fc.constantFrom(1, 1, 2);
 const keyArb: fc.Arbitrary<KeyPick> = fc.record({
@@ -154,8 +199,13 @@ const itemArb: fc.Arbitrary<ForgeItem> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.integer({ min: 0, max: 2_000 }), fc.boolean())
-      .map(([tokens, suspended]) => ({ k: "reserveReport" as const, tokens, suspended })),
+      .tuple(fc.integer({ min: 0, max: 2_000 }), fc.boolean(), fc.boolean())
+      .map(([tokens, suspended, falsePrice]) => ({
+        k: "reserveReport" as const,
+        tokens,
+        suspended,
+        falsePrice,
+      })),
   },
   {
     weight: 2,
@@ -246,6 +296,34 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       .map(([d, share]) => ({ k: "grief" as const, d, share })),
   },
   { weight: 1, arbitrary: destArb.map((d) => ({ k: "griefEdge" as const, d })) },
+  // Honest fee-paying traffic and true price changes (issue 17).
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0, max: FEE_ROUTES.length - 1 }), fc.integer({ min: 1, max: 60 }))
+      .map(([route, tokens]) => ({ k: "feeSend" as const, route, tokens })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .integer({ min: 0, max: FEE_ROUTES.length - 1 })
+      .map((route) => ({ k: "feeDispatch" as const, route })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.integer({ min: 0, max: PRICED.length - 1 }),
+        fc.integer({ min: 0, max: TRUE_PRICES.length - 1 }),
+      )
+      .map(([route, level]) => ({ k: "price" as const, route, level })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 0, max: PRICED.length - 1 })
+      .map((route) => ({ k: "applyPrice" as const, route })),
+  },
   {
     weight: 3,
     arbitrary: fc
@@ -325,6 +403,13 @@ class Model {
   /** Per destination: when each liar's first lie was accepted there, and when its zero report landed. */
   readonly firstUse = new Map<number, Map<string, number>>();
   readonly removedAt = new Map<number, Map<string, number>>();
+  /**
+   * Per priced route `x>y`: the componentwise maximum of every price x's governance published for
+   * y's messages (issue 17, theorem (a)(v): what y's Outbox quotes never exceeds it).
+   */
+  readonly truePrice = new Map<string, Price>();
+  /** Per route `o>d`: fees (18 decimals) paid on d in honest batches of o's real messages. */
+  readonly honestFees = new Map<string, bigint>();
 
   constructor(
     w: World,
@@ -332,7 +417,9 @@ class Model {
     readonly netting: boolean,
     baselineMirror: Map<number, Map<string, bigint>>,
     bountyBps: bigint,
+    baselinePrices: Map<string, Price>,
   ) {
+    for (const [key, price] of baselinePrices) this.truePrice.set(key, price);
     const attesters = w.chains[A].attesters;
     this.coalition = attesters.filter((_, i) => ((mask >> i) & 1) === 1);
     this.coalitionSet = new Set(this.coalition.map((x) => x.address));
@@ -396,6 +483,35 @@ class Model {
     }
   }
 
+  /** Publishes a true price of `x` for `y`'s messages: the bound grows to include it. */
+  publish(x: number, y: number, price: Price): void {
+    const key = `${x}>${y}`;
+    const old = this.truePrice.get(key) ?? NO_PRICE;
+    this.truePrice.set(key, {
+      perGas: old.perGas > price.perGas ? old.perGas : price.perGas,
+      base: old.base > price.base ? old.base : price.base,
+      premiumPpm: Math.max(old.premiumPpm, price.premiumPpm),
+    });
+  }
+
+  addHonestFees(o: number, d: number, fees: bigint): void {
+    const key = `${o}>${d}`;
+    this.honestFees.set(key, (this.honestFees.get(key) ?? 0n) + fees);
+  }
+
+  /**
+   * Assumption A2 so far on `d` at time `t`: every liar there was out of the mirror within W of
+   * its first accepted lie, or its first lie is younger than W.
+   */
+  detectedInTime(d: number, t: number): boolean {
+    const removed = this.removedAt.get(d)!;
+    for (const [liar, first] of this.firstUse.get(d)!) {
+      const at = removed.get(liar);
+      if (at !== undefined ? at - first >= Number(W) : t - first >= Number(W)) return false;
+    }
+    return true;
+  }
+
   /** Honest keys mirrored on `d` (they sign honest deliveries there). */
   honestSigners(d: number): Wallet[] {
     return this.honest.filter((k) => this.stake(d, k.address) > 0n);
@@ -415,6 +531,10 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
   let hasAcceptedLog = false;
   let hasTotalView = false;
   let bountyBps = 0n;
+  /** One local token unit in 18 decimals (every chain's token has the same decimals here). */
+  let scale = 1n;
+  /** The true prices in force at the baseline, per priced route `x>y`. */
+  const baselinePrices = new Map<string, Price>();
 
   before(async function () {
     this.timeout(300_000);
@@ -436,8 +556,69 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       await chain.connection.networkHelpers.impersonateAccount(timelock);
       await chain.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
     }
+    scale = await world.view<bigint>(A, world.chains[A].suite.bank, "scale");
+    // Delivery prices in force from the start (issue 17): each priced route's governance
+    // publishes one, the reports are delivered, W passes and the raises are applied; then the
+    // coverage the reports used expires, so runs start with every attester's capacity free.
+    for (const [i, [x, y]] of PRICED.entries()) {
+      const price = TRUE_PRICES[i % TRUE_PRICES.length];
+      await setPrice(world, x, y, price);
+      baselinePrices.set(`${x}>${y}`, price);
+    }
+    for (const origin of world.chains) {
+      for (const destination of world.chains) {
+        if (origin === destination) continue;
+        const delivery = await world.prepare(origin.index, destination.index, {
+          signers: origin.attesters,
+        });
+        if (delivery) {
+          const out = await world.deliver(destination.index, delivery);
+          expect(out.ok, out.error).to.equal(true);
+        }
+      }
+    }
+    for (const chain of world.chains) await world.travel(chain.index, W + 1n);
+    for (const [x, y] of PRICED) {
+      const chain = world.chains[y];
+      const code = world.chains[x].code;
+      const pending = await world.view<{ readyAt: bigint }>(y, chain.suite.bank, "pendingPrice", [
+        code,
+      ]);
+      if (pending.readyAt !== 0n) {
+        const out = await world.tx(y, chain.users[3], chain.suite.bank, "applyPendingPrice", [
+          code,
+        ]);
+        expect(out.ok, out.error).to.equal(true);
+      }
+      const [perGas, base, premiumPpm] = await world.view<[bigint, bigint, bigint]>(
+        y,
+        chain.suite.outbox,
+        "price",
+        [code],
+      );
+      const published = baselinePrices.get(`${x}>${y}`)!;
+      expect([perGas, base, premiumPpm]).to.deep.equal([
+        published.perGas,
+        published.base,
+        BigInt(published.premiumPpm),
+      ]);
+    }
+    for (const chain of world.chains) await world.travel(chain.index, W + W / 8n + 1n);
     await world.takeBaseline();
   });
+
+  /** `x`'s governance (its timelock) prices `y`'s messages; its bank reports the price to `y`. */
+  async function setPrice(w: World, x: number, y: number, price: Price): Promise<void> {
+    const chain = w.chains[x];
+    const out = await w.tx(
+      x,
+      chain.suite.addresses.timelock,
+      chain.suite.bank,
+      "setDeliveryPrice",
+      [w.chains[y].code, price.perGas, price.base, price.premiumPpm],
+    );
+    expect(out.ok, out.error).to.equal(true);
+  }
 
   it("theorem: a minority coalition changes no mirror and takes at most its own mirrored stake per window, honest messages always reach the destination, a proven liar is refused", async function () {
     this.timeout(0);
@@ -446,7 +627,14 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       fc.asyncProperty(sequenceArb, async (seq) => {
         const w = world;
         await w.reset();
-        const m = new Model(w, seq.coalition, seq.netting, baselineMirror, bountyBps);
+        const m = new Model(
+          w,
+          seq.coalition,
+          seq.netting,
+          baselineMirror,
+          bountyBps,
+          baselinePrices,
+        );
         count(m.minority.get(B) ? "minority sequences" : "majority sequences");
         if (seq.netting) await enableNetting(w);
         for (const c of seq.commands) {
@@ -498,7 +686,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       }
       case "deliver":
         await deliverHonest(w, m, c.d, "all");
-        await deliverReverse(w);
+        await deliverReverse(w, m);
         return;
       case "net": {
         const out = await w.tx(B, w.chains[B].users[3], w.chains[B].suite.bank, "net", [
@@ -540,6 +728,31 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
         await step(w, m, { k: "send", from: A, to: c.d, tokens: 1 });
         return deliverHonest(w, m, c.d, "all");
       }
+      case "feeSend":
+        return feeSend(w, m, c.route, c.tokens);
+      case "feeDispatch":
+        return feeDispatch(w, m, c.route);
+      case "price": {
+        const [x, y] = PRICED[c.route];
+        await setPrice(w, x, y, TRUE_PRICES[c.level]);
+        m.publish(x, y, TRUE_PRICES[c.level]);
+        count("true price changes");
+        return;
+      }
+      case "applyPrice": {
+        const [x, y] = PRICED[c.route];
+        const chain = w.chains[y];
+        const out = await w.tx(y, chain.users[3], chain.suite.bank, "applyPendingPrice", [
+          w.chains[x].code,
+        ]);
+        if (out.ok) {
+          const dropped = named(out.events, "PriceRaiseDropped").length > 0;
+          count(dropped ? "price raises dropped (signer removed)" : "price raises applied");
+        } else {
+          expect(["NoPendingPrice", "PriceNotReady", "PeerNotActive"]).to.include(out.error);
+        }
+        return;
+      }
       case "travel": {
         let seconds: bigint;
         if (c.seconds > 0) seconds = BigInt(c.seconds);
@@ -554,6 +767,94 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
         return;
       }
     }
+  }
+
+  /**
+   * (a)(v): what an honest sender pays is at most the quote at the true price. Checked while the
+   * route's coalition is a minority and every liar so far was detected within W (A2).
+   */
+  async function expectFeeWithinTruePrice(
+    w: World,
+    m: Model,
+    from: number,
+    to: number,
+    fee: bigint,
+    bodySize: number,
+    amount: bigint,
+  ): Promise<void> {
+    if (from !== A && !m.minority.get(from)) return;
+    if (from !== A && !m.detectedInTime(from, await w.now(from))) return;
+    const price = m.truePrice.get(`${to}>${from}`) ?? NO_PRICE;
+    let bound =
+      price.base +
+      price.perGas * (FEE_HANDLER_GAS + 16n * BigInt(bodySize)) +
+      (amount * BigInt(price.premiumPpm)) / 1_000_000n;
+    bound = ((bound + scale - 1n) / scale) * scale;
+    expect(fee <= bound, `an honest sender paid ${fee}; the true price quotes ${bound}`).to.equal(
+      true,
+    );
+  }
+
+  /** An honest user sends value with its fee (`sendWithFee`, no maximum: the worst case). */
+  async function feeSend(w: World, m: Model, route: number, tokens: number): Promise<void> {
+    const [from, to] = FEE_ROUTES[route];
+    const chain = w.chains[from];
+    const out = await w.tx(from, chain.users[0], chain.suite.bank, "sendWithFee", [
+      w.chains[to].code,
+      addressToBytes32(w.chains[to].users[1].address as Hex),
+      wad(tokens),
+      "0x",
+      FEE_HANDLER_GAS,
+      ethers.MaxUint256,
+    ]);
+    count(out.ok ? "fee-paying sends" : "fee-paying sends refused");
+    if (!out.ok) {
+      expect(["InsufficientCredit", "PeerSuspended"]).to.include(out.error);
+      return;
+    }
+    const sent = w.logs[from].at(-1)!;
+    await expectFeeWithinTruePrice(w, m, from, to, sent.message.fee, 33, wad(tokens));
+  }
+
+  /** An honest user prepays and dispatches a pure call with its fee (`dispatchWithFee`). */
+  async function feeDispatch(w: World, m: Model, route: number): Promise<void> {
+    const [from, to] = FEE_ROUTES[route];
+    const chain = w.chains[from];
+    const user = chain.users[3];
+    const prepaid = await w.tx(from, user, chain.suite.bank, "prepayFees", [wad(1) / scale]);
+    expect(prepaid.ok, prepaid.error).to.equal(true);
+    const body = recipientBody("honest");
+    const out = await w.tx(from, user, chain.suite.outbox, "dispatchWithFee", [
+      w.chains[to].code,
+      w.chains[to].recipientWord,
+      body,
+      FEE_HANDLER_GAS,
+      ethers.MaxUint256,
+    ]);
+    count(out.ok ? "fee-paying dispatches" : `fee-paying dispatches refused (${out.error})`);
+    if (!out.ok) {
+      // A false price may have made the quote larger than anything prepaid (before the fix).
+      expect(["FeeBalanceShort"]).to.include(out.error);
+      await expectFeeWithinTruePrice(w, m, from, to, wad(1) + 1n, (body.length - 2) / 2, 0n);
+      return;
+    }
+    const sent = w.logs[from].at(-1)!;
+    await expectFeeWithinTruePrice(w, m, from, to, sent.message.fee, (body.length - 2) / 2, 0n);
+  }
+
+  /**
+   * Fee conservation of one honest batch from `o` on `d`: what `d` paid (deliverer and signers,
+   * paid or owed) is exactly the fees its real messages carried, rounded down to local units.
+   */
+  function honestBatchFees(m: Model, o: number, d: number, delivery: Delivery, out: Outcome) {
+    const carried = delivery.messages.reduce((sum, x) => sum + decodeMessage(x as Hex).fee, 0n);
+    const paid = feesPaid(out.events) * scale;
+    expect(paid, "an honest batch's fees paid on the destination").to.equal(
+      (carried / scale) * scale,
+    );
+    if (paid > 0n) count("honest batches paying fees");
+    if (named(out.events, "PremiumPaid").length) count("honest batches paying premiums");
+    m.addHonestFees(o, d, carried);
   }
 
   /** Netting between A and B enabled by both communities' governance (their timelocks). */
@@ -625,12 +926,14 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       // half at every step so far, the mirror is the honest one, so they do.
       const bound = m.minority.get(d)!;
       const delivery = await w.build(A, checkpoint, messages, signers);
+      // Fees are value at risk (issue 17): a batch of fee-paying pure calls needs capacity too.
+      const valued = kind === "value" || messages.some((x) => x.message.fee > 0n);
       let free = 0n;
-      if (kind === "value") free = await freeCapacity(w, d, signers);
+      if (valued) free = await freeCapacity(w, d, signers);
       const out = await w.deliver(d, delivery);
       count(out.ok ? `honest ${kind} batches` : `honest ${kind} batches refused (${out.error})`);
       if (!out.ok) {
-        if (bound && kind === "value") {
+        if (bound && valued) {
           expect(out.error, "an honest value batch within the honest keys' capacity").to.equal(
             "InsufficientCoverage",
           );
@@ -643,6 +946,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
         continue;
       }
       await accepted(w, m, d, delivery, out);
+      honestBatchFees(m, A, d, delivery, out);
       const ids = deliveredIds(out.events);
       for (const x of messages) {
         expect(ids.has(x.id), `honest message ${x.nonce} not delivered`).to.equal(true);
@@ -661,11 +965,12 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
   }
 
   /** B's (honest) messages for A, signed by all of B's attesters: netting requests, reserve reports, sends. */
-  async function deliverReverse(w: World): Promise<void> {
+  async function deliverReverse(w: World, m: Model): Promise<void> {
     const delivery = await w.prepare(B, A, { signers: w.chains[B].attesters });
     if (!delivery) return;
     const out = await w.deliver(A, delivery);
     count(out.ok ? "B→A batches" : `B→A batches refused (${out.error})`);
+    if (out.ok) honestBatchFees(m, B, A, delivery, out);
   }
 
   /** Real griefing: a recipient on `d` asks T/share coverage, gets a real message, delivered with every mirrored key's public signature. */
@@ -690,6 +995,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       return;
     }
     await accepted(w, m, d, delivery, out);
+    honestBatchFees(m, A, d, delivery, out);
     await usePolicy(w, m, d, BigInt(messages.length) * m.griefPolicy.get(d)!, out);
   }
 
@@ -800,8 +1106,11 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
               pending: 0n,
               received: 0n,
               suspended: item.suspended,
+              // A false price (issue 17): far above any true one, or a drop to nothing.
+              ...(item.falsePrice ? FALSE_PRICE : NO_PRICE),
             }),
           };
+          if (item.falsePrice) count("forged price raises");
           break;
         case "nettingRequest":
           f = {
@@ -881,8 +1190,11 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       if (e.address.toLowerCase() !== bankAddress) continue;
       if (e.name === "PaidOut" && ids.has(e.args.id)) took += e.args.amount as bigint;
       if (e.name === "Netted") took += e.args.amount as bigint;
-      // Fees paid to the deliverer now or booked owed out of A's reserve (issue 17).
-      if (e.name === "FeesPaid") took += (e.args.paid as bigint) + (e.args.owed as bigint);
+      // Fees paid to the deliverer, and premiums to the signers (the liars), now or booked owed
+      // out of A's reserve (issue 17).
+      if (e.name === "FeesPaid" || e.name === "PremiumPaid") {
+        took += ((e.args.paid as bigint) + (e.args.owed as bigint)) * scale;
+      }
     }
     const charged = named(out.events, "CoverageCharged").reduce(
       (s, e) => s + (e.args.amount as bigint),
@@ -1079,15 +1391,47 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
           ).to.equal(m.total(d));
         }
       }
-      // Banks hold what they owe.
+    }
+    for (const chain of w.chains) {
+      const d = chain.index;
+      // Banks hold what they owe: reserves, pools, locks, the earned balances of deliverers and
+      // attesters (issue 17), and the fee float — prepaid balances not yet spent and the fees
+      // the Outbox carried, which stay here until netted.
       const books = await w.books(d);
-      let owed = 0n;
-      for (const p of w.chains)
-        if (p.index !== d)
-          owed += books.reserve[p.index] + books.pool[p.index] + books.locked[p.index];
-      // Fees earned by the deliverer of the lies, not withdrawn (issue 17).
-      owed += await w.view<bigint>(d, chain.suite.bank, "earned", [chain.users[4].address]);
+      let owed = w.earned[d];
+      let float = await w.view<bigint>(d, chain.suite.outbox, "feeBalance", [
+        chain.users[3].address,
+      ]);
+      for (const p of w.chains) {
+        if (p.index === d) continue;
+        owed += books.reserve[p.index] + books.pool[p.index] + books.locked[p.index];
+        const dispatched = await w.view<bigint>(d, chain.suite.outbox, "feesDispatched", [p.code]);
+        float += dispatched;
+        // Fee conservation: the honest batches of d's messages on p paid no more than d's
+        // senders paid for them (what lies made p pay is charged to the liars, above).
+        expect(
+          m.honestFees.get(`${d}>${p.index}`) ?? 0n,
+          `${p.name} paid more fees for ${chain.name}'s messages than its senders paid`,
+        ).to.be.at.most(dispatched);
+      }
+      owed += float / scale;
       expect(books.balance, `${chain.name}'s bank holds what it owes`).to.equal(owed);
+    }
+    // (a)(v) A false price never raises what a route quotes: each component stays within the
+    // true prices the pricing side published, while A2 holds (every liar out within W).
+    for (const [x, y] of PRICED) {
+      if (x === A && (!m.minority.get(y) || !m.detectedInTime(y, await w.now(y)))) continue;
+      const [perGas, base, premiumPpm] = await w.view<[bigint, bigint, bigint]>(
+        y,
+        w.chains[y].suite.outbox,
+        "price",
+        [w.chains[x].code],
+      );
+      const bound = m.truePrice.get(`${x}>${y}`) ?? NO_PRICE;
+      const route = `${w.chains[x].name}'s price on ${w.chains[y].name}`;
+      expect(perGas, `${route}: perGas`).to.be.at.most(bound.perGas);
+      expect(base, `${route}: base`).to.be.at.most(bound.base);
+      expect(premiumPpm, `${route}: premium`).to.be.at.most(BigInt(bound.premiumPpm));
     }
   }
 
@@ -1184,6 +1528,17 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
         ).to.equal(true);
       }
     }
+    // Fee conservation at the end: every real A→d message delivered had its fee paid on d in an
+    // honest batch, and nothing else was (a squatted pure call, never delivered, is the residual).
+    for (const d of DESTINATIONS) {
+      const delivered = m.delivered.get(d)!;
+      const carried = w.logs[A].slice(w.baselineCount(A))
+        .filter((x) => x.message.destination === w.chains[d].code && delivered.has(x.id))
+        .reduce((sum, x) => sum + x.message.fee, 0n);
+      expect(m.honestFees.get(`${A}>${d}`) ?? 0n, "fees paid for A's delivered messages").to.equal(
+        carried,
+      );
+    }
     for (const chain of w.chains) {
       const token = chain.suite.token;
       const holders = new Set<string>([
@@ -1222,4 +1577,12 @@ async function freeCapacity(w: World, d: number, signers: readonly Wallet[]): Pr
 
 function deliveredIds(events: readonly Event[]): Set<string> {
   return new Set(named(events, "Delivered").map((e) => e.args.id as string));
+}
+
+/** Fees a batch paid (local units): to its deliverer and, as premium, to its signers, paid or owed. */
+function feesPaid(events: readonly Event[]): bigint {
+  return [...named(events, "FeesPaid"), ...named(events, "PremiumPaid")].reduce(
+    (sum, e) => sum + (e.args.paid as bigint) + (e.args.owed as bigint),
+    0n,
+  );
 }

@@ -141,10 +141,16 @@ export class World {
   delivered: Map<string, number>[];
   /** Per chain: counts snapshotted on the Outbox. */
   snapshotted: Set<number>[];
+  /**
+   * Per chain: the bank's earned balances together (fees and premiums paid in, `claimFees`
+   * included, less withdrawals; local units), from its events.
+   */
+  earned: bigint[];
   private readonly baseline: {
     counts: number[];
     delivered: Map<string, number>[];
     snapshotted: Set<number>[];
+    earned: bigint[];
   };
   private snapshots: { restore(): Promise<void> }[] = [];
   /** Time (ms) and count per kind of work: where a run's time goes. */
@@ -158,7 +164,8 @@ export class World {
     this.trees = chains.map(() => new MerkleTree());
     this.delivered = chains.map(() => new Map());
     this.snapshotted = chains.map(() => new Set());
-    this.baseline = { counts: [], delivered: [], snapshotted: [] };
+    this.earned = chains.map(() => 0n);
+    this.baseline = { counts: [], delivered: [], snapshotted: [], earned: [] };
     const [any] = chains;
     this.interfaces = [
       any.suite.inbox.interface,
@@ -258,6 +265,7 @@ export class World {
     this.baseline.counts = this.logs.map((log) => log.length);
     this.baseline.delivered = this.delivered.map((m) => new Map(m));
     this.baseline.snapshotted = this.snapshotted.map((s) => new Set(s));
+    this.baseline.earned = [...this.earned];
   }
 
   /** Rewinds every chain and the model to the baseline. */
@@ -271,6 +279,7 @@ export class World {
       this.delivered[i] = new Map(this.baseline.delivered[i]);
       this.snapshotted[i] = new Set(this.baseline.snapshotted[i]);
     }
+    this.earned = [...this.baseline.earned];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -655,8 +664,13 @@ export class World {
     const c = this.chains[chain];
     const outbox = c.suite.addresses.outbox.toLowerCase();
     const inbox = c.suite.addresses.inbox.toLowerCase();
+    const bank = c.suite.addresses.bank.toLowerCase();
     for (const e of events) {
       const from = e.address.toLowerCase();
+      if (from === bank) {
+        if (e.name === "FeesPaid" || e.name === "PremiumPaid") this.earned[chain] += e.args.paid;
+        else if (e.name === "FeesWithdrawn") this.earned[chain] -= e.args.amount;
+      }
       if (e.name === "Dispatch" && from === outbox) {
         const nonce = Number(e.args.nonce);
         if (nonce !== this.logs[chain].length) {

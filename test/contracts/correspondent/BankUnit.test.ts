@@ -109,7 +109,7 @@ describe("CorrespondentBank (unit, three chains)", function () {
         .to.be.revertedWithCustomError(A.bank, "NotInbox")
         .withArgs(user.address);
       const body = encodeNettingReply({ amount: 1n });
-      await expect(A.bank.connect(user).onBankMessage(B.code, 0, body))
+      await expect(A.bank.connect(user).onBankMessage(B.code, 0, body, user.address))
         .to.be.revertedWithCustomError(A.bank, "NotInbox")
         .withArgs(user.address);
     });

@@ -1,9 +1,12 @@
 /**
  * Delivery fees on three chains (docs/protocol.md 3.9): B publishes its delivery price to A in the
- * reserve report it already sends; A's Outbox quotes from it; a sender pays the quote out of its
- * prepaid balance (or with a transfer, through the bank) and the fee travels in the message; B pays
- * whoever delivers the batch out of A's reserve, once per batch; a lying checkpoint's fees are value
- * at risk charged to its signers and come only out of the lying side's reserve.
+ * reserve report it already sends; A's Outbox quotes from it (a lowering at once, a raise W later
+ * and only if the signer of its report is still mirrored: a false price never raises a quote); a
+ * sender pays the quote out of its prepaid balance (or with a transfer, through the bank) and the
+ * fee travels in the message; B pays, once per batch out of A's reserve, the underwriting premium
+ * to the signers in proportion to their coverage charges and the rest to whoever delivered it; a
+ * lying checkpoint's fees are value at risk charged to its signers and come only out of the lying
+ * side's reserve.
  */
 import { expect } from "chai";
 import { ethers } from "ethers";
@@ -12,6 +15,8 @@ import {
   addressToBytes32,
   buildDelivery,
   encodeMessage,
+  encodeReserveReport,
+  encodeTransferBody,
   MerkleTree,
   messageId,
   type Hex,
@@ -65,12 +70,24 @@ describe("Delivery fees", function () {
     return chain.suite.bank.connect(await chain.connection.ethers.getSigner(timelock));
   }
 
-  /** B's governance prices A's messages; the report carrying the price is relayed to A. */
+  /**
+   * B's governance prices A's messages; the report carrying the price is relayed to A, where a
+   * raise waits A's exposure window W (3.9, "Price delay") and is then applied by anyone.
+   */
   async function publishPrice(perGas = PER_GAS, base = BASE, premiumPpm = 0) {
     await (
       await (await governanceOf(b)).setDeliveryPrice(a.suite.code, perGas, base, premiumPpm)
     ).wait();
     await relay(b, a, { signers: b.attesters });
+    await passWindow(a);
+    const pending = await a.suite.bank.pendingPrice(b.suite.code);
+    if (pending.readyAt !== 0n) await (await a.suite.bank.applyPendingPrice(b.suite.code)).wait();
+  }
+
+  /** Lets `chain`'s exposure window W pass. */
+  async function passWindow(chain: TestChain) {
+    const window = await chain.suite.inbox.exposureWindow();
+    await chain.connection.networkHelpers.time.increase(window);
   }
 
   /** A user on A with `amount` of prepaid fees. */
@@ -114,11 +131,40 @@ describe("Delivery fees", function () {
       .slice(-3);
     await relay(b, a, { signers: b.attesters, nonces: [reports[2].nonce] });
     expect(await a.suite.bank.creditView(b.suite.code)).to.equal(100n * ONE);
+    // A raise waits W, then applies.
+    expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(0n);
+    await passWindow(a);
+    await (await a.suite.bank.applyPendingPrice(b.suite.code)).wait();
     expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(2n);
     // r1 is older and lowers A's credit view, so it applies; its price does not.
     await relay(b, a, { signers: b.attesters, nonces: [reports[0].nonce] });
     expect(await a.suite.bank.creditView(b.suite.code)).to.equal(0n);
     expect((await a.suite.outbox.price(b.suite.code)).perGas).to.equal(2n);
+  });
+
+  it("applies a lower price at once and a raise only after W, keeping the delay across reports that repeat it", async function () {
+    await publishPrice(PER_GAS, BASE, 500);
+    const governance = await governanceOf(b);
+    // Lower perGas, raise base: the lower part applies at once, the raise waits.
+    await (await governance.setDeliveryPrice(a.suite.code, PER_GAS / 2n, 2n * BASE, 500)).wait();
+    await relay(b, a, { signers: b.attesters });
+    let price = await a.suite.outbox.price(b.suite.code);
+    expect([price.perGas, price.base]).to.deep.equal([PER_GAS / 2n, BASE]);
+    const [, readyAt] = await a.suite.bank.pendingPrice(b.suite.code);
+    await expect(a.suite.bank.applyPendingPrice(b.suite.code))
+      .to.be.revertedWithCustomError(a.suite.bank, "PriceNotReady")
+      .withArgs(b.suite.code, readyAt);
+    // A later report with the same price does not restart the delay; once it has run, the next
+    // such report applies it.
+    await passWindow(a);
+    await fundReserve(b, a, ONE); // B reports again: same price
+    await relay(b, a, { signers: b.attesters });
+    price = await a.suite.outbox.price(b.suite.code);
+    expect([price.perGas, price.base]).to.deep.equal([PER_GAS / 2n, 2n * BASE]);
+    await expect(a.suite.bank.applyPendingPrice(b.suite.code)).to.be.revertedWithCustomError(
+      a.suite.bank,
+      "NoPendingPrice",
+    );
   });
 
   it("refuses a premium above the bound, and a price from anyone but governance", async function () {
@@ -194,8 +240,10 @@ describe("Delivery fees", function () {
     ).wait();
     expect(await a.suite.token.balanceOf(user.address)).to.equal(10n * ONE - fee);
     const [relayer] = await b.connection.ethers.getSigners();
-    await relay(a, b);
-    expect(await b.suite.bank.earned(relayer.address)).to.equal(fee);
+    await relay(a, b); // signed by A's first attester alone: it takes the whole premium
+    const premium = (10n * ONE * 1_000n) / 1_000_000n;
+    expect(await b.suite.bank.earned(relayer.address)).to.equal(fee - premium);
+    expect(await b.suite.bank.earned(a.attesters[0].address)).to.equal(premium);
     expect(await b.suite.bank.reserve(a.suite.code)).to.equal(90n * ONE - fee);
     // More than the credit view with the fee is refused before any token moves.
     await relay(b, a, { signers: b.attesters });
@@ -229,7 +277,11 @@ describe("Delivery fees", function () {
   });
 
   /** Delivers to B a message with `fee` that A's Outbox never held, signed by A's `signers`. */
-  async function deliverForged(fee: bigint, signers = a.attesters) {
+  async function deliverForged(
+    fee: bigint,
+    signers = a.attesters,
+    fields: Partial<Parameters<typeof encodeMessage>[0]> = {},
+  ) {
     const leaves = [...(await dispatchedMessages(a)).map((m) => m.id as Hex), ...forged];
     const message = encodeMessage({
       nonce: leaves.length,
@@ -240,6 +292,7 @@ describe("Delivery fees", function () {
       amount: 0n,
       fee,
       body: "0x",
+      ...fields,
     });
     const tree = MerkleTree.from([...leaves, messageId(message)]);
     forged.push(messageId(message));
@@ -276,5 +329,171 @@ describe("Delivery fees", function () {
       b.suite.inbox,
       "InsufficientCoverage",
     );
+  });
+
+  /**
+   * Issue 17, "a false price": B's attester `liar` signs a checkpoint of B that A's Outbox-side
+   * never had, holding a made-up reserve report of B's bank that prices A's messages at `price`.
+   * Placed 50 nonces beyond B's count (a premature count: provable on B), so B's real later
+   * messages keep their nonces.
+   */
+  async function forgeReport(liar: (typeof b.attesters)[number], perGas: bigint, base: bigint) {
+    const leaves = (await dispatchedMessages(b)).map((m) => m.id as Hex);
+    const nonce = leaves.length + 50;
+    const message = encodeMessage({
+      nonce,
+      origin: b.suite.code,
+      sender: addressToBytes32(b.suite.addresses.bank as Hex),
+      destination: a.suite.code,
+      recipient: addressToBytes32(a.suite.addresses.bank as Hex),
+      amount: 0n,
+      body: encodeReserveReport({
+        reserve: 0n,
+        pending: 0n,
+        received: 0n,
+        suspended: false,
+        perGas,
+        base,
+        premiumPpm: 0,
+      }),
+    });
+    while (leaves.length < nonce) leaves.push(ethers.ZeroHash as Hex);
+    const tree = MerkleTree.from([...leaves, messageId(message)]);
+    const checkpoint = { origin: b.suite.code, root: tree.root(), count: tree.count };
+    const built = buildDelivery({ tree, count: tree.count, messages: [message] });
+    const [signature] = await signAll([liar], domainOf(b), checkpoint);
+    await (
+      await deliver(a, {
+        checkpoint,
+        signatures: [signature],
+        messages: built.messages,
+        proof: built.proof,
+      })
+    ).wait();
+    return { checkpoint, signature };
+  }
+
+  it("a false price cannot raise what A's senders pay: the raise waits W and is dropped once its signer is proven", async function () {
+    await fundReserve(b, a, 100n * ONE);
+    await publishPrice();
+    const honestQuote = await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0);
+    const { user, onA } = await prepaidUser(100n * ONE);
+    // B's liar makes up a report pricing A's messages 1,000 times higher.
+    const liar = b.attesters[0];
+    const lie = await forgeReport(liar, PER_GAS * 1000n, BASE * 1000n);
+    // Before the fix the price applied at once and a sender with a loose maximum paid ~1,000×.
+    expect(await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0)).to.equal(honestQuote);
+    const balance = await a.suite.outbox.feeBalance(user.address);
+    await (
+      await onA.outbox.dispatchWithFee(b.suite.code, RECIPIENT, "0xbeef", HANDLER_GAS, 10n * ONE)
+    ).wait();
+    expect(balance - (await a.suite.outbox.feeBalance(user.address))).to.equal(honestQuote);
+
+    // The watcher proves the lie on B; the zero report reaches A with the honest majority.
+    const [, , , prover] = await b.connection.ethers.getSigners();
+    await (
+      await suiteAs(b.suite, prover).stakingHub.proveFraud(lie.checkpoint, lie.signature)
+    ).wait();
+    await relay(b, a, { signers: b.attesters.slice(1) });
+    expect(await a.suite.inbox.mirroredStake(b.suite.code, liar.address)).to.equal(0n);
+    // W later the raise is dropped, not applied.
+    await passWindow(a);
+    await expect(a.suite.bank.applyPendingPrice(b.suite.code))
+      .to.emit(a.suite.bank, "PriceRaiseDropped")
+      .withArgs(b.suite.code, ethers.encodeBytes32String("signer removed"));
+    expect(await a.suite.outbox.quote(b.suite.code, 2, HANDLER_GAS, 0)).to.equal(honestQuote);
+  });
+
+  it("pays the underwriting premium to the signers in proportion to their charged coverage, the rest of the fee to the relayer", async function () {
+    const PPM = 10_000n; // 1 % of the amount carried
+    await fundReserve(b, a, 120n * ONE); // two reports of it must fit what B's attesters vouch for
+    await publishPrice(PER_GAS, BASE, Number(PPM));
+    await relay(b, a, { signers: b.attesters }); // A's credit view of its reserve on B
+    // More than the first signer's free capacity, so the greedy charge spans two signers.
+    const signers = [...a.attesters].sort((x, y) =>
+      BigInt(x.address) < BigInt(y.address) ? -1 : 1,
+    );
+    const first = await b.suite.inbox.freeCapacity(a.suite.code, signers[0].address);
+    const amount = first + 7n * ONE;
+    const [, , user] = await a.connection.ethers.getSigners();
+    const onA = suiteAs(a.suite, user);
+    await (await onA.token.mint(user.address, 2n * amount)).wait();
+    await (await onA.token.approve(a.suite.addresses.bank, 2n * amount)).wait();
+    await (
+      await onA.bank.sendWithFee(b.suite.code, RECIPIENT, amount, "0x", HANDLER_GAS, amount)
+    ).wait();
+    const [sent] = (await dispatchedMessages(a)).slice(-1);
+    const fee = sent.message.fee;
+    const premium = (amount * PPM) / 1_000_000n;
+    expect(fee > premium).to.equal(true);
+
+    const [, , , relayer] = await b.connection.ethers.getSigners();
+    const receipt = await relay(a, b, { relayer, signers });
+    const charged = (receipt?.logs ?? [])
+      .filter((l) => l.address.toLowerCase() === b.suite.addresses.inbox.toLowerCase())
+      .map((l) => b.suite.inbox.interface.parseLog(l)!)
+      .filter((e) => e.name === "CoverageCharged")
+      .map((e) => ({ signer: e.args.attester as string, amount: e.args.amount as bigint }));
+    expect(charged.length).to.be.greaterThan(1);
+    const total = charged.reduce((sum, c) => sum + c.amount, 0n);
+    expect(total).to.equal(amount + fee);
+    // One PremiumPaid per charged signer, each its share; FeesPaid once, for the rest.
+    const paid = bankEvents(receipt!, "PremiumPaid");
+    expect(paid.map((e) => e.args.signer)).to.deep.equal(charged.map((c) => c.signer));
+    let shared = 0n;
+    for (const [i, c] of charged.entries()) {
+      const share = (premium * c.amount) / total;
+      expect([paid[i].args.paid, paid[i].args.owed]).to.deep.equal([share, 0n]);
+      expect(await b.suite.bank.earned(c.signer)).to.equal(share);
+      shared += share;
+    }
+    const [toRelayer] = bankEvents(receipt!, "FeesPaid");
+    expect(toRelayer.args.paid).to.equal(fee - shared);
+    expect(await b.suite.bank.earned(relayer.address)).to.equal(fee - shared);
+    // The whole fee came out of A's reserve, nothing else; each attester's key withdraws its share.
+    expect(await b.suite.bank.reserve(a.suite.code)).to.equal(120n * ONE - amount - fee);
+    const attester = signers.find((s) => s.address === charged[0].signer)!;
+    const asAttester = attester.connect(b.connection.ethers.provider);
+    await b.connection.networkHelpers.setBalance(attester.address, 10n ** 18n);
+    await expect(suiteAs(b.suite, asAttester).bank.withdrawEarned())
+      .to.emit(b.suite.bank, "FeesWithdrawn")
+      .withArgs(attester.address, (premium * charged[0].amount) / total);
+  });
+
+  it("charges a lying checkpoint's transfer, fee and premium to its signer, owed only out of the liars' reserve", async function () {
+    await publishPrice(PER_GAS, BASE, 10_000);
+    await fundReserve(b, a, 5n * ONE);
+    await fundReserve(b, c, 5n * ONE);
+    const liar = a.attesters[0];
+    const amount = 50n * ONE;
+    const fee = 2n * ONE;
+    const receipt = await (
+      await deliverForged(fee, [liar], {
+        sender: addressToBytes32(a.suite.addresses.bank as Hex),
+        recipient: addressToBytes32(liar.address as Hex),
+        amount,
+        body: encodeTransferBody({ sender: addressToBytes32(liar.address as Hex), body: "0x" }),
+      })
+    ).wait();
+    // Transfer and fee are value at risk, charged to the liar.
+    const charged = (receipt?.logs ?? [])
+      .filter((l) => l.address.toLowerCase() === b.suite.addresses.inbox.toLowerCase())
+      .map((l) => b.suite.inbox.interface.parseLog(l)!)
+      .filter((e) => e.name === "CoverageCharged");
+    expect(charged.map((e) => e.args.amount)).to.deep.equal([amount + fee]);
+    // The premium goes to the liar, the rest to the deliverer, all owed against A's short reserve.
+    const premium = (amount * 10_000n) / 1_000_000n;
+    const [share] = bankEvents(receipt, "PremiumPaid");
+    expect([share.args.signer, share.args.paid, share.args.owed]).to.deep.equal([
+      liar.address,
+      0n,
+      premium,
+    ]);
+    const [rest] = bankEvents(receipt, "FeesPaid");
+    expect([rest.args.paid, rest.args.owed]).to.deep.equal([0n, fee - premium]);
+    // Everything booked is against A's reserve, within what was charged; C's is untouched.
+    expect(await b.suite.bank.pendingPayouts(a.suite.code)).to.equal(amount + fee);
+    expect(await b.suite.bank.reserve(c.suite.code)).to.equal(5n * ONE);
+    expect(await b.suite.bank.earned(liar.address)).to.equal(0n);
   });
 });
