@@ -9,7 +9,7 @@ import type { Hex } from "viem";
 
 import { formatChainAddress } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
-import { fundedWallets, ONE, relay, type TestChain } from "../helpers/suite.js";
+import { fundedWallets, ONE, publishDeliveryPrice, type TestChain } from "../helpers/suite.js";
 import {
   serveNetwork,
   testPrefix,
@@ -37,13 +37,7 @@ describe("distpos CLI: quote, send --max-fee, topup", function () {
   before(async function () {
     net = await serveNetwork();
     [a, b] = net.chains as [TestChain, TestChain];
-    // B's governance prices A's messages; B's reserve report carries the price to A's Outbox.
-    const timelock = b.suite.addresses.timelock;
-    await b.connection.networkHelpers.impersonateAccount(timelock);
-    await b.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
-    const governance = b.suite.bank.connect(await b.connection.ethers.getSigner(timelock));
-    await (await governance.setDeliveryPrice(a.suite.code, PER_GAS, BASE, 0)).wait();
-    await relay(b, a, { signers: b.attesters });
+    await publishDeliveryPrice(b, a, { perGas: PER_GAS, base: BASE });
     [user] = (await fundedWallets(
       a.connection,
       a.suite,

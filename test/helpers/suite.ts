@@ -195,3 +195,41 @@ export async function relay(origin: TestChain, destination: TestChain, options: 
   const delivery = options.mutate ? options.mutate(prepared) : prepared;
   return sendDelivery(destination, delivery, options.relayer);
 }
+
+/** A delivery price (protocol.md 3.9): settlement units per gas, per message, premium in ppm. */
+export interface DeliveryPrice {
+  perGas: bigint;
+  base: bigint;
+  premiumPpm?: number;
+}
+
+/**
+ * `destination`'s governance (its timelock, impersonated) prices `origin`'s messages; the reserve
+ * report carrying the price is relayed to `origin`, whose exposure window W then passes (a raise
+ * waits it, 3.9 "Price delay") and the pending price is applied. The one way tests publish a price.
+ */
+export async function publishDeliveryPrice(
+  destination: TestChain,
+  origin: TestChain,
+  price: DeliveryPrice,
+): Promise<void> {
+  const timelock = destination.suite.addresses.timelock;
+  await destination.connection.networkHelpers.impersonateAccount(timelock);
+  await destination.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
+  const governance = destination.suite.bank.connect(
+    await destination.connection.ethers.getSigner(timelock),
+  );
+  await (
+    await governance.setDeliveryPrice(
+      origin.suite.code,
+      price.perGas,
+      price.base,
+      price.premiumPpm ?? 0,
+    )
+  ).wait();
+  await relay(destination, origin, { signers: destination.attesters });
+  await origin.connection.networkHelpers.time.increase(await origin.suite.inbox.exposureWindow());
+  const pending = await origin.suite.bank.pendingPrice(destination.suite.code);
+  if (pending.readyAt !== 0n)
+    await (await origin.suite.bank.applyPendingPrice(destination.suite.code)).wait();
+}

@@ -12,7 +12,13 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
 import { encodeMessage } from "../../relayer/protocol/index.js";
-import { dispatchedMessages, fundedWallets, ONE, relay, type TestChain } from "../helpers/suite.js";
+import {
+  dispatchedMessages,
+  fundedWallets,
+  ONE,
+  publishDeliveryPrice,
+  type TestChain,
+} from "../helpers/suite.js";
 import {
   clearPrefix,
   newRedis,
@@ -169,13 +175,7 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
   });
 
   it("delivers a message that pays its quote, and the deliverer is paid the quoted fee", async function () {
-    // B's governance prices A's messages; B's reserve report carries the price to A's Outbox.
-    const timelock = b.suite.addresses.timelock;
-    await b.connection.networkHelpers.impersonateAccount(timelock);
-    await b.connection.networkHelpers.setBalance(timelock, 10n ** 20n);
-    const governance = b.suite.bank.connect(await b.connection.ethers.getSigner(timelock));
-    await (await governance.setDeliveryPrice(a.suite.code, 10n ** 12n, 10n ** 16n, 0)).wait();
-    await relay(b, a, { signers: b.attesters });
+    await publishDeliveryPrice(b, a, { perGas: 10n ** 12n, base: 10n ** 16n });
     const { relayer, user } = await strictNode("fees-paid");
     const before = await paidTo(relayer);
     const handlerGas = 100_000n;

@@ -22,7 +22,12 @@ import {
   type Hex,
 } from "../../../relayer/protocol/index.js";
 import { suiteAs } from "../../../deploy/suite.js";
-import { dispatchedMessages, relay, type TestChain } from "../../helpers/suite.js";
+import {
+  dispatchedMessages,
+  publishDeliveryPrice,
+  relay,
+  type TestChain,
+} from "../../helpers/suite.js";
 import {
   createMessagingNetwork,
   deliver,
@@ -70,19 +75,9 @@ describe("Delivery fees", function () {
     return chain.suite.bank.connect(await chain.connection.ethers.getSigner(timelock));
   }
 
-  /**
-   * B's governance prices A's messages; the report carrying the price is relayed to A, where a
-   * raise waits A's exposure window W (3.9, "Price delay") and is then applied by anyone.
-   */
-  async function publishPrice(perGas = PER_GAS, base = BASE, premiumPpm = 0) {
-    await (
-      await (await governanceOf(b)).setDeliveryPrice(a.suite.code, perGas, base, premiumPpm)
-    ).wait();
-    await relay(b, a, { signers: b.attesters });
-    await passWindow(a);
-    const pending = await a.suite.bank.pendingPrice(b.suite.code);
-    if (pending.readyAt !== 0n) await (await a.suite.bank.applyPendingPrice(b.suite.code)).wait();
-  }
+  /** B prices A's messages, the price reaching A's Outbox after W (test/helpers/suite.ts). */
+  const publishPrice = (perGas = PER_GAS, base = BASE, premiumPpm = 0) =>
+    publishDeliveryPrice(b, a, { perGas, base, premiumPpm });
 
   /** Lets `chain`'s exposure window W pass. */
   async function passWindow(chain: TestChain) {
