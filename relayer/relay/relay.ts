@@ -685,7 +685,7 @@ export class DestinationRelay {
     );
     const nativePrice = fees.nativePrice[dest.codeHex];
     const gas =
-      BigInt(this.gasPerMessage.get(origin.code) ?? fees.gasPerMessage) +
+      BigInt(Math.ceil(this.gasPerMessage.get(origin.code) ?? fees.gasPerMessage)) +
       BigInt(Math.ceil(BATCH_FIXED_GAS / items.length));
     const gasPrice =
       nativePrice === undefined ? 0n : await this.ctx.client(dest.code).getGasPrice();
