@@ -135,6 +135,7 @@ export class BundleHandover {
    * undefined when none is waiting or no signed checkpoint covers it yet.
    */
   async bundleFor(destination: bigint, after: number): Promise<Bundle | undefined> {
+    await this.pulledUpTo(destination, after);
     const ids = await this.ctx.redis.zrangebyscore(
       this.key(`open:${formatChainCode(destination)}`),
       `(${after}`,
@@ -144,6 +145,32 @@ export class BundleHandover {
       BUNDLE_LIMITS.messages,
     );
     return (await this.build(this.ctx.cfg.homeChain, ids))?.bundle;
+  }
+
+  /**
+   * A destination's node pulling past `after` says it took (or found delivered) every message up
+   * to `after`: they leave the open set, and those still waiting here are marked accepted (by a
+   * pull: no entry node named) and followed to their delivery like pushed ones. Without this a
+   * node that never pushes (relayer.push false) keeps them open forever and reports them waiting.
+   */
+  private async pulledUpTo(destination: bigint, after: number): Promise<void> {
+    if (after < 0) return;
+    const dest = formatChainCode(destination);
+    const ids = await this.ctx.redis.zrangebyscore(this.key(`open:${dest}`), "-inf", after);
+    if (!ids.length) return;
+    const states = await Promise.all(
+      ids.map((id) => this.ctx.redis.hget(this.key(`msg:${id}`), "state")),
+    );
+    const multi = this.ctx.redis.multi();
+    ids.forEach((id, i) => {
+      multi.zrem(this.key(`open:${dest}`), id);
+      multi.zrem(this.key(`pending:${dest}`), id);
+      if (states[i] !== "waiting") return; // pushed and accepted already: followed as it is
+      multi.hset(this.key(`msg:${id}`), { state: "accepted", acceptedAt: Date.now() });
+      multi.hdel(this.key(`msg:${id}`), "refused");
+      multi.zadd(this.key(`tracking:${dest}`), "NX", Date.now(), id);
+    });
+    await multi.exec();
   }
 
   /** The bundle of the messages `ids` (nonce order) our signed checkpoints cover. */
@@ -263,7 +290,9 @@ export class BundleHandover {
     );
     for (const id of ids) {
       const state = await handoverState(this.ctx, id as Hex);
-      const node = state?.node;
+      // A pulled message names no entry node: any of the destination's can tell its state.
+      const node =
+        state?.node ?? peerEntryNodes(this.ctx, dest.code).find((n) => this.backoff.ready(n));
       if (!node || !this.backoff.ready(node)) continue;
       let journey: {
         destination?: {
@@ -283,6 +312,7 @@ export class BundleHandover {
           signal: this.ctx.shutdown.signal,
         })) as typeof journey;
       } catch (e) {
+        this.backoff.failed(node);
         this.log.debug({ msgId: id, node, err: errorText(e) }, "could not follow message");
         continue;
       }
