@@ -26,6 +26,7 @@ import {
   dispatchMany,
   fundedKey,
   missing,
+  bundlePair,
   nodeConfigFile,
   queueCounts,
   runNode,
@@ -109,13 +110,11 @@ describe("relayer e2e: crashes", function () {
   it("a relayer killed mid-batch and restarted loses and duplicates nothing", async function () {
     const relayerKey = await fundedKey(net);
     const relayer = privateKeyToAccount(relayerKey).address;
-    const { file, env } = nodeConfigFile(
-      net,
-      a.suite.addresses.chainCode,
-      prefix,
-      { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
-      { roles: ["indexer", "api", "attester", "relayer"] },
-    );
+    // On the bundle flow, home RPC only: A's node hands its messages to B's node, which relays
+    // into B and is the one killed.
+    const pair = await bundlePair(net, a, b, prefix, relayerKey);
+    const { file, env } = pair.destination;
+    await runNode("crash-origin", pair.origin.file, pair.origin.env);
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
 
     // 1. Killed after sending a batch that then lands: the restarted relayer must not send it again.
@@ -157,7 +156,7 @@ describe("relayer e2e: crashes", function () {
     ).to.deep.equal([]);
     // Every job is done: the restarted relayer recognised the landed batch as delivered.
     await waitFor("queue drained", async () => {
-      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      const c = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
       return (
         c.wait + c.active + c.delayed === 0 && c.failed === 0 && c.completed >= ids.length && c
       );

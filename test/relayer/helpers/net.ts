@@ -93,11 +93,11 @@ export function testPrefix(name: string): string {
   return `t-${name}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Deletes every key under `prefix` (end of a test). */
+/** Deletes every key under `prefix` and the prefixes made from it (end of a test). */
 export async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = "0";
   do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== "0");
