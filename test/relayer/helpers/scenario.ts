@@ -209,13 +209,17 @@ export async function bundlePair(
   destination: TestChain,
   prefix: string,
   relayerKey: Hex,
-  overrides: { destination?: Partial<NodeConfigInput> } = {},
+  overrides: {
+    destination?: Partial<NodeConfigInput>;
+    /** Entry nodes listed for the origin before its node (e.g. hostile ones). */
+    originEntryNodes?: string[];
+  } = {},
 ) {
   const url = async () => `http://127.0.0.1:${await freePort()}`;
   const urls = { origin: await url(), destination: await url() };
   const oCode = origin.suite.addresses.chainCode;
   const dCode = destination.suite.addresses.chainCode;
-  net.chainEntries[oCode]!.nodes = [urls.origin];
+  net.chainEntries[oCode]!.nodes = [...(overrides.originEntryNodes ?? []), urls.origin];
   net.chainEntries[dCode]!.nodes = [urls.destination];
   const side = (
     chain: TestChain,
@@ -246,7 +250,8 @@ export async function bundlePair(
       ["indexer", "api", "attester", "relayer"],
       overrides.destination,
     ),
-    /** The Redis prefix of the destination's node (its relay queue). */
+    /** The Redis prefixes of the two nodes (the destination's holds its relay queue). */
+    originPrefix: `${prefix}-${oCode}`,
     destinationPrefix: `${prefix}-${dCode}`,
   };
 }
