@@ -149,23 +149,31 @@ export class BundleHandover {
 
   /**
    * A destination's node pulling past `after` says it took (or found delivered) every message up
-   * to `after`: they leave the open set, and those still waiting here are marked accepted (by a
-   * pull: no entry node named) and followed to their delivery like pushed ones. Without this a
-   * node that never pushes (relayer.push false) keeps them open forever and reports them waiting.
+   * to `after`: those still waiting here are marked accepted (by a pull: no entry node named) and
+   * followed to their delivery like pushed ones, which takes them out of the open set. Until then
+   * they stay open: a destination that lost its queue and cursor (an emptied Redis) pulls them
+   * again from the start. Without this a node that never pushes (relayer.push false) kept them
+   * open forever and reported them waiting.
    */
   private async pulledUpTo(destination: bigint, after: number): Promise<void> {
     if (after < 0) return;
     const dest = formatChainCode(destination);
-    const ids = await this.ctx.redis.zrangebyscore(this.key(`open:${dest}`), "-inf", after);
+    const ids = await this.ctx.redis.zrangebyscore(
+      this.key(`open:${dest}`),
+      "-inf",
+      after,
+      "LIMIT",
+      0,
+      BUNDLE_LIMITS.messages,
+    );
     if (!ids.length) return;
     const states = await Promise.all(
       ids.map((id) => this.ctx.redis.hget(this.key(`msg:${id}`), "state")),
     );
     const multi = this.ctx.redis.multi();
     ids.forEach((id, i) => {
-      multi.zrem(this.key(`open:${dest}`), id);
+      if (states[i] !== "waiting") return; // accepted already (pushed, or an earlier pull)
       multi.zrem(this.key(`pending:${dest}`), id);
-      if (states[i] !== "waiting") return; // pushed and accepted already: followed as it is
       multi.hset(this.key(`msg:${id}`), { state: "accepted", acceptedAt: Date.now() });
       multi.hdel(this.key(`msg:${id}`), "refused");
       multi.zadd(this.key(`tracking:${dest}`), "NX", Date.now(), id);
