@@ -24,6 +24,7 @@ import { suiteAs } from "../../deploy/suite.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
+  homeOnlyChains,
   newRedis,
   serveNetwork,
   testPrefix,
@@ -200,7 +201,11 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       ).to.equal(true);
 
       // A node of A's community with the watcher role, pointed at that entry node.
-      const chains = structuredClone(net.chainEntries);
+      // Home-only table plus B's RPC: B's contract addresses in it are wrong on purpose (the
+      // watcher reads B's Inbox where A's RouteRegistry says it is).
+      const codeB = b.suite.addresses.chainCode;
+      const chains = structuredClone(homeOnlyChains(net, a.suite.addresses.chainCode));
+      chains[codeB]!.rpc = net.chainEntries[codeB]!.rpc;
       chains[a.suite.addresses.chainCode]!.nodes = [fakeNodeUrl];
       const watcherKey = await fundedKey(net);
       const { file, env } = nodeConfigFile(
