@@ -20,11 +20,13 @@ export async function relayerPresent(ctx: NodeContext): Promise<boolean> {
 
 /**
  * The mark a relayer process keeps in Redis while it runs (`P:relayer:alive:<home>`, renewed every
- * 2 s, gone 10 s after the process dies). Removed at a clean stop.
+ * 2 s, gone 10 s after the process dies). Removed at a clean stop when it is this process's.
  */
 export class RelayerPresence {
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  /** This process's mark (another relayer process on the same Redis writes its own). */
+  private readonly token = `${process.pid}:${Math.random().toString(36).slice(2)}`;
 
   constructor(private readonly ctx: NodeContext) {
     this.log = ctx.log.child({ role: "relayer" });
@@ -34,7 +36,7 @@ export class RelayerPresence {
   async start(): Promise<void> {
     const renew = () =>
       this.ctx.redis
-        .set(presenceKey(this.ctx), String(process.pid), "PX", TTL_MS)
+        .set(presenceKey(this.ctx), this.token, "PX", TTL_MS)
         .catch((e: unknown) =>
           this.log.warn({ err: errorText(e) }, "could not renew the relayer's presence"),
         );
@@ -42,8 +44,16 @@ export class RelayerPresence {
     this.timer = setInterval(() => void renew(), RENEW_MS);
   }
 
+  /** Stops renewing; removes the mark if it is this process's (another relayer renews its own). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.ctx.redis.del(presenceKey(this.ctx)).catch(() => undefined);
+    await this.ctx.redis
+      .eval(
+        'if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0',
+        1,
+        presenceKey(this.ctx),
+        this.token,
+      )
+      .catch(() => undefined);
   }
 }
