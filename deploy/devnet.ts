@@ -263,7 +263,13 @@ async function startNodes(
         roles: first
           ? ["indexer", "api", "attester", "relayer", "watcher"]
           : ["indexer", "api", "attester"],
-        chains: routing,
+        // Home RPC only (docs/protocol.md 4.2); the watcher's node also has the peers' RPCs, the
+        // one use of them: it reads their Inboxes for checkpoints of ours signed falsely.
+        chains: first
+          ? routing
+          : Object.fromEntries(
+              Object.entries(routing).map(([c, e]) => [c, c === code ? e : { ...e, rpc: [] }]),
+            ),
         redis: { prefix: `devnet-${runId}-${name}` },
         api: { host: "127.0.0.1", port },
         keys: first
@@ -276,7 +282,7 @@ async function startNodes(
           : { attester: "DISTPOS_ATTESTER_KEY", user: "DISTPOS_USER_KEY" },
         attester: { snapshotIntervalMs: 500 },
         // Messages cross as verified bundles node to node (docs/protocol.md 4.2): each node
-        // indexes its home chain only; peers' RPCs stay in the table for the watcher and the CLI.
+        // indexes and reads its home chain only.
         relayer: {
           destinations: [code],
           batchWaitMs: 300,

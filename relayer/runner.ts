@@ -6,6 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { buildApi } from "./api/server.js";
 import { Attester } from "./attester/attester.js";
 import { BundleHandover } from "./handover/outbound.js";
+import { RelayerPresence } from "./handover/presence.js";
 import { BundlePuller } from "./handover/pull.js";
 import { ConfigError, readKey, type LoadedConfig } from "./config/load.js";
 import { ChainIndexer } from "./indexer/indexer.js";
@@ -192,10 +193,15 @@ export async function startNode(
     }
   }
 
+  // Entry nodes take bundles only while a relayer of the home chain runs on their Redis.
+  const presence = bundles && keys.relayer ? new RelayerPresence(ctx) : undefined;
   if (keys.relayer) {
-    handover?.start();
+    await presence?.start();
     puller?.start();
   }
+  // The origin side needs no key: any node indexing our home chain hands its messages over (two
+  // nodes of one community pushing the same bundle is harmless, the receiver queues by id).
+  if (cfg.roles.includes("indexer")) handover?.start();
 
   if (keys.watcher) {
     node.watcher = new Watcher(ctx, keys.watcher);
@@ -211,6 +217,7 @@ export async function startNode(
       await Promise.all(node.relays.map((r) => r.stop().catch(() => undefined)));
       await handover?.stop().catch(() => undefined);
       await puller?.stop().catch(() => undefined);
+      await presence?.stop().catch(() => undefined);
       await node.watcher?.stop().catch(() => undefined);
       await node.attester?.stop().catch(() => undefined);
       await Promise.all(node.indexers.map((i) => i.stop().catch(() => undefined)));

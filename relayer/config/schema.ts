@@ -231,13 +231,13 @@ export const configSchema = z
         /** Hand our home chain's outgoing messages to the destination's entry nodes. */
         push: boolean.default(true),
         /**
-         * How messages cross (docs/protocol.md 4): `messages`, each node indexes every chain of the
-         * routing table and delivers from its own index of the origin; `bundles`, a node indexes
-         * its home chain only, hands verified bundles (checkpoint, signatures, messages, proof)
-         * to the destination's entry nodes, and delivers to its home Inbox from the bundles it
-         * accepted (POST /v1/bundles), with no peer RPC.
+         * How messages cross (docs/protocol.md 4): `bundles` (the default), a node indexes its home
+         * chain only, hands verified bundles (checkpoint, signatures, messages, proof) to the
+         * destination's entry nodes, and delivers to its home Inbox from the bundles it accepted
+         * (POST /v1/bundles), with no peer RPC; `messages`, one process follows every chain of the
+         * routing table (each needs an RPC) and delivers between all of them from its own indexes.
          */
-        handover: z.enum(["messages", "bundles"]).default("messages"),
+        handover: z.enum(["messages", "bundles"]).default("bundles"),
         /** With bundles: how often peers' entry nodes are asked what waits for us (GET /v1/bundles). */
         pullIntervalMs: integer(100).default(5_000),
         /**

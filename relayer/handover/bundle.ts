@@ -60,14 +60,18 @@ export type BundleRefusal =
   | "wrong-destination" // a message is not for this node's home chain
   | "wrong-origin" // a message's origin is not the checkpoint's
   | "unknown-route" // the origin is not an active route of the home RouteRegistry
-  | "wrong-proof" // the multiproof does not tie the messages to the signed root
   | "unknown-signer" // no signature by an attester mirrored for the origin on the home Inbox
+  | "wrong-proof" // the multiproof does not tie the messages to the signed root
   | "bad-signature" // a signature does not recover the signer it names
   | "too-few-signers" // fewer mirrored signers than the route's minimum
   | "already-delivered" // every message is delivered on the home Inbox
-  | "coverage-unavailable"; // the signers' free capacity cannot cover even one message now
+  | "coverage-unavailable" // the signers' free capacity cannot cover even one message now
+  | "no-relayer"; // no relayer of the home chain is running on this node's Redis (try another)
 
-/** HTTP status of each refusal: 4xx, the request's fault; 409, the chain's state. */
+/**
+ * HTTP status of each refusal: 4xx, the request's fault; 409, the chain's state; 503, this node
+ * cannot deliver now (the sender tries another entry node).
+ */
 export const REFUSAL_STATUS: Record<BundleRefusal, number> = {
   malformed: 400,
   "wrong-destination": 422,
@@ -79,6 +83,7 @@ export const REFUSAL_STATUS: Record<BundleRefusal, number> = {
   "too-few-signers": 403,
   "already-delivered": 409,
   "coverage-unavailable": 409,
+  "no-relayer": 503,
 };
 
 /** A refused bundle: `reason` is the code, the message says what exactly. */
@@ -240,10 +245,10 @@ export interface VerifiedBundle {
 
 /**
  * Checks a bundle against the receiver's own chain, cheapest checks first, so that junk costs
- * little: shape (by `parseBundle`), each message's destination and origin, the route, the proof
- * (hashing only), then the signers — a signature naming a signer not mirrored is dropped by a set
- * lookup before anything is recovered, and the bundle is refused when none remains — then each
- * kept signature is recovered once, then delivery state and coverage (chain reads).
+ * little: shape (by `parseBundle`), each message's destination and origin, the route, then the
+ * signers — a signature naming a signer not mirrored is dropped by a set lookup, and the bundle is
+ * refused when none remains, before any message is hashed — then the proof (hashing only), then
+ * each kept signature is recovered once, then delivery state and coverage (chain reads).
  * @throws BundleRefusedError naming the first check that failed
  */
 export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promise<VerifiedBundle> {
@@ -252,6 +257,8 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
     throw new BundleRefusedError(reason, detail);
   };
   const decoded: { id: Hex; message: Hex; decoded: Message }[] = [];
+  // Ids (one keccak each) are computed once the signers are known to be mirrored.
+  const unhashed = "0x" as Hex;
   for (const [i, message] of bundle.messages.entries()) {
     let m: Message;
     try {
@@ -274,7 +281,7 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
       );
     if (i > 0 && m.nonce <= decoded[i - 1]!.decoded.nonce)
       refuse("malformed", "messages must be in strictly increasing nonce order");
-    decoded.push({ id: messageId(message), message, decoded: m });
+    decoded.push({ id: unhashed, message, decoded: m });
   }
   const route = await checks.route(checkpoint.origin);
   if (!route)
@@ -282,6 +289,16 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
       "unknown-route",
       `chain ${formatChainCode(checkpoint.origin)} is not an active route of this chain's registry`,
     );
+  // Signers before the proof: a bundle naming no mirrored attester (the cheapest junk to make) is
+  // refused by a set lookup, before any hashing or recovery.
+  const mirror = await checks.mirror(checkpoint.origin);
+  const claimed = sortBySigner(bundle.signatures).filter((s) => mirror.has(getAddress(s.signer)));
+  if (!claimed.length)
+    refuse(
+      "unknown-signer",
+      `no signature by an attester mirrored for chain ${formatChainCode(checkpoint.origin)}`,
+    );
+  for (const d of decoded) d.id = messageId(d.message);
   let tree: ProvenTree;
   try {
     tree = new ProvenTree(
@@ -295,14 +312,6 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
   }
   if (tree.root !== checkpoint.root.toLowerCase())
     refuse("wrong-proof", "the messages and proof do not reduce to the checkpoint's root");
-
-  const mirror = await checks.mirror(checkpoint.origin);
-  const claimed = sortBySigner(bundle.signatures).filter((s) => mirror.has(getAddress(s.signer)));
-  if (!claimed.length)
-    refuse(
-      "unknown-signer",
-      `no signature by an attester mirrored for chain ${formatChainCode(checkpoint.origin)}`,
-    );
   const domain = checkpointDomain({ evmChainId: route.evmChainId, outbox: route.outbox });
   for (const s of claimed) {
     let recovered: Address | undefined;

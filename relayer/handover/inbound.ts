@@ -6,6 +6,7 @@ import type { NodeContext } from "../node.js";
 import { formatChainCode } from "../protocol/index.js";
 import { MirroredSigners } from "../relay/signers.js";
 import {
+  BundleRefusedError,
   bundleToJson,
   parseBundle,
   verifyBundle,
@@ -14,6 +15,7 @@ import {
   type VerifiedBundle,
 } from "./bundle.js";
 import { peerRoute } from "./peers.js";
+import { relayerPresent } from "./presence.js";
 
 /** How long a stored bundle is kept for its jobs (as long as completed jobs are). */
 const BUNDLE_TTL_S = 7 * 24 * 3600;
@@ -92,8 +94,14 @@ export class BundleInbox {
    * Verifies the bundle in `json`, stores it and queues its undelivered messages (idempotent by
    * message id: a message already queued keeps its job).
    * @throws BundleRefusedError with the reason it was refused; nothing is stored or queued then
+   *   (`no-relayer` first, before any work: no relayer of the home chain reads this Redis)
    */
   async accept(json: unknown): Promise<Acceptance> {
+    if (!(await relayerPresent(this.ctx)))
+      throw new BundleRefusedError(
+        "no-relayer",
+        "no relayer of this chain runs on this node: hand the bundle to another entry node",
+      );
     const verified = await verifyBundle(parseBundle(json), this.checks);
     const { ctx } = this;
     const prefix = ctx.cfg.redis.prefix;

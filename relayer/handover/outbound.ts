@@ -135,6 +135,7 @@ export class BundleHandover {
    * undefined when none is waiting or no signed checkpoint covers it yet.
    */
   async bundleFor(destination: bigint, after: number): Promise<Bundle | undefined> {
+    await this.pulledUpTo(destination, after);
     const ids = await this.ctx.redis.zrangebyscore(
       this.key(`open:${formatChainCode(destination)}`),
       `(${after}`,
@@ -144,6 +145,40 @@ export class BundleHandover {
       BUNDLE_LIMITS.messages,
     );
     return (await this.build(this.ctx.cfg.homeChain, ids))?.bundle;
+  }
+
+  /**
+   * A destination's node pulling past `after` says it took (or found delivered) every message up
+   * to `after`: those still waiting here are marked accepted (by a pull: no entry node named) and
+   * followed to their delivery like pushed ones, which takes them out of the open set. Until then
+   * they stay open: a destination that lost its queue and cursor (an emptied Redis) pulls them
+   * again from the start. Without this a node that never pushes (relayer.push false) kept them
+   * open forever and reported them waiting.
+   */
+  private async pulledUpTo(destination: bigint, after: number): Promise<void> {
+    if (after < 0) return;
+    const dest = formatChainCode(destination);
+    const ids = await this.ctx.redis.zrangebyscore(
+      this.key(`open:${dest}`),
+      "-inf",
+      after,
+      "LIMIT",
+      0,
+      BUNDLE_LIMITS.messages,
+    );
+    if (!ids.length) return;
+    const states = await Promise.all(
+      ids.map((id) => this.ctx.redis.hget(this.key(`msg:${id}`), "state")),
+    );
+    const multi = this.ctx.redis.multi();
+    ids.forEach((id, i) => {
+      if (states[i] !== "waiting") return; // accepted already (pushed, or an earlier pull)
+      multi.zrem(this.key(`pending:${dest}`), id);
+      multi.hset(this.key(`msg:${id}`), { state: "accepted", acceptedAt: Date.now() });
+      multi.hdel(this.key(`msg:${id}`), "refused");
+      multi.zadd(this.key(`tracking:${dest}`), "NX", Date.now(), id);
+    });
+    await multi.exec();
   }
 
   /** The bundle of the messages `ids` (nonce order) our signed checkpoints cover. */
@@ -263,7 +298,9 @@ export class BundleHandover {
     );
     for (const id of ids) {
       const state = await handoverState(this.ctx, id as Hex);
-      const node = state?.node;
+      // A pulled message names no entry node: any of the destination's can tell its state.
+      const node =
+        state?.node ?? peerEntryNodes(this.ctx, dest.code).find((n) => this.backoff.ready(n));
       if (!node || !this.backoff.ready(node)) continue;
       let journey: {
         destination?: {
@@ -283,6 +320,7 @@ export class BundleHandover {
           signal: this.ctx.shutdown.signal,
         })) as typeof journey;
       } catch (e) {
+        this.backoff.failed(node);
         this.log.debug({ msgId: id, node, err: errorText(e) }, "could not follow message");
         continue;
       }

@@ -2,6 +2,7 @@ import type { Address } from "viem";
 
 import { IRouteRegistryAbi } from "../chain/abis.js";
 import type { Chain } from "../config/load.js";
+import { Lru } from "../lru.js";
 import type { NodeContext } from "../node.js";
 import type { PeerRoute } from "./bundle.js";
 
@@ -15,7 +16,11 @@ export interface PeerRecord extends PeerRoute {
   bank: Address;
 }
 
-const routes = new WeakMap<NodeContext, Map<bigint, { at: number; route?: PeerRecord }>>();
+/**
+ * Route records read per node, at most 1,024 chain codes: a flood of bundles naming random origins
+ * costs one registry read each, never unbounded memory.
+ */
+const routes = new WeakMap<NodeContext, Lru<bigint, { at: number; route?: PeerRecord }>>();
 
 /**
  * The record of peer `code` on the home chain's RouteRegistry: its EVM chain id and Outbox (the
@@ -25,7 +30,7 @@ const routes = new WeakMap<NodeContext, Map<bigint, { at: number; route?: PeerRe
  */
 export async function peerRoute(ctx: NodeContext, code: bigint): Promise<PeerRecord | undefined> {
   let cache = routes.get(ctx);
-  if (!cache) routes.set(ctx, (cache = new Map()));
+  if (!cache) routes.set(ctx, (cache = new Lru(1_024)));
   const hit = cache.get(code);
   if (hit && Date.now() - hit.at < ROUTE_TTL_MS) return hit.route;
   const home = ctx.cfg.homeChain;

@@ -80,6 +80,13 @@ export interface CreateDistposClientParameters {
 export const codeOf = (chain: DistposChain): string => formatChainCode(chain.code);
 
 function transportOf(chain: DistposChain, timeoutMs: number): Transport {
+  // A node's config on the bundle flow has the home chain's RPC only (docs/protocol.md 4.2): a
+  // peer without one is fine until something has to read that chain.
+  if (chain.rpc.length === 0)
+    throw new InvalidArgumentError(
+      `chains.${codeOf(chain)}.rpc`,
+      "is empty: this needs an RPC of that chain (a home-only config reaches peers through their entry nodes)",
+    );
   const transports = chain.rpc.map((url) =>
     http(url, { timeout: timeoutMs, retryCount: 1, retryDelay: 100 }),
   );
@@ -101,8 +108,6 @@ export function createDistposClient(params: CreateDistposClientParameters): Dist
   const timeoutMs = params.timeoutMs ?? 10_000;
   const pollingInterval = params.pollingIntervalMs ?? 1_000;
   if (params.chains.length === 0) throw new InvalidArgumentError("chains", "is empty");
-  for (const c of params.chains)
-    if (c.rpc.length === 0) throw new InvalidArgumentError(`chains.${codeOf(c)}.rpc`, "is empty");
   const byCode = new Map(params.chains.map((c) => [c.code, c]));
   const publics = new Map<bigint, PublicClient>();
   return {

@@ -103,7 +103,8 @@ export async function getMessage(
   if ("id" in params) {
     if (!ID.test(params.id))
       throw new InvalidArgumentError("id", "must be 0x followed by 64 hex digits");
-    for (const chain of client.chains) {
+    // A chain with no RPC in the config (a peer, on the bundle flow) is not searched.
+    for (const chain of client.chains.filter((c) => c.rpc.length > 0)) {
       try {
         const log = await findDispatch(client, chain, params.id);
         if (log) {
@@ -208,6 +209,10 @@ async function describe(
   const dest = client.chains.find((c) => c.code === m.destination);
   if (!dest) {
     info.destination.reason = `destination ${formatChainCode(m.destination)} is not in the routing table`;
+    return info;
+  }
+  if (!dest.rpc.length) {
+    info.destination.reason = `no RPC of ${formatChainCode(m.destination)} in the config: its state is what the origin's entry nodes report`;
     return info;
   }
   Object.assign(info.destination, await readDestination(client, dest, encoded, id));

@@ -5,9 +5,11 @@
 import type { Hex } from "viem";
 
 import { IOutboxAbi } from "./abis.js";
-import { onChain, type DistposClient } from "./client.js";
+import { codeOf, onChain, type DistposChain, type DistposClient } from "./client.js";
 import { DeliveryTimeoutError, DistposError, RpcError } from "./errors.js";
 import { getMessage, readDestination, type MessageInfo } from "./getMessage.js";
+import { nodeGet } from "./nodeApi.js";
+import type { FailureKindName } from "../chain/inboxStatus.js";
 
 export type DeliveryStage = "dispatched" | "snapshotted" | "delivered" | "failed";
 
@@ -53,7 +55,9 @@ export async function waitForDelivery(
         );
         if (count > info.origin.nonce) stage = "snapshotted";
       }
-      const d = await readDestination(client, dest, info.encoded, info.id);
+      const d = dest.rpc.length
+        ? await readDestination(client, dest, info.encoded, info.id)
+        : await destinationFromEntryNodes(origin, info.id);
       lastError = undefined;
       if (d.status !== "pending") {
         info = {
@@ -75,4 +79,38 @@ export async function waitForDelivery(
     }
     await new Promise((r) => setTimeout(r, Math.min(every, Math.max(0, timeoutMs - elapsed()))));
   }
+}
+
+/**
+ * The destination's state of message `id` as the origin's entry nodes report it, for a config with
+ * no RPC of the destination (the bundle flow, docs/protocol.md 4.2): the node that handed the
+ * message over follows it on the destination's node until that node reports it delivered or failed
+ * (transaction and block). The first node that answers is believed; an RpcError when none does.
+ */
+async function destinationFromEntryNodes(origin: DistposChain, id: Hex) {
+  let last: unknown;
+  for (const node of origin.nodes ?? []) {
+    try {
+      const { body } = await nodeGet<{
+        destination?: { status?: string; tx?: Hex; block?: number; failureKind?: string };
+      }>(node, `/v1/messages/${id}`, { allow404: true });
+      const d = body?.destination;
+      if (d?.status !== "delivered" && d?.status !== "failed")
+        return { status: "pending" as const };
+      return {
+        status: d.status as "delivered" | "failed",
+        ...(d.failureKind ? { failureKind: d.failureKind as FailureKindName } : {}),
+        ...(d.tx ? { transactionHash: d.tx } : {}),
+        ...(d.block !== undefined ? { block: BigInt(d.block) } : {}),
+      };
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new RpcError(
+    codeOf(origin),
+    origin.name,
+    (origin.nodes ?? []).join(", "),
+    last ? (last as Error).message : "the config lists no entry node of the origin",
+  );
 }

@@ -23,6 +23,7 @@ import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js"
 import type { Checkpoint } from "../protocol/index.js";
 import { SignerRecovery } from "../relay/signatures.js";
 import { StakedSigners, type SignerSource } from "../relay/signers.js";
+import { peerChain } from "../handover/peers.js";
 
 const ACCEPTED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "CheckpointAccepted" })]);
 
@@ -136,8 +137,11 @@ export class Watcher {
   async round(): Promise<void> {
     const home = this.ctx.cfg.homeChain;
     await this.checkNodeApis(home);
+    // A peer's Inbox is read only where the config gives the peer's RPC (a home-only node has
+    // none), at the address the home RouteRegistry enrolled (never the config's).
     for (const peer of this.ctx.cfg.chainList) {
-      if (peer.code !== home.code) await this.checkDeliveries(home, peer);
+      if (peer.code !== home.code && peer.rpc.length > 0)
+        await this.checkDeliveries(home, await peerChain(this.ctx, peer.code));
     }
   }
 

@@ -4,9 +4,10 @@
  * by real `distpos node` processes over JSON-RPC and a real (private) Redis:
  *
  * - origin node (home A, roles indexer + api + attester) and destination relayer (home B, roles
- *   indexer + api + relayer), two communities with their own Redis prefixes on one redis-server;
- *   the relayer fetches A's signatures from the origin node's API, the origin node hands A's
- *   messages over to the relayer's API;
+ *   indexer + api + relayer), two communities with their own Redis prefixes on one redis-server,
+ *   each configured with its home chain's RPC only: the origin node hands A's messages over to the
+ *   relayer's API as bundles (checkpoint, signatures, proof; docs/protocol.md 4.2), and the
+ *   relayer pulls what a push missed;
  * - while a load generator dispatches messages, a schedule injects, in each cycle:
  *   1. SIGKILL of the relayer with a deliver transaction in flight (B holds its blocks until the
  *      transaction is in its mempool, then mines it after the kill), restart;
@@ -43,7 +44,12 @@ import {
 import { decodeMessage } from "../../relayer/protocol/index.js";
 import { runs } from "../helpers/deep.js";
 import type { TestChain } from "../helpers/suite.js";
-import { serveNetwork, waitFor, type ServedNetwork } from "../relayer/helpers/net.js";
+import {
+  homeOnlyChains,
+  serveNetwork,
+  waitFor,
+  type ServedNetwork,
+} from "../relayer/helpers/net.js";
 import { freePort, killAll, type NodeProcess } from "../relayer/helpers/proc.js";
 import { fundedKey, nodeConfigFile, queueCounts, runNode } from "../relayer/helpers/scenario.js";
 import {
@@ -154,7 +160,10 @@ describe("node fault injection", function () {
     const prefixA = `faults-a-${Date.now()}`;
     const prefixB = `faults-b-${Date.now()}`;
 
-    const originChains = structuredClone(net.chainEntries);
+    // On the bundle flow (docs/protocol.md 4.2), each node with its home chain's RPC only: the
+    // origin's node hands A's messages to the relayer's node, which delivers them on B.
+    const originChains = structuredClone(homeOnlyChains(net, codeA));
+    originChains[codeA]!.nodes = [originUrl];
     originChains[codeB]!.nodes = [relayerUrl];
     const origin = nodeConfigFile(
       net,
@@ -166,12 +175,14 @@ describe("node fault injection", function () {
         chains: originChains,
         redis: { url: redisServer.url, prefix: prefixA },
         api: { host: "127.0.0.1", port: originPort },
+        relayer: { handover: "bundles" },
       },
     );
     const relayerKey = await fundedKey(net);
     const relayerAddress = privateKeyToAccount(relayerKey).address;
-    const relayerChains = structuredClone(net.chainEntries);
+    const relayerChains = structuredClone(homeOnlyChains(net, codeB));
     relayerChains[codeA]!.nodes = [originUrl];
+    relayerChains[codeB]!.nodes = [relayerUrl];
     const relayerCfg = nodeConfigFile(
       net,
       codeB,
@@ -182,7 +193,7 @@ describe("node fault injection", function () {
         chains: relayerChains,
         redis: { url: redisServer.url, prefix: prefixB },
         api: { host: "127.0.0.1", port: relayerPort },
-        relayer: { destinations: [codeB], origins: [codeA] },
+        relayer: { destinations: [codeB], origins: [codeA], handover: "bundles" },
       },
     );
 
@@ -402,7 +413,9 @@ describe("node fault injection", function () {
     }
 
     async function rpcOutageAndRedisWithData(step: StepRecord, target: number) {
-      const before = await scrape(relayer.apiUrl!);
+      // Only the origin's node reads A (home-only configs): an outage of A shows in its metrics.
+      const node = () => (target === 0 ? originUrl : relayer.apiUrl!);
+      const before = await scrape(node());
       const rpc = net.rpcs[target]!;
       const requestsBefore = rpc.requests;
       rpc.down();
@@ -420,7 +433,7 @@ describe("node fault injection", function () {
       rpc.up();
       step.notes.push(`endpoint down ${Math.round((Date.now() - downAt) / 1000)} s`);
       await sleep(3_000); // the next indexing rounds succeed; metrics were counted meanwhile
-      step.deltas = await deltas(before, await scrape(relayer.apiUrl!));
+      step.deltas = await deltas(before, await scrape(node()));
     }
 
     async function lostAnswers(step: StepRecord) {

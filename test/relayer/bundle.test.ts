@@ -255,5 +255,10 @@ describe("relayer/handover/bundle", function () {
     });
     expect(await refusal(verifyBundle(parseBundle(json), counting))).to.equal("unknown-signer");
     expect(reads).to.equal(0);
+    // Signers before the proof: junk with a wrong proof (hashing work) and no mirrored signer is
+    // refused for its signers, so a flood of it costs no hashing.
+    const junk = parseBundle({ ...json, proof: json.proof.map(() => pad("0x05", { size: 32 })) });
+    expect(await refusal(verifyBundle(junk, checks()))).to.equal("wrong-proof");
+    expect(await refusal(verifyBundle(junk, counting))).to.equal("unknown-signer");
   });
 });

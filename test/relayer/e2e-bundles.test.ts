@@ -5,16 +5,8 @@
  */
 import { expect } from "chai";
 import type { Redis } from "ioredis";
-import { pad, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
 
-import { buildBundle, bundleToJson, type BundleJson } from "../../relayer/handover/bundle.js";
-import {
-  decodeMessage,
-  MerkleTree,
-  signCheckpoint,
-  type SignerSignature,
-} from "../../relayer/protocol/index.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -24,6 +16,7 @@ import {
   waitFor,
   type ServedNetwork,
 } from "./helpers/net.js";
+import { handMadeBundles, postBundle } from "./helpers/bundles.js";
 import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
 import {
   deliveries,
@@ -94,7 +87,6 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
           api: { host: "127.0.0.1", port: Number(new URL(urls[code]!).port) },
           // C's node never pushes: what it sends crosses only when the destination pulls.
           relayer: { handover: "bundles", pullIntervalMs: 500, push: chain !== c },
-          chains: homeOnly(code),
         },
       );
       configs[code] = { file, env };
@@ -107,29 +99,6 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     await net.close();
     redis.disconnect();
   });
-
-  /**
-   * The routing table of `home`'s node: an RPC for its home chain only, and for each peer contract
-   * addresses that are not the peer's (the relayer takes them from the home RouteRegistry).
-   */
-  const homeOnly = (home: string) =>
-    Object.fromEntries(
-      Object.entries(net.chainEntries).map(([code, entry]) => [
-        code,
-        code === home
-          ? entry
-          : {
-              ...entry,
-              rpc: [],
-              contracts: Object.fromEntries(
-                Object.keys(entry.contracts).map((k, i) => [
-                  k,
-                  `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`,
-                ]),
-              ) as typeof entry.contracts,
-            },
-      ]),
-    );
 
   const journey = async (node: string, id: string) => {
     const res = await fetch(`${node}/v1/messages/${id}`);
@@ -182,6 +151,20 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     expect(there?.status).to.equal("delivered");
     expect(await redis.exists(`${prefixes[1]}:chain:${aCode}:cursor`)).to.equal(0);
     expect(await redis.exists(`${prefixes[1]}:chain:${bCode}:cursor`)).to.equal(1);
+    // C's node never pushed: A's pulls told it what A took, so it follows them to delivery too
+    // and its open set empties (nothing would be offered again).
+    const cCode = c.suite.addresses.chainCode;
+    const pulled = await waitFor(
+      "C's node to see its pulled message delivered",
+      async () => {
+        const j = await journey(urls[cCode]!, fromC[0]!);
+        return j?.handover?.state === "delivered" ? j : undefined;
+      },
+      60_000,
+      500,
+    );
+    expect(pulled.destination.tx).to.equal((await deliveries(a)).get(fromC[0]!)![0]);
+    expect(await redis.zcard(`${prefixes[2]}:out:open:${aCode}`)).to.equal(0);
   });
 
   it("refuses a forged signature, a wrong proof, a wrong destination and a replay, queueing nothing", async function () {
@@ -189,50 +172,18 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     const bCode = b.suite.addresses.chainCode;
     const [id] = await dispatchMany(a, b, sinkB, 1, 3);
     await waitFor("delivery", async () => (await deliveries(b)).has(id!), 120_000, 500);
-    // A's tree from its Outbox's Dispatch events, and a checkpoint of A's signed by its attester.
-    const logs = await a.suite.outbox.queryFilter(a.suite.outbox.filters.Dispatch());
-    const ids = logs
-      .map((l) => ({ nonce: Number(l.args.nonce), id: l.args.id as Hex }))
-      .sort((x, y) => x.nonce - y.nonce)
-      .map((x) => x.id);
-    const tree = MerkleTree.from(ids);
     const message = (await journey(urls[aCode]!, id!))!.encoded;
-    const nonce = decodeMessage(message).nonce;
-    const checkpoint = { origin: a.suite.code, root: tree.root(), count: tree.count };
-    const domain = { evmChainId: a.suite.evmChainId, outbox: a.suite.addresses.outbox as Hex };
-    const attester = privateKeyToAccount(a.attesters[0]!.privateKey as Hex);
-    const signatures: SignerSignature[] = [
-      { signer: attester.address, signature: await signCheckpoint(attester, domain, checkpoint) },
-    ];
-    const good = bundleToJson(buildBundle({ tree, checkpoint, signatures, messages: [message] }));
-    expect(nonce).to.be.below(tree.count);
-    const stranger = privateKeyToAccount(pad("0x4242", { size: 32 }) as Hex);
-    const forged: BundleJson = {
-      ...good,
-      signatures: [
-        {
-          signer: stranger.address,
-          signature: await signCheckpoint(stranger, domain, checkpoint),
-        },
-      ],
-    };
-    const wrongProof: BundleJson = { ...good, proof: [...good.proof] };
-    wrongProof.proof[0] = pad("0x05", { size: 32 });
+    const { good, stranger: forged, badSignature, wrongProof } = await handMadeBundles(a, message);
     // Jobs ever queued on B (a job may still move from active to completed meanwhile).
     const jobs = async () =>
       Object.values(await queueCounts(redis, prefixes[1]!, bCode)).reduce((x, y) => x + y, 0);
     const before = await jobs();
-    const post = async (node: string, bundle: unknown) => {
-      const res = await fetch(`${node}/v1/bundles`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(bundle),
-      });
-      return { status: res.status, body: (await res.json()) as { reason?: string } };
-    };
+    const post = postBundle;
     expect(await post(urls[bCode]!, forged)).to.deep.include({ status: 403 });
     expect((await post(urls[bCode]!, forged)).body.reason).to.equal("unknown-signer");
     expect((await post(urls[bCode]!, wrongProof)).body.reason).to.equal("wrong-proof");
+    expect(await post(urls[bCode]!, badSignature)).to.deep.include({ status: 403 });
+    expect((await post(urls[bCode]!, badSignature)).body.reason).to.equal("bad-signature");
     // A bundle for B posted to A's node.
     expect((await post(urls[aCode]!, good)).body.reason).to.equal("wrong-destination");
     // The honest bundle again, after its message was delivered.

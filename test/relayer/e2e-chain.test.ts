@@ -25,7 +25,7 @@ import {
   dispatchMany,
   fundedKey,
   missing,
-  nodeConfigFile,
+  bundlePair,
   queueCounts,
   runNode,
 } from "./helpers/scenario.js";
@@ -48,7 +48,25 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     await net.close();
     redis.disconnect();
   });
-  beforeEach(() => (prefix = testPrefix("chain")));
+  let relayerKey: Hex;
+  beforeEach(async () => {
+    prefix = testPrefix("chain");
+    relayerKey = await fundedKey(net);
+  });
+
+  /** Runs `fn` (which writes config files) with the routing table edited by `edit`, then restores it. */
+  async function withEntries<T>(
+    edit: (entries: ServedNetwork["chainEntries"]) => void,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const saved = structuredClone(net.chainEntries);
+    edit(net.chainEntries);
+    try {
+      return await fn();
+    } finally {
+      for (const code of Object.keys(saved)) net.chainEntries[code] = saved[code]!;
+    }
+  }
   afterEach(async function () {
     await killAll();
     for (const rpc of net.rpcs) rpc.up();
@@ -58,22 +76,18 @@ describe("relayer e2e: RPC outages and reorgs", function () {
 
   it("an RPC endpoint down for a while, then back, loses nothing (and a dead fallback URL is skipped)", async function () {
     const deadUrl = `http://127.0.0.1:${await freePort()}`;
-    const chains = structuredClone(net.chainEntries);
     const codeB = b.suite.addresses.chainCode;
-    chains[codeB]!.rpc = [deadUrl, ...(chains[codeB]!.rpc ?? [])];
-    const { file, env } = nodeConfigFile(
-      net,
-      a.suite.addresses.chainCode,
-      prefix,
-      { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
-      // Few attempts with a short backoff: an outage must not spend them.
-      {
-        roles: ["indexer", "api", "attester", "relayer"],
-        chains,
-        relayer: { attempts: 2, backoffMs: 100 },
-      },
+    // On the bundle flow, home RPC only: A's node hands over, B's node relays (its RPC list starts
+    // with a dead fallback URL). Few attempts with a short backoff: an outage must not spend them.
+    const pair = await withEntries(
+      (e) => (e[codeB]!.rpc = [deadUrl, ...(e[codeB]!.rpc ?? [])]),
+      () =>
+        bundlePair(net, a, b, prefix, relayerKey, {
+          destination: { relayer: { attempts: 2, backoffMs: 100 } },
+        }),
     );
-    const node = await runNode("rpc-outage", file, env);
+    await runNode("rpc-outage-origin", pair.origin.file, pair.origin.env);
+    await runNode("rpc-outage", pair.destination.file, pair.destination.env);
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
 
     // B unreachable: A's side goes on (indexed, snapshotted, signed), delivery waits.
@@ -81,7 +95,7 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     const first = await dispatchMany(a, b, sink, 10, 1);
     const last = await a.suite.outbox.count();
     await waitFor("A's checkpoint covering the messages", async () => {
-      const cp = (await (await fetch(`${node.apiUrl}/v1/checkpoints/latest`)).json()) as {
+      const cp = (await (await fetch(`${pair.urls.origin}/v1/checkpoints/latest`)).json()) as {
         count?: number;
       };
       return (cp.count ?? 0) >= Number(last);
@@ -110,23 +124,19 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     const delivered = await deliveries(b, fromBlock);
     for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
     expect((await deliverTxs(b, fromBlock)).filter((t) => t.status !== 1)).to.deep.equal([]);
-    const counts = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+    const counts = await queueCounts(redis, pair.destinationPrefix, codeB);
     expect(counts.failed, "messages dead-lettered during the outage").to.equal(0);
   });
 
   it("survives a reorg of the origin: what the reorg removed is never delivered, what replaced it is, once", async function () {
-    const chains = structuredClone(net.chainEntries);
-    chains[a.suite.addresses.chainCode]!.confirmations = 3;
-    const { file, env } = nodeConfigFile(
-      net,
-      a.suite.addresses.chainCode,
-      prefix,
-      { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
-      { roles: ["indexer", "api", "attester", "relayer"], chains },
+    const pair = await withEntries(
+      (e) => (e[a.suite.addresses.chainCode]!.confirmations = 3),
+      () => bundlePair(net, a, b, prefix, relayerKey),
     );
     // A mines only when the test says so from here on.
     await a.connection.provider.request({ method: "evm_setIntervalMining", params: [0] });
-    const node = await runNode("reorg", file, env);
+    const node = await runNode("reorg-origin", pair.origin.file, pair.origin.env);
+    const relayer = await runNode("reorg", pair.destination.file, pair.destination.env);
     await mine(a, 4);
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
 
@@ -154,6 +164,7 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     for (const id of removed)
       expect(delivered.has(id), `removed message ${id} delivered`).to.equal(false);
     expect(node.proc.exitCode).to.equal(null);
+    expect(relayer.proc.exitCode).to.equal(null);
   });
 
   it("an RPC lying about fees gets nothing signed above chains.<code>.maxFeePerGasGwei, and messages still arrive", async function () {
@@ -161,20 +172,18 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     // is far below it).
     const liars = await Promise.all(net.rpcs.map((r) => startLyingRpc(r.url)));
     for (const liar of liars) liar.lie(feeLie(1_300_000n * 10n ** 9n));
-    const chains = structuredClone(net.chainEntries);
     const codes = net.chains.map((c) => c.suite.addresses.chainCode);
-    codes.forEach((code, i) => {
-      chains[code] = { ...chains[code]!, rpc: [liars[i]!.url], maxFeePerGasGwei: 50 };
-    });
     try {
-      const { file, env } = nodeConfigFile(
-        net,
-        a.suite.addresses.chainCode,
-        prefix,
-        { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
-        { roles: ["indexer", "api", "attester", "relayer"], chains },
+      const pair = await withEntries(
+        (e) =>
+          codes.forEach((code, i) => {
+            e[code] = { ...e[code]!, rpc: [liars[i]!.url], maxFeePerGasGwei: 50 };
+          }),
+        () => bundlePair(net, a, b, prefix, relayerKey),
       );
-      const node = await runNode("fee-liar", file, env);
+      // Both nodes sign: A's attester its snapshots on A, B's relayer its delivers on B.
+      const origin = await runNode("fee-liar-origin", pair.origin.file, pair.origin.env);
+      const node = await runNode("fee-liar", pair.destination.file, pair.destination.env);
       const fromBlock = await b.connection.ethers.provider.getBlockNumber();
       const ids = await dispatchMany(a, b, sink, 5, 7);
       await waitFor(
@@ -183,18 +192,25 @@ describe("relayer e2e: RPC outages and reorgs", function () {
         60_000,
         200,
       );
-      const line = await node.waitForLine(
-        (l) => typeof l.msg === "string" && l.msg.startsWith("fee above chains."),
-        5_000,
-      );
-      expect(line.msg).to.match(
-        /fee above chains\.[0-9a-f]+\.maxFeePerGasGwei: signing at the cap/,
-      );
-      const metrics = await (await fetch(`${node.apiUrl}/metrics`)).text();
-      for (const code of codes)
+      for (const n of [origin, node]) {
+        const line = await n.waitForLine(
+          (l) => typeof l.msg === "string" && l.msg.startsWith("fee above chains."),
+          5_000,
+        );
+        expect(line.msg).to.match(
+          /fee above chains\.[0-9a-f]+\.maxFeePerGasGwei: signing at the cap/,
+        );
+      }
+      // Each node signs on its home chain only.
+      for (const [n, code] of [
+        [origin, codes[0]!],
+        [node, codes[1]!],
+      ] as const) {
+        const metrics = await (await fetch(`${n.apiUrl}/metrics`)).text();
         expect(metrics).to.match(
           new RegExp(`distpos_fee_capped_total\\{chain="${code}",reason="estimate"\\} [1-9]`),
         );
+      }
       const signed = liars.flatMap((l) => l.signed);
       expect(signed.length).to.be.greaterThan(1);
       for (const tx of signed)

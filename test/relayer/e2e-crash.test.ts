@@ -26,7 +26,7 @@ import {
   dispatchMany,
   fundedKey,
   missing,
-  nodeConfigFile,
+  bundlePair,
   queueCounts,
   runNode,
 } from "./helpers/scenario.js";
@@ -109,13 +109,11 @@ describe("relayer e2e: crashes", function () {
   it("a relayer killed mid-batch and restarted loses and duplicates nothing", async function () {
     const relayerKey = await fundedKey(net);
     const relayer = privateKeyToAccount(relayerKey).address;
-    const { file, env } = nodeConfigFile(
-      net,
-      a.suite.addresses.chainCode,
-      prefix,
-      { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
-      { roles: ["indexer", "api", "attester", "relayer"] },
-    );
+    // On the bundle flow, home RPC only: A's node hands its messages to B's node, which relays
+    // into B and is the one killed.
+    const pair = await bundlePair(net, a, b, prefix, relayerKey);
+    const { file, env } = pair.destination;
+    await runNode("crash-origin", pair.origin.file, pair.origin.env);
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
 
     // 1. Killed after sending a batch that then lands: the restarted relayer must not send it again.
@@ -157,7 +155,7 @@ describe("relayer e2e: crashes", function () {
     ).to.deep.equal([]);
     // Every job is done: the restarted relayer recognised the landed batch as delivered.
     await waitFor("queue drained", async () => {
-      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      const c = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
       return (
         c.wait + c.active + c.delayed === 0 && c.failed === 0 && c.completed >= ids.length && c
       );
@@ -172,16 +170,17 @@ describe("relayer e2e: crashes", function () {
     it("a Redis restarted (empty) mid-run loses nothing and delivers nothing twice", async function () {
       const relayerKey = await fundedKey(net);
       const relayer = privateKeyToAccount(relayerKey).address;
-      const { file, env } = nodeConfigFile(
-        net,
-        a.suite.addresses.chainCode,
-        prefix,
-        { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
-        { roles: ["indexer", "api", "attester", "relayer"], redis: { url: server.url, prefix } },
-      );
+      // On the bundle flow: B's node (the relayer) on the private Redis that dies; A's node keeps
+      // what it handed over, and B's node, its queue and pull cursor gone, pulls it again.
+      const pair = await bundlePair(net, a, b, prefix, relayerKey, {
+        destination: {
+          redis: { url: server.url, prefix: `${prefix}-${b.suite.addresses.chainCode}` },
+        },
+      });
+      await runNode("redis-restart-origin", pair.origin.file, pair.origin.env);
       const fromBlock = await b.connection.ethers.provider.getBlockNumber();
       await setMining(b, false, 0);
-      const node = await runNode("redis-restart", file, env);
+      const node = await runNode("redis-restart", pair.destination.file, pair.destination.env);
       // Two batches in flight; Redis then dies and the second batch is dropped from B's mempool:
       // its messages are known only to the Redis that is gone and to the chain.
       const landed = await dispatchMany(a, b, sink, 15, 3);

@@ -35,7 +35,7 @@ import {
   dispatchMany,
   fundedKey,
   missing,
-  nodeConfigFile,
+  bundlePair,
   queueCounts,
   runNode,
 } from "./helpers/scenario.js";
@@ -114,17 +114,12 @@ describe("relayer e2e: hostile recipients", function () {
 
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
     const relayerKey = await fundedKey(net);
-    const { file, env } = nodeConfigFile(
-      net,
-      a.suite.addresses.chainCode,
-      prefix,
-      { attester: a.attesters[0]!.privateKey as Hex, relayer: relayerKey },
-      {
-        roles: ["indexer", "api", "attester", "relayer"],
-        relayer: { maxBatchMessages: 100, batchWaitMs: 500 },
-      },
-    );
-    const node = await runNode("hostile", file, env);
+    // On the bundle flow, home RPC only: A's node hands over, B's node plans and delivers.
+    const pair = await bundlePair(net, a, b, prefix, relayerKey, {
+      destination: { relayer: { maxBatchMessages: 100, batchWaitMs: 500 } },
+    });
+    await runNode("hostile-origin", pair.origin.file, pair.origin.env);
+    const node = await runNode("hostile", pair.destination.file, pair.destination.env);
     await waitFor(
       `${deliverable.length} deliveries (the stake report included)`,
       async () => {
@@ -148,7 +143,7 @@ describe("relayer e2e: hostile recipients", function () {
     expect(sent.length, "deliver transactions").to.be.at.most(6);
     const reverted = node.lines.filter((l) => l.msg === "deliver simulation reverted");
     expect(reverted.length, "reverted simulations").to.be.at.most(6);
-    const counts = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+    const counts = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
     expect(counts.failed, "failed jobs").to.equal(0);
     expect(
       node.lines.filter((l) => l.msg === "delivery attempt failed, will retry"),
@@ -204,16 +199,13 @@ describe("relayer e2e: hostile recipients", function () {
     const tarpit = await listen(() => undefined);
     try {
       const sink = await deploySink(b);
-      const chains = structuredClone(net.chainEntries);
-      chains[a.suite.addresses.chainCode]!.nodes = [junk, tarpit];
-      const { file, env } = nodeConfigFile(
-        net,
-        a.suite.addresses.chainCode,
-        prefix,
-        { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
-        { roles: ["indexer", "api", "attester", "relayer"], chains },
-      );
-      await runNode("hostile-nodes", file, env);
+      // A's entry nodes are the junk and the tarpit before A's node: its own signatures are
+      // collected past them, and B's node pulls from them too.
+      const pair = await bundlePair(net, a, b, prefix, await fundedKey(net), {
+        originEntryNodes: [junk, tarpit],
+      });
+      await runNode("hostile-nodes-origin", pair.origin.file, pair.origin.env);
+      await runNode("hostile-nodes", pair.destination.file, pair.destination.env);
       const fromBlock = await b.connection.ethers.provider.getBlockNumber();
       const t = Date.now();
       const ids = await dispatchMany(a, b, sink, 30, 7);
@@ -227,7 +219,11 @@ describe("relayer e2e: hostile recipients", function () {
       expect(Date.now() - t, "ms to deliver 30 messages").to.be.below(30_000);
       expect(junkRequests, "the junk node was asked").to.be.greaterThan(0);
       // Only mirrored signers' signatures are kept: the node stores no junk.
-      const keys = await redis.keys(`${prefix}:sigs:${a.suite.addresses.chainCode}:*`);
+      const keys = [
+        ...(await redis.keys(`${pair.originPrefix}:sigs:${a.suite.addresses.chainCode}:*`)),
+        ...(await redis.keys(`${pair.destinationPrefix}:sigs:${a.suite.addresses.chainCode}:*`)),
+      ];
+      expect(keys.length, "signatures stored").to.be.greaterThan(0);
       for (const key of keys) expect(await redis.hlen(key), key).to.be.at.most(3);
     } finally {
       for (const server of servers) {

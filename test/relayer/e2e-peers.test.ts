@@ -24,6 +24,7 @@ import { suiteAs } from "../../deploy/suite.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
+  homeOnlyChains,
   newRedis,
   serveNetwork,
   testPrefix,
@@ -32,6 +33,7 @@ import {
 } from "./helpers/net.js";
 import { killAll } from "./helpers/proc.js";
 import {
+  bundlePair,
   deliveries,
   deliverTxs,
   deploySink,
@@ -71,22 +73,21 @@ describe("relayer e2e: several relayers, lying attesters", function () {
     const key1 = await fundedKey(net);
     const key2 = await fundedKey(net);
     const relayerSettings = { concurrency: 30, maxBatchMessages: 20, batchWaitMs: 300 };
-    const one = nodeConfigFile(
-      net,
-      a.suite.addresses.chainCode,
-      prefix,
-      { attester: a.attesters[0]!.privateKey as Hex, relayer: key1 },
-      { roles: ["indexer", "api", "attester", "relayer"], relayer: relayerSettings },
-    );
+    // On the bundle flow, home RPC only: A's node hands over to B's entry node, which shares its
+    // Redis (prefix) with a second relayer process of B's; both deliver from the queue it fills.
+    const pair = await bundlePair(net, a, b, prefix, key1, {
+      destination: { relayer: relayerSettings },
+    });
     const two = nodeConfigFile(
       net,
-      a.suite.addresses.chainCode,
-      prefix,
+      b.suite.addresses.chainCode,
+      pair.destinationPrefix,
       { relayer: key2 },
-      { roles: ["indexer", "relayer"], relayer: relayerSettings },
+      { roles: ["indexer", "relayer"], relayer: { ...relayerSettings, handover: "bundles" } },
     );
     await Promise.all([
-      runNode("relayer-1", one.file, one.env),
+      runNode("relayer-origin", pair.origin.file, pair.origin.env),
+      runNode("relayer-1", pair.destination.file, pair.destination.env),
       runNode("relayer-2", two.file, two.env),
     ]);
     const fromBlock = await b.connection.ethers.provider.getBlockNumber();
@@ -111,7 +112,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
     expect(by(key1).length, "batches by relayer 1").to.be.greaterThan(0);
     expect(by(key2).length, "batches by relayer 2").to.be.greaterThan(0);
     await waitFor("queue drained", async () => {
-      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      const c = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
       return c.wait + c.active + c.delayed === 0 && c.failed === 0;
     });
   });
@@ -200,7 +201,11 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       ).to.equal(true);
 
       // A node of A's community with the watcher role, pointed at that entry node.
-      const chains = structuredClone(net.chainEntries);
+      // Home-only table plus B's RPC: B's contract addresses in it are wrong on purpose (the
+      // watcher reads B's Inbox where A's RouteRegistry says it is).
+      const codeB = b.suite.addresses.chainCode;
+      const chains = structuredClone(homeOnlyChains(net, a.suite.addresses.chainCode));
+      chains[codeB]!.rpc = net.chainEntries[codeB]!.rpc;
       chains[a.suite.addresses.chainCode]!.nodes = [fakeNodeUrl];
       const watcherKey = await fundedKey(net);
       const { file, env } = nodeConfigFile(
@@ -208,7 +213,14 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         a.suite.addresses.chainCode,
         prefix,
         { watcher: watcherKey },
-        { roles: ["watcher"], chains, watcher: { pollIntervalMs: 200 } },
+        // On the bundle flow too: the watcher reads B's Inbox for calldata, so this node is given
+        // B's RPC (a peer's RPC is optional, used by the watcher where given).
+        {
+          roles: ["watcher"],
+          chains,
+          watcher: { pollIntervalMs: 200 },
+          relayer: { handover: "bundles" },
+        },
       );
       // An honest signature in the watcher's own store must be checked and left alone.
       await redis.hset(

@@ -53,14 +53,14 @@ describe("relayer e2e: value between two communities' nodes", function () {
     const [portA, portB] = [await freePort(), await freePort()];
     const codeA = a.suite.addresses.chainCode;
     const codeB = b.suite.addresses.chainCode;
-    const chains = structuredClone(net.chainEntries);
-    chains[codeA]!.nodes = [`http://127.0.0.1:${portA}`];
-    chains[codeB]!.nodes = [`http://127.0.0.1:${portB}`];
+    net.chainEntries[codeA]!.nodes = [`http://127.0.0.1:${portA}`];
+    net.chainEntries[codeB]!.nodes = [`http://127.0.0.1:${portB}`];
     const roles = ["indexer", "api", "attester", "relayer"] as (
       "indexer" | "api" | "attester" | "relayer"
     )[];
-    // Each community's node delivers into its own chain what the other sends, with signatures it
-    // fetches from the other's entry node (A's node never holds a key of B's attesters, nor B's of A's).
+    // Each community's node knows its home chain's RPC only and delivers into it what the other
+    // hands it as bundles (A's node never holds a key of B's attesters, nor B's of A's); the CLI
+    // works from the same home-only configs.
     const nodeA = nodeConfigFile(
       net,
       codeA,
@@ -68,9 +68,8 @@ describe("relayer e2e: value between two communities' nodes", function () {
       { attester: a.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
       {
         roles,
-        chains,
         api: { host: "127.0.0.1", port: portA },
-        relayer: { destinations: [codeA] },
+        relayer: { handover: "bundles" },
       },
     );
     const nodeB = nodeConfigFile(
@@ -80,9 +79,8 @@ describe("relayer e2e: value between two communities' nodes", function () {
       { attester: b.attesters[0]!.privateKey as Hex, relayer: await fundedKey(net) },
       {
         roles,
-        chains,
         api: { host: "127.0.0.1", port: portB },
-        relayer: { destinations: [codeB] },
+        relayer: { handover: "bundles" },
       },
     );
     await Promise.all([

@@ -93,11 +93,11 @@ export function testPrefix(name: string): string {
   return `t-${name}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Deletes every key under `prefix` (end of a test). */
+/** Deletes every key under `prefix` and the prefixes made from it (end of a test). */
 export async function clearPrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = "0";
   do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== "0");
@@ -107,20 +107,52 @@ export function newRedis(url = REDIS_URL): Redis {
   return new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false });
 }
 
-/** A validated node config over the served network; `overrides` are merged at the top level. */
+/**
+ * The routing table of `home`'s node on the bundle flow: an RPC for its home chain only, and for
+ * each peer contract addresses that are not the peer's (a node takes a peer's contracts from its
+ * home RouteRegistry, so these must never be used: a test using them fails).
+ */
+export function homeOnlyChains(net: ServedNetwork, home: string): ServedNetwork["chainEntries"] {
+  return Object.fromEntries(
+    Object.entries(net.chainEntries).map(([code, entry]) => [
+      code,
+      code === home
+        ? entry
+        : {
+            ...entry,
+            rpc: [],
+            contracts: Object.fromEntries(
+              Object.keys(entry.contracts).map((k, i) => [
+                k,
+                `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`,
+              ]),
+            ) as typeof entry.contracts,
+          },
+    ]),
+  );
+}
+
+/**
+ * A validated node config over the served network; `overrides` are merged at the top level. With
+ * `relayer.handover: "bundles"` (docs/protocol.md 4.2) the routing table has the home chain's RPC
+ * only (`homeOnlyChains`); otherwise the node follows every chain (`messages`, one process
+ * indexing and delivering between all chains: the single-node tests of the indexer, API and CLI).
+ */
 export function nodeConfigObject(
   net: ServedNetwork,
   home: string,
   prefix: string,
   overrides: Partial<NodeConfigInput> = {},
 ): NodeConfigInput {
+  const handover = overrides.relayer?.handover ?? "messages";
   return {
     home,
     roles: ["indexer", "api"],
-    chains: net.chainEntries,
+    chains: handover === "bundles" ? homeOnlyChains(net, home) : net.chainEntries,
     redis: { url: REDIS_URL, prefix },
     api: { host: "127.0.0.1", port: 0 },
     ...overrides,
+    relayer: { ...overrides.relayer, handover },
   };
 }
 

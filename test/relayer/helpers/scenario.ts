@@ -12,7 +12,7 @@ import type { NodeConfigInput } from "../../../relayer/config/schema.js";
 import { MessagingSink__factory } from "../../../typechain-types/index.js";
 import type { TestChain } from "../../helpers/suite.js";
 import { nodeConfigObject, writeConfigFile, type ServedNetwork } from "./net.js";
-import { startNodeProcess, type NodeProcess } from "./proc.js";
+import { freePort, startNodeProcess, type NodeProcess } from "./proc.js";
 
 /** A fresh key with gas money on every chain of the network. */
 export async function fundedKey(net: ServedNetwork): Promise<Hex> {
@@ -194,4 +194,64 @@ export async function queueCounts(
     redis.zcard(`${base}:failed`),
   ]);
   return { wait, active, delayed, completed, failed };
+}
+
+/**
+ * Config files of a two-community pair on the bundle flow (docs/protocol.md 4.2), home RPC only:
+ * `origin`'s node indexes, attests and serves its chain (its API is the origin's entry node), and
+ * `destination`'s node also relays into its chain (its API is the destination's entry node, on a
+ * fixed port so a restarted node is found again). `destination` overrides are merged into the
+ * destination node's config (e.g. a private Redis).
+ */
+export async function bundlePair(
+  net: ServedNetwork,
+  origin: TestChain,
+  destination: TestChain,
+  prefix: string,
+  relayerKey: Hex,
+  overrides: {
+    destination?: Partial<NodeConfigInput>;
+    /** Entry nodes listed for the origin before its node (e.g. hostile ones). */
+    originEntryNodes?: string[];
+  } = {},
+) {
+  const url = async () => `http://127.0.0.1:${await freePort()}`;
+  const urls = { origin: await url(), destination: await url() };
+  const oCode = origin.suite.addresses.chainCode;
+  const dCode = destination.suite.addresses.chainCode;
+  net.chainEntries[oCode]!.nodes = [...(overrides.originEntryNodes ?? []), urls.origin];
+  net.chainEntries[dCode]!.nodes = [urls.destination];
+  const side = (
+    chain: TestChain,
+    url: string,
+    keys: NodeKeys,
+    roles: NonNullable<NodeConfigInput["roles"]>,
+    more: Partial<NodeConfigInput> = {},
+  ) =>
+    nodeConfigFile(
+      net,
+      chain.suite.addresses.chainCode,
+      `${prefix}-${chain.suite.addresses.chainCode}`,
+      { attester: chain.attesters[0]!.privateKey as Hex, ...keys },
+      {
+        roles,
+        ...more,
+        api: { host: "127.0.0.1", port: Number(new URL(url).port) },
+        relayer: { handover: "bundles", pullIntervalMs: 1_000, ...more.relayer },
+      },
+    );
+  return {
+    urls,
+    origin: side(origin, urls.origin, {}, ["indexer", "api", "attester"]),
+    destination: side(
+      destination,
+      urls.destination,
+      { relayer: relayerKey },
+      ["indexer", "api", "attester", "relayer"],
+      overrides.destination,
+    ),
+    /** The Redis prefixes of the two nodes (the destination's holds its relay queue). */
+    originPrefix: `${prefix}-${oCode}`,
+    destinationPrefix: `${prefix}-${dCode}`,
+  };
 }
