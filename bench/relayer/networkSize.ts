@@ -34,6 +34,7 @@ import { addressToBytes32 } from "../../relayer/protocol/index.js";
 import { CHAIN_NAMES, type TestChain } from "../../test/helpers/suite.js";
 import {
   clearPrefix,
+  homeOnlyChains,
   newRedis,
   serveNetwork,
   type ServedNetwork,
@@ -93,30 +94,6 @@ interface Member {
   apiUrl: string;
 }
 
-/**
- * The routing table of `homeCode`'s node: an RPC for its home chain only; each peer with no RPC and
- * contract addresses that are not the peer's (the node takes them from its home RouteRegistry).
- */
-function homeOnlyRouting(net: ServedNetwork, homeCode: string) {
-  return Object.fromEntries(
-    Object.entries(net.chainEntries).map(([code, entry]) => [
-      code,
-      code === homeCode
-        ? entry
-        : {
-            ...entry,
-            rpc: [],
-            contracts: Object.fromEntries(
-              Object.keys(entry.contracts).map((k, i) => [
-                k,
-                `0x${(0xdead0 + i).toString(16).padStart(40, "0")}`,
-              ]),
-            ) as typeof entry.contracts,
-          },
-    ]),
-  );
-}
-
 async function redisBytes(redis: Redis, prefix: string): Promise<number> {
   let cursor = "0";
   let bytes = 0;
@@ -135,7 +112,7 @@ async function startNodes(net: ServedNetwork, members: Member[]): Promise<void> 
     const config: NodeConfigInput = {
       home: m.code,
       roles: ["indexer", "api", "attester", "relayer"],
-      chains: homeOnlyRouting(net, m.code),
+      chains: homeOnlyChains(net, m.code),
       redis: { prefix: m.prefix },
       api: { host: "127.0.0.1", port: Number(new URL(m.apiUrl).port) },
       keys: { attester: "DISTPOS_ATTESTER_KEY", relayer: "DISTPOS_RELAYER_KEY" },
