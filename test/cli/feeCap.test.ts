@@ -40,7 +40,7 @@ describe("distpos writing commands: the RPC's fee is capped by the config", func
     net = await serveNetwork();
     [a, b] = net.chains as [TestChain, TestChain];
     codeA = a.suite.addresses.chainCode;
-    liar = await startLyingRpc(net.chainEntries[codeA]!.rpc[0]!);
+    liar = await startLyingRpc(net.rpcs[0]!.url);
     const chains = structuredClone(net.chainEntries);
     chains[codeA]!.rpc = [liar.url];
     file = writeConfigFile({
