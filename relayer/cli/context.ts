@@ -4,14 +4,16 @@
  * every error to one of them.
  */
 import { Redis } from "ioredis";
-import type { Hex } from "viem";
+import { parseGwei, type Hex } from "viem";
 
+import { maxFeePerGasWei } from "../chain/clients.js";
 import { ConfigError, loadConfig, readKey, type Chain, type LoadedConfig } from "../config/load.js";
 import {
   ContractRevertError,
   createDistposClient,
   DeliveryTimeoutError,
   DistposError,
+  FeeCapError,
   InsufficientBalanceError,
   InsufficientCreditError,
   InvalidArgumentError,
@@ -49,6 +51,8 @@ export class CliError extends Error {
 export interface GlobalOptions {
   config: string;
   json?: boolean;
+  /** `--max-fee-per-gas-gwei`: overrides every chain's `maxFeePerGasGwei` for this command. */
+  maxFeePerGasGwei?: string;
 }
 
 /** The exit code of an error any command may throw. */
@@ -67,6 +71,7 @@ export function exitCodeOf(e: unknown): number {
     e instanceof RpcError ||
     e instanceof NodeApiError ||
     e instanceof ContractRevertError ||
+    e instanceof FeeCapError ||
     e instanceof InsufficientBalanceError ||
     e instanceof InsufficientCreditError ||
     e instanceof RouteError
@@ -91,9 +96,37 @@ export class Context {
     return (this.cfg ??= loadConfig(this.opts.config));
   }
 
-  /** An SDK client over the config's routing table. */
+  /**
+   * An SDK client over the config's routing table. Every transaction it sends is refused
+   * (FeeCapError, exit 3) when the RPC asks more per gas than `--max-fee-per-gas-gwei`, else the
+   * chain's `chains.<code>.maxFeePerGasGwei` (default 500), the cap the node's own sender obeys.
+   */
   client(): DistposClient {
-    return (this.sdk ??= createDistposClient({ chains: this.config().chainList }));
+    if (this.sdk) return this.sdk;
+    const flag = this.flagCap();
+    const cfg = this.config();
+    return (this.sdk = createDistposClient({
+      chains: cfg.chainList,
+      maxFeePerGas: (chain) => {
+        if (flag) return flag;
+        const c = cfg.chain(chain.code);
+        return { wei: maxFeePerGasWei(c), setting: `chains.${c.codeHex}.maxFeePerGasGwei` };
+      },
+    }));
+  }
+
+  private flagCap(): { wei: bigint; setting: string } | undefined {
+    const text = this.opts.maxFeePerGasGwei;
+    if (text === undefined) return undefined;
+    const setting = `--max-fee-per-gas-gwei ${text}`;
+    let wei: bigint | undefined;
+    try {
+      wei = /^\d+(\.\d{1,9})?$/.test(text.trim()) ? parseGwei(text.trim()) : undefined;
+    } catch {
+      wei = undefined;
+    }
+    if (!wei) throw new CliError(`${setting}: not a positive number of gwei`, EXIT.usage);
+    return { wei, setting };
   }
 
   /** `--chain <code>` (the flag named as typed), else the config's home. */

@@ -62,6 +62,10 @@ export function buildCli(exitCode: { value: number } = { value: EXIT.ok }): Comm
         .default("distpos.yaml"),
     )
     .option("--json", "machine-readable output (one JSON object on stdout)")
+    .option(
+      "--max-fee-per-gas-gwei <gwei>",
+      "refuse to sign any transaction whose fee per gas the RPC puts above this (default: the chain's chains.<code>.maxFeePerGasGwei)",
+    )
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -60,8 +60,16 @@ export interface DistposChain {
   maxLogRange?: number;
 }
 
+/**
+ * The most a transaction may pay per gas, in wei: a figure, or a figure with what sets it (named in
+ * FeeCapError, e.g. `chains.a0a1.maxFeePerGasGwei`).
+ */
+export type FeeCap = bigint | { readonly wei: bigint; readonly setting: string };
+
 export interface DistposClient {
   readonly chains: readonly DistposChain[];
+  /** The cap on the fee per gas of `chain`'s transactions (CreateDistposClientParameters). */
+  feeCap(chain: DistposChain): { wei: bigint; setting?: string } | undefined;
   /** The chain with this code (bigint, or hex as in addresses); UnknownChainError otherwise. */
   chain(code: bigint | string): DistposChain;
   publicClient(chain: DistposChain): PublicClient;
@@ -74,6 +82,11 @@ export interface CreateDistposClientParameters {
   timeoutMs?: number;
   /** How often waits poll (default 1 s). */
   pollingIntervalMs?: number;
+  /**
+   * The most any transaction an action sends may pay per gas (wei), for every chain or per chain.
+   * An RPC suggesting more is refused with FeeCapError before anything is signed. No cap when absent.
+   */
+  maxFeePerGas?: FeeCap | ((chain: DistposChain) => FeeCap | undefined);
 }
 
 /** The code of a chain as written in addresses (`a0a1`). */
@@ -110,8 +123,20 @@ export function createDistposClient(params: CreateDistposClientParameters): Dist
   if (params.chains.length === 0) throw new InvalidArgumentError("chains", "is empty");
   const byCode = new Map(params.chains.map((c) => [c.code, c]));
   const publics = new Map<bigint, PublicClient>();
+  const cap = params.maxFeePerGas;
   return {
     chains: params.chains,
+    feeCap(chain) {
+      const c = typeof cap === "function" ? cap(chain) : cap;
+      if (c === undefined) return undefined;
+      const found = typeof c === "bigint" ? { wei: c } : { wei: c.wei, setting: c.setting };
+      if (found.wei <= 0n)
+        throw new InvalidArgumentError(
+          found.setting ?? "maxFeePerGas",
+          `must be positive (chain ${codeOf(chain)})`,
+        );
+      return found;
+    },
     chain(code) {
       let key: bigint;
       try {

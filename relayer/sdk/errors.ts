@@ -15,6 +15,7 @@
  *   ├── ContractRevertError       a call or transaction reverted (decoded suite / ERC20 error)
  *   ├── NotFoundError             no chain of the table has the message or transaction
  *   ├── NotMintableError          `mint` on a settlement token that is not a devnet token
+ *   ├── FeeCapError               the RPC asks more per gas than the client's cap (nothing signed)
  *   └── DeliveryTimeoutError      a wait ran out of time (the last stage reached)
  */
 
@@ -204,6 +205,36 @@ export class NotMintableError extends DistposError {
   ) {
     super(
       `chain ${chain} (${chainName}): settlement token ${symbol} at ${token} is not a devnet token (no DEVNET_MINTABLE): only the devnet's TestToken can be minted; get ${symbol} from its issuer`,
+    );
+  }
+}
+
+/**
+ * The chain's RPC suggests a fee per gas above the client's `maxFeePerGas` cap: nothing was signed.
+ * Refused rather than capped, since a transaction signed below what the chain asks may never be
+ * mined (a broken or lying RPC, or a fee spike the user should decide about).
+ */
+export class FeeCapError extends DistposError {
+  override name = "FeeCapError";
+
+  constructor(
+    /** The chain's code as written in addresses (`a0a1`). */
+    readonly chain: string,
+    readonly chainName: string,
+    /** What was to be sent, e.g. `CorrespondentBank.send`. */
+    readonly call: string,
+    /** The RPC's suggested max fee per gas (or gas price), in wei. */
+    readonly suggested: bigint,
+    /** The cap, in wei. */
+    readonly cap: bigint,
+    /** The figures in gwei, for messages. */
+    readonly suggestedText: string,
+    readonly capText: string,
+    /** What sets the cap, when the caller said (e.g. `chains.a0a1.maxFeePerGasGwei`). */
+    readonly setting?: string,
+  ) {
+    super(
+      `chain ${chain} (${chainName}): ${call} not sent: the RPC asks ${suggestedText} gwei per gas, above the cap of ${capText} gwei${setting ? ` (${setting})` : ""}; nothing was signed`,
     );
   }
 }

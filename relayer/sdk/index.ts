@@ -10,6 +10,7 @@ export {
   decodeRevert,
   type AccountLike,
   type CreateDistposClientParameters,
+  type FeeCap,
   type DistposChain,
   type DistposClient,
 } from "./client.js";

@@ -15,6 +15,7 @@ import {
   type Units,
 } from "./client.js";
 import { ContractRevertError, InsufficientBalanceError } from "./errors.js";
+import { checkedFees } from "./feeCap.js";
 import { formatTokens } from "./units.js";
 
 export interface ContractCall {
@@ -52,7 +53,10 @@ export async function simulate(
   return result;
 }
 
-/** Simulates `c`, then sends it and waits for its receipt. */
+/**
+ * Simulates `c`, then sends it and waits for its receipt. With a fee cap on the client, the RPC's
+ * fee suggestion is checked first (FeeCapError above the cap, nothing signed) and signed as checked.
+ */
 export async function transact(
   client: DistposClient,
   chain: DistposChain,
@@ -60,6 +64,7 @@ export async function transact(
   c: ContractCall,
 ): Promise<TransactionReceipt> {
   await simulate(client, chain, account, c);
+  const fees = await checkedFees(client, chain, c.call);
   const pc = client.publicClient(chain);
   const wallet = client.walletClient(chain, account);
   let hash: Hex;
@@ -71,6 +76,7 @@ export async function transact(
       abi: c.abi,
       functionName: c.functionName,
       args: c.args,
+      ...fees,
     } as Parameters<typeof wallet.writeContract>[0]);
   } catch (e) {
     throw chainError(chain, c.call, e, c.units);
