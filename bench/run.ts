@@ -91,14 +91,21 @@ const STAKE_REPORTS = 5;
 /** Pure (batch, signers) runs whose first batch is also delivered without the watcher's record. */
 const RECORD_PAIRS = new Set(["1/1", "1/3", "1/5", "64/1", "64/3", "64/5"]);
 
-async function previousRelayerPart(): Promise<unknown> {
+/** The node benchmarks' parts of results.json (relayer, anvil, network_size): kept as they wrote them. */
+async function previousNodeParts(): Promise<
+  Pick<BenchResults, "relayer" | "anvil" | "network_size">
+> {
   try {
-    const previous = JSON.parse(await readFile(join(HERE, "results.json"), "utf8")) as {
-      relayer?: unknown;
+    const previous = JSON.parse(
+      await readFile(join(HERE, "results.json"), "utf8"),
+    ) as Partial<BenchResults>;
+    return {
+      relayer: previous.relayer ?? null,
+      anvil: previous.anvil,
+      network_size: previous.network_size,
     };
-    return previous.relayer ?? null;
   } catch {
-    return null;
+    return { relayer: null };
   }
 }
 
@@ -530,8 +537,8 @@ const results: BenchResults = {
     },
   },
   breakdown: traces,
-  // The node benchmark fills this part; keep what it wrote.
-  relayer: await previousRelayerPart(),
+  // The node benchmarks fill these parts; keep what they wrote.
+  ...(await previousNodeParts()),
   machine: machineDescription(),
   date: new Date().toISOString(),
   source: sourceAtStart,
