@@ -53,6 +53,8 @@ export async function handoverState(ctx: NodeContext, id: Hex): Promise<Handover
 
 /** Most messages tracked to their delivery per round and destination. */
 const TRACK_PER_ROUND = 50;
+/** Longest a checkpoint waits for the signatures of staked signers that have not signed it yet. */
+const SIGNATURE_WAIT_MS = 2_000;
 
 /**
  * The origin side of the hand-over (docs/protocol.md 4.2). Messages our home chain dispatches are
@@ -66,7 +68,10 @@ const TRACK_PER_ROUND = 50;
 export class BundleHandover {
   private readonly log: Logger;
   private readonly collector: SignatureCollector;
+  private readonly staked: StakedSigners;
   private readonly backoff = new NodeBackoff(500, 30_000);
+  /** When each checkpoint (count:root) was first found with some staked signer's signature missing. */
+  private readonly incompleteSince = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -74,13 +79,10 @@ export class BundleHandover {
   constructor(private readonly ctx: NodeContext) {
     const home = ctx.cfg.homeChain;
     this.log = ctx.log.child({ role: "handover" });
-    this.collector = new SignatureCollector(
-      ctx.checkpoints,
-      new StakedSigners(ctx.client(home.code), home),
-      this.log,
-      ctx.metrics,
-      { maxPerCheckpoint: BUNDLE_LIMITS.signatures },
-    );
+    this.staked = new StakedSigners(ctx.client(home.code), home);
+    this.collector = new SignatureCollector(ctx.checkpoints, this.staked, this.log, ctx.metrics, {
+      maxPerCheckpoint: BUNDLE_LIMITS.signatures,
+    });
   }
 
   private key(name: string): string {
@@ -211,6 +213,21 @@ export class BundleHandover {
       }
     }
     if (!chosen) return;
+    // A bundle's signatures are all the destination gets: handed with one attester's signature
+    // while the others are still signing, a message worth more than that attester vouches for (a
+    // reserve report, a large transfer) could never be delivered from it. So a checkpoint some
+    // staked signer has not signed yet waits up to SIGNATURE_WAIT_MS for them.
+    const staked = (await this.staked.signers()).size;
+    const id = `${chosen.count}:${chosen.root}`;
+    if (chosen.signatures.length < Math.min(staked, BUNDLE_LIMITS.signatures)) {
+      const since = this.incompleteSince.get(id) ?? Date.now();
+      if (!this.incompleteSince.has(id)) {
+        this.incompleteSince.set(id, since);
+        if (this.incompleteSince.size > 1_000)
+          this.incompleteSince.delete(this.incompleteSince.keys().next().value!);
+      }
+      if (Date.now() - since < SIGNATURE_WAIT_MS) return;
+    }
     const covered = stored.filter((m) => m.nonce < chosen.count);
     const bundle = buildBundle({
       tree,
