@@ -69,6 +69,8 @@ export class BundleHandover {
   private readonly log: Logger;
   private readonly collector: SignatureCollector;
   private readonly staked: StakedSigners;
+  /** Staked signers seen signing one of our checkpoints (lower case). */
+  private readonly seenSigners = new Set<string>();
   private readonly backoff = new NodeBackoff(500, 30_000);
   /** When each checkpoint (count:root) was first found with some staked signer's signature missing. */
   private readonly incompleteSince = new Map<string, number>();
@@ -216,10 +218,15 @@ export class BundleHandover {
     // A bundle's signatures are all the destination gets: handed with one attester's signature
     // while the others are still signing, a message worth more than that attester vouches for (a
     // reserve report, a large transfer) could never be delivered from it. So a checkpoint some
-    // staked signer has not signed yet waits up to SIGNATURE_WAIT_MS for them.
-    const staked = (await this.staked.signers()).size;
+    // staked signer seen signing before has not signed yet waits up to SIGNATURE_WAIT_MS for it.
+    // Only signers seen signing before are waited for: a staked attester that runs no node never
+    // signs, and waiting for it would delay every bundle.
+    for (const sig of chosen.signatures) this.seenSigners.add(sig.signer.toLowerCase());
+    const has = new Set(chosen.signatures.map((x) => x.signer.toLowerCase()));
+    const staked = [...(await this.staked.signers())].map((a) => a.toLowerCase());
+    const missing = staked.some((a) => this.seenSigners.has(a) && !has.has(a));
     const id = `${chosen.count}:${chosen.root}`;
-    if (chosen.signatures.length < Math.min(staked, BUNDLE_LIMITS.signatures)) {
+    if (missing && chosen.signatures.length < BUNDLE_LIMITS.signatures) {
       const since = this.incompleteSince.get(id) ?? Date.now();
       if (!this.incompleteSince.has(id)) {
         this.incompleteSince.set(id, since);
