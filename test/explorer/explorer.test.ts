@@ -13,6 +13,7 @@ import { expect } from "chai";
 import { ethers } from "ethers";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 
+import { runCli } from "../../deploy/nodeProcess.js";
 import { startDevnet, type Devnet, type DevnetChain } from "../../deploy/devnet.js";
 import { MessagingRecipient__factory } from "../../typechain-types/index.js";
 
@@ -79,6 +80,7 @@ describe("explorer page in headless Chromium", function () {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
   let explorer: string;
+  let apiOfA: string;
   let a: DevnetChain;
   let b: DevnetChain;
   const pageErrors: string[] = [];
@@ -86,7 +88,8 @@ describe("explorer page in headless Chromium", function () {
   before(async function () {
     devnet = await startDevnet({ chains: ["chainA", "chainB"], reserve: 100n * 10n ** 18n });
     [a, b] = [devnet.chain("chainA"), devnet.chain("chainB")];
-    explorer = `${devnet.nodes.find((n) => n.chain === "chainA")!.apiUrl}/explorer/`;
+    apiOfA = devnet.nodes.find((n) => n.chain === "chainA")!.apiUrl;
+    explorer = `${apiOfA}/explorer/`;
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -136,9 +139,22 @@ describe("explorer page in headless Chromium", function () {
     expect(text).to.match(/Dispatched\s+on chain a0a1/);
     expect(text).to.match(/Checkpoint\s+snapshot of \d+ messages/);
     expect(text).to.match(/signed by 0x/);
+    // Bundles (the default): this origin node's hand-over, to which of B's entry nodes.
+    expect(text).to.match(
+      /Hand-over\s+accepted by entry node http:\/\/127\.0\.0\.1:\d+, proven under the checkpoint of \d+ messages/,
+    );
     expect(text).to.match(/Signers and coverage\s+no attester stake charged/); // no value at risk
     expect(text).to.match(/Delivered\s+on chain b0b1/);
     expect(await recipient.handled()).to.equal(1n);
+    // `distpos status --node` on the origin's node names the same hand-over, amounts in tokens.
+    const full = (await page.innerText("#result")).match(/id\s+(0x[0-9a-f]{64})/)![1]!;
+    const shown = await runCli(["status", full, "--node", apiOfA]);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout)
+      .to.match(
+        /hand-over accepted by http:\/\/127\.0\.0\.1:\d+ under the checkpoint of \d+ messages/,
+      )
+      .and.to.contain("amount 0 tokens");
     // The routes of the node's chain, both ways, with stake, headroom and backlog.
     await page.waitForSelector("[data-route='a0a1-b0b1']");
     const routes = await page.innerText("#routes");

@@ -162,6 +162,24 @@ function step(state, title, ...body) {
   );
 }
 
+/** The bundle hand-over as this (origin) node ran it: waiting, or accepted by which entry node. */
+function handoverStep(h, chain) {
+  if (h.state === "waiting")
+    return step(
+      "wait",
+      "Hand-over",
+      `waiting to be handed to an entry node of chain ${chain}`,
+      h.refused ? ` (last refused: ${h.refused})` : "",
+    );
+  return step(
+    "done",
+    "Hand-over",
+    h.node ? `accepted by entry node ${h.node}` : `pulled by a node of chain ${chain}`,
+    h.count !== undefined ? `, proven under the checkpoint of ${h.count} messages` : "",
+    h.acceptedAt ? `, at ${new Date(h.acceptedAt).toISOString()}` : "",
+  );
+}
+
 function renderMessage(j, q, tx) {
   const m = j.message;
   const d = j.destination;
@@ -195,6 +213,7 @@ function renderMessage(j, q, tx) {
     steps.push(
       step("wait", "Checkpoint", "waiting for a snapshot of the origin's Outbox that covers it"),
     );
+  if (j.handover) steps.push(handoverStep(j.handover, d.chain));
   if (Array.isArray(j.coverage))
     steps.push(
       step(

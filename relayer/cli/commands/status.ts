@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Hex } from "viem";
+import { formatUnits, type Hex } from "viem";
 
 import { getMessage, getNodeMessage, NotFoundError, type MessageInfo } from "../../sdk/index.js";
 import { CliError, EXIT, type Context } from "../context.js";
@@ -81,6 +81,9 @@ function statusJson(info: MessageInfo) {
   };
 }
 
+/** A node's figures are in the settlement unit's 18 decimals: shown in tokens. */
+const units = (wei: string | undefined) => `${formatUnits(BigInt(wei ?? "0"), 18)} tokens`;
+
 const exitOf = (status: string | undefined) =>
   status === "delivered" ? EXIT.ok : status === "failed" ? EXIT.handlerFailed : EXIT.pending;
 
@@ -103,6 +106,7 @@ export async function runStatus(
       | {
           message?: { from?: string; to?: string; amount?: string };
           destination?: { status?: string; fees?: { fee: string; topUps: string; needed: string } };
+          handover?: { state?: string; node?: string; count?: number; refused?: string } | null;
         }
       | undefined;
     if (!result) {
@@ -111,10 +115,17 @@ export async function runStatus(
     }
     const status = result.destination?.status ?? "unknown";
     const fees = result.destination?.fees;
+    const h = result.handover;
+    // The bundle hand-over, when this node is the origin's and handed it (docs/protocol.md 4.2).
+    const handover = !h
+      ? ""
+      : h.state === "waiting"
+        ? `\n  hand-over waiting${h.refused ? ` (last refused: ${h.refused})` : ""}`
+        : `\n  hand-over accepted by ${h.node ?? "a destination node that pulled it"}${h.count !== undefined ? ` under the checkpoint of ${h.count} messages` : ""}`;
     ctx.print(
-      `message ${hex}\n  from ${result.message?.from ?? "?"}\n  to   ${result.message?.to ?? "?"}\n  amount ${result.message?.amount ?? "0"} (18 decimals)\n  status ${status}${
+      `message ${hex}\n  from ${result.message?.from ?? "?"}\n  to   ${result.message?.to ?? "?"}\n  amount ${units(result.message?.amount)}${handover}\n  status ${status}${
         fees
-          ? `\n  fees ${fees.fee} (top-ups ${fees.topUps}) below the ${fees.needed} the relayer asks (18 decimals): \`distpos topup ${hex} --amount <tokens>\``
+          ? `\n  fees ${units(fees.fee)} (top-ups ${units(fees.topUps)}) below the ${units(fees.needed)} the relayer asks: \`distpos topup ${hex} --amount <tokens>\``
           : ""
       }`,
       result,
