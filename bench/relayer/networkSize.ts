@@ -13,7 +13,9 @@
  * chains 2 and 3 exchange traffic, and nodes 1 and 4's CPU and RPC rates are compared with their
  * idle rates — traffic between two other chains should cost a node nothing.
  *
- * Environment: BENCH_NETWORK_SIZES ("2,4,8"), BENCH_PAIR_RATE (messages/s per ordered pair, 1),
+ * Then the same network again with every node sending BENCH_OWN_RATE messages/s dealt over its peers
+ * (constant own traffic: a node does the same at every N). Environment: BENCH_NETWORK_SIZES ("2,4,8"),
+ * BENCH_PAIR_RATE (messages/s per ordered pair, 1), BENCH_OWN_RATE (6; 0 skips that phase),
  * BENCH_NETWORK_SECONDS (load seconds per size, 30), BENCH_NO_WRITE=1 (print, write nothing).
  * Writes the "network_size" key of bench/results.json, bench/network-size.svg, and results.md.
  */
@@ -59,6 +61,8 @@ const log = progressLog();
 const SIZES = (process.env.BENCH_NETWORK_SIZES ?? "2,4,8").split(",").map(Number);
 const PAIR_RATE = Number(process.env.BENCH_PAIR_RATE ?? 1);
 const SECONDS = Number(process.env.BENCH_NETWORK_SECONDS ?? 30);
+/** Messages/s each node sends in the constant-own-traffic phase (0 skips it). */
+const OWN_RATE = Number(process.env.BENCH_OWN_RATE ?? 6);
 const IDLE_SECONDS = 15;
 /** Nodes catch up (index, route records, first snapshots) before anything is measured. */
 const WARMUP_SECONDS = 20;
@@ -157,27 +161,37 @@ function sample(net: ServedNetwork, members: Member[]): Sample {
   };
 }
 
+/** Messages from member `from` to member `to` in one second of load. */
+type Sends = [from: number, to: number, count: number][];
+
 /**
- * Offers PAIR_RATE messages/s from every sender to every receiver in `pairs` for `seconds`: each
- * second, one `BenchLoad.dispatchMany` transaction per pair. Returns the messages sent per pair.
+ * Offers, each second for `seconds`, the sends `schedule(second)` names: one
+ * `BenchLoad.dispatchMany` transaction per (sender, receiver) with its count. Returns how many each
+ * member sent and received.
  */
 async function offer(
   members: Member[],
-  pairs: [number, number][],
+  schedule: (second: number) => Sends,
   seconds: number,
   seed: number,
-): Promise<number> {
-  let sent = 0;
+): Promise<{ sent: number; byMember: { sent: number; received: number }[] }> {
+  const byMember = members.map(() => ({ sent: 0, received: 0 }));
+  let next = seed;
   for (let s = 0; s < seconds; s++) {
     const due = Date.now() + 1_000;
+    const sends = schedule(s).filter(([, , count]) => count > 0);
     await Promise.all(
-      pairs.map(async ([from, to], k) => {
+      sends.map(async ([from, to, count]) => {
         const m = members[from]!;
+        const start = next;
+        next += count;
+        byMember[from]!.sent += count;
+        byMember[to]!.received += count;
         const data = BenchLoad__factory.createInterface().encodeFunctionData("dispatchMany", [
           members[to]!.chain.suite.code,
           members[to]!.recipientWord,
-          PAIR_RATE,
-          seed + (s * pairs.length + k) * PAIR_RATE,
+          count,
+          start,
         ]);
         await m.chain.connection.provider.request({
           method: "eth_sendTransaction",
@@ -185,12 +199,37 @@ async function offer(
         });
       }),
     );
-    sent += pairs.length * PAIR_RATE;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  return sent;
+  return { sent: byMember.reduce((a, b) => a + b.sent, 0), byMember };
 }
+
+/** PAIR_RATE messages/s on every ordered pair of `pairs`. */
+const perPair =
+  (pairs: [number, number][]): ((second: number) => Sends) =>
+  () =>
+    pairs.map(([from, to]) => [from, to, PAIR_RATE]);
+
+/**
+ * OWN_RATE messages/s from every member, dealt round robin over its peers: each node's own traffic
+ * is the same whatever N, so its cost per own message should not move with N at all.
+ */
+const constantOwn =
+  (n: number): ((second: number) => Sends) =>
+  (second) => {
+    const sends: Sends = [];
+    for (let from = 0; from < n; from++) {
+      const peers = [...Array(n).keys()].filter((j) => j !== from);
+      const counts = new Map<number, number>();
+      for (let k = 0; k < OWN_RATE; k++) {
+        const to = peers[(second * OWN_RATE + k + from) % peers.length]!;
+        counts.set(to, (counts.get(to) ?? 0) + 1);
+      }
+      for (const [to, count] of counts) sends.push([from, to, count]);
+    }
+    return sends;
+  };
 
 /** Waits until every chain holds `expected[i]` deliveries since `fromBlocks[i]`. */
 async function drain(members: Member[], fromBlocks: number[], expected: number[]): Promise<void> {
@@ -227,6 +266,51 @@ async function idleRates(net: ServedNetwork, members: Member[], seconds = IDLE_S
     cpu: members.map((_, i) => (after.cpu[i]! - before.cpu[i]!) / s),
     rpc: members.map((_, i) => (after.rpc[i]! - before.rpc[i]!) / s),
   };
+}
+
+/**
+ * Offers `schedule`, waits until every message is delivered (none twice), and returns what it
+ * took: `costs(idle)` gives each node's cost per own message (sent + received), gross and net of
+ * its idle rates scaled to the window.
+ */
+async function loadPhase(
+  net: ServedNetwork,
+  members: Member[],
+  redis: Redis,
+  schedule: (second: number) => Sends,
+  seed: number,
+) {
+  const fromBlocks = await blockNumbers(members);
+  const before = sample(net, members);
+  const { sent, byMember } = await offer(members, schedule, SECONDS, seed);
+  await drain(
+    members,
+    fromBlocks,
+    byMember.map((x) => x.received),
+  );
+  const after = sample(net, members);
+  const window = (after.at - before.at) / 1000;
+  const costs = async (idle: { cpu: number; rpc: number }[]): Promise<NodeCost[]> => {
+    const nodes: NodeCost[] = [];
+    for (const [i, m] of members.entries()) {
+      const own = byMember[i]!.sent + byMember[i]!.received;
+      const cpu = after.cpu[i]! - before.cpu[i]!;
+      const rpc = after.rpc[i]! - before.rpc[i]!;
+      nodes.push({
+        chain: m.code,
+        messages: own,
+        cpu_ms_per_message: round((cpu * 1000) / own),
+        cpu_ms_per_message_net: round(((cpu - idle[i]!.cpu * window) * 1000) / own),
+        idle_cpu_ms_per_s: round(idle[i]!.cpu * 1000, 1),
+        home_rpc_per_message: round((rpc - idle[i]!.rpc * window) / own),
+        home_rpc_per_s_idle: round(idle[i]!.rpc, 1),
+        other_rpc_requests: 0,
+        redis_kb: round((await redisBytes(redis, m.prefix)) / 1024, 0),
+      });
+    }
+    return nodes;
+  };
+  return { sent, window, costs };
 }
 
 async function runSize(n: number, redis: Redis): Promise<SizeRun> {
@@ -267,45 +351,46 @@ async function runSize(n: number, redis: Redis): Promise<SizeRun> {
     const all: [number, number][] = [];
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) all.push([i, j]);
     log(`N = ${n}: ${all.length} routes at ${PAIR_RATE} msg/s each for ${SECONDS} s`);
-    const fromBlocks = await blockNumbers(members);
-    const before = sample(net, members);
-    const sent = await offer(members, all, SECONDS, n * 10_000_000);
-    const perNode = (sent / n) | 0; // each node sends and receives this many
-    await drain(
-      members,
-      fromBlocks,
-      members.map(() => perNode),
-    );
-    const after = sample(net, members);
-    const window = (after.at - before.at) / 1000;
-    // The idle baseline: the mean of the windows before and after the load.
+    const perPairRun = await loadPhase(net, members, redis, perPair(all), n * 10_000_000);
     const idleAfter = await idleRates(net, members);
-    const idle = {
-      cpu: members.map((_, i) => (idleBefore.cpu[i]! + idleAfter.cpu[i]!) / 2),
-      rpc: members.map((_, i) => (idleBefore.rpc[i]! + idleAfter.rpc[i]!) / 2),
-    };
-    const nodes: NodeCost[] = [];
-    for (const [i, m] of members.entries()) {
-      const own = 2 * perNode; // sent + received
-      const cpu = after.cpu[i]! - before.cpu[i]!;
-      const rpc = after.rpc[i]! - before.rpc[i]!;
-      nodes.push({
-        chain: m.code,
-        messages: own,
-        cpu_ms_per_message: round((cpu * 1000) / own),
-        cpu_ms_per_message_net: round(((cpu - idle.cpu[i]! * window) * 1000) / own),
-        idle_cpu_ms_per_s: round(idle.cpu[i]! * 1000, 1),
-        home_rpc_per_message: round((rpc - idle.rpc[i]! * window) / own),
-        home_rpc_per_s_idle: round(idle.rpc[i]!, 1),
-        other_rpc_requests: 0,
-        redis_kb: round((await redisBytes(redis, m.prefix)) / 1024, 0),
-      });
-    }
+    const idle = members.map((_, i) => ({
+      cpu: (idleBefore.cpu[i]! + idleAfter.cpu[i]!) / 2,
+      rpc: (idleBefore.rpc[i]! + idleAfter.rpc[i]!) / 2,
+    }));
+    const nodes = await perPairRun.costs(idle);
     log(
-      `N = ${n}: ${sent} messages in ${window.toFixed(1)} s; CPU ms/msg (net) ${nodes
+      `N = ${n}: ${perPairRun.sent} messages in ${perPairRun.window.toFixed(1)} s; CPU ms/msg (net) ${nodes
         .map((x) => x.cpu_ms_per_message_net)
         .join(", ")}`,
     );
+
+    let constantOwnRun: SizeRun["constant_own"];
+    if (OWN_RATE > 0) {
+      log(`N = ${n}: constant own traffic, ${OWN_RATE} msg/s from each node for ${SECONDS} s`);
+      const phase = await loadPhase(
+        net,
+        members,
+        redis,
+        constantOwn(n),
+        n * 10_000_000 + 5_000_000,
+      );
+      const idleLast = await idleRates(net, members);
+      const idle2 = members.map((_, i) => ({
+        cpu: (idleAfter.cpu[i]! + idleLast.cpu[i]!) / 2,
+        rpc: (idleAfter.rpc[i]! + idleLast.rpc[i]!) / 2,
+      }));
+      constantOwnRun = {
+        own_rate: OWN_RATE,
+        messages: phase.sent,
+        window_s: round(phase.window, 1),
+        nodes: await phase.costs(idle2),
+      };
+      log(
+        `N = ${n}: constant own: ${phase.sent} messages in ${phase.window.toFixed(1)} s; CPU ms/msg (net) ${constantOwnRun.nodes
+          .map((x) => x.cpu_ms_per_message_net)
+          .join(", ")}`,
+      );
+    }
 
     let bystander: SizeRun["bystander"];
     if (n === 4) {
@@ -314,12 +399,12 @@ async function runSize(n: number, redis: Redis): Promise<SizeRun> {
       const quiet = await idleRates(net, members, SECONDS);
       const from2 = await blockNumbers(members);
       const b0 = sample(net, members);
-      const talk = await offer(
+      const { sent: talk } = await offer(
         members,
-        [
+        perPair([
           [1, 2],
           [2, 1],
-        ],
+        ]),
         SECONDS,
         99_000_000,
       );
@@ -342,7 +427,15 @@ async function runSize(n: number, redis: Redis): Promise<SizeRun> {
       };
       log(`N = 4 bystanders: ${JSON.stringify(bystander.nodes)}`);
     }
-    return { n, routes: all.length, messages: sent, window_s: round(window, 1), nodes, bystander };
+    return {
+      n,
+      routes: all.length,
+      messages: perPairRun.sent,
+      window_s: round(perPairRun.window, 1),
+      nodes,
+      bystander,
+      ...(constantOwnRun ? { constant_own: constantOwnRun } : {}),
+    };
   } finally {
     await killAll();
     for (const m of members) await clearPrefix(redis, m.prefix);
@@ -361,6 +454,7 @@ try {
 }
 const results: NetworkSizeResults = {
   pair_rate: PAIR_RATE,
+  own_rate: OWN_RATE,
   seconds: SECONDS,
   settings: SETTINGS,
   load_average: [round(load1, 2), round(loadavg()[0]!, 2)],

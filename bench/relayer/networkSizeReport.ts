@@ -29,6 +29,11 @@ export interface SizeRun {
   messages: number;
   window_s: number;
   nodes: NodeCost[];
+  /**
+   * The same network with each node sending `own_rate` messages/s dealt over its peers: a node's
+   * own traffic does not grow with N here, so neither should its cost per own message.
+   */
+  constant_own?: { own_rate: number; messages: number; window_s: number; nodes: NodeCost[] };
   /** N = 4 only: two chains talk, the other two nodes' rates idle vs during. */
   bystander?: {
     messages: number;
@@ -44,6 +49,8 @@ export interface SizeRun {
 
 export interface NetworkSizeResults {
   pair_rate: number;
+  /** Messages/s each node sent in the constant-own-traffic phase (absent in older runs). */
+  own_rate?: number;
   seconds: number;
   settings: Record<string, number>;
   /** 1-minute load average before and after the runs. */
@@ -54,20 +61,33 @@ export interface NetworkSizeResults {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Mean of a node's net CPU per own message in each run. */
-const cpuByN = (x: NetworkSizeResults) =>
-  x.runs.map((r) => ({
-    n: r.n,
-    mean: mean(r.nodes.map((c) => c.cpu_ms_per_message_net)),
-    min: Math.min(...r.nodes.map((c) => c.cpu_ms_per_message_net)),
-    max: Math.max(...r.nodes.map((c) => c.cpu_ms_per_message_net)),
-    rpc: mean(r.nodes.map((c) => c.home_rpc_per_message)),
-    gross: mean(r.nodes.map((c) => c.cpu_ms_per_message)),
-  }));
+/** Mean of a node's net CPU per own message in each run (of the phase `nodesOf` picks). */
+const cpuByN = (
+  x: NetworkSizeResults,
+  nodesOf: (r: SizeRun) => NodeCost[] | undefined = (r) => r.nodes,
+) =>
+  x.runs.flatMap((r) => {
+    const nodes = nodesOf(r);
+    if (!nodes?.length) return [];
+    return [
+      {
+        n: r.n,
+        mean: mean(nodes.map((c) => c.cpu_ms_per_message_net)),
+        min: Math.min(...nodes.map((c) => c.cpu_ms_per_message_net)),
+        max: Math.max(...nodes.map((c) => c.cpu_ms_per_message_net)),
+        rpc: mean(nodes.map((c) => c.home_rpc_per_message)),
+        gross: mean(nodes.map((c) => c.cpu_ms_per_message)),
+      },
+    ];
+  });
+const constantOwnNodes = (r: SizeRun) => r.constant_own?.nodes;
 
 /** Spread of the mean cost per own message across N, relative to N = smallest. */
-export function costSpread(x: NetworkSizeResults): number {
-  const c = cpuByN(x);
+export function costSpread(
+  x: NetworkSizeResults,
+  nodesOf?: (r: SizeRun) => NodeCost[] | undefined,
+): number {
+  const c = cpuByN(x, nodesOf);
   if (c.length < 2) return 0;
   const base = c[0]!.mean;
   return Math.max(...c.map((p) => Math.abs(p.mean - base) / base));
@@ -124,8 +144,44 @@ export function networkSizeSection(r: unknown, analysis = ""): string {
       ]),
     ),
     "",
-    `Target: a node's cost per own message within ±15 % from N = 2 to N = 8 — measured spread ${Math.round(spread * 100)} % (${spread <= 0.15 ? "met" : "missed"}).`,
+    `Target: a node's cost per own message within ±15 % from N = 2 to N = 8 — measured spread ${Math.round(spread * 100)} % (${spread <= 0.15 ? "met" : "missed"}) at a fixed rate per pair, where a node's own traffic grows with N (N − 1 routes out and in).`,
   ];
+  const own = cpuByN(x, constantOwnNodes);
+  if (own.length) {
+    const ownSpread = costSpread(x, constantOwnNodes);
+    lines.push(
+      "",
+      `Constant own traffic: the same networks with each node sending ${x.own_rate} messages/s dealt round robin over its peers (and receiving about as many), for ${x.seconds} s — a node's own traffic is the same at every N, the network's grows N-fold:`,
+      "",
+      table(
+        [
+          "N",
+          "messages",
+          "CPU ms/own msg (mean, net)",
+          "min–max over nodes",
+          "CPU ms/own msg (gross)",
+          "home RPC req/own msg",
+        ],
+        x.runs.flatMap((run) => {
+          const p = own.find((o) => o.n === run.n);
+          return p
+            ? [
+                [
+                  run.n,
+                  run.constant_own!.messages,
+                  r2(p.mean),
+                  `${r2(p.min)}–${r2(p.max)}`,
+                  r2(p.gross),
+                  r2(p.rpc),
+                ],
+              ]
+            : [];
+        }),
+      ),
+      "",
+      `Target at constant own traffic: spread ${Math.round(ownSpread * 100)} % from N = ${own[0]!.n} to N = ${own[own.length - 1]!.n} (${ownSpread <= 0.15 ? "met" : "missed"}).`,
+    );
+  }
   if (bystander) {
     lines.push(
       "",
@@ -153,11 +209,12 @@ export function networkSizeSection(r: unknown, analysis = ""): string {
  */
 export function networkSizeChart(x: NetworkSizeResults): string {
   const by = cpuByN(x);
+  const own = cpuByN(x, constantOwnNodes);
   const W = 560;
   const H = 320;
   const pad = { l: 70, r: 20, t: 40, b: 50 };
   const maxN = Math.max(...by.map((p) => p.n));
-  const maxY = Math.max(...by.map((p) => Math.max(p.max, p.gross)), 0.001) * 1.2;
+  const maxY = Math.max(...[...by, ...own].map((p) => Math.max(p.max, p.gross)), 0.001) * 1.2;
   const px = (n: number) => pad.l + ((n - 0) / maxN) * (W - pad.l - pad.r);
   const py = (y: number) => H - pad.b - (Math.max(y, 0) / maxY) * (H - pad.t - pad.b);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * maxY);
@@ -193,7 +250,16 @@ export function networkSizeChart(x: NetworkSizeResults): string {
     `<polyline fill="none" stroke="#c60" stroke-width="2" stroke-dasharray="5 3" points="${by
       .map((p) => `${px(p.n)},${py(p.gross)}`)
       .join(" ")}"/>`,
-    `<text x="${W - pad.r}" y="${pad.t - 6}" text-anchor="end" fill="#555">blue: net of idle (mean, bar min–max) · orange: gross</text>`,
+    ...own.map(
+      (p) =>
+        `<circle cx="${px(p.n)}" cy="${py(p.mean)}" r="4" fill="#080"/><text x="${px(p.n) - 8}" y="${py(p.mean) + 16}" text-anchor="end" fill="#080">${p.mean < 0 ? "n/a" : p.mean.toFixed(2)}</text>`,
+    ),
+    own.length
+      ? `<polyline fill="none" stroke="#080" stroke-width="2" points="${own
+          .map((p) => `${px(p.n)},${py(p.mean)}`)
+          .join(" ")}"/>`
+      : "",
+    `<text x="${W - pad.r}" y="${pad.t - 6}" text-anchor="end" fill="#555">per pair — blue: net of idle (mean, bar min–max) · orange: gross${own.length ? " · green: net, constant own traffic" : ""}</text>`,
     "</svg>",
     "",
   );
