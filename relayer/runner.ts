@@ -16,6 +16,7 @@ import type { Metrics } from "./metrics.js";
 import { NodeContext } from "./node.js";
 import { DestinationRelay } from "./relay/relay.js";
 import { relays } from "./relay/queue.js";
+import { settleRelayed } from "./relay/relayed.js";
 import { requeueMessage } from "./relay/requeue.js";
 import { Watcher } from "./watcher/watcher.js";
 
@@ -149,6 +150,20 @@ export async function startNode(
         leaseTtlMs: options.leaseTtlMs ?? cfg.indexer.leaseTtlMs,
         onDeliveriesReverted: async (ids) => {
           for (const id of ids) {
+            const { outcome } = await requeueMessage(ctx, id);
+            log.info({ msgId: id, outcome }, "reverted delivery: message queued again");
+          }
+        },
+        // Deliveries our relayer confirmed that the index, past their blocks, does not hold: a
+        // reorg removed them before the index read them (relay/relayed.ts).
+        afterCommit: async (indexedTo) => {
+          const gone = await settleRelayed(ctx.redis, cfg.redis.prefix, chain.code, indexedTo);
+          if (!gone.length) return;
+          log.warn(
+            { chain: chain.codeHex, count: gone.length, indexedTo, msgIds: gone.slice(0, 20) },
+            "confirmed deliveries are not on the chain the index follows (a reorg removed them): queueing them again",
+          );
+          for (const id of gone) {
             const { outcome } = await requeueMessage(ctx, id);
             log.info({ msgId: id, outcome }, "reverted delivery: message queued again");
           }

@@ -43,6 +43,11 @@ export interface IndexerOptions {
   /** Called after a batch is committed. */
   onCommitted?: (batch: IndexBatch) => void;
   /**
+   * Awaited after a batch is committed, with the block the index now reaches: the relayer settles
+   * its notes of confirmed deliveries there (relay/relayed.ts). A failure is logged, never fatal.
+   */
+  afterCommit?: (indexedTo: number) => Promise<void>;
+  /**
    * The process's view of this chain's index, shared with the other roles: the indexer appends
    * to its tree directly, so one process holds one tree per chain (at 1M leaves, 64 MB each), not
    * one for the indexer and one for everyone else. Default: a view of its own.
@@ -303,6 +308,11 @@ export class ChainIndexer {
     if (to - from > 0 || logs.length)
       this.log.debug({ from, to, logs: logs.length }, "blocks indexed");
     this.o.onCommitted?.(batch);
+    await this.o
+      .afterCommit?.(to)
+      .catch((e: unknown) =>
+        this.log.warn({ err: errorText(e) }, "after-commit step failed: tried again next round"),
+      );
     return true;
   }
 

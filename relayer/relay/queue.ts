@@ -138,6 +138,14 @@ export class RelayQueues {
     return "queued";
   }
 
+  /** What the job of message `id` to `destination` carries, while BullMQ keeps the job. */
+  async jobData(destination: string, id: Hex): Promise<Omit<RelayJobData, "source"> | undefined> {
+    const job = await this.queue(destination).getJob(id.toLowerCase());
+    if (!job?.data) return undefined;
+    const { source: _source, ...data } = job.data;
+    return data;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }

@@ -53,6 +53,7 @@ import {
   limitMayBeShort,
   modeledGas,
 } from "./gas.js";
+import { noteRelayed } from "./relayed.js";
 import { revertAction } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
@@ -87,7 +88,7 @@ function jobError(e: unknown): Error {
 
 /** What became of one message in a batch attempt. */
 type Outcome =
-  | { kind: "delivered"; tx: Hex; status: "delivered" | "failed" }
+  | { kind: "delivered"; tx: Hex; block: number; status: "delivered" | "failed" }
   | { kind: "done"; reason: string }
   | { kind: "wait"; reason: string }
   | { kind: "error"; error: Error };
@@ -321,7 +322,17 @@ export class DestinationRelay {
           (await job.extendLock(token, this.options.lockDurationMs ?? 30_000).catch(() => 0)) === 1,
       }),
     );
-    if (outcome.kind === "delivered") return { status: outcome.status, tx: outcome.tx };
+    if (outcome.kind === "delivered") {
+      // Until the index shows it: a reorg deeper than the confirmations may still remove it.
+      await noteRelayed(
+        this.ctx.redis,
+        this.ctx.cfg.redis.prefix,
+        this.destination.code,
+        d.id,
+        outcome.block,
+      );
+      return { status: outcome.status, tx: outcome.tx };
+    }
     if (outcome.kind === "done") {
       this.log.info({ msgId: d.id }, outcome.reason);
       return { status: "already-delivered" };
@@ -1199,7 +1210,12 @@ export class DestinationRelay {
               ? "message delivered"
               : "message delivered, handler failed (retry possible)",
           );
-          item.settle({ kind: "delivered", tx: receipt.transactionHash, status });
+          item.settle({
+            kind: "delivered",
+            tx: receipt.transactionHash,
+            block: Number(receipt.blockNumber),
+            status,
+          });
         } else {
           item.settle({
             kind: "error",

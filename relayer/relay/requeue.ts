@@ -2,6 +2,7 @@ import type { Hex } from "viem";
 
 import { ChainStore } from "../indexer/store.js";
 import type { NodeContext } from "../node.js";
+import type { RelayJobData } from "./queue.js";
 
 export type RequeueOutcome =
   /** A job for it is waiting again. */
@@ -10,7 +11,10 @@ export type RequeueOutcome =
   | "active"
   /** This node does not relay its route (config `relayer.origins` / `destinations`). */
   | "not-relayed"
-  /** No chain of the node's index dispatched it (not indexed yet, or not in the table). */
+  /**
+   * No chain of the node's index dispatched it (not indexed yet, or not in the table), and no
+   * job of the home chain's queue holds it.
+   */
   | "unknown"
   /** Its delivery is confirmed in the destination's index: nothing to do (unless `force`). */
   | "delivered";
@@ -30,21 +34,24 @@ export async function requeueMessage(
   const { redis } = ctx;
   const prefix = ctx.cfg.redis.prefix;
   const m = await ChainStore.message(redis, prefix, id);
-  if (!m) return { outcome: "unknown" };
-  const destination = m.destination.toString(16);
+  // A node that follows only its home chain has no index of the origin: a message that came in a
+  // bundle is found by the job that delivered it (kept a week, relay/queue.ts), bundle and all.
+  const data: Omit<RelayJobData, "source"> | undefined = m
+    ? {
+        id: m.id,
+        origin: m.origin.toString(16),
+        destination: m.destination.toString(16),
+        nonce: m.nonce,
+        message: m.message,
+      }
+    : await ctx.queues.jobData(ctx.cfg.homeChain.codeHex, id);
+  if (!data) return { outcome: "unknown" };
+  const destination = data.destination;
   if (!options.force) {
     const delivery = await ChainStore.delivery(redis, prefix, id);
-    if (delivery?.chain === m.destination) return { outcome: "delivered", destination };
+    if (delivery?.chain === BigInt(`0x${destination}`))
+      return { outcome: "delivered", destination };
   }
-  const outcome = await ctx.queues.requeue(
-    {
-      id: m.id,
-      origin: m.origin.toString(16),
-      destination,
-      nonce: m.nonce,
-      message: m.message,
-    },
-    "requeue",
-  );
+  const outcome = await ctx.queues.requeue(data, "requeue");
   return { outcome, destination };
 }

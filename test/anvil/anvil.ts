@@ -127,12 +127,13 @@ export interface Community {
 /**
  * One `distpos node` per chain, every role, each relaying into its own home chain only (so no
  * route is relayed twice), with fixed free API ports so each lists the other as an entry node.
- * `overrides` are merged into both configs.
+ * `overrides` are merged into both configs, `perChain(code)` into that chain's.
  */
 export async function runCommunities(
   net: AnvilNetwork,
   prefix: string,
   overrides: Partial<NodeConfigInput> = {},
+  perChain: (code: string) => Partial<NodeConfigInput> = () => ({}),
 ): Promise<Community[]> {
   const ports = await Promise.all(net.chains.map(() => freePort()));
   const chains = structuredClone(net.chainEntries);
@@ -156,6 +157,7 @@ export async function runCommunities(
         roles: ["indexer", "api", "attester", "relayer", "watcher"],
         api: { host: "127.0.0.1", port: ports[i]! },
         ...overrides,
+        ...perChain(code),
         relayer: { destinations: [code], ...(overrides.relayer ?? {}) },
       },
     );
