@@ -217,6 +217,11 @@ export const configSchema = z
          */
         maxBatchMessages: integer(1, 5_000).optional(),
         maxBatchGas: integer(100_000).default(15_000_000),
+        /**
+         * The most bytes of calldata in one deliver: Geth-based clients refuse transactions over
+         * 128 KB (txMaxSize) from their pool; a larger batch is split.
+         */
+        maxBatchBytes: integer(1_000).default(120_000),
         /** How long a batch waits for more messages before it is sent. */
         batchWaitMs: integer(0).default(300),
         /** Jobs one process holds at once per destination (the upper bound of a batch). */

@@ -1022,6 +1022,14 @@ export class DestinationRelay {
         delivery.proof,
       ] as const;
       const data = encodeFunctionData({ abi: IInboxAbi, functionName: "deliver", args });
+      // Geth-based clients drop transactions over 128 KB from their pool: a batch whose calldata
+      // passes relayer.maxBatchBytes goes as two.
+      if ((data.length - 2) / 2 > this.ctx.cfg.relayer.maxBatchBytes && items.length > 1) {
+        const half = Math.ceil(items.length / 2);
+        await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
+        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+        return;
+      }
 
       stage("build");
       let gas: Awaited<ReturnType<DestinationRelay["gasFor"]>>;

@@ -31,13 +31,16 @@ describe("anvil: batches sized by the block's gas", function () {
   });
   after(async function () {
     await killAll();
-    for (const c of net?.chains ?? [])
+    for (const c of net?.chains ?? []) {
       await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
+      await clearPrefix(redis, `${prefix}-bytes-${c.suite.addresses.chainCode}`);
+    }
     await net?.close();
     redis?.disconnect();
   });
 
-  it("drains a backlog of 1,000 messages in batches larger than 100, each delivered once", async function () {
+  /** `count` messages A → B dispatched before any node runs; their ids and B's block then. */
+  async function backlog(count: number) {
     const [a, b] = net.chains as [TestChain, TestChain];
     const [userA] = await a.connection.ethers.getSigners();
     const load = await new BenchLoad__factory(userA).deploy(a.suite.addresses.outbox);
@@ -51,16 +54,18 @@ describe("anvil: batches sized by the block's gas", function () {
         loadSender: await userA!.getAddress(),
         recipientWord: addressToBytes32(sink as Hex),
       },
-      1_000,
+      count,
       100,
       1e9,
       1,
     );
     await waitMined(a, txs.at(-1)!.hash);
     const ids = (await dispatchedIds(a, txs)).map((m) => m.id.toLowerCase());
-    const fromBlock = await net.anvils[1]!.blockNumber();
-    // The backlog is on A before any node runs: the relayer meets it all at once.
-    await runCommunities(net, prefix);
+    return { b, ids, fromBlock: await net.anvils[1]!.blockNumber() };
+  }
+
+  /** Waits until every id is delivered on B once; returns B's deliver transactions. */
+  async function drained(b: TestChain, ids: string[], fromBlock: number) {
     await waitFor(
       "the backlog delivered",
       async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
@@ -71,9 +76,29 @@ describe("anvil: batches sized by the block's gas", function () {
     for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
     const sent = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
     expect(sent.filter((t) => t.status !== 1)).to.deep.equal([]);
+    return sent;
+  }
+
+  it("drains a backlog of 1,000 messages in batches larger than 100, each delivered once", async function () {
+    const { b, ids, fromBlock } = await backlog(1_000);
+    // The backlog is on A before any node runs: the relayer meets it all at once.
+    await runCommunities(net, prefix);
+    const sent = await drained(b, ids, fromBlock);
     const largest = Math.max(...sent.map((t) => t.messages));
     expect(largest, `batches: ${sent.map((t) => t.messages).join(", ")}`).to.be.greaterThan(
       OLD_FIXED_BATCH,
     );
+  });
+
+  it("keeps each deliver's calldata within relayer.maxBatchBytes (Geth's pool limit)", async function () {
+    await killAll();
+    const { b, ids, fromBlock } = await backlog(300);
+    const maxBatchBytes = 16_000; // ≈ 60 messages with their proof
+    await runCommunities(net, `${prefix}-bytes`, { relayer: { maxBatchBytes } });
+    const sent = await drained(b, ids, fromBlock);
+    expect(
+      sent.filter((t) => t.bytes > maxBatchBytes).map((t) => `${t.messages} msgs, ${t.bytes} B`),
+    ).to.deep.equal([]);
+    expect(sent.length, "split into several batches").to.be.greaterThan(2);
   });
 });

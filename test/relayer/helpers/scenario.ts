@@ -84,6 +84,8 @@ export interface DeliverTx {
   from: string;
   status: number;
   messages: number;
+  /** Calldata bytes. */
+  bytes: number;
 }
 
 /** Every transaction sent to `chain`'s Inbox from `fromBlock` on, with its outcome and size. */
@@ -109,6 +111,7 @@ export async function deliverTxs(chain: TestChain, fromBlock: number): Promise<D
         from: tx.from.toLowerCase(),
         status: receipt!.status ?? 0,
         messages,
+        bytes: (tx.data.length - 2) / 2,
       });
     }
   }
