@@ -141,8 +141,8 @@ export class BundleHandover {
 
   /**
    * One round: hand over what waits (up to BUNDLES_PER_ROUND bundles), follow what was accepted,
-   * for every destination. True when bundles were accepted and messages still wait: the next
-   * round should not wait for the poll interval.
+   * for every destination. True when BUNDLES_PER_ROUND bundles were accepted in a row: more may
+   * wait, and the next round should not wait for the poll interval.
    */
   async round(): Promise<boolean> {
     const home = this.ctx.cfg.homeChain;
@@ -153,7 +153,9 @@ export class BundleHandover {
         if (!(await this.handOver(home, dest))) break;
         if (n === BUNDLES_PER_ROUND - 1) backlog = true;
       }
-      if (await this.follow(dest)) backlog = true;
+      // Following never makes the next round come sooner: a destination delivering slowly (or
+      // down) would be asked about the same messages in a tight loop.
+      await this.follow(dest);
     }
     return backlog;
   }
@@ -342,13 +344,12 @@ export class BundleHandover {
 
   /**
    * Asks the nodes that accepted our messages whether they are delivered: up to TRACK_PER_ROUND
-   * of the longest-unchecked, grouped by node, STATUS_BATCH_MAX per request. True when more were
-   * tracked than one round asks about.
+   * of the longest-unchecked, grouped by node, STATUS_BATCH_MAX per request.
    */
-  private async follow(dest: Chain): Promise<boolean> {
+  private async follow(dest: Chain): Promise<void> {
     const tracking = this.key(`tracking:${dest.codeHex}`);
     const ids = await this.ctx.redis.zrange(tracking, 0, TRACK_PER_ROUND - 1);
-    if (!ids.length) return false;
+    if (!ids.length) return;
     const nodes = await Promise.all(
       ids.map((id) => this.ctx.redis.hget(this.key(`msg:${id}`), "node")),
     );
@@ -394,7 +395,6 @@ export class BundleHandover {
         );
       }
     }
-    return (await this.ctx.redis.zcard(tracking)) > TRACK_PER_ROUND;
   }
 
   /** Follows `ids` on a node that answers GET /v1/messages/<id> only. */
