@@ -23,6 +23,7 @@ import { BundleRefusedError, bundleToJson } from "../handover/bundle.js";
 import type { BundleHandover } from "../handover/outbound.js";
 import { BundleInbox } from "../handover/inbound.js";
 import { recordToJson } from "../routes/record.js";
+import { destinationStatuses, StatusRequestError, statusRequestIds } from "./deliveryStatus.js";
 import { cachedHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
@@ -193,6 +194,19 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
     const journey = await messageJourney(ctx, id as Hex, messageJson);
     if (!journey) return bad(reply, 404, "message not known to this node");
     return reply.send(journey);
+  });
+
+  // Many messages' delivery on our home chain at once: the origin's nodes follow what they handed
+  // over with it (one request per ≤ 200 messages, not one per message).
+  app.post("/v1/messages/status", async (req, reply) => {
+    let ids: string[];
+    try {
+      ids = statusRequestIds(req.body);
+    } catch (e) {
+      if (e instanceof StatusRequestError) return bad(reply, 400, e.message);
+      throw e;
+    }
+    return reply.send({ messages: await destinationStatuses(ctx, ids) });
   });
 
   app.get<{ Params: { hash: string } }>("/v1/tx/:hash", async (req, reply) => {

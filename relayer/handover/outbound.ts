@@ -5,7 +5,8 @@ import type { StoredMessage } from "../indexer/store.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
-import { fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { STATUS_ANSWER_MAX_BYTES, STATUS_BATCH_MAX } from "../api/deliveryStatus.js";
+import { AnswerStatus, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
 import { formatChainCode, type SignerSignature } from "../protocol/index.js";
 import { SignatureCollector } from "../relay/signatures.js";
 import { StakedSigners } from "../relay/signers.js";
@@ -52,7 +53,11 @@ export async function handoverState(ctx: NodeContext, id: Hex): Promise<Handover
 }
 
 /** Most messages tracked to their delivery per round and destination. */
-const TRACK_PER_ROUND = 50;
+const TRACK_PER_ROUND = 2_000;
+/** Of those, most asked about one by one of a node without POST /v1/messages/status. */
+const TRACK_ONE_BY_ONE = 50;
+/** Most bundles handed over per round and destination (then the round follows and goes on). */
+const BUNDLES_PER_ROUND = 10;
 /** Longest a checkpoint waits for the signatures of staked signers that have not signed it yet. */
 const SIGNATURE_WAIT_MS = 2_000;
 
@@ -94,24 +99,35 @@ export class BundleHandover {
   /** Keeps our home chain's new outgoing messages until they are handed over. */
   async add(messages: readonly StoredMessage[]): Promise<void> {
     const home = this.ctx.cfg.homeChain.code;
+    // One transaction for the whole batch: four round trips per message made the indexer's commit
+    // wait ~40k round trips per 10k messages (issue 14).
+    const multi = this.ctx.redis.multi();
+    let any = false;
     for (const m of messages) {
       if (m.origin !== home || m.destination === home) continue;
       const dest = formatChainCode(m.destination);
-      await this.ctx.redis.zadd(this.key(`pending:${dest}`), "NX", m.nonce, m.id.toLowerCase());
-      await this.ctx.redis.zadd(this.key(`open:${dest}`), "NX", m.nonce, m.id.toLowerCase());
-      await this.ctx.redis.hsetnx(this.key(`msg:${m.id.toLowerCase()}`), "state", "waiting");
-      await this.ctx.redis.hsetnx(this.key(`msg:${m.id.toLowerCase()}`), "destination", dest);
+      const id = m.id.toLowerCase();
+      multi.zadd(this.key(`pending:${dest}`), "NX", m.nonce, id);
+      multi.zadd(this.key(`open:${dest}`), "NX", m.nonce, id);
+      multi.hsetnx(this.key(`msg:${id}`), "state", "waiting");
+      multi.hsetnx(this.key(`msg:${id}`), "destination", dest);
+      any = true;
     }
+    if (any) await multi.exec();
+    else multi.discard();
   }
 
   start(): void {
     const every = Math.max(100, Math.min(this.ctx.cfg.homeChain.pollIntervalMs, 1_000));
     const tick = () => {
       if (this.stopped) return;
+      let backlog = false;
       this.running = this.round()
+        .then((more) => void (backlog = more))
         .catch((e: unknown) => this.log.warn({ err: errorText(e) }, "hand-over round failed"))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, every);
+          // A round that handed bundles over and left messages waiting goes on at once.
+          if (!this.stopped) this.timer = setTimeout(tick, backlog ? 0 : every);
         });
     };
     this.timer = setTimeout(tick, 0);
@@ -123,14 +139,25 @@ export class BundleHandover {
     await this.running;
   }
 
-  /** One round: hand over what waits, follow what was accepted, for every destination. */
-  async round(): Promise<void> {
+  /**
+   * One round: hand over what waits (up to BUNDLES_PER_ROUND bundles), follow what was accepted,
+   * for every destination. True when BUNDLES_PER_ROUND bundles were accepted in a row: more may
+   * wait, and the next round should not wait for the poll interval.
+   */
+  async round(): Promise<boolean> {
     const home = this.ctx.cfg.homeChain;
+    let backlog = false;
     for (const dest of this.ctx.cfg.chainList) {
       if (dest.code === home.code) continue;
-      await this.handOver(home, dest);
+      for (let n = 0; n < BUNDLES_PER_ROUND; n++) {
+        if (!(await this.handOver(home, dest))) break;
+        if (n === BUNDLES_PER_ROUND - 1) backlog = true;
+      }
+      // Following never makes the next round come sooner: a destination delivering slowly (or
+      // down) would be asked about the same messages in a tight loop.
       await this.follow(dest);
     }
+    return backlog;
   }
 
   /**
@@ -245,16 +272,17 @@ export class BundleHandover {
     return { bundle, covered, count: chosen.count };
   }
 
-  private async handOver(home: Chain, dest: Chain): Promise<void> {
+  /** Hands the oldest waiting messages over in one bundle; true when one was accepted. */
+  private async handOver(home: Chain, dest: Chain): Promise<boolean> {
     // relayer.push false: destinations pull (GET /v1/bundles) and nothing is followed here.
-    if (!this.ctx.cfg.relayer.push) return;
+    if (!this.ctx.cfg.relayer.push) return false;
     const ids = await this.ctx.redis.zrange(
       this.key(`pending:${dest.codeHex}`),
       0,
       BUNDLE_LIMITS.messages - 1,
     );
     const built = await this.build(home, ids);
-    if (!built) return;
+    if (!built) return false;
     const { bundle, covered } = built;
     const chosen = { count: built.count };
     const body = JSON.stringify(bundleToJson(bundle));
@@ -290,7 +318,7 @@ export class BundleHandover {
             { destination: dest.codeHex, node, messages: covered.length, count: chosen.count },
             "bundle handed over",
           );
-          return;
+          return true;
         }
         // Refused: the reason is the chain's state (not yet mirrored, capacity) or our fault; it
         // is kept for status and retried after this node's backoff.
@@ -311,32 +339,69 @@ export class BundleHandover {
         multi.hset(this.key(`msg:${m.id.toLowerCase()}`), "refused", refused);
       await multi.exec();
     }
+    return false;
   }
 
-  /** Asks the node that accepted each message whether it is delivered (a few per round). */
+  /**
+   * Asks the nodes that accepted our messages whether they are delivered: up to TRACK_PER_ROUND
+   * of the longest-unchecked, grouped by node, STATUS_BATCH_MAX per request.
+   */
   private async follow(dest: Chain): Promise<void> {
-    const ids = await this.ctx.redis.zrange(
-      this.key(`tracking:${dest.codeHex}`),
-      0,
-      TRACK_PER_ROUND - 1,
+    const tracking = this.key(`tracking:${dest.codeHex}`);
+    const ids = await this.ctx.redis.zrange(tracking, 0, TRACK_PER_ROUND - 1);
+    if (!ids.length) return;
+    const nodes = await Promise.all(
+      ids.map((id) => this.ctx.redis.hget(this.key(`msg:${id}`), "node")),
     );
-    for (const id of ids) {
-      const state = await handoverState(this.ctx, id as Hex);
+    const byNode = new Map<string, string[]>();
+    ids.forEach((id, i) => {
       // A pulled message names no entry node: any of the destination's can tell its state.
       const node =
-        state?.node ?? peerEntryNodes(this.ctx, dest.code).find((n) => this.backoff.ready(n));
-      if (!node || !this.backoff.ready(node)) continue;
-      let journey: {
-        destination?: {
-          status?: string;
-          tx?: Hex;
-          block?: number;
-          failureKind?: string;
-          reason?: Hex;
-          reasonText?: string;
-          confirmed?: boolean;
-        };
-      };
+        nodes[i] ?? peerEntryNodes(this.ctx, dest.code).find((n) => this.backoff.ready(n));
+      if (!node || !this.backoff.ready(node)) return;
+      byNode.set(node, [...(byNode.get(node) ?? []), id]);
+    });
+    for (const [node, list] of byNode) {
+      for (let from = 0; from < list.length; from += STATUS_BATCH_MAX) {
+        const chunk = list.slice(from, from + STATUS_BATCH_MAX);
+        let answers: Record<string, DestinationAnswer | undefined>;
+        try {
+          answers =
+            (
+              (await fetchJsonLimited(`${node}/v1/messages/status`, {
+                body: { ids: chunk },
+                timeoutMs: 10_000,
+                maxBytes: STATUS_ANSWER_MAX_BYTES,
+                signal: this.ctx.shutdown.signal,
+              })) as { messages?: Record<string, DestinationAnswer> }
+            ).messages ?? {};
+        } catch (e) {
+          if (e instanceof AnswerStatus && e.status === 404) {
+            // A node of a version without the batched query: one request per message.
+            await this.followOneByOne(dest, node, list.slice(from, from + TRACK_ONE_BY_ONE));
+            break;
+          }
+          this.backoff.failed(node);
+          this.log.debug(
+            { destination: dest.codeHex, node, err: errorText(e) },
+            "could not follow",
+          );
+          break;
+        }
+        await this.record(
+          dest,
+          node,
+          chunk.map((id) => [id, answers[id]]),
+        );
+      }
+    }
+  }
+
+  /** Follows `ids` on a node that answers GET /v1/messages/<id> only. */
+  private async followOneByOne(dest: Chain, node: string, ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (!this.backoff.ready(node)) return;
+      let journey: { destination?: DestinationAnswer };
       try {
         journey = (await fetchJsonLimited(`${node}/v1/messages/${id}`, {
           timeoutMs: 5_000,
@@ -348,9 +413,24 @@ export class BundleHandover {
         this.log.debug({ msgId: id, node, err: errorText(e) }, "could not follow message");
         continue;
       }
-      const d = journey.destination;
+      await this.record(dest, node, [[id, journey.destination]]);
+    }
+  }
+
+  /**
+   * Keeps what the destination's node answered for each message: a confirmed delivery or failure
+   * ends its hand-over; anything else is followed again after the others.
+   */
+  private async record(
+    dest: Chain,
+    node: string,
+    answers: readonly (readonly [string, DestinationAnswer | undefined])[],
+  ): Promise<void> {
+    const multi = this.ctx.redis.multi();
+    const done: Record<string, number> = {};
+    for (const [id, d] of answers) {
       if ((d?.status === "delivered" || d?.status === "failed") && d.confirmed !== false && d.tx) {
-        await this.ctx.redis.hset(this.key(`msg:${id}`), {
+        multi.hset(this.key(`msg:${id}`), {
           state: d.status,
           tx: d.tx,
           block: d.block ?? 0,
@@ -360,13 +440,27 @@ export class BundleHandover {
             : {}),
           ...(typeof d.reasonText === "string" ? { reasonText: d.reasonText.slice(0, 1_000) } : {}),
         });
-        await this.ctx.redis.zrem(this.key(`tracking:${dest.codeHex}`), id);
-        await this.ctx.redis.zrem(this.key(`open:${dest.codeHex}`), id);
-        this.log.info({ msgId: id, node, tx: d.tx, status: d.status }, "hand-over done");
+        multi.zrem(this.key(`tracking:${dest.codeHex}`), id);
+        multi.zrem(this.key(`open:${dest.codeHex}`), id);
+        done[d.status] = (done[d.status] ?? 0) + 1;
       } else {
         // Followed again after the others.
-        await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
+        multi.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
       }
     }
+    await multi.exec();
+    if (Object.keys(done).length)
+      this.log.info({ destination: dest.codeHex, node, ...done }, "hand-over done");
   }
+}
+
+/** What a destination's node reports of one message (its `destination` part of a journey). */
+interface DestinationAnswer {
+  status?: string;
+  tx?: Hex;
+  block?: number;
+  failureKind?: string;
+  reason?: Hex;
+  reasonText?: string;
+  confirmed?: boolean;
 }

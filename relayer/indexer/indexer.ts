@@ -1,4 +1,12 @@
-import { BlockNotFoundError, getAbiItem, type Hex, type PublicClient } from "viem";
+import {
+  BaseError,
+  BlockNotFoundError,
+  getAbiItem,
+  LimitExceededRpcError,
+  ResponseBodyTooLargeError,
+  type Hex,
+  type PublicClient,
+} from "viem";
 
 import { IInboxAbi, IOutboxAbi } from "../chain/abis.js";
 import { EventDecoder, type DecodedLog } from "../chain/events.js";
@@ -84,6 +92,8 @@ export class ChainIndexer {
   private verifiedGen: string | undefined;
   /** Disagreements with the chain seen in a row (one is read again before anything is rebuilt). */
   private mismatches = 0;
+  /** Blocks per eth_getLogs: chain.maxLogRange, halved while the answers are too large. */
+  private logRange = Number.MAX_SAFE_INTEGER;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -158,14 +168,32 @@ export class ChainIndexer {
     if (safe <= cursor.block) return false;
 
     const from = cursor.block + 1;
-    const to = Math.min(safe, cursor.block + chain.maxLogRange);
+    const range = Math.min(this.logRange, chain.maxLogRange);
+    const to = Math.min(safe, cursor.block + range);
     const before = await client.getBlock({ blockNumber: BigInt(to) });
-    const logs = await EVENTS.getLogs(
-      client,
-      [chain.contracts.outbox, chain.contracts.inbox],
-      BigInt(from),
-      BigInt(to),
-    );
+    let logs: DecodedLog[];
+    try {
+      logs = await EVENTS.getLogs(
+        client,
+        [chain.contracts.outbox, chain.contracts.inbox],
+        BigInt(from),
+        BigInt(to),
+      );
+    } catch (e) {
+      // Busy blocks: maxLogRange blocks of Dispatch logs can answer more than the RPC client
+      // takes (10 MB) or the provider returns. The range is halved until the answer fits (and
+      // grows back after), rather than the same request failing forever.
+      if (!tooManyLogs(e)) throw e;
+      if (range <= 1)
+        throw new Error(
+          `chain ${chain.codeHex}: the logs of block ${from} alone exceed what its RPC (chains.${chain.codeHex}.rpc) answers: ${errorText(e)}`,
+        );
+      this.logRange = Math.max(1, Math.floor(range / 2));
+      this.log.warn({ from, to, range: this.logRange }, "too many logs in range, halving it");
+      return true;
+    }
+    if (this.logRange < chain.maxLogRange)
+      this.logRange = Math.min(chain.maxLogRange, this.logRange * 2);
     const after = await client.getBlock({ blockNumber: BigInt(to) });
     if (
       after.hash !== before.hash ||
@@ -478,4 +506,12 @@ async function blockOrMissing(client: PublicClient, n: number) {
     if (e instanceof BlockNotFoundError) return undefined;
     throw e;
   }
+}
+
+/** An eth_getLogs refused for the size of its answer (by viem's HTTP client or by the provider). */
+function tooManyLogs(e: unknown): boolean {
+  if (!(e instanceof BaseError)) return false;
+  return Boolean(
+    e.walk((x) => x instanceof ResponseBodyTooLargeError || x instanceof LimitExceededRpcError),
+  );
 }

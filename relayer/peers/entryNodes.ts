@@ -30,16 +30,27 @@ export interface FetchLimits {
   /** Bytes of body read at most. */
   maxBytes: number;
   signal?: AbortSignal;
+  /** POSTs this as JSON instead of a GET. */
+  body?: unknown;
 }
 
 /**
- * GETs `url` and parses its JSON body, reading at most `maxBytes` of it (a larger answer is
+ * GETs `url` (POSTs `limits.body` to it when given) and parses its JSON body, reading at most `maxBytes` of it (a larger answer is
  * cancelled as soon as it is known to be larger: by its Content-Length, else while streaming).
  */
 export async function fetchJsonLimited(url: string, limits: FetchLimits): Promise<unknown> {
   const timeout = AbortSignal.timeout(limits.timeoutMs);
   const signal = limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
-  const res = await fetch(url, { signal, headers: { accept: "application/json" } });
+  const res = await fetch(url, {
+    signal,
+    ...(limits.body === undefined
+      ? { headers: { accept: "application/json" } }
+      : {
+          method: "POST",
+          headers: { accept: "application/json", "content-type": "application/json" },
+          body: JSON.stringify(limits.body),
+        }),
+  });
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     throw new AnswerStatus(url, res.status);

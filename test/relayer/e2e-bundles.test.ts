@@ -146,6 +146,35 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     expect(followed.handover!.node).to.equal(urls[bCode]);
     expect(followed.destination.status).to.equal("delivered");
     expect(followed.destination.tx).to.equal((await deliveries(b)).get(toB[0]!)![0]);
+    // What A's node follows with: B's node answers many messages' delivery in one request, from
+    // its delivery index, and bounds what one request may ask.
+    const status = async (ids: string[]) => {
+      const res = await fetch(`${urls[bCode]!}/v1/messages/status`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ids }),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as {
+          messages: Record<string, { status: string; tx?: Hex; confirmed?: boolean }>;
+          error?: string;
+        },
+      };
+    };
+    const asked = await status([...toB, toC[0]!]);
+    expect(asked.status).to.equal(200);
+    const delivered = await deliveries(b);
+    for (const id of toB)
+      expect(asked.body.messages[id.toLowerCase()], id).to.deep.include({
+        status: "delivered",
+        tx: delivered.get(id)![0],
+        confirmed: true,
+      });
+    expect(asked.body.messages[toC[0]!.toLowerCase()]).to.deep.equal({ status: "unknown" });
+    const tooMany = await status(Array.from({ length: 201 }, () => toB[0]!));
+    expect(tooMany.status).to.equal(400);
+    expect(tooMany.body.error).to.match(/1 to 200/);
     // The destination's node knows it from the bundle, with no index of chain A.
     const there = await journey(urls[bCode]!, toB[0]!);
     expect(there?.status).to.equal("delivered");
