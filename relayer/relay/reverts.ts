@@ -49,3 +49,16 @@ export function revertAction(params: {
   if (WAIT_REVERTS.has(name)) return "wait-window";
   return "fail";
 }
+
+/** First and longest pause of a message that waits for signers or a window (ms). */
+export const WAIT_BACKOFF = { firstMs: 500, maxMs: 15_000 } as const;
+
+/**
+ * How long a message waits before its `tries`-th retry (0-based) after a wait-signers or
+ * wait-window revert: doubling from 500 ms to at most 15 s, so that a message only signatures or
+ * time can cure is simulated a few times a minute, not on every poll.
+ */
+export function waitBackoffMs(tries: number): number {
+  const ms = WAIT_BACKOFF.firstMs * 2 ** Math.min(tries, 30);
+  return Math.min(WAIT_BACKOFF.maxMs, ms);
+}
