@@ -342,8 +342,11 @@ export class BundleHandover {
       )
     ).filter((m): m is StoredMessage => m !== undefined && m.nonce < tree.count);
     if (!stored.length) return;
-    // The newest confirmed snapshot someone of our community signed that covers the first message.
+    // Of the newest confirmed snapshots covering the first message, the one most of our staked
+    // attesters signed (the newest on a tie): attesters sign each snapshot at their own pace, so
+    // the newest is often signed by one of them only while an older one carries them all.
     const snapshots = (await view.snapshots()).filter((s) => s.count <= tree.count).reverse();
+    const staked = (await this.staked.signers()).size;
     let chosen: { count: number; root: Hex; signatures: SignerSignature[] } | undefined;
     for (const snap of snapshots.slice(0, 8)) {
       if (snap.count <= stored[0]!.nonce) break;
@@ -352,10 +355,9 @@ export class BundleHandover {
         root: snap.root,
         count: snap.count,
       });
-      if (signatures.length) {
+      if (signatures.length > (chosen?.signatures.length ?? 0))
         chosen = { count: snap.count, root: snap.root, signatures };
-        break;
-      }
+      if ((chosen?.signatures.length ?? 0) >= Math.min(staked, BUNDLE_LIMITS.signatures)) break;
     }
     if (!chosen) return;
     const route = await peerRoute(this.ctx, destination);
