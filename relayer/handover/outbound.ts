@@ -443,7 +443,8 @@ export class BundleHandover {
     await this.ctx.redis.hset(key, { state, waitReason: reason });
     this.ctx.metrics.handoverWaits.inc({ destination: formatChainCode(destination), state });
     const log = { msgId: m.id, destination: formatChainCode(destination), reason };
-    if (state === "refused") this.log.error(log, "message cannot be handed over: no signers can carry it");
+    if (state === "refused")
+      this.log.error(log, "message cannot be handed over: no signers can carry it");
     else this.log.info(log, "message waits for signatures that cover it");
   }
 
@@ -485,7 +486,12 @@ export class BundleHandover {
               acceptedAt: Date.now(),
               signers: bundle.signatures.length,
             });
-            multi.hdel(this.key(`msg:${m.id.toLowerCase()}`), "refused", "waitReason", "rehandAbove");
+            multi.hdel(
+              this.key(`msg:${m.id.toLowerCase()}`),
+              "refused",
+              "waitReason",
+              "rehandAbove",
+            );
             multi.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), m.id.toLowerCase());
           }
           await multi.exec();

@@ -1084,17 +1084,19 @@ export class DestinationRelay {
             return;
           }
           case "wait-signers":
-            // From a bundle: the origin's node learns it (journey) and hands it with more.
-            if (items[0]!.data.bundle)
-              await markSignerShortfall(this.ctx, items[0]!.data.id, {
-                signers: all.length,
-                count: snap.count,
+            for (const item of items) {
+              // From a bundle: the origin's node learns it (journey) and hands it with more.
+              if (item.data.bundle)
+                await markSignerShortfall(this.ctx, item.data.id, {
+                  signers: all.length,
+                  count: snap.count,
+                });
+              item.settle({
+                kind: "wait",
+                reason: `${revert.name}: signers cannot cover it yet`,
+                backoff: true,
               });
-            items[0]!.settle({
-              kind: "wait",
-              reason: `${revert.name}: signers cannot cover it yet`,
-              backoff: true,
-            });
+            }
             return;
           case "wait-window":
             items[0]!.settle({

@@ -23,7 +23,7 @@ export type RevertAction =
   | "every-signer"
   /** Split the batch in two to isolate the message behind the failure. */
   | "split"
-  /** The lone message waits for signers (capacity, more signatures). */
+  /** The lone message (every message, for a quorum) waits for signers (capacity, more signatures). */
   | "wait-signers"
   /** The lone message waits for the policy-coverage window to roll. */
   | "wait-window"
@@ -44,6 +44,8 @@ export function revertAction(params: {
   const { name, messages, everySigner, moreSigners } = params;
   if (name === "AlreadyDelivered") return "recheck-delivered";
   if (SIGNER_SHORTFALL.has(name) && !everySigner && moreSigners) return "every-signer";
+  // A quorum is the signers', whatever the messages: no part of the batch would pass either.
+  if (name === "StakeReportNeedsQuorum") return "wait-signers";
   if (messages > 1) return "split";
   if (SIGNER_SHORTFALL.has(name)) return "wait-signers";
   if (WAIT_REVERTS.has(name)) return "wait-window";

@@ -62,12 +62,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     // A's entry nodes: both attesters' nodes (the second is down until it starts).
     net.chainEntries[aCode]!.nodes = [url.a1, url.a2];
     net.chainEntries[bCode]!.nodes = [url.b];
-    const config = (
-      chain: TestChain,
-      name: "a1" | "a2" | "b",
-      attester: number,
-      relayer?: Hex,
-    ) => {
+    const config = (chain: TestChain, name: "a1" | "a2" | "b", attester: number, relayer?: Hex) => {
       const prefix = testPrefix(`late-signer-${name}`);
       prefixes.push(prefix);
       return nodeConfigFile(
@@ -152,13 +147,13 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     const firstRevert = reverted().length;
     expect(firstRevert).to.be.greaterThan(0);
     // Time for many polls of B's relayer (every 200 ms without backoff) before the second
-    // attester's node starts.
+    // attester's node starts. (A's setup stake reports wait with them: same quorum.)
     await new Promise((r) => setTimeout(r, 12_000));
     const beforeLate = reverted().length;
     expect(
       beforeLate,
       `B's relayer re-simulated the two waiting reports ${beforeLate} times in 12 s`,
-    ).to.be.at.most(14);
+    ).to.be.at.most(10);
     expect((await deliveries(b)).has(held)).to.equal(false);
 
     // 3. The second attester's node starts and signs: A's node hands both again with both
@@ -187,11 +182,13 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     const delivered = await deliveries(b);
     for (const id of [held, ahead]) expect(delivered.get(id), id).to.have.length(1);
     const rehanded = nodes.a1!.lines.filter(
-      (l) => l.msg === "destination cannot deliver it with the signatures it holds: handed again with more",
+      (l) =>
+        l.msg ===
+        "destination cannot deliver it with the signatures it holds: handed again with more",
     );
     expect(rehanded.length).to.be.greaterThan(0);
     // The waits were logged once per message and reason, not per try.
     const waits = nodes.b!.lines.filter((l) => l.msg === "message waits");
-    expect(waits.length).to.be.at.most(4);
+    expect(waits.length).to.be.at.most(8);
   });
 });
