@@ -405,7 +405,7 @@ export class BundleHandover {
           above !== undefined
             ? `the destination cannot deliver it with ${above} signatures: waits for a checkpoint signed by more`
             : needs.kind === "stakeReport"
-              ? `a stake report needs signers holding a majority of the vouching stake; checkpoint ${chosen.count} is signed by ${signers.length} of ${everyone.length}`
+              ? `a stake report needs signers holding a majority of the vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`
               : `value at risk ${needs.valueAtRisk} (min ${needs.minSigners} signers) above the ${signers.length} signers' vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`,
         );
       } else {
