@@ -118,6 +118,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
   const reverted = () => nodes.b!.lines.filter((l) => l.msg === "deliver simulation reverted");
 
   it("holds what one signature cannot carry, re-hands what B cannot deliver, delivers each once", async function () {
+    this.timeout(360_000);
     // 1. The second attester raises its allocation: the report needs both signatures (100 of
     //    220 is no majority), A's node has only its own. It waits at A, saying why.
     const held = await allocate(1, 120n);
@@ -165,7 +166,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
         const d = await deliveries(b);
         return d.has(held) && d.has(ahead);
       },
-      180_000,
+      120_000,
       500,
     );
     const followed = await waitFor(
