@@ -181,6 +181,12 @@ export class Metrics {
     labelNames: ["chain", "sender"],
     registers: [this.registry],
   });
+  readonly handoverWaits = new Counter({
+    name: "distpos_handover_waits_total",
+    help: "Messages held back from a hand-over for want of signatures that cover them (state waiting), or that no staked signers could ever carry (refused); once per change of reason",
+    labelNames: ["destination", "state"],
+    registers: [this.registry],
+  });
   readonly pushesReceived = new Counter({
     name: "distpos_api_messages_pushed_total",
     help: "Messages handed over by peer nodes",

@@ -8,6 +8,7 @@
 import type { Hex } from "viem";
 
 import { failureKindName } from "../chain/inboxStatus.js";
+import { signerShortfall } from "../handover/inbound.js";
 import { ChainStore, type StoredDelivery } from "../indexer/store.js";
 import type { NodeContext } from "../node.js";
 import { decodeReason } from "./journey.js";
@@ -26,9 +27,12 @@ const ID = /^0x[0-9a-fA-F]{64}$/;
 export interface DestinationStatus {
   /**
    * `delivered`, `failed` or `retried` (a confirmed Inbox event, with its transaction and block);
-   * `queued` (taken from a bundle here, not delivered yet); `unknown` (never seen here).
+   * `queued` (taken from a bundle here, not delivered yet); `wait-signers` (queued, but the
+   * bundle's signatures cannot carry it: `signers` held); `unknown` (never seen here).
    */
-  status: StoredDelivery["status"] | "queued" | "unknown";
+  status: StoredDelivery["status"] | "queued" | "wait-signers" | "unknown";
+  /** wait-signers: the signatures the relayer holds for it. */
+  signers?: number;
   tx?: Hex;
   block?: number;
   /** Always true for delivered and failed: the delivery index holds confirmed events only. */
@@ -68,11 +72,18 @@ export async function destinationStatuses(
   const bundled = await Promise.all(
     ids.map((id, i) => (deliveries[i] ? null : ctx.redis.exists(`${prefix}:bundled:${id}`))),
   );
+  // Queued but short of signatures (relay/relay.ts): the origin hands it again with more.
+  const short = await Promise.all(
+    ids.map((id, i) => (deliveries[i] || !bundled[i] ? undefined : signerShortfall(ctx, id))),
+  );
   const out: Record<string, DestinationStatus> = {};
   ids.forEach((id, i) => {
     const d = deliveries[i];
     if (!d) {
-      out[id] = { status: bundled[i] ? "queued" : "unknown" };
+      const s = short[i];
+      out[id] = s
+        ? { status: "wait-signers", ...s }
+        : { status: bundled[i] ? "queued" : "unknown" };
       return;
     }
     out[id] = {

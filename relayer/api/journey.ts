@@ -17,7 +17,7 @@ import {
 import { IInboxAbi, IOutboxAbi, suiteErrorsAbi } from "../chain/abis.js";
 import { failureKindName, readInboxStatus } from "../chain/inboxStatus.js";
 import type { Chain } from "../config/load.js";
-import { loadBundle } from "../handover/inbound.js";
+import { loadBundle, signerShortfall } from "../handover/inbound.js";
 import { handoverState } from "../handover/outbound.js";
 import { ChainStore } from "../indexer/store.js";
 import { underpaid } from "../relay/underpaid.js";
@@ -293,6 +293,9 @@ export async function messageJourney(
   // A relayer of this node's Redis holds it for its fees (relay/fees.ts).
   const fees = delivered ? undefined : await underpaid(ctx.redis, cfg.redis.prefix, id);
   if (fees) destination = { ...destination, status: "underpaid", fees };
+  // Our relayer cannot deliver it with its bundle's signatures: the origin hands it with more.
+  const short = delivered || fees ? undefined : await signerShortfall(ctx, id);
+  if (short) destination = { ...destination, status: "wait-signers", ...short };
   // An Inbox only delivers what a checkpoint proves: a delivered message is real.
   if (delivered) verified = true;
   if (!verified) destination = { ...destination, status: "unverified" };

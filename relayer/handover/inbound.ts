@@ -28,6 +28,51 @@ export interface Acceptance {
   known: Hex[];
   /** Already delivered on the home Inbox. */
   delivered: Hex[];
+  /**
+   * Queued already but not deliverable with the signatures of the bundle it came in: its job now
+   * delivers from this bundle, which carries more (a re-hand, docs/protocol.md 4.2).
+   */
+  replaced: Hex[];
+}
+
+/** The Redis key saying the home relayer cannot deliver message `id` with its bundle's signatures. */
+function shortKey(prefix: string, id: Hex | string): string {
+  return `${prefix}:wait-signers:${id.toLowerCase()}`;
+}
+
+/** What the home relayer found its bundle's signatures short of, for one message. */
+export interface SignerShortfall {
+  /** The signatures the bundle it holds carries. */
+  signers: number;
+  /** That bundle's checkpoint count. */
+  count: number;
+}
+
+/**
+ * Records that the home relayer cannot deliver bundled message `id` with the `signers`
+ * signatures of its bundle (a wait-signers revert): the message's journey reports it
+ * (`wait-signers`) to the origin's node, which hands it again with more.
+ */
+export async function markSignerShortfall(
+  ctx: NodeContext,
+  id: Hex,
+  shortfall: SignerShortfall,
+): Promise<void> {
+  await ctx.redis.set(
+    shortKey(ctx.cfg.redis.prefix, id),
+    JSON.stringify(shortfall),
+    "EX",
+    BUNDLE_TTL_S,
+  );
+}
+
+/** The shortfall recorded for message `id`, if its relayer waits for more signatures. */
+export async function signerShortfall(
+  ctx: NodeContext,
+  id: Hex | string,
+): Promise<SignerShortfall | undefined> {
+  const json = await ctx.redis.get(shortKey(ctx.cfg.redis.prefix, id));
+  return json ? (JSON.parse(json) as SignerShortfall) : undefined;
 }
 
 /** The Redis key of a stored bundle. */
@@ -133,7 +178,40 @@ export class BundleInbox {
       })),
       "bundle",
     );
+    // A queued message handed again with more signatures (its relayer reported it could not
+    // deliver it from its bundle) delivers from this bundle instead: its job is replaced, unless a
+    // worker holds it right now (the origin hands it again after the next report). The Inbox
+    // delivers a message once, whichever bundle carries it.
+    const replaced: Hex[] = [];
+    for (const f of verified.fresh) {
+      if (!known.includes(f.id)) continue;
+      const markKey = `${prefix}:bundled:${f.id.toLowerCase()}`;
+      const was = await ctx.redis.get(markKey);
+      if (!was || was === key) continue;
+      const old = await loadBundle(ctx, was);
+      if (old && old.signatures.length >= verified.signatures.length) continue;
+      const done = await ctx.queues.requeue(
+        {
+          id: f.id,
+          origin: formatChainCode(f.decoded.origin),
+          destination: formatChainCode(f.decoded.destination),
+          nonce: f.decoded.nonce,
+          message: f.message,
+          bundle: key,
+        },
+        "bundle",
+      );
+      if (done !== "queued") continue;
+      await ctx.redis.set(markKey, key, "EX", BUNDLE_TTL_S);
+      await ctx.redis.del(shortKey(prefix, f.id));
+      replaced.push(f.id);
+    }
     ctx.metrics.pushesReceived.inc({ outcome: "accepted" }, fresh.length);
-    return { accepted: fresh.map((f) => f.id), known, delivered: verified.delivered };
+    return {
+      accepted: fresh.map((f) => f.id),
+      known: known.filter((id) => !replaced.includes(id)),
+      delivered: verified.delivered,
+      replaced,
+    };
   }
 }

@@ -1,5 +1,6 @@
-import type { Hex } from "viem";
+import { getAddress, hexToBigInt, slice, type Address, type Hex } from "viem";
 
+import { IStakingHubAbi } from "../chain/abis.js";
 import type { Chain } from "../config/load.js";
 import type { StoredMessage } from "../indexer/store.js";
 import { ChainStore } from "../indexer/store.js";
@@ -7,16 +8,27 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { STATUS_ANSWER_MAX_BYTES, STATUS_BATCH_MAX } from "../api/deliveryStatus.js";
 import { AnswerStatus, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
-import { formatChainCode, type SignerSignature } from "../protocol/index.js";
+import {
+  addressToBytes32,
+  decodeMessage,
+  formatChainCode,
+  type SignerSignature,
+} from "../protocol/index.js";
+import { needsOf, type MessageKind } from "../relay/plan.js";
 import { SignatureCollector } from "../relay/signatures.js";
 import { StakedSigners } from "../relay/signers.js";
 import { BUNDLE_LIMITS, buildBundle, bundleToJson, type Bundle } from "./bundle.js";
 import type { Acceptance } from "./inbound.js";
-import { peerEntryNodes } from "./peers.js";
+import { peerEntryNodes, peerRoute, type PeerRecord } from "./peers.js";
 
 /** What the origin's node knows of one message it hands over (`P:out:msg:<id>`). */
 export interface HandoverState {
-  state: "waiting" | "accepted" | "delivered" | "failed";
+  /**
+   * `refused`: no set of our staked attesters could ever cover it (its value at risk is above
+   * their whole vouching stake for the destination, or it needs more signers than are staked); it
+   * is kept and handed over as soon as that changes (`waitReason` says what it needs).
+   */
+  state: "waiting" | "accepted" | "delivered" | "failed" | "refused";
   destination: string;
   /** The checkpoint count its bundle was proven at. */
   count?: number;
@@ -31,6 +43,15 @@ export interface HandoverState {
   reasonText?: string;
   /** The last refusal by the destination's nodes (reason code), while it waits. */
   refused?: string;
+  /** Why it is not handed over yet: the signatures it needs that no signed checkpoint has yet. */
+  waitReason?: string;
+  /** Signatures the bundle it was last handed in carried. */
+  signers?: number;
+  /**
+   * The destination's relayer reported it cannot deliver it with this many signatures: it is
+   * handed again only under a checkpoint with more.
+   */
+  rehandAbove?: number;
 }
 
 /** Reads the hand-over state of message `id` (undefined when this node did not hand it over). */
@@ -49,6 +70,9 @@ export async function handoverState(ctx: NodeContext, id: Hex): Promise<Handover
     ...(h.reason ? { reason: h.reason as Hex } : {}),
     ...(h.reasonText ? { reasonText: h.reasonText } : {}),
     ...(h.refused ? { refused: h.refused } : {}),
+    ...(h.waitReason ? { waitReason: h.waitReason } : {}),
+    ...(h.signers ? { signers: Number(h.signers) } : {}),
+    ...(h.rehandAbove ? { rehandAbove: Number(h.rehandAbove) } : {}),
   };
 }
 
@@ -58,8 +82,21 @@ const TRACK_PER_ROUND = 2_000;
 const TRACK_ONE_BY_ONE = 50;
 /** Most bundles handed over per round and destination (then the round follows and goes on). */
 const BUNDLES_PER_ROUND = 10;
-/** Longest a checkpoint waits for the signatures of staked signers that have not signed it yet. */
-const SIGNATURE_WAIT_MS = 2_000;
+/** How long our attesters' vouching stakes for a destination are believed before reread (ms). */
+const STAKES_TTL_MS = 2_000;
+
+/** What the destination's Inbox will demand for one of our messages, as our own chain shows it. */
+interface OriginNeeds {
+  kind: MessageKind;
+  minSigners: number;
+  /** Value at risk (fee included); for a stake report 0: it needs a majority instead. */
+  valueAtRisk: bigint;
+  /**
+   * The value at risk is an upper bound (a reserve report's, whose real figure is the credit it
+   * grants on the destination): never refused for it, handed with every signature at worst.
+   */
+  bound: boolean;
+}
 
 /**
  * The origin side of the hand-over (docs/protocol.md 4.2). Messages our home chain dispatches are
@@ -74,11 +111,9 @@ export class BundleHandover {
   private readonly log: Logger;
   private readonly collector: SignatureCollector;
   private readonly staked: StakedSigners;
-  /** Staked signers seen signing one of our checkpoints (lower case). */
-  private readonly seenSigners = new Set<string>();
   private readonly backoff = new NodeBackoff(500, 30_000);
-  /** When each checkpoint (count:root) was first found with some staked signer's signature missing. */
-  private readonly incompleteSince = new Map<string, number>();
+  /** Our attesters' vouching stake per destination (checksummed; stake > 0 only), with when. */
+  private readonly stakes = new Map<bigint, { at: number; stakes: Map<Address, bigint> }>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -175,7 +210,7 @@ export class BundleHandover {
       0,
       BUNDLE_LIMITS.messages,
     );
-    return (await this.build(this.ctx.cfg.homeChain, ids))?.bundle;
+    return (await this.build(this.ctx.cfg.homeChain, destination, ids, true))?.bundle;
   }
 
   /**
@@ -203,7 +238,8 @@ export class BundleHandover {
     );
     const multi = this.ctx.redis.multi();
     ids.forEach((id, i) => {
-      if (states[i] !== "waiting") return; // accepted already (pushed, or an earlier pull)
+      // Accepted already (pushed, or an earlier pull); a refused one was not in the bundle.
+      if (states[i] !== "waiting") return;
       multi.zrem(this.key(`pending:${dest}`), id);
       multi.hset(this.key(`msg:${id}`), { state: "accepted", acceptedAt: Date.now() });
       multi.hdel(this.key(`msg:${id}`), "refused");
@@ -212,10 +248,117 @@ export class BundleHandover {
     await multi.exec();
   }
 
-  /** The bundle of the messages `ids` (nonce order) our signed checkpoints cover. */
+  /**
+   * Our attesters' vouching stake for `destination` as our own StakingHub shows it (what the
+   * destination's mirror of them is made from, protocol.md 3.5-3.6), read every STAKES_TTL_MS.
+   */
+  private async vouching(destination: bigint): Promise<Map<Address, bigint>> {
+    const hit = this.stakes.get(destination);
+    if (hit && Date.now() - hit.at < STAKES_TTL_MS) return hit.stakes;
+    const home = this.ctx.cfg.homeChain;
+    const client = this.ctx.client(home.code);
+    const attesters = [...(await this.staked.signers())];
+    const values = await Promise.all(
+      attesters.map((a) =>
+        client.readContract({
+          address: home.contracts.stakingHub,
+          abi: IStakingHubAbi,
+          functionName: "vouchingStake",
+          args: [a, destination],
+        }),
+      ),
+    );
+    const stakes = new Map(
+      attesters.flatMap((a, i) => (values[i]! > 0n ? [[getAddress(a), values[i]!] as const] : [])),
+    );
+    this.stakes.set(destination, { at: Date.now(), stakes });
+    return stakes;
+  }
+
+  /**
+   * What the destination's Inbox will demand for `m` at least (protocol.md 3.4), from the message
+   * alone (planned like the destination's relayer does, relay/plan.ts): its amount, a peer bank
+   * report's figure, its fee, a stake report's majority. The route's policy and a recipient's
+   * own live on the destination and are not known here: a message they stop is reported back
+   * and handed again with more signatures (`follow`, `rehand`).
+   */
+  private needs(m: StoredMessage, route: PeerRecord): OriginNeeds {
+    const home = this.ctx.cfg.homeChain;
+    const decoded = decodeMessage(m.message);
+    const sender = decoded.sender.toLowerCase();
+    const recipient = decoded.recipient.toLowerCase();
+    const stakeReport =
+      sender === addressToBytes32(home.contracts.stakingHub).toLowerCase() &&
+      recipient === addressToBytes32(route.inbox).toLowerCase();
+    const bank = sender === addressToBytes32(home.contracts.bank).toLowerCase();
+    const kind: MessageKind = stakeReport ? "stakeReport" : bank ? "bank" : "call";
+    let amount = decoded.amount;
+    let bound = false;
+    const body = decoded.body;
+    // Peer bank reports: a reserve report grants at most its reserve as credit; a netting
+    // message moves at most its amount.
+    const report = body.slice(0, 4);
+    if (
+      bank &&
+      recipient === addressToBytes32(route.bank).toLowerCase() &&
+      ["0x02", "0x03", "0x04"].includes(report) &&
+      body.length >= 68
+    ) {
+      const figure = hexToBigInt(slice(body, 1, 33));
+      if (report === "0x02") bound = true;
+      if (figure > amount) amount = figure;
+    }
+    // The route's policy for our messages is the destination registry's record of us (its
+    // minimum of signers and default coverage), not ours of it: only what the message itself
+    // says is judged here.
+    const needs = needsOf(
+      { kind, amount, policy: { minSigners: 0, requiredCoverage: 0n } },
+      { minSigners: 1, defaultCoverage: 0n },
+    );
+    return {
+      kind,
+      minSigners: needs.minSigners,
+      valueAtRisk: kind === "stakeReport" ? 0n : needs.valueAtRisk + decoded.fee,
+      bound,
+    };
+  }
+
+  /**
+   * Whether `signers` (with their vouching stakes `stakes`) can carry a message of `needs`: enough
+   * of them, a majority of the whole vouching stake for a stake report (protocol.md 3.5), else
+   * stake covering its value at risk.
+   */
+  private static covers(
+    needs: OriginNeeds,
+    signers: readonly Address[],
+    stakes: ReadonlyMap<Address, bigint>,
+  ): boolean {
+    const held = signers.filter((s) => (stakes.get(getAddress(s)) ?? 0n) > 0n);
+    if (held.length < Math.max(1, needs.minSigners)) return false;
+    const sum = held.reduce((t, s) => t + stakes.get(getAddress(s))!, 0n);
+    if (needs.kind === "stakeReport") {
+      const total = [...stakes.values()].reduce((t, v) => t + v, 0n);
+      return sum * 2n > total;
+    }
+    return sum >= needs.valueAtRisk;
+  }
+
+  /**
+   * The bundle of the messages `ids` (nonce order) for `destination` that our newest signed
+   * checkpoint covers and whose signatures carry what the destination's Inbox will demand (docs/
+   * protocol.md 4.2): a message worth more than its signers vouch for waits here, in the pending
+   * set, until a checkpoint with enough signatures exists (its `waitReason` says so), and one no
+   * set of our staked attesters could carry is marked `refused`. The rest go now.
+   */
   private async build(
     home: Chain,
+    destination: bigint,
     ids: readonly string[],
+    /**
+     * Stop at the first message that must wait (a pull: the destination's cursor moves past
+     * everything it took, so nothing may be skipped).
+     */
+    prefixOnly = false,
   ): Promise<{ bundle: Bundle; covered: StoredMessage[]; count: number } | undefined> {
     if (!ids.length) return undefined;
     const view = this.ctx.view(home.code);
@@ -226,8 +369,11 @@ export class BundleHandover {
       )
     ).filter((m): m is StoredMessage => m !== undefined && m.nonce < tree.count);
     if (!stored.length) return;
-    // The newest confirmed snapshot someone of our community signed that covers the first message.
+    // Of the newest confirmed snapshots covering the first message, the one most of our staked
+    // attesters signed (the newest on a tie): attesters sign each snapshot at their own pace, so
+    // the newest is often signed by one of them only while an older one carries them all.
     const snapshots = (await view.snapshots()).filter((s) => s.count <= tree.count).reverse();
+    const staked = (await this.staked.signers()).size;
     let chosen: { count: number; root: Hex; signatures: SignerSignature[] } | undefined;
     for (const snap of snapshots.slice(0, 8)) {
       if (snap.count <= stored[0]!.nonce) break;
@@ -236,40 +382,97 @@ export class BundleHandover {
         root: snap.root,
         count: snap.count,
       });
-      if (signatures.length) {
+      if (signatures.length > (chosen?.signatures.length ?? 0))
         chosen = { count: snap.count, root: snap.root, signatures };
-        break;
-      }
+      if ((chosen?.signatures.length ?? 0) >= Math.min(staked, BUNDLE_LIMITS.signatures)) break;
     }
     if (!chosen) return;
-    // A bundle's signatures are all the destination gets: handed with one attester's signature
-    // while the others are still signing, a message worth more than that attester vouches for (a
-    // reserve report, a large transfer) could never be delivered from it. So a checkpoint some
-    // staked signer seen signing before has not signed yet waits up to SIGNATURE_WAIT_MS for it.
-    // Only signers seen signing before are waited for: a staked attester that runs no node never
-    // signs, and waiting for it would delay every bundle.
-    for (const sig of chosen.signatures) this.seenSigners.add(sig.signer.toLowerCase());
-    const has = new Set(chosen.signatures.map((x) => x.signer.toLowerCase()));
-    const staked = [...(await this.staked.signers())].map((a) => a.toLowerCase());
-    const missing = staked.some((a) => this.seenSigners.has(a) && !has.has(a));
-    const id = `${chosen.count}:${chosen.root}`;
-    if (missing && chosen.signatures.length < BUNDLE_LIMITS.signatures) {
-      const since = this.incompleteSince.get(id) ?? Date.now();
-      if (!this.incompleteSince.has(id)) {
-        this.incompleteSince.set(id, since);
-        if (this.incompleteSince.size > 1_000)
-          this.incompleteSince.delete(this.incompleteSince.keys().next().value!);
-      }
-      if (Date.now() - since < SIGNATURE_WAIT_MS) return;
+    const route = await peerRoute(this.ctx, destination);
+    if (!route) {
+      this.log.warn(
+        { destination: formatChainCode(destination) },
+        "no active route to this chain in our RouteRegistry: its messages wait",
+      );
+      return;
     }
-    const covered = stored.filter((m) => m.nonce < chosen.count);
+    // A bundle's signatures are all the destination gets: a message its signers cannot carry
+    // would sit in the destination's queue, undeliverable, so it waits here for more signatures.
+    const signatures = chosen.signatures.slice(0, BUNDLE_LIMITS.signatures);
+    const signers = signatures.map((s) => s.signer);
+    const stakes = await this.vouching(destination);
+    const everyone = [...stakes.keys()];
+    const rehand = await Promise.all(
+      stored.map((m) => this.ctx.redis.hget(this.key(`msg:${m.id.toLowerCase()}`), "rehandAbove")),
+    );
+    const covered: StoredMessage[] = [];
+    for (const [i, m] of stored.entries()) {
+      if (m.nonce >= chosen.count) break;
+      if (prefixOnly && covered.length < i) break;
+      const needs = this.needs(m, route);
+      const above = rehand[i] ? Number(rehand[i]) : undefined;
+      const enough =
+        BundleHandover.covers(needs, signers, stakes) &&
+        (above === undefined || signers.length > above);
+      if (enough) {
+        covered.push(m);
+        continue;
+      }
+      const possible = BundleHandover.covers(needs, everyone, stakes);
+      if (possible || needs.bound || above !== undefined) {
+        // Handed anyway when every staked signer signed and it is a bound or a re-hand: there is
+        // nothing better to wait for, and the destination judges the real figure.
+        if (signers.length >= everyone.length && (needs.bound || above !== undefined)) {
+          covered.push(m);
+          continue;
+        }
+        await this.waits(
+          m,
+          destination,
+          "waiting",
+          above !== undefined
+            ? `the destination cannot deliver it with ${above} signatures: waits for a checkpoint signed by more`
+            : needs.kind === "stakeReport"
+              ? `a stake report needs signers holding a majority of the vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`
+              : `value at risk ${needs.valueAtRisk} (min ${needs.minSigners} signers) above the ${signers.length} signers' vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`,
+        );
+      } else {
+        await this.waits(
+          m,
+          destination,
+          "refused",
+          `no set of our staked attesters can carry it to chain ${formatChainCode(destination)}: value at risk ${needs.valueAtRisk}, min ${needs.minSigners} signers, against ${everyone.length} attesters vouching ${[...stakes.values()].reduce((t, v) => t + v, 0n)} in all (stake or allocate more)`,
+        );
+      }
+    }
+    if (!covered.length) return;
     const bundle = buildBundle({
       tree,
       checkpoint: { origin: home.code, root: chosen.root, count: chosen.count },
-      signatures: chosen.signatures.slice(0, BUNDLE_LIMITS.signatures),
+      signatures,
       messages: covered.map((m) => m.message),
     });
     return { bundle, covered, count: chosen.count };
+  }
+
+  /**
+   * Records why `m` is not handed over (state `waiting` or `refused`, with the reason), logged and
+   * counted once per change of reason, not per round.
+   */
+  private async waits(
+    m: StoredMessage,
+    destination: bigint,
+    state: "waiting" | "refused",
+    reason: string,
+  ): Promise<void> {
+    const key = this.key(`msg:${m.id.toLowerCase()}`);
+    const [was, wasState] = await this.ctx.redis.hmget(key, "waitReason", "state");
+    if (was === reason && wasState === state) return;
+    await this.ctx.redis.hset(key, { state, waitReason: reason });
+    this.ctx.metrics.handoverWaits.inc({ destination: formatChainCode(destination), state });
+    const log = { msgId: m.id, destination: formatChainCode(destination), reason };
+    if (state === "refused")
+      this.log.error(log, "message cannot be handed over: no signers can carry it");
+    else this.log.info(log, "message waits for signatures that cover it");
   }
 
   /** Hands the oldest waiting messages over in one bundle; true when one was accepted. */
@@ -281,7 +484,7 @@ export class BundleHandover {
       0,
       BUNDLE_LIMITS.messages - 1,
     );
-    const built = await this.build(home, ids);
+    const built = await this.build(home, dest.code, ids);
     if (!built) return false;
     const { bundle, covered } = built;
     const chosen = { count: built.count };
@@ -309,8 +512,14 @@ export class BundleHandover {
               count: chosen.count,
               node,
               acceptedAt: Date.now(),
+              signers: bundle.signatures.length,
             });
-            multi.hdel(this.key(`msg:${m.id.toLowerCase()}`), "refused");
+            multi.hdel(
+              this.key(`msg:${m.id.toLowerCase()}`),
+              "refused",
+              "waitReason",
+              "rehandAbove",
+            );
             multi.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), m.id.toLowerCase());
           }
           await multi.exec();
@@ -429,6 +638,13 @@ export class BundleHandover {
     const multi = this.ctx.redis.multi();
     const done: Record<string, number> = {};
     for (const [id, d] of answers) {
+      if (d?.status === "wait-signers") {
+        const state = await handoverState(this.ctx, id as Hex);
+        if (state) {
+          await this.rehand(dest, id, state, Number(d.signers ?? 0));
+          continue;
+        }
+      }
       if ((d?.status === "delivered" || d?.status === "failed") && d.confirmed !== false && d.tx) {
         multi.hset(this.key(`msg:${id}`), {
           state: d.status,
@@ -452,6 +668,36 @@ export class BundleHandover {
     if (Object.keys(done).length)
       this.log.info({ destination: dest.codeHex, node, ...done }, "hand-over done");
   }
+
+  /**
+   * The destination's relayer holds message `id` but cannot deliver it with the `held` signatures
+   * of the bundle it has (a recipient's policy, a reserve report's credit above their vouching):
+   * the message goes back to the pending set, to be handed again only under a checkpoint signed
+   * by more than `held`; the destination's node replaces the queued message's bundle with it
+   * (inbound.ts; the Inbox delivers a message once whatever bundle carried it). A report older
+   * than our last hand-over (fewer signatures than we sent since) is ignored.
+   */
+  private async rehand(dest: Chain, id: string, state: HandoverState, held: number): Promise<void> {
+    const tracking = this.key(`tracking:${dest.codeHex}`);
+    if (held < (state.signers ?? 0)) {
+      await this.ctx.redis.zadd(tracking, Date.now(), id);
+      return;
+    }
+    const nonce = await this.ctx.redis.zscore(this.key(`open:${dest.codeHex}`), id);
+    if (nonce === null) {
+      await this.ctx.redis.zrem(tracking, id);
+      return;
+    }
+    const multi = this.ctx.redis.multi();
+    multi.zrem(tracking, id);
+    multi.zadd(this.key(`pending:${dest.codeHex}`), nonce, id);
+    multi.hset(this.key(`msg:${id}`), { state: "waiting", rehandAbove: held });
+    await multi.exec();
+    this.log.info(
+      { msgId: id, destination: dest.codeHex, signers: held },
+      "destination cannot deliver it with the signatures it holds: handed again with more",
+    );
+  }
 }
 
 /** What a destination's node reports of one message (its `destination` part of a journey). */
@@ -463,4 +709,6 @@ interface DestinationAnswer {
   reason?: Hex;
   reasonText?: string;
   confirmed?: boolean;
+  /** wait-signers: the signatures the destination's relayer holds for it. */
+  signers?: number;
 }

@@ -28,7 +28,7 @@ import {
   type ProvingTree,
   type SignerSignature,
 } from "../protocol/index.js";
-import { loadBundle } from "../handover/inbound.js";
+import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
 import { peerChain } from "../handover/peers.js";
 import { ProvenTree } from "../handover/provenTree.js";
 import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
@@ -54,7 +54,7 @@ import {
   modeledGas,
 } from "./gas.js";
 import { noteRelayed } from "./relayed.js";
-import { revertAction } from "./reverts.js";
+import { revertAction, waitBackoffMs } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
 
@@ -90,7 +90,8 @@ function jobError(e: unknown): Error {
 type Outcome =
   | { kind: "delivered"; tx: Hex; block: number; status: "delivered" | "failed" }
   | { kind: "done"; reason: string }
-  | { kind: "wait"; reason: string }
+  /** `backoff`: only signers or time cure it: retried with a growing pause (reverts.ts). */
+  | { kind: "wait"; reason: string; backoff?: boolean }
   | { kind: "error"; error: Error };
 
 interface Item {
@@ -151,6 +152,8 @@ export class DestinationRelay {
   /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
   private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
+  /** Waits for signers or a window per message (and bundle): tries so far and the last reason. */
+  private readonly backoffs = new Lru<string, { tries: number; reason: string }>(10_000);
   /**
    * Items held for their fees (fees.ts): an underpaid message, and a top-up waiting for its
    * message, by id (lower case), with the id of the message a top-up is for.
@@ -337,8 +340,20 @@ export class DestinationRelay {
       this.log.info({ msgId: d.id }, outcome.reason);
       return { status: "already-delivered" };
     }
+    if (outcome.kind === "wait" && outcome.backoff) return this.backOff(job, token, outcome.reason);
     if (outcome.kind === "wait") return this.delay(job, token, outcome.reason);
     throw outcome.error;
+  }
+
+  /** Delays a message only signers or time can cure, longer each time; logs each new reason once. */
+  private async backOff(job: Job<RelayJobData>, token: string | undefined, reason: string) {
+    const key = `${job.data.id.toLowerCase()}:${job.data.bundle ?? ""}`;
+    const was = this.backoffs.get(key);
+    const tries = was ? was.tries + 1 : 0;
+    this.backoffs.set(key, { tries, reason });
+    if (was?.reason !== reason) this.log.info({ msgId: job.data.id, reason }, "message waits");
+    await job.moveToDelayed(Date.now() + waitBackoffMs(tries), token);
+    throw new DelayedError(reason);
   }
 
   private async delay(
@@ -1088,15 +1103,25 @@ export class DestinationRelay {
             return;
           }
           case "wait-signers":
-            items[0]!.settle({
-              kind: "wait",
-              reason: `${revert.name}: signers cannot cover it yet`,
-            });
+            for (const item of items) {
+              // From a bundle: the origin's node learns it (journey) and hands it with more.
+              if (item.data.bundle)
+                await markSignerShortfall(this.ctx, item.data.id, {
+                  signers: all.length,
+                  count: snap.count,
+                });
+              item.settle({
+                kind: "wait",
+                reason: `${revert.name}: signers cannot cover it yet`,
+                backoff: true,
+              });
+            }
             return;
           case "wait-window":
             items[0]!.settle({
               kind: "wait",
               reason: `${revert.name}: waits for the next window`,
+              backoff: true,
             });
             return;
           case "fail":

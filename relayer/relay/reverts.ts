@@ -23,7 +23,7 @@ export type RevertAction =
   | "every-signer"
   /** Split the batch in two to isolate the message behind the failure. */
   | "split"
-  /** The lone message waits for signers (capacity, more signatures). */
+  /** The lone message (every message, for a quorum) waits for signers (capacity, more signatures). */
   | "wait-signers"
   /** The lone message waits for the policy-coverage window to roll. */
   | "wait-window"
@@ -44,8 +44,23 @@ export function revertAction(params: {
   const { name, messages, everySigner, moreSigners } = params;
   if (name === "AlreadyDelivered") return "recheck-delivered";
   if (SIGNER_SHORTFALL.has(name) && !everySigner && moreSigners) return "every-signer";
+  // A quorum is the signers', whatever the messages: no part of the batch would pass either.
+  if (name === "StakeReportNeedsQuorum") return "wait-signers";
   if (messages > 1) return "split";
   if (SIGNER_SHORTFALL.has(name)) return "wait-signers";
   if (WAIT_REVERTS.has(name)) return "wait-window";
   return "fail";
+}
+
+/** First and longest pause of a message that waits for signers or a window (ms). */
+export const WAIT_BACKOFF = { firstMs: 500, maxMs: 15_000 } as const;
+
+/**
+ * How long a message waits before its `tries`-th retry (0-based) after a wait-signers or
+ * wait-window revert: doubling from 500 ms to at most 15 s, so that a message only signatures or
+ * time can cure is simulated a few times a minute, not on every poll.
+ */
+export function waitBackoffMs(tries: number): number {
+  const ms = WAIT_BACKOFF.firstMs * 2 ** Math.min(tries, 30);
+  return Math.min(WAIT_BACKOFF.maxMs, ms);
 }

@@ -106,7 +106,13 @@ export async function runStatus(
       | {
           message?: { from?: string; to?: string; amount?: string };
           destination?: { status?: string; fees?: { fee: string; topUps: string; needed: string } };
-          handover?: { state?: string; node?: string; count?: number; refused?: string } | null;
+          handover?: {
+            state?: string;
+            node?: string;
+            count?: number;
+            refused?: string;
+            waitReason?: string;
+          } | null;
         }
       | undefined;
     if (!result) {
@@ -119,8 +125,8 @@ export async function runStatus(
     // The bundle hand-over, when this node is the origin's and handed it (docs/protocol.md 4.2).
     const handover = !h
       ? ""
-      : h.state === "waiting"
-        ? `\n  hand-over waiting${h.refused ? ` (last refused: ${h.refused})` : ""}`
+      : h.state === "waiting" || h.state === "refused"
+        ? `\n  hand-over ${h.state === "refused" ? "refused by this node" : "waiting"}${h.waitReason ? `: ${h.waitReason}` : ""}${h.refused ? ` (last refused: ${h.refused})` : ""}`
         : `\n  hand-over accepted by ${h.node ?? "a destination node that pulled it"}${h.count !== undefined ? ` under the checkpoint of ${h.count} messages` : ""}`;
     ctx.print(
       `message ${hex}\n  from ${result.message?.from ?? "?"}\n  to   ${result.message?.to ?? "?"}\n  amount ${units(result.message?.amount)}${handover}\n  status ${status}${

@@ -1,0 +1,195 @@
+/**
+ * A bundle carries enough signatures for what it asks the destination to deliver (issue 14):
+ * chain A has two attesters with equal vouching stake, and the second one's node starts late.
+ * Stake reports need signers holding a majority of the mirrored stake (protocol.md 3.5), which
+ * one attester alone never holds here. `distpos node` processes on real chains over JSON-RPC,
+ * real Redis.
+ *
+ * - A's node holds a report its one signature cannot carry (value judged on A's own chain) and
+ *   says why, instead of handing it over (outbound.ts `build`);
+ * - a report A's node judges covered but B's mirror does not (A's view is ahead of B's) is
+ *   reported back by B (`wait-signers`) and handed again once the second attester signs
+ *   (outbound.ts `rehand`, inbound.ts `accept`);
+ * - meanwhile B's relayer re-simulates it a few times, not on every poll (relay.ts `backOff`);
+ * - each report is delivered exactly once.
+ */
+import { expect } from "chai";
+import type { Redis } from "ioredis";
+import type { Hex } from "viem";
+
+import { DEFAULT_ALLOCATION } from "../../deploy/network.js";
+import type { TestChain } from "../helpers/suite.js";
+import {
+  clearPrefix,
+  newRedis,
+  serveNetwork,
+  testPrefix,
+  waitFor,
+  type ServedNetwork,
+} from "./helpers/net.js";
+import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
+import { deliveries, fundedKey, nodeConfigFile, runNode } from "./helpers/scenario.js";
+
+type Journey = {
+  handover: { state: string; waitReason?: string; signers?: number; count?: number } | null;
+  destination: { status: string };
+};
+
+describe("relayer e2e: a second attester signs late; bundles wait for the signatures they need", function () {
+  let net: ServedNetwork;
+  let redis: Redis;
+  let a: TestChain;
+  let b: TestChain;
+  const prefixes: string[] = [];
+  const url: Record<"a1" | "a2" | "b", string> = { a1: "", a2: "", b: "" };
+  const nodes: Partial<Record<"a1" | "a2" | "b", NodeProcess>> = {};
+  let lateConfig: { file: string; env: Record<string, string> };
+
+  before(async function () {
+    // Two attesters per chain, 100 tokens of vouching each: neither alone holds a majority.
+    net = await serveNetwork({
+      confirmations: 1,
+      intervalMiningMs: 100,
+      chains: ["chainA", "chainB"],
+      attestersPerChain: 2,
+      allocations: [DEFAULT_ALLOCATION, DEFAULT_ALLOCATION],
+    });
+    [a, b] = net.chains as [TestChain, TestChain];
+    redis = newRedis();
+    for (const k of ["a1", "a2", "b"] as const) url[k] = `http://127.0.0.1:${await freePort()}`;
+    const aCode = a.suite.addresses.chainCode;
+    const bCode = b.suite.addresses.chainCode;
+    // A's entry nodes: both attesters' nodes (the second is down until it starts).
+    net.chainEntries[aCode]!.nodes = [url.a1, url.a2];
+    net.chainEntries[bCode]!.nodes = [url.b];
+    const config = (chain: TestChain, name: "a1" | "a2" | "b", attester: number, relayer?: Hex) => {
+      const prefix = testPrefix(`late-signer-${name}`);
+      prefixes.push(prefix);
+      return nodeConfigFile(
+        net,
+        chain.suite.addresses.chainCode,
+        prefix,
+        { attester: chain.attesters[attester]!.privateKey as Hex, relayer },
+        {
+          roles: relayer
+            ? ["indexer", "api", "attester", "relayer"]
+            : ["indexer", "api", "attester"],
+          api: { host: "127.0.0.1", port: Number(new URL(url[name]).port) },
+          relayer: { handover: "bundles", pullIntervalMs: 1_000 },
+        },
+      );
+    };
+    const a1 = config(a, "a1", 0);
+    lateConfig = config(a, "a2", 1);
+    const bConfig = config(b, "b", 0, await fundedKey(net));
+    nodes.b = await runNode("late-signer-b", bConfig.file, bConfig.env);
+    nodes.a1 = await runNode("late-signer-a1", a1.file, a1.env);
+  });
+  after(async function () {
+    await killAll();
+    for (const p of prefixes) await clearPrefix(redis, p);
+    await net.close();
+    redis.disconnect();
+  });
+
+  const journey = async (node: string, id: string) => {
+    const res = await fetch(`${node}/v1/messages/${id}`);
+    return res.ok ? ((await res.json()) as Journey) : undefined;
+  };
+
+  /** Sets `attester`'s allocation to B on A's StakingHub; returns the stake report's id. */
+  const allocate = async (attester: number, tokens: bigint): Promise<string> => {
+    const hub = a.suite.stakingHub.connect(a.attesters[attester]!);
+    const receipt = await (await hub.allocate(b.suite.code, tokens * 10n ** 18n)).wait();
+    const outbox = a.suite.outbox;
+    const dispatch = receipt!.logs
+      .map((l) => {
+        try {
+          return outbox.interface.parseLog(l);
+        } catch {
+          return null;
+        }
+      })
+      .find((p) => p?.name === "Dispatch");
+    return (dispatch!.args.id as string).toLowerCase();
+  };
+
+  /** B's relayer's simulations that reverted so far. */
+  const reverted = () => nodes.b!.lines.filter((l) => l.msg === "deliver simulation reverted");
+
+  it("holds what one signature cannot carry, re-hands what B cannot deliver, delivers each once", async function () {
+    this.timeout(360_000);
+    // 1. The second attester raises its allocation: the report needs both signatures (100 of
+    //    220 is no majority), A's node has only its own. It waits at A, saying why.
+    const held = await allocate(1, 120n);
+    const waiting = await waitFor(
+      "A's node to hold the stake report for want of signatures",
+      async () => {
+        const j = await journey(url.a1, held);
+        return j?.handover?.state === "waiting" && j.handover.waitReason ? j : undefined;
+      },
+      120_000,
+      500,
+    );
+    expect(waiting.handover!.waitReason).to.match(/majority/);
+    expect(reverted(), "B never simulated a bundle it could not deliver").to.have.length(0);
+
+    // 2. The first attester raises its own to 300: on A's chain it now holds a majority (300 of
+    //    420), so A's node hands both reports with its one signature; B's mirror still shows
+    //    100 and 100, so B's relayer cannot deliver them and reports it back.
+    const ahead = await allocate(0, 300n);
+    for (const id of [held, ahead])
+      await waitFor(
+        `B to report ${id} waiting for signers`,
+        async () => (await journey(url.b, id))?.destination.status === "wait-signers",
+        120_000,
+        500,
+      );
+    const firstRevert = reverted().length;
+    expect(firstRevert).to.be.greaterThan(0);
+    // Time for many polls of B's relayer (every 200 ms without backoff) before the second
+    // attester's node starts. (A's setup stake reports wait with them: same quorum.)
+    await new Promise((r) => setTimeout(r, 12_000));
+    const beforeLate = reverted().length;
+    expect(
+      beforeLate,
+      `B's relayer re-simulated the two waiting reports ${beforeLate} times in 12 s`,
+    ).to.be.at.most(10);
+    expect((await deliveries(b)).has(held)).to.equal(false);
+
+    // 3. The second attester's node starts and signs: A's node hands both again with both
+    //    signatures, B's node replaces their bundles and delivers them, once each.
+    nodes.a2 = await runNode("late-signer-a2", lateConfig.file, lateConfig.env);
+    await waitFor(
+      "both reports delivered on B",
+      async () => {
+        const d = await deliveries(b);
+        return d.has(held) && d.has(ahead);
+      },
+      120_000,
+      500,
+    );
+    const followed = await waitFor(
+      "A's node to see both delivered",
+      async () => {
+        for (const id of [held, ahead])
+          if ((await journey(url.a1, id))?.handover?.state !== "delivered") return undefined;
+        return true;
+      },
+      60_000,
+      500,
+    );
+    expect(followed).to.equal(true);
+    const delivered = await deliveries(b);
+    for (const id of [held, ahead]) expect(delivered.get(id), id).to.have.length(1);
+    const rehanded = nodes.a1!.lines.filter(
+      (l) =>
+        l.msg ===
+        "destination cannot deliver it with the signatures it holds: handed again with more",
+    );
+    expect(rehanded.length).to.be.greaterThan(0);
+    // The waits were logged once per message and reason, not per try.
+    const waits = nodes.b!.lines.filter((l) => l.msg === "message waits");
+    expect(waits.length).to.be.at.most(8);
+  });
+});
