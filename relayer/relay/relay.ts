@@ -6,12 +6,13 @@ import {
   getAddress,
   type Address,
   type Hex,
+  type PublicClient,
   type TransactionReceipt,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi, IRouteRegistryAbi } from "../chain/abis.js";
-import { walletClientFor } from "../chain/clients.js";
+import { publicClientFor, walletClientFor } from "../chain/clients.js";
 import { EventDecoder } from "../chain/events.js";
 import { isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
@@ -41,6 +42,7 @@ import {
   type RecipientPolicy,
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
+import { unconfirmedDeliveries } from "./confirm.js";
 import { feeNeeded, judgeFees, messageCost, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
 import {
@@ -161,6 +163,8 @@ export class DestinationRelay {
   private readonly feeHeld = new Map<string, { item: Item; target?: string }>();
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
+  /** A client of chains.<destination>.witnessRpc (null: none configured), made on first use. */
+  private witnessClient: PublicClient | null | undefined;
   /** Rounds finding out an origin's gas per message; others wait for them (deliverItems). */
   private readonly probes = new Map<bigint, { done: Promise<void>; release: () => void }>();
   private handlerGas: bigint | undefined;
@@ -1208,6 +1212,40 @@ export class DestinationRelay {
       );
       await this.waitConfirmed(receipt);
       stage("confirmed");
+      // The receipt came from one RPC: check its Delivered logs against the Inbox's state at that
+      // block (same client, and the witness where configured) before settling anything.
+      const claimed = items.filter((i) => delivered.has(i.data.id.toLowerCase()));
+      const disagreements = await unconfirmedDeliveries(
+        this.deliveryReaders(),
+        dest.contracts.inbox,
+        claimed.map((i) => i.data.message),
+        receipt.blockNumber,
+      );
+      const unconfirmed = new Set<string>();
+      if (disagreements.length > 0) {
+        this.ctx.metrics.batches.inc({ destination: dest.codeHex, outcome: "unconfirmed" });
+        for (const d of disagreements) {
+          const id = messageId(d.message);
+          log.error(
+            {
+              tx: receipt.transactionHash,
+              block: Number(receipt.blockNumber),
+              receiptFrom: dest.rpc.join(","),
+              disagreeing: d.url,
+              msgId: id,
+            },
+            `chain ${dest.codeHex}: receipt from ${dest.rpc.join(",")} shows Delivered but ` +
+              `${d.url} does not hold the message delivered at that block; not settling, re-queued ` +
+              `(check the RPC provider of chains.${dest.codeHex}.rpc)`,
+          );
+        }
+        const bad = new Set(disagreements.map((d) => d.message));
+        for (const i of claimed)
+          if (bad.has(i.data.message)) {
+            delivered.delete(i.data.id.toLowerCase());
+            unconfirmed.add(i.data.id.toLowerCase());
+          }
+      }
       this.countFees(
         origin,
         items.filter((i) => delivered.has(i.data.id.toLowerCase())),
@@ -1253,7 +1291,10 @@ export class DestinationRelay {
           item.settle({
             kind: "error",
             error: new Error(
-              `no Delivered event for ${item.data.id} in ${receipt.transactionHash}`,
+              unconfirmed.has(id)
+                ? `chain ${dest.codeHex}: Delivered for ${item.data.id} in ${receipt.transactionHash} ` +
+                    `is not confirmed by the Inbox state at block ${receipt.blockNumber}; re-queued`
+                : `no Delivered event for ${item.data.id} in ${receipt.transactionHash}`,
             ),
           });
         }
@@ -1263,6 +1304,17 @@ export class DestinationRelay {
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });
     }
+  }
+
+  /** Who must agree a message is delivered: the destination's own RPC and its witness, if any. */
+  private deliveryReaders(): { url: string; client: PublicClient }[] {
+    const dest = this.destination;
+    this.witnessClient ??= dest.witnessRpc.length
+      ? publicClientFor({ ...dest, rpc: dest.witnessRpc })
+      : null;
+    const readers = [{ url: dest.rpc.join(","), client: this.ctx.client(dest.code) }];
+    if (this.witnessClient) readers.push({ url: dest.witnessRpc.join(","), client: this.witnessClient });
+    return readers;
   }
 
   /** Fees earned and gas spent on a confirmed batch, per route (metrics.ts). */
