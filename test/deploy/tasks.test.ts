@@ -199,7 +199,14 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
     expect(homeOnlyCfg.chain(ra.chainCode).rpc).to.deep.equal([a.rpc.url]);
     expect(homeOnlyCfg.chain(rb.chainCode).rpc).to.deep.equal([]);
     expect(homeOnlyCfg.chain(rb.chainCode).chainId).to.equal(rb.evmChainId);
-    const homeBalance = await runCli(["-c", homeOnly, "balance", ZERO_ADDRESS, "--chain", ra.chainCode]);
+    const homeBalance = await runCli([
+      "-c",
+      homeOnly,
+      "balance",
+      ZERO_ADDRESS,
+      "--chain",
+      ra.chainCode,
+    ]);
     expect(homeBalance.code, homeBalance.stderr).to.equal(0);
     const halfRpcs = await runCli([
       "config",
