@@ -27,6 +27,7 @@ import { destinationStatuses, StatusRequestError, statusRequestIds } from "./del
 import { cachedHealth, redisReady } from "./health.js";
 import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
+import { acceptedCheckpoints } from "./acceptedCheckpoints.js";
 import { homeRoutes } from "./routeState.js";
 import { routeFees } from "./fees.js";
 
@@ -178,6 +179,26 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
     if (typeof origin === "string") return bad(reply, 400, origin);
     return sendCheckpoint(reply, origin);
   });
+
+  // What our Inbox accepted from an origin (its watcher without an RPC of ours reads it here).
+  app.get<{ Querystring: { origin?: string; from?: string } }>(
+    "/v1/checkpoints/accepted",
+    async (req, reply) => {
+      if (req.query.origin === undefined)
+        return bad(reply, 400, "origin (a chain code) is required");
+      const origin = originParam(req.query);
+      if (typeof origin === "string") return bad(reply, 400, origin);
+      if (origin === cfg.homeChain.code)
+        return bad(
+          reply,
+          400,
+          "origin must be a peer chain (our Inbox accepts only peers' checkpoints)",
+        );
+      const from = req.query.from ?? "0";
+      if (!/^\d{1,10}$/.test(from)) return bad(reply, 400, "from must be a block number");
+      return reply.send(await acceptedCheckpoints(ctx, origin, Number(from)));
+    },
+  );
 
   app.get<{ Params: { count: string } }>("/v1/checkpoints/:count", async (req, reply) => {
     const origin = originParam(req.query);

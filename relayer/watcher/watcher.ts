@@ -1,18 +1,8 @@
-import {
-  encodeFunctionData,
-  getAbiItem,
-  getAddress,
-  isAddress,
-  pad,
-  toHex,
-  type Address,
-  type Hex,
-} from "viem";
+import { encodeFunctionData, getAddress, isAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 
-import { IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
+import { IStakingHubAbi } from "../chain/abis.js";
 import { walletClientFor } from "../chain/clients.js";
-import { EventDecoder } from "../chain/events.js";
 import { revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import type { Chain } from "../config/load.js";
@@ -24,20 +14,7 @@ import type { Checkpoint } from "../protocol/index.js";
 import { SignerRecovery } from "../relay/signatures.js";
 import { StakedSigners, type SignerSource } from "../relay/signers.js";
 import { peerChain } from "../handover/peers.js";
-
-const ACCEPTED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "CheckpointAccepted" })]);
-
-/** A signature is r ‖ s ‖ v. */
-const SIGNATURE_BYTES = 65;
-
-/** The 65-byte signatures packed one after the other in a `CheckpointAccepted` log. */
-export function splitSignatures(packed: Hex): Hex[] {
-  const hex = packed.slice(2);
-  const out: Hex[] = [];
-  for (let i = 0; i + SIGNATURE_BYTES * 2 <= hex.length; i += SIGNATURE_BYTES * 2)
-    out.push(`0x${hex.slice(i, i + SIGNATURE_BYTES * 2)}`);
-  return out;
-}
+import { readAcceptedCheckpoints } from "./accepted.js";
 
 /** Signatures (checked, or proven) remembered so they are not read about again. */
 const SEEN_MAX = 20_000;
@@ -222,20 +199,16 @@ export class Watcher {
     const tip = Number(await client.getBlockNumber());
     if (from > tip) return;
     const to = Math.min(tip, from + peer.maxLogRange - 1);
-    const logs = await ACCEPTED.getLogs(client, [peer.contracts.inbox], BigInt(from), BigInt(to), [
-      pad(toHex(home.code), { size: 32 }),
-    ]);
-    for (const log of logs) {
-      const { origin, root, count, signatures } = log.args as {
-        origin: bigint;
-        root: Hex;
-        count: number;
-        signatures: Hex;
-      };
-      if (origin !== home.code) continue;
-      for (const signature of splitSignatures(signatures))
-        await this.check({ origin, root, count }, signature, "log");
-    }
+    const accepted = await readAcceptedCheckpoints(
+      client,
+      peer.contracts.inbox,
+      home.code,
+      from,
+      to,
+    );
+    for (const { root, count, signatures } of accepted)
+      for (const signature of signatures)
+        await this.check({ origin: home.code, root, count }, signature, "log");
     await this.ctx.redis.set(key, String(to));
   }
 

@@ -179,6 +179,54 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
       expect(balance.stdout).to.contain(r.chainCode);
     }
 
+    // Without --peer-rpc (relaying needs only the home chain's RPC): the peer has no RPC, the
+    // node's commands still read the home chain, and half a list of peer RPCs is refused.
+    const homeOnly = join(dir, "home-only.yaml");
+    const noPeerRpc = await runCli([
+      "config",
+      "init",
+      "--home",
+      a.record,
+      "--rpc",
+      a.rpc.url,
+      "--peer",
+      b.record,
+      "--out",
+      homeOnly,
+    ]);
+    expect(noPeerRpc.code, noPeerRpc.stderr).to.equal(0);
+    const homeOnlyCfg = loadConfig(homeOnly);
+    expect(homeOnlyCfg.chain(ra.chainCode).rpc).to.deep.equal([a.rpc.url]);
+    expect(homeOnlyCfg.chain(rb.chainCode).rpc).to.deep.equal([]);
+    expect(homeOnlyCfg.chain(rb.chainCode).chainId).to.equal(rb.evmChainId);
+    const homeBalance = await runCli([
+      "-c",
+      homeOnly,
+      "balance",
+      ZERO_ADDRESS,
+      "--chain",
+      ra.chainCode,
+    ]);
+    expect(homeBalance.code, homeBalance.stderr).to.equal(0);
+    const halfRpcs = await runCli([
+      "config",
+      "init",
+      "--home",
+      a.record,
+      "--rpc",
+      a.rpc.url,
+      "--peer",
+      b.record,
+      "--peer",
+      a.record,
+      "--peer-rpc",
+      b.rpc.url,
+      "--out",
+      join(dir, "half.yaml"),
+    ]);
+    expect(halfRpcs.code).to.equal(2);
+    expect(halfRpcs.stderr).to.contain("--peer-rpc: give none, or one per --peer");
+
     const again = await init();
     expect(again.code).to.equal(2);
     expect(again.stderr).to.contain(`--out ${file}: the file exists (--force overwrites it)`);

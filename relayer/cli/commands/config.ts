@@ -1,7 +1,8 @@
 /**
  * `distpos config init`: writes a node's first config from deployment records (the JSON files
- * `distpos:deploy` writes): the home chain's and each peer's, with the RPC URL to reach each. The
- * file is validated as `distpos node` will read it before it is written, and an existing file is
+ * `distpos:deploy` writes): the home chain's with its RPC URL, and each peer's. A node relays with
+ * its home chain's RPC alone (relayer.handover bundles): a peer's RPC (--peer-rpc) is optional and
+ * only lets the watcher and status read the peer's chain directly. The file is validated as `distpos node` will read it before it is written, and an existing file is
  * never overwritten without --force.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -51,11 +52,11 @@ function readRecord(file: string, flag: string): DeploymentRecord {
   return raw as DeploymentRecord;
 }
 
-function chainEntry(record: DeploymentRecord, rpc: string) {
+function chainEntry(record: DeploymentRecord, rpc: string | undefined) {
   return {
     name: String(record.name),
     chainId: Number(record.evmChainId),
-    rpc: [rpc],
+    rpc: rpc === undefined ? [] : [rpc],
     startBlock: Number(record.deployedAtBlock),
     contracts: {
       registry: String(record.registry),
@@ -79,7 +80,11 @@ export function defineConfig(program: Command, exec: Exec): void {
     .requiredOption("--home <record>", "our chain's deployment record")
     .requiredOption("--rpc <url>", "JSON-RPC URL of our chain")
     .option("--peer <record>", "a peer chain's deployment record (repeat per peer)", collect)
-    .option("--peer-rpc <url>", "JSON-RPC URL of each --peer, in the same order", collect)
+    .option(
+      "--peer-rpc <url>",
+      "JSON-RPC URL of each --peer, in the same order (optional: only the watcher and status use it)",
+      collect,
+    )
     .option("--out <file>", "where to write it (default: --config, distpos.yaml)")
     .option("--force", "overwrite an existing file")
     .action(exec(runConfigInit));
@@ -98,9 +103,11 @@ export async function runConfigInit(
 ): Promise<number> {
   const peers = o.peer ?? [];
   const peerRpcs = o.peerRpc ?? [];
-  if (peers.length !== peerRpcs.length)
+  // None at all (the node relays with its home RPC alone), or one per peer: a partial list would
+  // pair RPCs with the wrong peers.
+  if (peerRpcs.length !== 0 && peers.length !== peerRpcs.length)
     throw new CliError(
-      `--peer-rpc: give one per --peer, in the same order (${peers.length} --peer, ${peerRpcs.length} --peer-rpc)`,
+      `--peer-rpc: give none, or one per --peer in the same order (${peers.length} --peer, ${peerRpcs.length} --peer-rpc)`,
       EXIT.usage,
     );
   const home = readRecord(o.home, "--home");
@@ -109,7 +116,7 @@ export async function runConfigInit(
   };
   for (const [i, file] of peers.entries()) {
     const peer = readRecord(file, "--peer");
-    chains[String(peer.chainCode)] = chainEntry(peer, peerRpcs[i]!);
+    chains[String(peer.chainCode)] = chainEntry(peer, peerRpcs[i]);
   }
   const out = o.out ?? ctx.opts.config;
   if (existsSync(out) && !o.force)
