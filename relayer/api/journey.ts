@@ -291,7 +291,10 @@ export async function messageJourney(
   }
   const delivered = destination.status === "delivered" || destination.status === "failed";
   // A relayer of this node's Redis holds it for its fees (relay/fees.ts).
-  const fees = delivered ? undefined : await underpaid(ctx.redis, cfg.redis.prefix, id);
+  // …or the destination's node said so when this node followed the bundle it handed over.
+  const fees = delivered
+    ? undefined
+    : ((await underpaid(ctx.redis, cfg.redis.prefix, id)) ?? handover?.underpaid);
   if (fees) destination = { ...destination, status: "underpaid", fees };
   // An Inbox only delivers what a checkpoint proves: a delivered message is real.
   if (delivered) verified = true;

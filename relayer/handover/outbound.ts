@@ -7,6 +7,8 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
 import { formatChainCode, type SignerSignature } from "../protocol/index.js";
+import { withTopUpTargets } from "../relay/fees.js";
+import type { UnderpaidRecord } from "../relay/underpaid.js";
 import { SignatureCollector } from "../relay/signatures.js";
 import { StakedSigners } from "../relay/signers.js";
 import { BUNDLE_LIMITS, buildBundle, bundleToJson, type Bundle } from "./bundle.js";
@@ -30,6 +32,8 @@ export interface HandoverState {
   reasonText?: string;
   /** The last refusal by the destination's nodes (reason code), while it waits. */
   refused?: string;
+  /** The destination's relayer holds it for its fees, as its node last reported (relay/underpaid.ts). */
+  underpaid?: UnderpaidRecord;
 }
 
 /** Reads the hand-over state of message `id` (undefined when this node did not hand it over). */
@@ -48,6 +52,7 @@ export async function handoverState(ctx: NodeContext, id: Hex): Promise<Handover
     ...(h.reason ? { reason: h.reason as Hex } : {}),
     ...(h.reasonText ? { reasonText: h.reasonText } : {}),
     ...(h.refused ? { refused: h.refused } : {}),
+    ...(h.underpaid ? { underpaid: JSON.parse(h.underpaid) as UnderpaidRecord } : {}),
   };
 }
 
@@ -199,6 +204,8 @@ export class BundleHandover {
       )
     ).filter((m): m is StoredMessage => m !== undefined && m.nonce < tree.count);
     if (!stored.length) return;
+    // A top-up travels with the message it tops up (relay/fees.ts): both are delivered together.
+    const handed = await withTopUpTargets(this.ctx, stored, BUNDLE_LIMITS.messages);
     // The newest confirmed snapshot someone of our community signed that covers the first message.
     const snapshots = (await view.snapshots()).filter((s) => s.count <= tree.count).reverse();
     let chosen: { count: number; root: Hex; signatures: SignerSignature[] } | undefined;
@@ -235,7 +242,7 @@ export class BundleHandover {
       }
       if (Date.now() - since < SIGNATURE_WAIT_MS) return;
     }
-    const covered = stored.filter((m) => m.nonce < chosen.count);
+    const covered = handed.filter((m) => m.nonce < chosen.count);
     const bundle = buildBundle({
       tree,
       checkpoint: { origin: home.code, root: chosen.root, count: chosen.count },
@@ -335,6 +342,7 @@ export class BundleHandover {
           reason?: Hex;
           reasonText?: string;
           confirmed?: boolean;
+          fees?: UnderpaidRecord;
         };
       };
       try {
@@ -364,9 +372,21 @@ export class BundleHandover {
         await this.ctx.redis.zrem(this.key(`open:${dest.codeHex}`), id);
         this.log.info({ msgId: id, node, tx: d.tx, status: d.status }, "hand-over done");
       } else {
+        // Held for its fees there: shown here too until a top-up gets it delivered.
+        const fees = d?.status === "underpaid" ? underpaidRecord(d.fees) : undefined;
+        if (fees) await this.ctx.redis.hset(this.key(`msg:${id}`), "underpaid", JSON.stringify(fees));
+        else await this.ctx.redis.hdel(this.key(`msg:${id}`), "underpaid");
         // Followed again after the others.
         await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
       }
     }
   }
+}
+
+/** A peer's underpaid record, kept only when it has the expected shape (amounts as integers). */
+function underpaidRecord(v: unknown): UnderpaidRecord | undefined {
+  const r = v as Partial<UnderpaidRecord> | undefined;
+  const int = (x: unknown) => typeof x === "string" && /^[0-9]{1,78}$/.test(x);
+  if (!r || !int(r.fee) || !int(r.topUps) || !int(r.needed)) return undefined;
+  return { fee: r.fee!, topUps: r.topUps!, needed: r.needed!, at: String(r.at ?? "").slice(0, 40) };
 }
