@@ -244,9 +244,16 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     );
   });
 
-  it("delivers a message that pays its quote, and the deliverer is paid the quoted fee", async function () {
-    await publishDeliveryPrice(b, a, { perGas: 10n ** 12n, base: 10n ** 16n });
+  it("applies a raised price once its window passed (no manual call); a message paying its quote is delivered and its fee paid", async function () {
     const { relayer, user } = await strictNode("fees-paid");
+    // B raises its price: A's bank keeps it pending for the exposure window, then A's node's
+    // attester applies it (relayer/attester/prices.ts).
+    await publishDeliveryPrice(b, a, { perGas: 10n ** 12n, base: 10n ** 16n }, { apply: false });
+    expect((await a.suite.bank.pendingPrice(b.suite.code)).readyAt).to.not.equal(0n);
+    await waitFor(
+      "the pending price applied by the node",
+      async () => (await a.suite.bank.pendingPrice(b.suite.code)).readyAt === 0n,
+    );
     const before = await paidTo(relayer);
     const handlerGas = 100_000n;
     const quoted = await a.suite.outbox.quote(b.suite.code, 4, handlerGas, 0);
