@@ -374,7 +374,8 @@ export class BundleHandover {
       } else {
         // Held for its fees there: shown here too until a top-up gets it delivered.
         const fees = d?.status === "underpaid" ? underpaidRecord(d.fees) : undefined;
-        if (fees) await this.ctx.redis.hset(this.key(`msg:${id}`), "underpaid", JSON.stringify(fees));
+        if (fees)
+          await this.ctx.redis.hset(this.key(`msg:${id}`), "underpaid", JSON.stringify(fees));
         else await this.ctx.redis.hdel(this.key(`msg:${id}`), "underpaid");
         // Followed again after the others.
         await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
