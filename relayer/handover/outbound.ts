@@ -5,7 +5,7 @@ import type { StoredMessage } from "../indexer/store.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
-import { fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { AnswerStatus, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
 import { formatChainCode, type SignerSignature } from "../protocol/index.js";
 import { withTopUpTargets } from "../relay/fees.js";
 import type { UnderpaidRecord } from "../relay/underpaid.js";
@@ -352,7 +352,11 @@ export class BundleHandover {
           signal: this.ctx.shutdown.signal,
         })) as typeof journey;
       } catch (e) {
-        this.backoff.failed(node);
+        // A node that answers 404 is up (it never queued this one: delivered before it was handed
+        // over); only a node that fails is backed off. Either way the message goes behind the
+        // others, or one unanswerable message at the head stops every other from being followed.
+        if (!(e instanceof AnswerStatus && e.status === 404)) this.backoff.failed(node);
+        await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
         this.log.debug({ msgId: id, node, err: errorText(e) }, "could not follow message");
         continue;
       }
