@@ -1,6 +1,7 @@
 /**
  * bench/results.md, rendered whole from bench/results.json and the hand-written analyses: the gas
- * part (bench/gas/report.ts, bench/analysis.md) then the node part (bench/relayer/report.ts,
+ * part (bench/gas/report.ts, bench/analysis.md) then the node part (bench/relayer/report.ts, with
+ * its fees earned against gas spent per route from bench/relayer/fees.ts, and
  * bench/relayer/analysis.md), then the anvil part (bench/relayer/anvilReport.ts), then the network-size part (bench/relayer/networkSizeReport.ts). The one writer of that file, used by both benchmarks and by
  * `npx tsx bench/render.ts` (after editing an analysis).
  */

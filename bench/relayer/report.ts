@@ -3,6 +3,7 @@
  * of bench/results.md (rendered after the gas part by bench/markdown.ts).
  */
 import { fmt, table } from "../table.js";
+import type { FeeResults } from "./fees.js";
 import type { NodeSettings } from "./network.js";
 import type { NodeMemory } from "./proc.js";
 
@@ -61,6 +62,8 @@ export interface RelayerResults {
     msgs_per_s: number;
     latency_ms: Spread;
   };
+  /** Fee-paying messages after the saturation run (fees.ts); null when skipped or failed. */
+  fees?: FeeResults | null;
   leaves_1m: {
     leaves: number;
     real_leaves: number;
@@ -154,6 +157,7 @@ export function relayerSection(r: unknown, analysis = ""): string {
       ],
     ),
     "",
+    ...feesLines(x.fees),
     "### Targets (reported, not asserted by tests)",
     "",
     table(
@@ -272,4 +276,32 @@ export function relayerSection(r: unknown, analysis = ""): string {
   }
   if (analysis.trim()) lines.push(analysis.trim(), "");
   return lines.join("\n");
+}
+
+/** The fees part of the node section: fees earned against gas spent, per route. */
+function feesLines(f: FeeResults | null | undefined): string[] {
+  if (!f) return [];
+  return [
+    "### Fees earned against gas spent",
+    "",
+    `Then B's governance priced deliveries from A (${f.price.per_gas} settlement units, 18 decimals, per gas and ${f.price.base} per message); the price reached A in B's reserve report, waited A's exposure window (the chain's clock moved past it) and was applied by A's node's attester ${fmt(f.price_applied_after_ms)} ms after the window passed. ${fmt(f.messages)} messages paying their quote (\`Outbox.dispatchWithFee\`, ${f.fee_per_message_tokens} tokens each, handler gas ${fmt(f.price.handler_gas)}) went A → B. Per route, from the nodes' own counters (\`GET /v1/fees\`, before and after): the fees the delivered messages carried and what the deliver transactions cost (gas from B's receipts for A → B; native at the effective gas prices, B's gas price ${f.gas_price_gwei} gwei at the end). No native price is configured, so the relayers deliver every paying message.`,
+    "",
+    table(
+      [
+        "route",
+        "fees earned (tokens)",
+        "gas spent (per message)",
+        "gas spent (native)",
+        "fees / gas spent (tokens per native)",
+      ],
+      f.routes.map((r) => [
+        `${r.origin} → ${r.destination}`,
+        r.fees_earned_tokens.toPrecision(6),
+        `${fmt(r.gas)} (${fmt(Math.round(r.gas / Math.max(1, f.messages)))})`,
+        r.gas_native.toPrecision(6),
+        r.gas_native > 0 ? (r.fees_earned_tokens / r.gas_native).toPrecision(4) : "—",
+      ]),
+    ),
+    "",
+  ];
 }

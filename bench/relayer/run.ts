@@ -10,7 +10,8 @@
  * section of bench/results.md.
  *
  * Environment: BENCH_MESSAGES (10000), BENCH_RATE (offered messages/s, 1200),
- * BENCH_SATURATION_RATE (2500, the second run's), BENCH_LEAVES
+ * BENCH_SATURATION_RATE (2500, the second run's), BENCH_SATURATION_MESSAGES (10000), BENCH_FEE_MESSAGES (200 fee-paying messages after
+ * the saturation run, fees.ts; 0 skips them), BENCH_LEAVES
  * (1000000; 0 skips phase 2), BENCH_SETTINGS (JSON overriding NodeSettings fields),
  * BENCH_CPU_PROF=1 (node processes write V8 CPU profiles to bench/relayer/profiles/),
  * BENCH_LOG_LEVEL=debug, BENCH_NO_WRITE=1 (print the results, write nothing).
@@ -57,6 +58,7 @@ import type { BenchResults } from "../gas/report.js";
 import { writeResultsMarkdown } from "../markdown.js";
 import type { RelayerResults, Stages } from "./report.js";
 import { progressLog } from "../progress.js";
+import { FEE_MESSAGES, feePhase, type FeeResults } from "./fees.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const started = Date.now();
@@ -69,7 +71,7 @@ const PER_TX = 100;
 const WARMUP = 500;
 const PHASE2_MESSAGES = 1_000;
 /** The second run: past what this machine carries, to show the ceiling and how latency grows. */
-const SATURATION_MESSAGES = 10_000;
+const SATURATION_MESSAGES = Number(process.env.BENCH_SATURATION_MESSAGES ?? 10_000);
 const SATURATION_RATE = Number(process.env.BENCH_SATURATION_RATE ?? 2_500);
 const DRAIN_TIMEOUT_MS = 240_000;
 
@@ -347,6 +349,21 @@ async function phase1(chains: BenchChains) {
       `  ${saturation.msgs_per_s} msgs/s; latency p50 ${saturation.latency_ms.p50} ms, p95 ${saturation.latency_ms.p95} ms, max ${saturation.latency_ms.max} ms`,
     );
 
+    // The same nodes carrying fee-paying messages: fees earned against gas spent, per route.
+    let fees: FeeResults | null = null;
+    if (FEE_MESSAGES > 0)
+      try {
+        fees = await feePhase(
+          chains,
+          nodes,
+          observer,
+          (ids, from) => waitDelivered(chains, observer, ids, from, DRAIN_TIMEOUT_MS),
+          log,
+        );
+      } catch (e) {
+        log(`  fee phase failed: ${(e as Error).message}`);
+      }
+
     // The nodes' last log lines are in once they have stopped (and their pipes drained).
     await stopNodes(nodes);
     await new Promise((r) => setTimeout(r, 500));
@@ -383,6 +400,7 @@ async function phase1(chains: BenchChains) {
       load_average: [round(loadBefore), round(loadAfter)] as [number, number],
       rpc_http_requests: requests,
       saturation,
+      fees,
     };
     log(
       `  ${result.msgs_per_s} msgs/s over ${spanS.toFixed(2)} s; latency p50 ${result.latency_ms.p50} ms, p95 ${result.latency_ms.p95} ms, max ${result.latency_ms.max} ms; peak RSS ${result.rss_mb_peak} MB`,

@@ -10,6 +10,7 @@ import type { Hex } from "viem";
 import { failureKindName } from "../chain/inboxStatus.js";
 import { signerShortfall } from "../handover/inbound.js";
 import { ChainStore, type StoredDelivery } from "../indexer/store.js";
+import { underpaid, type UnderpaidRecord } from "../relay/underpaid.js";
 import type { NodeContext } from "../node.js";
 import { decodeReason } from "./journey.js";
 
@@ -28,11 +29,14 @@ export interface DestinationStatus {
   /**
    * `delivered`, `failed` or `retried` (a confirmed Inbox event, with its transaction and block);
    * `queued` (taken from a bundle here, not delivered yet); `wait-signers` (queued, but the
-   * bundle's signatures cannot carry it: `signers` held); `unknown` (never seen here).
+   * bundle's signatures cannot carry it: `signers` held); `underpaid` (queued, held for its fees:
+   * `fees`); `unknown` (never seen here).
    */
-  status: StoredDelivery["status"] | "queued" | "wait-signers" | "unknown";
+  status: StoredDelivery["status"] | "queued" | "wait-signers" | "underpaid" | "unknown";
   /** wait-signers: the signatures the relayer holds for it. */
   signers?: number;
+  /** underpaid: what its fees and top-ups carry against what our relayer asks. */
+  fees?: UnderpaidRecord;
   tx?: Hex;
   block?: number;
   /** Always true for delivered and failed: the delivery index holds confirmed events only. */
@@ -76,14 +80,23 @@ export async function destinationStatuses(
   const short = await Promise.all(
     ids.map((id, i) => (deliveries[i] || !bundled[i] ? undefined : signerShortfall(ctx, id))),
   );
+  // Queued but held for its fees by our relayer (relay/fees.ts): the origin shows it underpaid.
+  const fees = await Promise.all(
+    ids.map((id, i) =>
+      deliveries[i] || !bundled[i] ? undefined : underpaid(ctx.redis, prefix, id as Hex),
+    ),
+  );
   const out: Record<string, DestinationStatus> = {};
   ids.forEach((id, i) => {
     const d = deliveries[i];
     if (!d) {
       const s = short[i];
+      const f = fees[i];
       out[id] = s
         ? { status: "wait-signers", ...s }
-        : { status: bundled[i] ? "queued" : "unknown" };
+        : f
+          ? { status: "underpaid", fees: f }
+          : { status: bundled[i] ? "queued" : "unknown" };
       return;
     }
     out[id] = {

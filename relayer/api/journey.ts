@@ -291,7 +291,10 @@ export async function messageJourney(
   }
   const delivered = destination.status === "delivered" || destination.status === "failed";
   // A relayer of this node's Redis holds it for its fees (relay/fees.ts).
-  const fees = delivered ? undefined : await underpaid(ctx.redis, cfg.redis.prefix, id);
+  // …or the destination's node said so when this node followed the bundle it handed over.
+  const fees = delivered
+    ? undefined
+    : ((await underpaid(ctx.redis, cfg.redis.prefix, id)) ?? handover?.underpaid);
   if (fees) destination = { ...destination, status: "underpaid", fees };
   // Our relayer cannot deliver it with its bundle's signatures: the origin hands it with more.
   const short = delivered || fees ? undefined : await signerShortfall(ctx, id);

@@ -9,6 +9,7 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { signCheckpoint, type Checkpoint } from "../protocol/index.js";
 import { signableBlock } from "./finality.js";
+import { PendingPrices } from "./prices.js";
 
 /**
  * The attester role: with a key staked in the home StakingHub it
@@ -40,6 +41,7 @@ export class Attester {
   /** An RPC of another provider (chains.<home>.witnessRpc), when configured. */
   private readonly witness: PublicClient | undefined;
   private lastSignableBy: string | undefined;
+  private readonly prices: PendingPrices;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -59,6 +61,7 @@ export class Attester {
         chainLabel: home.codeHex,
       },
     );
+    this.prices = new PendingPrices(ctx, this.sender, this.account.address, this.log);
     this.witness = home.witnessRpc.length
       ? publicClientFor({ ...home, rpc: home.witnessRpc })
       : undefined;
@@ -94,6 +97,8 @@ export class Attester {
       try {
         await this.maybeSnapshot();
         await this.signConfirmedSnapshots();
+        // Peers' price raises whose window passed (prices.ts).
+        await this.prices.round();
       } catch (e) {
         this.log.warn({ err: errorText(e) }, "attester round failed, retrying");
       }

@@ -15,6 +15,8 @@ import {
   type SignerSignature,
 } from "../protocol/index.js";
 import { needsOf, type MessageKind } from "../relay/plan.js";
+import { withTopUpTargets } from "../relay/fees.js";
+import type { UnderpaidRecord } from "../relay/underpaid.js";
 import { SignatureCollector } from "../relay/signatures.js";
 import { StakedSigners } from "../relay/signers.js";
 import { BUNDLE_LIMITS, buildBundle, bundleToJson, type Bundle } from "./bundle.js";
@@ -52,6 +54,8 @@ export interface HandoverState {
    * handed again only under a checkpoint with more.
    */
   rehandAbove?: number;
+  /** The destination's relayer holds it for its fees, as its node last reported (relay/underpaid.ts). */
+  underpaid?: UnderpaidRecord;
 }
 
 /** Reads the hand-over state of message `id` (undefined when this node did not hand it over). */
@@ -73,6 +77,7 @@ export async function handoverState(ctx: NodeContext, id: Hex): Promise<Handover
     ...(h.waitReason ? { waitReason: h.waitReason } : {}),
     ...(h.signers ? { signers: Number(h.signers) } : {}),
     ...(h.rehandAbove ? { rehandAbove: Number(h.rehandAbove) } : {}),
+    ...(h.underpaid ? { underpaid: JSON.parse(h.underpaid) as UnderpaidRecord } : {}),
   };
 }
 
@@ -369,6 +374,8 @@ export class BundleHandover {
       )
     ).filter((m): m is StoredMessage => m !== undefined && m.nonce < tree.count);
     if (!stored.length) return;
+    // A top-up travels with the message it tops up (relay/fees.ts): both are delivered together.
+    const handed = await withTopUpTargets(this.ctx, stored, BUNDLE_LIMITS.messages);
     // Of the newest confirmed snapshots covering the first message, the one most of our staked
     // attesters signed (the newest on a tie): attesters sign each snapshot at their own pace, so
     // the newest is often signed by one of them only while an older one carries them all.
@@ -402,10 +409,10 @@ export class BundleHandover {
     const stakes = await this.vouching(destination);
     const everyone = [...stakes.keys()];
     const rehand = await Promise.all(
-      stored.map((m) => this.ctx.redis.hget(this.key(`msg:${m.id.toLowerCase()}`), "rehandAbove")),
+      handed.map((m) => this.ctx.redis.hget(this.key(`msg:${m.id.toLowerCase()}`), "rehandAbove")),
     );
     const covered: StoredMessage[] = [];
-    for (const [i, m] of stored.entries()) {
+    for (const [i, m] of handed.entries()) {
       if (m.nonce >= chosen.count) break;
       if (prefixOnly && covered.length < i) break;
       const needs = this.needs(m, route);
@@ -618,7 +625,11 @@ export class BundleHandover {
           signal: this.ctx.shutdown.signal,
         })) as typeof journey;
       } catch (e) {
-        this.backoff.failed(node);
+        // A node that answers 404 is up (it never queued this one: delivered before it was handed
+        // over); only a node that fails is backed off. Either way the message goes behind the
+        // others, or one unanswerable message at the head stops every other from being followed.
+        if (!(e instanceof AnswerStatus && e.status === 404)) this.backoff.failed(node);
+        await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
         this.log.debug({ msgId: id, node, err: errorText(e) }, "could not follow message");
         continue;
       }
@@ -660,6 +671,11 @@ export class BundleHandover {
         multi.zrem(this.key(`open:${dest.codeHex}`), id);
         done[d.status] = (done[d.status] ?? 0) + 1;
       } else {
+        // Held for its fees there: shown here too until a top-up gets it delivered.
+        const fees = d?.status === "underpaid" ? underpaidRecord(d.fees) : undefined;
+        if (fees)
+          await this.ctx.redis.hset(this.key(`msg:${id}`), "underpaid", JSON.stringify(fees));
+        else await this.ctx.redis.hdel(this.key(`msg:${id}`), "underpaid");
         // Followed again after the others.
         multi.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
       }
@@ -711,4 +727,14 @@ interface DestinationAnswer {
   confirmed?: boolean;
   /** wait-signers: the signatures the destination's relayer holds for it. */
   signers?: number;
+  /** underpaid: the destination's relayer holds it for its fees. */
+  fees?: UnderpaidRecord;
+}
+
+/** A peer's underpaid record, kept only when it has the expected shape (amounts as integers). */
+function underpaidRecord(v: unknown): UnderpaidRecord | undefined {
+  const r = v as Partial<UnderpaidRecord> | undefined;
+  const int = (x: unknown) => typeof x === "string" && /^[0-9]{1,78}$/.test(x);
+  if (!r || !int(r.fee) || !int(r.topUps) || !int(r.needed)) return undefined;
+  return { fee: r.fee!, topUps: r.topUps!, needed: r.needed!, at: String(r.at ?? "").slice(0, 40) };
 }

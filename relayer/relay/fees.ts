@@ -1,6 +1,9 @@
 import { parseUnits, type Hex } from "viem";
 
-import { decodeMessage } from "../protocol/index.js";
+import { peerRoute } from "../handover/peers.js";
+import { ChainStore, type StoredMessage } from "../indexer/store.js";
+import type { NodeContext } from "../node.js";
+import { addressToBytes32, decodeMessage } from "../protocol/index.js";
 
 /**
  * The relayer's fee policy (docs/protocol.md 3.9, relayer/README.md "Fees"): which of the messages
@@ -130,4 +133,38 @@ export function judgeFees<T>(
     else underpaid.push(group);
   }
   return { pay, underpaid, orphans };
+}
+
+/**
+ * The bundle hand-over's half of the pairing (docs/protocol.md 4.2, "Fees"): `messages` (of our home
+ * tree, handed to their destinations) with, added, each top-up's message when it is an earlier
+ * message of our tree to the same destination not known delivered, so a bundle carrying a top-up
+ * proves its message too and the destination's relayer delivers both in one batch (paid together).
+ * At most `limit` messages; nonce order.
+ */
+export async function withTopUpTargets(
+  ctx: NodeContext,
+  messages: readonly StoredMessage[],
+  limit: number,
+): Promise<StoredMessage[]> {
+  const prefix = ctx.cfg.redis.prefix;
+  const out = [...messages];
+  const have = new Set(messages.map((m) => m.id.toLowerCase()));
+  for (const m of messages) {
+    if (out.length >= limit) break;
+    // The destination's Outbox as our home RouteRegistry records it (a config's is never used).
+    const outbox = (await peerRoute(ctx, m.destination))?.outbox;
+    if (!outbox) continue;
+    const target = topUpTarget(m.message, addressToBytes32(outbox));
+    if (target === undefined || have.has(target)) continue;
+    const stored = await ChainStore.message(ctx.redis, prefix, target);
+    // Only a message of our own tree to the same destination, dispatched before the top-up.
+    if (!stored || stored.origin !== m.origin || stored.destination !== m.destination) continue;
+    if (stored.nonce >= m.nonce) continue;
+    const state = await ctx.redis.hget(`${prefix}:out:msg:${target}`, "state");
+    if (state === "delivered" || state === "failed") continue;
+    have.add(target);
+    out.push(stored);
+  }
+  return out.sort((a, b) => a.nonce - b.nonce);
 }

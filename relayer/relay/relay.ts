@@ -29,6 +29,7 @@ import {
   type ProvingTree,
   type SignerSignature,
 } from "../protocol/index.js";
+import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
 import { peerChain } from "../handover/peers.js";
 import { ProvenTree } from "../handover/provenTree.js";
@@ -43,7 +44,7 @@ import {
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
 import { unconfirmedDeliveries } from "./confirm.js";
-import { feeNeeded, judgeFees, messageCost, type FeeGroup } from "./fees.js";
+import { feeNeeded, judgeFees, messageCost, topUpTarget, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
 import {
   BATCH_FIXED_GAS,
@@ -121,6 +122,19 @@ const BLOCK_GAS_TTL_MS = 60_000;
 /** Jobs per BullMQ worker: `relayer.concurrency` is shared by this many-job workers. */
 const JOBS_PER_WORKER = 250;
 
+/** Which messages one fee judgement (applyFeePolicy) may pair: those one checkpoint proves. */
+interface FeeScope {
+  /** Whether an item held for its fees is proven by this checkpoint (it may join the batch). */
+  covers(item: Item): boolean;
+  /**
+   * Whether a top-up's target is a message of the origin's tree to this destination: a target it
+   * lacks was made up (Outbox.topUp cannot prove the leaf); another destination's is not ours.
+   */
+  pairable(target: Hex): Promise<boolean>;
+  /** Bundle flow: the stored bundle the items come from, which a joining message is delivered from. */
+  bundle?: string;
+}
+
 interface RoutePolicy {
   minSigners: number;
   defaultCoverage: bigint;
@@ -161,6 +175,11 @@ export class DestinationRelay {
    * message, by id (lower case), with the id of the message a top-up is for.
    */
   private readonly feeHeld = new Map<string, { item: Item; target?: string }>();
+  /**
+   * Bundle flow: a message whose top-up came in a later bundle is delivered from that bundle (which
+   * proves both, the origin adds the message to it): stored bundle key by message id (lower case).
+   */
+  private readonly rebundled = new Lru<string, string>(10_000);
   /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
   private readonly gasPerMessage = new Map<bigint, number>();
   /** A client of chains.<destination>.witnessRpc (null: none configured), made on first use. */
@@ -655,7 +674,13 @@ export class DestinationRelay {
       if (item.nonce >= chosen.snap.count)
         this.hold(origin, item, `latest signed checkpoint has count ${chosen.snap.count}`);
     if (!covered.length) return;
-    const paying = await this.applyFeePolicy(origin, covered, chosen.snap.count);
+    const count = chosen.snap.count;
+    const paying = await this.applyFeePolicy(origin, covered, {
+      covers: (i) => i.data.bundle === undefined && i.nonce < count,
+      pairable: async (target) =>
+        (await ChainStore.message(this.ctx.redis, this.ctx.cfg.redis.prefix, target))
+          ?.destination === this.destination.code,
+    });
     if (!paying.length) return;
     // Planned by the recipients' policies (plan.ts): a message no signer set can carry, or whose
     // policy coverage this window cannot take, waits alone; system messages go apart.
@@ -671,14 +696,14 @@ export class DestinationRelay {
   }
 
   /**
-   * The fee policy (fees.ts) on `items`, all covered by the chosen checkpoint (`count`): returns the items
+   * The fee policy (fees.ts) on `items`, all proven by one checkpoint (`scope`): returns the items
    * that pay, a message with its top-ups next to each other. A message held earlier for its fees
    * and a top-up for it meet here, whichever comes second pulling the other out of its hold; an
    * underpaid group is held again (status `underpaid`), so it is re-judged every poll and goes back
    * to the queue after HOLD_MS, never failed. A top-up whose message is neither here nor held waits
    * for it (the message's delayed job is promoted) unless that message was delivered already.
    */
-  private async applyFeePolicy(origin: Chain, items: Item[], count: number): Promise<Item[]> {
+  private async applyFeePolicy(origin: Chain, items: Item[], scope: FeeScope): Promise<Item[]> {
     const cfg = this.ctx.cfg;
     const fees = cfg.relayer.fees;
     const dest = this.destination;
@@ -696,12 +721,16 @@ export class DestinationRelay {
         if (!this.held.has(held.item)) this.feeHeld.delete(id);
         continue;
       }
-      // Only what the chosen checkpoint covers can join (it covered them before: counts grow).
-      if (ids.has(id) || held.item.nonce >= count) continue;
+      // Only what the chosen checkpoint proves can join.
+      if (ids.has(id) || !scope.covers(held.item)) continue;
       if (targets.has(id) || (held.target !== undefined && ids.has(held.target))) {
         clearTimeout(this.held.get(held.item));
         this.held.delete(held.item);
         this.feeHeld.delete(id);
+        if (scope.bundle !== undefined) {
+          held.item.data.bundle = scope.bundle;
+          this.rebundled.set(id, scope.bundle);
+        }
         items.push(held.item);
         ids.add(id);
       }
@@ -731,14 +760,10 @@ export class DestinationRelay {
     );
     const paying: Item[] = judged.pay.flatMap((g) => g.items);
     for (const { item, target } of judged.orphans) {
-      const [delivered, known] = await Promise.all([
+      const [delivered, pairable] = await Promise.all([
         ChainStore.delivery(this.ctx.redis, cfg.redis.prefix, target as Hex),
-        ChainStore.message(this.ctx.redis, cfg.redis.prefix, target as Hex),
+        scope.pairable(target as Hex),
       ]);
-      // The origin's index holds every message before the top-up (its nonce is higher): a target it
-      // lacks was made up (Outbox.topUp cannot prove the leaf), and one for another destination is
-      // not ours to pair.
-      const pairable = known !== undefined && known.destination === dest.code;
       if (delivered || !pairable) {
         // Nothing to deliver it with: the top-up is a message like any other.
         const fee = decodeMessage(item.data.message).fee;
@@ -748,6 +773,10 @@ export class DestinationRelay {
       }
       this.holdForFees(origin, item, target, "top-up waits for its message to be delivered with");
       const job = await this.ctx.queues.queue(dest.codeHex).getJob(target);
+      // Bundle flow: the message comes back to be delivered from the top-up's bundle.
+      if (scope.bundle !== undefined) this.rebundled.set(target, scope.bundle);
+      if (job && scope.bundle !== undefined)
+        await job.updateData({ ...job.data, bundle: scope.bundle }).catch(() => undefined);
       if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
     }
     for (const g of judged.underpaid) await this.underpaid(origin, g);
@@ -792,6 +821,13 @@ export class DestinationRelay {
    */
   private async deliverFromBundles(originCode: bigint, items: Item[]): Promise<void> {
     const origin = await peerChain(this.ctx, originCode);
+    const bundles = new Map<string, Bundle | undefined>();
+    for (const item of items) {
+      const key = this.rebundled.get(item.data.id.toLowerCase()) ?? item.data.bundle!;
+      item.data.bundle = key;
+      if (!bundles.has(key)) bundles.set(key, await loadBundle(this.ctx, key));
+    }
+    this.pairAcrossBundles(items, bundles);
     const byBundle = new Map<string, Item[]>();
     for (const item of items) {
       const list = byBundle.get(item.data.bundle!) ?? [];
@@ -800,7 +836,7 @@ export class DestinationRelay {
     }
     await Promise.all(
       [...byBundle].map(async ([key, list]) => {
-        const bundle = await loadBundle(this.ctx, key);
+        const bundle = bundles.get(key) ?? (await loadBundle(this.ctx, key));
         if (!bundle) {
           for (const item of list)
             item.settle({
@@ -835,7 +871,18 @@ export class DestinationRelay {
         }
         if (!ready.length) return;
         const snap: StoredSnapshot = { count: cp.count, root: cp.root, block: 0 };
-        const plan = await this.plan(origin, ready, bundle.signatures.length);
+        const dest = this.destination.code;
+        const paying = await this.applyFeePolicy(origin, ready, {
+          covers: (i) => tree.leaf(i.nonce).toLowerCase() === i.data.id.toLowerCase(),
+          // The bundle proves the topped-up message of the origin's tree (the origin adds it).
+          pairable: async (target) =>
+            bundle.messages.some(
+              (m) => messageId(m).toLowerCase() === target && decodeMessage(m).destination === dest,
+            ),
+          bundle: key,
+        });
+        if (!paying.length) return;
+        const plan = await this.plan(origin, paying, bundle.signatures.length);
         for (const w of plan.waiting) w.item.settle({ kind: "wait", reason: w.reason });
         await Promise.all(
           plan.batches.map((b) =>
@@ -844,6 +891,24 @@ export class DestinationRelay {
         );
       }),
     );
+  }
+
+  /**
+   * A top-up and its message taken in one round from different bundles: the message is delivered
+   * from the top-up's (later) bundle when that bundle proves it too, so both go in one batch.
+   */
+  private pairAcrossBundles(items: Item[], bundles: Map<string, Bundle | undefined>): void {
+    const outbox = addressToBytes32(this.destination.contracts.outbox).toLowerCase() as Hex;
+    const byId = new Map(items.map((i) => [i.data.id.toLowerCase(), i]));
+    for (const item of items) {
+      const target = topUpTarget(item.data.message, outbox);
+      const partner = target === undefined ? undefined : byId.get(target);
+      if (!partner || partner.data.bundle === item.data.bundle) continue;
+      const bundle = bundles.get(item.data.bundle!);
+      if (!bundle?.messages.some((m) => messageId(m).toLowerCase() === target)) continue;
+      partner.data.bundle = item.data.bundle;
+      this.rebundled.set(target!, item.data.bundle!);
+    }
   }
 
   /** Plans `items` (covered by one checkpoint, nonce order) into batches; see plan.ts. */
@@ -1313,7 +1378,8 @@ export class DestinationRelay {
       ? publicClientFor({ ...dest, rpc: dest.witnessRpc })
       : null;
     const readers = [{ url: dest.rpc.join(","), client: this.ctx.client(dest.code) }];
-    if (this.witnessClient) readers.push({ url: dest.witnessRpc.join(","), client: this.witnessClient });
+    if (this.witnessClient)
+      readers.push({ url: dest.witnessRpc.join(","), client: this.witnessClient });
     return readers;
   }
 

@@ -212,6 +212,8 @@ export async function publishDeliveryPrice(
   destination: TestChain,
   origin: TestChain,
   price: DeliveryPrice,
+  /** false: leave the raise pending once its window passed (a node's attester applies it). */
+  options: { apply?: boolean } = {},
 ): Promise<void> {
   const timelock = destination.suite.addresses.timelock;
   await destination.connection.networkHelpers.impersonateAccount(timelock);
@@ -230,6 +232,6 @@ export async function publishDeliveryPrice(
   await relay(destination, origin, { signers: destination.attesters });
   await origin.connection.networkHelpers.time.increase(await origin.suite.inbox.exposureWindow());
   const pending = await origin.suite.bank.pendingPrice(destination.suite.code);
-  if (pending.readyAt !== 0n)
+  if (pending.readyAt !== 0n && options.apply !== false)
     await (await origin.suite.bank.applyPendingPrice(destination.suite.code)).wait();
 }

@@ -4,6 +4,8 @@
  * relayer's cost waits with status `underpaid` (not failed, not lost); a top-up on the origin
  * (`Outbox.topUp`) too small to cover both leaves them waiting; a sufficient one gets the message and
  * its top-ups delivered together, once, and the deliverer is paid their fees on the destination.
+ * The same on the default bundle hand-over with home-only nodes: the top-up comes in a later bundle
+ * that carries its message again, and both nodes show the message underpaid while it waits.
  */
 import { expect } from "chai";
 import { ethers } from "ethers";
@@ -29,6 +31,7 @@ import {
 } from "./helpers/net.js";
 import { killAll, runCli } from "./helpers/proc.js";
 import {
+  bundlePair,
   deliveries,
   deploySink,
   dispatchMany,
@@ -70,6 +73,21 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     };
   }
 
+  /** The strict fee policy into B: fee-less messages wait, fees must reach the cost + 10 %. */
+  const strictFees = () => ({
+    deliverUnpaid: false,
+    minMarginPct: 10,
+    nativePrice: { [b.suite.addresses.chainCode]: "1" },
+  });
+
+  /** A user with prepaid fees on A (the tokens sit in A's bank, the balance in A's Outbox). */
+  async function prepaidUser() {
+    const [user] = await fundedWallets(a.connection, a.suite, 1, 10n * ONE);
+    await (await a.suite.token.connect(user!).approve(a.suite.addresses.bank, 2n * ONE)).wait();
+    await (await a.suite.bank.connect(user!).prepayFees(2n * ONE)).wait();
+    return user!;
+  }
+
   /** A node of A's community relaying to B with the strict fee policy, and a user with prepaid fees. */
   async function strictNode(name: string) {
     const relayerKey = await fundedKey(net);
@@ -83,19 +101,14 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
       {
         roles: ["indexer", "api", "attester", "relayer"],
         relayer: {
-          // The fee policy runs in the messages hand-over only (protocol.md 3.9, "Not built yet").
           handover: "messages",
           destinations: [codeB],
-          fees: { deliverUnpaid: false, minMarginPct: 10, nativePrice: { [codeB]: "1" } },
+          fees: strictFees(),
         },
       },
     );
     const node = await runNode(name, file, env);
-    // A user with prepaid fees on A (the tokens sit in A's bank, the balance in A's Outbox).
-    const [user] = await fundedWallets(a.connection, a.suite, 1, 10n * ONE);
-    await (await a.suite.token.connect(user!).approve(a.suite.addresses.bank, 2n * ONE)).wait();
-    await (await a.suite.bank.connect(user!).prepayFees(2n * ONE)).wait();
-    return { apiUrl: node.apiUrl!, file, env, relayer, codeB, user: user! };
+    return { apiUrl: node.apiUrl!, file, env, relayer, codeB, user: await prepaidUser() };
   }
 
   /** What B's bank holds for `relayer` out of A's reserve: earned, or owed until the reserve covers it. */
@@ -176,9 +189,71 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
     expect(route.gasSpentTokens).to.be.greaterThan(0);
   });
 
-  it("delivers a message that pays its quote, and the deliverer is paid the quoted fee", async function () {
-    await publishDeliveryPrice(b, a, { perGas: 10n ** 12n, base: 10n ** 16n });
+  it("on the bundle hand-over: underpaid on both nodes, topped up with distpos topup, delivered once", async function () {
+    const relayerKey = await fundedKey(net);
+    const relayer = privateKeyToAccount(relayerKey).address;
+    // Home RPC only: A's node hands bundles to B's node, whose relayer judges their fees.
+    const pair = await bundlePair(net, a, b, prefix, relayerKey, {
+      destination: { relayer: { fees: strictFees() } },
+    });
+    await Promise.all([
+      runNode("fees-bundle-origin", pair.origin.file, pair.origin.env),
+      runNode("fees-bundle-destination", pair.destination.file, pair.destination.env),
+    ]);
+    const user = await prepaidUser();
+
+    const [id] = await dispatchMany(a, b, sink, 1);
+    // Held by B's relayer (its node's answer), and seen so by A's node following the hand-over.
+    await waitFor("underpaid on the destination's node", async () => {
+      const j = await journey(pair.urls.destination, id!);
+      return j.status === "underpaid" && BigInt(j.destination.fees!.needed) > 1n;
+    });
+    await waitFor(
+      "underpaid on the origin's node",
+      async () => (await journey(pair.urls.origin, id!)).status === "underpaid",
+      60_000,
+    );
+    const shown = await runCli(
+      ["-c", pair.origin.file, "status", id!, "--node", pair.urls.origin],
+      pair.origin.env,
+    );
+    expect(shown.code).to.equal(6);
+    expect(shown.stdout).to.contain("status underpaid");
+    expect((await deliveries(b)).has(id!)).to.equal(false);
+
+    // The top-up is a later message of A's, handed over in a later bundle.
+    const before = await paidTo(relayer);
+    const topped = await runCli(
+      ["-c", pair.origin.file, "--json", "topup", id!, "--amount", "1", "--key-env", "PAYER_KEY"],
+      { ...pair.origin.env, PAYER_KEY: user.privateKey },
+    );
+    expect(topped.code, topped.stderr).to.equal(0);
+    const topUpId = (JSON.parse(topped.stdout) as { topUpId: string }).topUpId.toLowerCase();
+    const delivered = await waitFor("the message and its top-up delivered", async () => {
+      const d = await deliveries(b);
+      return d.has(id!) && d.has(topUpId) && d;
+    });
+    // Together, in one transaction, each once; the deliverer is paid the top-up's fee.
+    expect(delivered.get(id!)).to.have.length(1);
+    expect(delivered.get(topUpId)).to.deep.equal(delivered.get(id!));
+    expect((await paidTo(relayer)) - before).to.equal(ONE);
+    await waitFor(
+      "delivered on the origin's node",
+      async () => (await journey(pair.urls.origin, id!)).status === "delivered",
+      60_000,
+    );
+  });
+
+  it("applies a raised price once its window passed (no manual call); a message paying its quote is delivered and its fee paid", async function () {
     const { relayer, user } = await strictNode("fees-paid");
+    // B raises its price: A's bank keeps it pending for the exposure window, then A's node's
+    // attester applies it (relayer/attester/prices.ts).
+    await publishDeliveryPrice(b, a, { perGas: 10n ** 12n, base: 10n ** 16n }, { apply: false });
+    expect((await a.suite.bank.pendingPrice(b.suite.code)).readyAt).to.not.equal(0n);
+    await waitFor(
+      "the pending price applied by the node",
+      async () => (await a.suite.bank.pendingPrice(b.suite.code)).readyAt === 0n,
+    );
     const before = await paidTo(relayer);
     const handlerGas = 100_000n;
     const quoted = await a.suite.outbox.quote(b.suite.code, 4, handlerGas, 0);
