@@ -254,6 +254,33 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         async () =>
           node.lines.filter((l) => l.msg === "fraud proven: attester slashed").length === 2,
       );
+
+      // B's node serves the checkpoints its Inbox accepted from A (GET /v1/checkpoints/accepted),
+      // read from B's own logs: the forged one with the liar's signature, for A's watchers that
+      // have no RPC of B.
+      const apiB = nodeConfigFile(
+        net,
+        codeB,
+        `${prefix}-b-api`,
+        {},
+        {
+          roles: ["api"],
+          relayer: { handover: "bundles" },
+        },
+      );
+      const nodeB = await runNode("b-api", apiB.file, apiB.env);
+      const res = await fetch(
+        `${nodeB.apiUrl}/v1/checkpoints/accepted?origin=${a.suite.addresses.chainCode}&from=0`,
+      );
+      expect(res.status).to.equal(200);
+      const answer = (await res.json()) as {
+        checkpoints: { root: string; count: number; signatures: string[] }[];
+      };
+      const accepted = answer.checkpoints.find((c) => c.root === forgedCheckpoint.root);
+      expect(accepted?.count).to.equal(501);
+      expect(accepted?.signatures).to.deep.equal([forgedSignature]);
+      const refused = await fetch(`${nodeB.apiUrl}/v1/checkpoints/accepted?origin=${codeB}`);
+      expect(refused.status, "its own chain is no origin").to.equal(400);
     });
   });
 });
