@@ -167,17 +167,15 @@ export class BundleInbox {
     verified.fresh.forEach((f, i) => (marks[i] === "OK" ? fresh.push(f) : known.push(f.id)));
     // Every fresh message is queued (a job id is its message id, so a queued one stays as it is):
     // a crash between the marks and the queue loses nothing. The marks only tell new from known.
-    await ctx.queues.enqueue(
-      verified.fresh.map((f) => ({
-        id: f.id,
-        origin: formatChainCode(f.decoded.origin),
-        destination: formatChainCode(f.decoded.destination),
-        nonce: f.decoded.nonce,
-        message: f.message,
-        bundle: key,
-      })),
-      "bundle",
-    );
+    const jobOf = (f: (typeof verified.fresh)[number]) => ({
+      id: f.id,
+      origin: formatChainCode(f.decoded.origin),
+      destination: formatChainCode(f.decoded.destination),
+      nonce: f.decoded.nonce,
+      message: f.message,
+      bundle: key,
+    });
+    await ctx.queues.enqueue(verified.fresh.map(jobOf), "bundle");
     // A queued message handed again with more signatures (its relayer reported it could not
     // deliver it from its bundle) delivers from this bundle instead: its job is replaced, unless a
     // worker holds it right now (the origin hands it again after the next report). The Inbox
@@ -190,17 +188,7 @@ export class BundleInbox {
       if (!was || was === key) continue;
       const old = await loadBundle(ctx, was);
       if (old && old.signatures.length >= verified.signatures.length) continue;
-      const done = await ctx.queues.requeue(
-        {
-          id: f.id,
-          origin: formatChainCode(f.decoded.origin),
-          destination: formatChainCode(f.decoded.destination),
-          nonce: f.decoded.nonce,
-          message: f.message,
-          bundle: key,
-        },
-        "bundle",
-      );
+      const done = await ctx.queues.requeue(jobOf(f), "bundle");
       if (done !== "queued") continue;
       await ctx.redis.set(markKey, key, "EX", BUNDLE_TTL_S);
       await ctx.redis.del(shortKey(prefix, f.id));
