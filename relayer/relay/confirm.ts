@@ -12,6 +12,9 @@ import { IInboxAbi } from "../chain/abis.js";
 
 export type DeliveryDisagreement = { url: string; message: Hex };
 
+/** Reads in flight at once per batch. */
+const CONCURRENT = 64;
+
 /**
  * The messages that some reader does not hold delivered at `blockNumber`, each with the URL of the
  * reader that disagreed. A reader that errors counts as disagreeing (nothing is settled unconfirmed).
@@ -22,8 +25,7 @@ export async function unconfirmedDeliveries(
   messages: Hex[],
   blockNumber: bigint,
 ): Promise<DeliveryDisagreement[]> {
-  const out: DeliveryDisagreement[] = [];
-  for (const message of messages) {
+  const disagreement = async (message: Hex): Promise<DeliveryDisagreement | undefined> => {
     for (const { url, client } of readers) {
       const held = await client
         .readContract({
@@ -34,11 +36,15 @@ export async function unconfirmedDeliveries(
           blockNumber,
         })
         .catch(() => false);
-      if (!held) {
-        out.push({ url, message });
-        break;
-      }
+      if (!held) return { url, message };
     }
+    return undefined;
+  };
+  // A batch holds up to thousands of messages: read CONCURRENT at a time, not one after another.
+  const out: DeliveryDisagreement[] = [];
+  for (let i = 0; i < messages.length; i += CONCURRENT) {
+    const found = await Promise.all(messages.slice(i, i + CONCURRENT).map(disagreement));
+    for (const d of found) if (d) out.push(d);
   }
   return out;
 }
