@@ -18,7 +18,7 @@ import {
   nodeConfigFile,
   runNode,
 } from "../relayer/helpers/scenario.js";
-import { anvilNetwork, runCommunities, type AnvilNetwork } from "./anvil.js";
+import { anvilNetwork, runCommunities, type AnvilNetwork, type Community } from "./anvil.js";
 
 describe("anvil faults: the node survives what a real client does to it", function () {
   this.timeout(180_000);
@@ -127,6 +127,21 @@ describe("anvil faults: the node survives what a real client does to it", functi
   });
 });
 
+/** Waits until B's node logged every message of `ids` delivered; the first block holding one. */
+async function deliveredBlock(nodeB: Community, ids: string[]): Promise<number> {
+  const lines = await waitFor(
+    "the messages delivered and confirmed",
+    async () => {
+      const found = nodeB.node.lines.filter(
+        (l) => l.msg === "message delivered" && ids.includes(String(l.msgId)),
+      );
+      return found.length === ids.length && found;
+    },
+    45_000,
+  );
+  return Math.min(...lines.map((l) => Number(l.block)));
+}
+
 describe("anvil faults: a destination reorg deeper than the confirmations", function () {
   this.timeout(180_000);
   let net: AnvilNetwork;
@@ -163,17 +178,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     const [, nodeB] = await runCommunities(net, prefix);
     const anvilB = net.anvils[1]!;
     const ids = await dispatchMany(a, b, sinkB, 2, 12);
-    const first = await waitFor(
-      "the messages delivered and confirmed",
-      async () => {
-        const lines = nodeB!.node.lines.filter(
-          (l) => l.msg === "message delivered" && ids.includes(String(l.msgId)),
-        );
-        return lines.length === ids.length && lines;
-      },
-      45_000,
-    );
-    const deliverBlock = Math.min(...first.map((l) => Number(l.block)));
+    const deliverBlock = await deliveredBlock(nodeB!, ids);
     const tip = await anvilB.blockNumber();
     expect(tip - deliverBlock, "the delivery is confirmed (2 blocks deep)").to.be.at.least(2);
     // A reorg deeper than `confirmations`: the deliver transaction is gone from B for good.
@@ -214,17 +219,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     try {
       const anvilB = net.anvils[1]!;
       ids = await dispatchMany(a, b, sinkB, 2, 12);
-      const first = await waitFor(
-        "the messages delivered and confirmed",
-        async () => {
-          const lines = nodeB!.node.lines.filter(
-            (l) => l.msg === "message delivered" && ids.includes(String(l.msgId)),
-          );
-          return lines.length === ids.length && lines;
-        },
-        45_000,
-      );
-      const deliverBlock = Math.min(...first.map((l) => Number(l.block)));
+      const deliverBlock = await deliveredBlock(nodeB!, ids);
       await anvilB.reorg((await anvilB.blockNumber()) - deliverBlock + 1);
       expect(missing(ids, await deliveries(b))).to.deep.equal(ids);
     } finally {
