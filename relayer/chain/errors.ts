@@ -3,6 +3,7 @@ import {
   ContractFunctionRevertedError,
   decodeErrorResult,
   HttpRequestError,
+  formatUnits,
   TimeoutError,
   WebSocketRequestError,
   type Hex,
@@ -33,6 +34,36 @@ export function revertOf(e: unknown): { name: string; args: readonly unknown[] }
   }
   if (/revert/i.test(e.message)) return { name: "reverted", args: [] };
   return undefined;
+}
+
+/**
+ * Inputs of suite errors that are amounts of stake, coverage or value: 18-decimal message units
+ * (relayer/sdk/units.ts), written in tokens in logs so an operator reads "150 tokens", not 1.5e20.
+ */
+const AMOUNT_INPUTS: ReadonlySet<string> = new Set([
+  "valueAtRisk",
+  "capacity",
+  "signerStake",
+  "totalStake",
+  "requested",
+  "available",
+  "amount",
+]);
+
+/**
+ * A revert as an operator reads it: `InsufficientCoverage(valueAtRisk 150 tokens, capacity 90
+ * tokens)`, each argument named by the suite's ABI, amounts in tokens.
+ */
+export function describeRevert(revert: { name: string; args: readonly unknown[] }): string {
+  const item = suiteErrorsAbi.find((x) => x.type === "error" && x.name === revert.name) as
+    { inputs?: readonly { name?: string }[] } | undefined;
+  const parts = revert.args.map((arg, i) => {
+    const name = item?.inputs?.[i]?.name;
+    if (typeof arg === "bigint" && name && AMOUNT_INPUTS.has(name))
+      return `${name} ${formatUnits(arg, 18)} tokens`;
+    return name ? `${name} ${String(arg)}` : String(arg);
+  });
+  return `${revert.name}(${parts.join(", ")})`;
 }
 
 /**
