@@ -7,7 +7,10 @@ import { ChainStore } from "../indexer/store.js";
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { STATUS_ANSWER_MAX_BYTES, STATUS_BATCH_MAX } from "../api/deliveryStatus.js";
-import { AnswerStatus, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import type { DestinationStatus, HandoverState } from "../nodeApi/types.js";
+import { getDeliveryStatuses, getNodeMessage, postBundle } from "../nodeApi/index.js";
+import { NodeBackoff } from "../peers/entryNodes.js";
+import { NodeHttpError } from "../sdk/errors.js";
 import {
   addressToBytes32,
   decodeMessage,
@@ -23,40 +26,7 @@ import { BUNDLE_LIMITS, buildBundle, bundleToJson, type Bundle } from "./bundle.
 import type { Acceptance } from "./inbound.js";
 import { peerEntryNodes, peerRoute, type PeerRecord } from "./peers.js";
 
-/** What the origin's node knows of one message it hands over (`P:out:msg:<id>`). */
-export interface HandoverState {
-  /**
-   * `refused`: no set of our staked attesters could ever cover it (its value at risk is above
-   * their whole vouching stake for the destination, or it needs more signers than are staked); it
-   * is kept and handed over as soon as that changes (`waitReason` says what it needs).
-   */
-  state: "waiting" | "accepted" | "delivered" | "failed" | "refused";
-  destination: string;
-  /** The checkpoint count its bundle was proven at. */
-  count?: number;
-  /** The entry node that accepted it. */
-  node?: string;
-  acceptedAt?: number;
-  tx?: Hex;
-  block?: number;
-  failureKind?: string;
-  /** A failed handler's revert data and its decoding, as the destination's node reported them. */
-  reason?: Hex;
-  reasonText?: string;
-  /** The last refusal by the destination's nodes (reason code), while it waits. */
-  refused?: string;
-  /** Why it is not handed over yet: the signatures it needs that no signed checkpoint has yet. */
-  waitReason?: string;
-  /** Signatures the bundle it was last handed in carried. */
-  signers?: number;
-  /**
-   * The destination's relayer reported it cannot deliver it with this many signatures: it is
-   * handed again only under a checkpoint with more.
-   */
-  rehandAbove?: number;
-  /** The destination's relayer holds it for its fees, as its node last reported (relay/underpaid.ts). */
-  underpaid?: UnderpaidRecord;
-}
+export type { HandoverState };
 
 /** Reads the hand-over state of message `id` (undefined when this node did not hand it over). */
 export async function handoverState(ctx: NodeContext, id: Hex): Promise<HandoverState | undefined> {
@@ -89,6 +59,8 @@ const TRACK_ONE_BY_ONE = 50;
 const BUNDLES_PER_ROUND = 10;
 /** How long our attesters' vouching stakes for a destination are believed before reread (ms). */
 const STAKES_TTL_MS = 2_000;
+/** Largest acceptance answer: four lists of message ids, a bundle's messages at most. */
+const ACCEPTANCE_MAX_BYTES = 4 * BUNDLE_LIMITS.messages * 70 + 1_000;
 
 /** What the destination's Inbox will demand for one of our messages, as our own chain shows it. */
 interface OriginNeeds {
@@ -495,58 +467,52 @@ export class BundleHandover {
     if (!built) return false;
     const { bundle, covered } = built;
     const chosen = { count: built.count };
-    const body = JSON.stringify(bundleToJson(bundle));
+    const json = bundleToJson(bundle);
     let refused: string | undefined;
     for (const node of peerEntryNodes(this.ctx, dest.code)) {
       if (!this.backoff.ready(node)) continue;
       try {
-        const res = await fetch(`${node}/v1/bundles`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body,
-          signal: AbortSignal.any([AbortSignal.timeout(10_000), this.ctx.shutdown.signal]),
+        await postBundle(node, json, {
+          timeoutMs: 10_000,
+          maxBytes: ACCEPTANCE_MAX_BYTES,
+          signal: this.ctx.shutdown.signal,
+        }).catch((e: unknown) => {
+          // Every message of it delivered already: as good as accepted, followed to its delivery.
+          if (e instanceof NodeHttpError && e.refusal === "already-delivered") return;
+          throw e;
         });
-        const answer = (await res.json().catch(() => ({}))) as Partial<Acceptance> & {
-          reason?: string;
-        };
-        if (res.ok || answer.reason === "already-delivered") {
-          this.backoff.succeeded(node);
-          const multi = this.ctx.redis.multi();
-          for (const m of covered) {
-            multi.zrem(this.key(`pending:${dest.codeHex}`), m.id.toLowerCase());
-            multi.hset(this.key(`msg:${m.id.toLowerCase()}`), {
-              state: "accepted",
-              count: chosen.count,
-              node,
-              acceptedAt: Date.now(),
-              signers: bundle.signatures.length,
-            });
-            multi.hdel(
-              this.key(`msg:${m.id.toLowerCase()}`),
-              "refused",
-              "waitReason",
-              "rehandAbove",
-            );
-            multi.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), m.id.toLowerCase());
-          }
-          await multi.exec();
-          this.log.info(
-            { destination: dest.codeHex, node, messages: covered.length, count: chosen.count },
-            "bundle handed over",
-          );
-          return true;
+        this.backoff.succeeded(node);
+        const multi = this.ctx.redis.multi();
+        for (const m of covered) {
+          multi.zrem(this.key(`pending:${dest.codeHex}`), m.id.toLowerCase());
+          multi.hset(this.key(`msg:${m.id.toLowerCase()}`), {
+            state: "accepted",
+            count: chosen.count,
+            node,
+            acceptedAt: Date.now(),
+            signers: bundle.signatures.length,
+          });
+          multi.hdel(this.key(`msg:${m.id.toLowerCase()}`), "refused", "waitReason", "rehandAbove");
+          multi.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), m.id.toLowerCase());
         }
-        // Refused: the reason is the chain's state (not yet mirrored, capacity) or our fault; it
-        // is kept for status and retried after this node's backoff.
-        refused = answer.reason ?? `http ${res.status}`;
-        this.backoff.failed(node);
-        this.log.warn(
-          { destination: dest.codeHex, node, status: res.status, reason: answer.reason },
-          "bundle refused",
+        await multi.exec();
+        this.log.info(
+          { destination: dest.codeHex, node, messages: covered.length, count: chosen.count },
+          "bundle handed over",
         );
+        return true;
       } catch (e) {
         this.backoff.failed(node);
-        this.log.debug({ destination: dest.codeHex, node, err: errorText(e) }, "entry node down");
+        if (e instanceof NodeHttpError) {
+          // Refused: the reason is the chain's state (not yet mirrored, capacity) or our fault;
+          // it is kept for status and retried after this node's backoff.
+          refused = e.refusal ?? `http ${e.status}`;
+          this.log.warn(
+            { destination: dest.codeHex, node, status: e.status, reason: e.refusal },
+            "bundle refused",
+          );
+        } else
+          this.log.debug({ destination: dest.codeHex, node, err: errorText(e) }, "entry node down");
       }
     }
     if (refused) {
@@ -582,17 +548,13 @@ export class BundleHandover {
         const chunk = list.slice(from, from + STATUS_BATCH_MAX);
         let answers: Record<string, DestinationAnswer | undefined>;
         try {
-          answers =
-            (
-              (await fetchJsonLimited(`${node}/v1/messages/status`, {
-                body: { ids: chunk },
-                timeoutMs: 10_000,
-                maxBytes: STATUS_ANSWER_MAX_BYTES,
-                signal: this.ctx.shutdown.signal,
-              })) as { messages?: Record<string, DestinationAnswer> }
-            ).messages ?? {};
+          answers = await getDeliveryStatuses(node, chunk, {
+            timeoutMs: 10_000,
+            maxBytes: STATUS_ANSWER_MAX_BYTES,
+            signal: this.ctx.shutdown.signal,
+          });
         } catch (e) {
-          if (e instanceof AnswerStatus && e.status === 404) {
+          if (e instanceof NodeHttpError && e.status === 404) {
             // A node of a version without the batched query: one request per message.
             await this.followOneByOne(dest, node, list.slice(from, from + TRACK_ONE_BY_ONE));
             break;
@@ -617,20 +579,20 @@ export class BundleHandover {
   private async followOneByOne(dest: Chain, node: string, ids: readonly string[]): Promise<void> {
     for (const id of ids) {
       if (!this.backoff.ready(node)) return;
-      let journey: { destination?: DestinationAnswer };
-      try {
-        journey = (await fetchJsonLimited(`${node}/v1/messages/${id}`, {
-          timeoutMs: 5_000,
-          maxBytes: 64_000,
-          signal: this.ctx.shutdown.signal,
-        })) as typeof journey;
-      } catch (e) {
-        // A node that answers 404 is up (it never queued this one: delivered before it was handed
-        // over); only a node that fails is backed off. Either way the message goes behind the
-        // others, or one unanswerable message at the head stops every other from being followed.
-        if (!(e instanceof AnswerStatus && e.status === 404)) this.backoff.failed(node);
-        await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
+      // A node that answers 404 is up (it never queued this one: delivered before it was handed
+      // over); only a node that fails is backed off. Either way the message goes behind the
+      // others, or one unanswerable message at the head stops every other from being followed.
+      const journey = await getNodeMessage(node, id, {
+        timeoutMs: 5_000,
+        maxBytes: 64_000,
+        signal: this.ctx.shutdown.signal,
+      }).catch((e: unknown) => {
+        this.backoff.failed(node);
         this.log.debug({ msgId: id, node, err: errorText(e) }, "could not follow message");
+        return undefined;
+      });
+      if (!journey) {
+        await this.ctx.redis.zadd(this.key(`tracking:${dest.codeHex}`), Date.now(), id);
         continue;
       }
       await this.record(dest, node, [[id, journey.destination]]);
@@ -716,20 +678,8 @@ export class BundleHandover {
   }
 }
 
-/** What a destination's node reports of one message (its `destination` part of a journey). */
-interface DestinationAnswer {
-  status?: string;
-  tx?: Hex;
-  block?: number;
-  failureKind?: string;
-  reason?: Hex;
-  reasonText?: string;
-  confirmed?: boolean;
-  /** wait-signers: the signatures the destination's relayer holds for it. */
-  signers?: number;
-  /** underpaid: the destination's relayer holds it for its fees. */
-  fees?: UnderpaidRecord;
-}
+/** What a destination's node reports of one message: a status answer or a journey's part. */
+type DestinationAnswer = Omit<Partial<DestinationStatus>, "status"> & { status?: string };
 
 /** A peer's underpaid record, kept only when it has the expected shape (amounts as integers). */
 function underpaidRecord(v: unknown): UnderpaidRecord | undefined {
