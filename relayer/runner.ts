@@ -14,6 +14,7 @@ import type { StoredMessage } from "./indexer/store.js";
 import { errorText, type Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { NodeContext } from "./node.js";
+import { postMessage } from "./nodeApi/index.js";
 import { DestinationRelay } from "./relay/relay.js";
 import { relays } from "./relay/queue.js";
 import { settleRelayed } from "./relay/relayed.js";
@@ -48,14 +49,12 @@ export interface StartOptions {
 function pushToPeers(ctx: NodeContext, messages: StoredMessage[]): void {
   for (const m of messages) {
     for (const node of ctx.routes.peerEntryNodes(m.destination)) {
-      void fetch(`${node}/v1/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ message: m.message }),
-        signal: AbortSignal.timeout(5_000),
-      })
-        .then((res) =>
-          ctx.log.debug({ msgId: m.id, node, status: res.status }, "message handed to peer node"),
+      void postMessage(node, m.message, { timeoutMs: 5_000, maxBytes: 64_000 })
+        .then((answer) =>
+          ctx.log.debug(
+            { msgId: m.id, node, status: answer?.status },
+            "message handed to peer node",
+          ),
         )
         .catch((e: unknown) =>
           ctx.log.debug(

@@ -9,8 +9,9 @@ import type { Hex } from "viem";
 
 import { failureKindName } from "../chain/inboxStatus.js";
 import { signerShortfall } from "../handover/inbound.js";
-import { ChainStore, type StoredDelivery } from "../indexer/store.js";
-import { underpaid, type UnderpaidRecord } from "../relay/underpaid.js";
+import { ChainStore } from "../indexer/store.js";
+import type { DestinationStatus } from "../nodeApi/types.js";
+import { underpaid } from "../relay/underpaid.js";
 import type { NodeContext } from "../node.js";
 import { decodeReason } from "./journey.js";
 
@@ -24,27 +25,8 @@ export const STATUS_ANSWER_MAX_BYTES = STATUS_BATCH_MAX * 24_000;
 
 const ID = /^0x[0-9a-fA-F]{64}$/;
 
-/** One message's state as the destination's node knows it. */
-export interface DestinationStatus {
-  /**
-   * `delivered`, `failed` or `retried` (a confirmed Inbox event, with its transaction and block);
-   * `queued` (taken from a bundle here, not delivered yet); `wait-signers` (queued, but the
-   * bundle's signatures cannot carry it: `signers` held); `underpaid` (queued, held for its fees:
-   * `fees`); `unknown` (never seen here).
-   */
-  status: StoredDelivery["status"] | "queued" | "wait-signers" | "underpaid" | "unknown";
-  /** wait-signers: the signatures the relayer holds for it. */
-  signers?: number;
-  /** underpaid: what its fees and top-ups carry against what our relayer asks. */
-  fees?: UnderpaidRecord;
-  tx?: Hex;
-  block?: number;
-  /** Always true for delivered and failed: the delivery index holds confirmed events only. */
-  confirmed?: boolean;
-  failureKind?: string;
-  reason?: Hex;
-  reasonText?: string;
-}
+/** One message's state as the destination's node knows it (declared with the client). */
+export type { DestinationStatus };
 
 /** Thrown for a malformed request: the message says what is wrong with it. */
 export class StatusRequestError extends Error {

@@ -6,6 +6,7 @@
  * named (a stuck key by chain and address); a peer chain's RPC failing is a
  * warning (the node still serves its home chain).
  */
+import type { ChainHealth, Health } from "../nodeApi/types.js";
 import type { NodeContext } from "../node.js";
 import { TtlCache } from "./cache.js";
 import { attempt, withTimeout } from "./util.js";
@@ -13,34 +14,8 @@ import { attempt, withTimeout } from "./util.js";
 /** How long one check may take. */
 export const CHECK_TIMEOUT_MS = 2_500;
 
-export interface ChainHealth {
-  name: string;
-  indexedBlock: number | null;
-  leaves: number;
-  /** The chain's latest block, when its RPC answered. */
-  tip: number | null;
-  /** Blocks the index is behind `tip - confirmations` (null when the tip is unknown). */
-  lag: number | null;
-  rpc: "ok" | string;
-}
-
-export interface Health {
-  status: "ok" | "unhealthy";
-  home: string;
-  roles: string[];
-  checks: {
-    redis: { ok: boolean; error?: string };
-    homeRpc: { ok: boolean; chain: string; block?: number; error?: string };
-    indexer: { ok: boolean; maxLag: number; error?: string };
-    /** Keys of this process with a transaction stuck, by chain code and address. */
-    senders: { ok: boolean; stuck: { chain: string; sender: string }[] };
-  };
-  /** One line per failed check (what makes the answer 503). */
-  problems: string[];
-  /** Things that do not make the node unhealthy but an operator should see (a peer RPC down). */
-  warnings: string[];
-  chains: Record<string, ChainHealth>;
-}
+/** The answer's shape, declared once with the client that reads it. */
+export type { ChainHealth, Health };
 
 /**
  * Whether the node's main Redis connection is up, waiting at most `waitMs` for it (a connection

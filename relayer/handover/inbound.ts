@@ -2,6 +2,7 @@ import { keccak256, toHex, type Address, type Hex } from "viem";
 
 import { IInboxAbi } from "../chain/abis.js";
 import type { Chain } from "../config/load.js";
+import type { Acceptance } from "../nodeApi/types.js";
 import type { NodeContext } from "../node.js";
 import { formatChainCode } from "../protocol/index.js";
 import { MirroredSigners } from "../relay/signers.js";
@@ -20,20 +21,7 @@ import { relayerPresent } from "./presence.js";
 /** How long a stored bundle is kept for its jobs (as long as completed jobs are). */
 const BUNDLE_TTL_S = 7 * 24 * 3600;
 
-/** What became of a bundle's messages at the receiver. */
-export interface Acceptance {
-  /** Queued for delivery by this call. */
-  accepted: Hex[];
-  /** Already queued (by an earlier bundle): nothing done. */
-  known: Hex[];
-  /** Already delivered on the home Inbox. */
-  delivered: Hex[];
-  /**
-   * Queued already but not deliverable with the signatures of the bundle it came in: its job now
-   * delivers from this bundle, which carries more (a re-hand, docs/protocol.md 4.2).
-   */
-  replaced: Hex[];
-}
+export type { Acceptance };
 
 /** The Redis key saying the home relayer cannot deliver message `id` with its bundle's signatures. */
 function shortKey(prefix: string, id: Hex | string): string {

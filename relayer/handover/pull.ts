@@ -1,6 +1,7 @@
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
-import { AnswerStatus, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { pullBundle } from "../nodeApi/index.js";
+import { NodeBackoff } from "../peers/entryNodes.js";
 import { decodeMessage, formatChainCode } from "../protocol/index.js";
 import { BundleRefusedError, parseBundle } from "./bundle.js";
 import { BundleInbox } from "./inbound.js";
@@ -56,18 +57,22 @@ export class BundlePuller {
       const after = (await this.ctx.redis.get(cursorKey)) ?? "-1";
       let json: unknown;
       try {
-        json = await fetchJsonLimited(`${node}/v1/bundles?destination=${cfg.home}&after=${after}`, {
-          timeoutMs: 10_000,
-          maxBytes: cfg.api.bundleBodyLimit,
-          signal: this.ctx.shutdown.signal,
-        });
+        json = await pullBundle(
+          node,
+          { destination: cfg.home, after },
+          {
+            timeoutMs: 10_000,
+            maxBytes: cfg.api.bundleBodyLimit,
+            signal: this.ctx.shutdown.signal,
+          },
+        );
         this.backoff.succeeded(node);
       } catch (e) {
-        if (e instanceof AnswerStatus && e.status === 404) continue; // nothing waiting
         this.backoff.failed(node);
         this.log.debug({ origin: peer.codeHex, node, err: errorText(e) }, "pull failed");
         continue;
       }
+      if (json === undefined) continue; // nothing waiting
       let last = -1;
       try {
         const bundle = parseBundle(json);

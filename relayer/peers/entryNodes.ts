@@ -3,78 +3,28 @@
  * time limit and a size limit enforced while it streams in, nodes are asked at once and the asking
  * stops as soon as the caller is covered, and a node that failed is left alone for a while
  * (exponential backoff per node). A tarpit or a node that answers hundreds of megabytes then costs
- * one bounded request now and then, not a stall of every checkpoint.
+ * one bounded request now and then, not a stall of every checkpoint. The requests themselves are
+ * the node API client's (relayer/nodeApi/): each caller's per-node callback calls it.
  */
+import { nodeRequest, type NodeRequestOptions } from "../nodeApi/request.js";
 
-/** An answer larger than the limit: the body was cancelled once the limit was crossed. */
-export class AnswerTooLarge extends Error {
-  constructor(url: string, limit: number) {
-    super(`answer of ${url} exceeds ${limit} bytes`);
-    this.name = "AnswerTooLarge";
-  }
-}
+/** An answer over the size limit, under its older name (test/relayer/hostilePeers.test.ts). */
+export { NodeAnswerTooLargeError as AnswerTooLarge } from "../sdk/errors.js";
 
-export class AnswerStatus extends Error {
-  constructor(
-    url: string,
-    readonly status: number,
-  ) {
-    super(`${url} answered HTTP ${status}`);
-    this.name = "AnswerStatus";
-  }
-}
-
-export interface FetchLimits {
-  /** Whole request, body included (ms). */
+export interface FetchLimits extends NodeRequestOptions {
   timeoutMs: number;
-  /** Bytes of body read at most. */
   maxBytes: number;
-  signal?: AbortSignal;
   /** POSTs this as JSON instead of a GET. */
   body?: unknown;
 }
 
 /**
- * GETs `url` (POSTs `limits.body` to it when given) and parses its JSON body, reading at most `maxBytes` of it (a larger answer is
- * cancelled as soon as it is known to be larger: by its Content-Length, else while streaming).
+ * The node API client's `nodeRequest` for a whole URL, answering the JSON body only. Kept for
+ * relayer/watcher/watcher.ts until it calls the typed client (getCheckpoint); new callers use
+ * relayer/nodeApi/.
  */
 export async function fetchJsonLimited(url: string, limits: FetchLimits): Promise<unknown> {
-  const timeout = AbortSignal.timeout(limits.timeoutMs);
-  const signal = limits.signal ? AbortSignal.any([timeout, limits.signal]) : timeout;
-  const res = await fetch(url, {
-    signal,
-    ...(limits.body === undefined
-      ? { headers: { accept: "application/json" } }
-      : {
-          method: "POST",
-          headers: { accept: "application/json", "content-type": "application/json" },
-          body: JSON.stringify(limits.body),
-        }),
-  });
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new AnswerStatus(url, res.status);
-  }
-  const declared = Number(res.headers.get("content-length") ?? NaN);
-  if (declared > limits.maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new AnswerTooLarge(url, limits.maxBytes);
-  }
-  if (!res.body) return JSON.parse("null");
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limits.maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new AnswerTooLarge(url, limits.maxBytes);
-    }
-    chunks.push(value);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  return (await nodeRequest<unknown>(url, "", limits)).body;
 }
 
 /** Per-node exponential backoff: a node that failed is not asked again until its time is up. */

@@ -5,7 +5,8 @@ import type { Chain } from "../config/load.js";
 import { Lru } from "../lru.js";
 import { errorText, type Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { getCheckpoint } from "../nodeApi/index.js";
+import { askNodes, NodeBackoff } from "../peers/entryNodes.js";
 import type { Checkpoint, SignerSignature } from "../protocol/index.js";
 import type { SignerSource } from "./signers.js";
 
@@ -147,16 +148,13 @@ export class SignatureCollector {
     await askNodes(
       origin.nodes,
       async (node, signal) => {
-        for (const path of [`/v1/checkpoints/${checkpoint.count}`, `/v1/checkpoints/latest`]) {
-          const answer = (await fetchJsonLimited(`${node}${path}?origin=${origin.codeHex}`, {
-            timeoutMs: this.timeoutMs,
-            maxBytes: this.maxAnswerBytes,
-            signal,
-          }).catch((e: unknown) => {
-            // A 404 (not signed there yet) is an answer, not a failure of the node.
-            if ((e as { status?: number }).status === 404) return undefined;
-            throw e;
-          })) as CheckpointAnswer | undefined;
+        // At its count, else the node's newest; a 404 (not signed there yet) is an answer.
+        for (const count of [checkpoint.count, undefined]) {
+          const answer: CheckpointAnswer | undefined = await getCheckpoint(
+            node,
+            { origin: origin.codeHex, count },
+            { timeoutMs: this.timeoutMs, maxBytes: this.maxAnswerBytes, signal },
+          );
           if (answer && answer.count === checkpoint.count) return take(answer);
         }
         return false;

@@ -12,7 +12,8 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
-import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { getNodeRoutes } from "../nodeApi/index.js";
+import { askNodes, NodeBackoff } from "../peers/entryNodes.js";
 import { formatChainCode } from "../protocol/index.js";
 import {
   recordFromJson,
@@ -175,12 +176,13 @@ export class RouteTable {
     await askNodes(
       nodes,
       async (node, signal) => {
-        const body = (await fetchJsonLimited(`${node}/v1/routes`, {
+        const body = await getNodeRoutes(node, {
           timeoutMs: PULL_TIMEOUT_MS,
           maxBytes: MAX_ROUTES_ANSWER_BYTES,
           signal,
-        })) as { records?: unknown };
-        const list = Array.isArray(body?.records) ? body.records : [];
+        });
+        // Typed as an honest node answers; a hostile one may send anything (verified below).
+        const list: unknown[] = Array.isArray(body?.records) ? body.records : [];
         for (const raw of list.slice(0, MAX_RECORDS_PER_ANSWER)) {
           try {
             if ((await this.accept(recordFromJson(raw))) === "accepted") accepted++;

@@ -6,6 +6,10 @@
  *   DistposError
  *   ├── RpcError                  a chain's RPC endpoint did not answer (chain code and URL)
  *   ├── NodeApiError              a node's HTTP API did not answer or refused (URL)
+ *   │   ├── NodeUnreachableError    no answer: refused connection, timeout, cut off
+ *   │   ├── NodeHttpError           an HTTP error status (with the node's `error` text)
+ *   │   ├── NodeAnswerTooLargeError an answer over the size limit (cancelled while streaming)
+ *   │   └── NodeAnswerNotJsonError  an answer that is not JSON
  *   ├── ConfigError               a node config file is invalid (file and fields; relayer/config)
  *   ├── InvalidArgumentError      a parameter is malformed (its name)
  *   ├── UnknownChainError         a chain code is not in the client's routing table
@@ -57,6 +61,49 @@ export class NodeApiError extends DistposError {
     options?: { cause?: unknown },
   ) {
     super(`node ${url}: ${reason}`, options);
+  }
+}
+
+/** The node did not answer: connection refused, DNS, the time limit, the answer cut off. */
+export class NodeUnreachableError extends NodeApiError {
+  override name = "NodeUnreachableError";
+}
+
+/**
+ * The node answered an HTTP error status. `serverError` is the `error` text of its answer (what is
+ * wrong with the request), `refusal` the machine-readable `reason` a bundle refusal carries.
+ */
+export class NodeHttpError extends NodeApiError {
+  override name = "NodeHttpError";
+
+  constructor(
+    url: string,
+    override readonly status: number,
+    readonly serverError?: string,
+    readonly refusal?: string,
+  ) {
+    super(url, `HTTP ${status}${serverError ? `: ${serverError}` : ""}`, status);
+  }
+}
+
+/** The answer was larger than the caller's limit: it was cancelled as soon as that was known. */
+export class NodeAnswerTooLargeError extends NodeApiError {
+  override name = "NodeAnswerTooLargeError";
+
+  constructor(
+    url: string,
+    readonly limit: number,
+  ) {
+    super(url, `answer exceeds ${limit} bytes`);
+  }
+}
+
+/** The answer was not JSON (not a DistPOS node, or a proxy's error page). */
+export class NodeAnswerNotJsonError extends NodeApiError {
+  override name = "NodeAnswerNotJsonError";
+
+  constructor(url: string, status: number, options?: { cause?: unknown }) {
+    super(url, "the answer is not JSON (is this a DistPOS node's URL?)", status, options);
   }
 }
 

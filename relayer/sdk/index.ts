@@ -54,11 +54,31 @@ export {
   type RouteStatus,
 } from "./getRoute.js";
 export {
+  getCheckpoint,
+  getDeliveryStatuses,
+  getFees,
   getNodeHealth,
   getNodeMessage,
   getNodeRoutes,
-  nodeGet,
-  type NodeRoutes,
-} from "./nodeApi.js";
+  getProof,
+  postBundle,
+  postMessage,
+  pullBundle,
+} from "../nodeApi/endpoints.js";
+export { nodeGet, nodeRequest, type NodeRequestOptions } from "../nodeApi/request.js";
+export type {
+  Acceptance,
+  ChainHealth,
+  DestinationStatus,
+  Health,
+  HandoverState,
+  JourneyDestination,
+  MessageJourney,
+  MessageJson,
+  NodeCheckpoint,
+  NodeProof,
+  NodeRoutes,
+  PushAnswer,
+} from "../nodeApi/types.js";
 export { decodeMessage, encodeMessage, messageId, type Message } from "../protocol/message.js";
 export type { Address, Hex } from "viem";

@@ -8,7 +8,7 @@ import { IOutboxAbi } from "./abis.js";
 import { codeOf, onChain, type DistposChain, type DistposClient } from "./client.js";
 import { DeliveryTimeoutError, DistposError, RpcError } from "./errors.js";
 import { getMessage, readDestination, type MessageInfo } from "./getMessage.js";
-import { nodeGet } from "./nodeApi.js";
+import { getNodeMessage } from "../nodeApi/endpoints.js";
 import type { FailureKindName } from "../chain/inboxStatus.js";
 
 export type DeliveryStage = "dispatched" | "snapshotted" | "delivered" | "failed";
@@ -91,10 +91,7 @@ async function destinationFromEntryNodes(origin: DistposChain, id: Hex) {
   let last: unknown;
   for (const node of origin.nodes ?? []) {
     try {
-      const { body } = await nodeGet<{
-        destination?: { status?: string; tx?: Hex; block?: number; failureKind?: string };
-      }>(node, `/v1/messages/${id}`, { allow404: true });
-      const d = body?.destination;
+      const d = (await getNodeMessage(node, id))?.destination;
       if (d?.status !== "delivered" && d?.status !== "failed")
         return { status: "pending" as const };
       return {

@@ -7,6 +7,8 @@ import { expect } from "chai";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
+import { getDeliveryStatuses, getNodeMessage } from "../../relayer/nodeApi/index.js";
+import { NodeHttpError } from "../../relayer/sdk/errors.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -28,13 +30,6 @@ import {
   queueCounts,
   runNode,
 } from "./helpers/scenario.js";
-
-type Journey = {
-  status: string;
-  encoded: Hex;
-  handover: { state: string; node?: string; count?: number; tx?: Hex } | null;
-  destination: { status: string; tx?: Hex };
-};
 
 describe("relayer e2e: bundles handed node to node between three chains, home chains only", function () {
   let net: ServedNetwork;
@@ -100,11 +95,6 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     redis.disconnect();
   });
 
-  const journey = async (node: string, id: string) => {
-    const res = await fetch(`${node}/v1/messages/${id}`);
-    return res.ok ? ((await res.json()) as Journey) : undefined;
-  };
-
   it("delivers both ways between three chains, failing over past a dead entry node and pulling what is not pushed", async function () {
     const toB = await dispatchMany(a, b, sinkB, 6, 1);
     const toA = await dispatchMany(b, a, sinkA, 4, 2);
@@ -137,7 +127,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     const followed = await waitFor(
       "A's node to see its message delivered",
       async () => {
-        const j = await journey(urls[aCode]!, toB[0]!);
+        const j = await getNodeMessage(urls[aCode]!, toB[0]!);
         return j?.handover?.state === "delivered" ? j : undefined;
       },
       60_000,
@@ -148,35 +138,24 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     expect(followed.destination.tx).to.equal((await deliveries(b)).get(toB[0]!)![0]);
     // What A's node follows with: B's node answers many messages' delivery in one request, from
     // its delivery index, and bounds what one request may ask.
-    const status = async (ids: string[]) => {
-      const res = await fetch(`${urls[bCode]!}/v1/messages/status`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ids }),
-      });
-      return {
-        status: res.status,
-        body: (await res.json()) as {
-          messages: Record<string, { status: string; tx?: Hex; confirmed?: boolean }>;
-          error?: string;
-        },
-      };
-    };
-    const asked = await status([...toB, toC[0]!]);
-    expect(asked.status).to.equal(200);
+    const asked = await getDeliveryStatuses(urls[bCode]!, [...toB, toC[0]!]);
     const delivered = await deliveries(b);
     for (const id of toB)
-      expect(asked.body.messages[id.toLowerCase()], id).to.deep.include({
+      expect(asked[id.toLowerCase()], id).to.deep.include({
         status: "delivered",
         tx: delivered.get(id)![0],
         confirmed: true,
       });
-    expect(asked.body.messages[toC[0]!.toLowerCase()]).to.deep.equal({ status: "unknown" });
-    const tooMany = await status(Array.from({ length: 201 }, () => toB[0]!));
-    expect(tooMany.status).to.equal(400);
-    expect(tooMany.body.error).to.match(/1 to 200/);
+    expect(asked[toC[0]!.toLowerCase()]).to.deep.equal({ status: "unknown" });
+    const tooMany = await getDeliveryStatuses(
+      urls[bCode]!,
+      Array.from({ length: 201 }, () => toB[0]!),
+    ).catch((e: unknown) => e);
+    expect(tooMany).to.be.instanceOf(NodeHttpError);
+    expect((tooMany as NodeHttpError).status).to.equal(400);
+    expect((tooMany as NodeHttpError).serverError).to.match(/1 to 200/);
     // The destination's node knows it from the bundle, with no index of chain A.
-    const there = await journey(urls[bCode]!, toB[0]!);
+    const there = await getNodeMessage(urls[bCode]!, toB[0]!);
     expect(there?.status).to.equal("delivered");
     expect(await redis.exists(`${prefixes[1]}:chain:${aCode}:cursor`)).to.equal(0);
     expect(await redis.exists(`${prefixes[1]}:chain:${bCode}:cursor`)).to.equal(1);
@@ -186,7 +165,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     const pulled = await waitFor(
       "C's node to see its pulled message delivered",
       async () => {
-        const j = await journey(urls[cCode]!, fromC[0]!);
+        const j = await getNodeMessage(urls[cCode]!, fromC[0]!);
         return j?.handover?.state === "delivered" ? j : undefined;
       },
       60_000,
@@ -201,7 +180,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     const bCode = b.suite.addresses.chainCode;
     const [id] = await dispatchMany(a, b, sinkB, 1, 3);
     await waitFor("delivery", async () => (await deliveries(b)).has(id!), 120_000, 500);
-    const message = (await journey(urls[aCode]!, id!))!.encoded;
+    const message = (await getNodeMessage(urls[aCode]!, id!))!.encoded;
     const { good, stranger: forged, badSignature, wrongProof } = await handMadeBundles(a, message);
     // Jobs ever queued on B (a job may still move from active to completed meanwhile).
     const jobs = async () =>
@@ -232,13 +211,13 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     // A's node keeps them waiting (B's entry nodes are down), nothing delivered meanwhile.
     await waitFor(
       "A's node to hold them for B",
-      async () => (await journey(urls[aCode]!, ids[4]!))?.handover?.state === "waiting",
+      async () => (await getNodeMessage(urls[aCode]!, ids[4]!))?.handover?.state === "waiting",
       60_000,
       500,
     );
     await new Promise((r) => setTimeout(r, downMs));
     expect(missing(ids, await deliveries(b))).to.have.length(ids.length);
-    expect((await journey(urls[aCode]!, ids[0]!))?.handover?.state).to.equal("waiting");
+    expect((await getNodeMessage(urls[aCode]!, ids[0]!))?.handover?.state).to.equal("waiting");
     const { file, env } = configs[bCode]!;
     nodes[bCode] = await runNode(`bundles-${bCode}-again`, file, env);
     await waitFor(

@@ -18,6 +18,7 @@ import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { DEFAULT_ALLOCATION } from "../../deploy/network.js";
+import { getNodeMessage } from "../../relayer/nodeApi/index.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -29,11 +30,6 @@ import {
 } from "./helpers/net.js";
 import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
 import { deliveries, fundedKey, nodeConfigFile, runNode } from "./helpers/scenario.js";
-
-type Journey = {
-  handover: { state: string; waitReason?: string; signers?: number; count?: number } | null;
-  destination: { status: string };
-};
 
 describe("relayer e2e: a second attester signs late; bundles wait for the signatures they need", function () {
   let net: ServedNetwork;
@@ -92,11 +88,6 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     redis.disconnect();
   });
 
-  const journey = async (node: string, id: string) => {
-    const res = await fetch(`${node}/v1/messages/${id}`);
-    return res.ok ? ((await res.json()) as Journey) : undefined;
-  };
-
   /** Sets `attester`'s allocation to B on A's StakingHub; returns the stake report's id. */
   const allocate = async (attester: number, tokens: bigint): Promise<string> => {
     const hub = a.suite.stakingHub.connect(a.attesters[attester]!);
@@ -125,7 +116,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     const waiting = await waitFor(
       "A's node to hold the stake report for want of signatures",
       async () => {
-        const j = await journey(url.a1, held);
+        const j = await getNodeMessage(url.a1, held);
         return j?.handover?.state === "waiting" && j.handover.waitReason ? j : undefined;
       },
       120_000,
@@ -141,7 +132,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     for (const id of [held, ahead])
       await waitFor(
         `B to report ${id} waiting for signers`,
-        async () => (await journey(url.b, id))?.destination.status === "wait-signers",
+        async () => (await getNodeMessage(url.b, id))?.destination.status === "wait-signers",
         120_000,
         500,
       );
@@ -173,7 +164,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
       "A's node to see both delivered",
       async () => {
         for (const id of [held, ahead])
-          if ((await journey(url.a1, id))?.handover?.state !== "delivered") return undefined;
+          if ((await getNodeMessage(url.a1, id))?.handover?.state !== "delivered") return undefined;
         return true;
       },
       60_000,

@@ -50,7 +50,8 @@ export async function verifiedRoutes(ctx: Context, node: string): Promise<RouteE
   const now = BigInt(Math.floor(Date.now() / 1000));
   const out: RouteEntry[] = [];
   for (const raw of (Array.isArray(body?.records) ? body.records : []).slice(0, 256)) {
-    const shown = raw as Partial<Record<string, unknown>>;
+    // As an honest node sends it; a hostile one may send anything (recordFromJson checks it).
+    const shown: Partial<Record<keyof typeof raw, unknown>> = raw;
     const entry: RouteEntry = {
       code: String(shown.code),
       name: null,

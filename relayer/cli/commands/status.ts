@@ -102,19 +102,7 @@ export async function runStatus(
     );
   if (o.node) {
     if (o.tx) throw new CliError("--tx reads the chains: drop --node", EXIT.usage);
-    const result = (await getNodeMessage(o.node, hex)) as
-      | {
-          message?: { from?: string; to?: string; amount?: string };
-          destination?: { status?: string; fees?: { fee: string; topUps: string; needed: string } };
-          handover?: {
-            state?: string;
-            node?: string;
-            count?: number;
-            refused?: string;
-            waitReason?: string;
-          } | null;
-        }
-      | undefined;
+    const result = await getNodeMessage(o.node, hex);
     if (!result) {
       ctx.print(`message ${hex}: not known to node ${o.node}`, { id: hex, status: "not-found" });
       return EXIT.notFound;
