@@ -11,6 +11,7 @@ import type { StoredMessage } from "../indexer/store.js";
 import type { NodeContext } from "../node.js";
 import { addressToBytes32, decodeMessage, formatChainCode } from "../protocol/index.js";
 import { needsOf, type MessageKind } from "../relay/plan.js";
+import { formatTokens, MESSAGE_DECIMALS } from "../sdk/units.js";
 import type { StakedSigners } from "../relay/signers.js";
 import type { PeerRecord } from "./peers.js";
 
@@ -172,12 +173,15 @@ export function verdict(
           ? `the destination cannot deliver it with ${above} signatures: waits for a checkpoint signed by more`
           : needs.kind === "stakeReport"
             ? `a stake report needs signers holding a majority of the vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`
-            : `value at risk ${needs.valueAtRisk} (min ${needs.minSigners} signers) above the ${signers.length} signers' vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`,
+            : `value at risk ${formatTokens(needs.valueAtRisk, MESSAGE_DECIMALS)} tokens (min ${needs.minSigners} signers) above the ${signers.length} signers' vouching stake for chain ${formatChainCode(destination)}: waits for more signatures`,
     };
   }
   return {
     hand: false,
     state: "refused",
-    reason: `no set of our staked attesters can carry it to chain ${formatChainCode(destination)}: value at risk ${needs.valueAtRisk}, min ${needs.minSigners} signers, against ${everyone.length} attesters vouching ${[...stakes.values()].reduce((t, v) => t + v, 0n)} in all (stake or allocate more)`,
+    reason: `no set of our staked attesters can carry it to chain ${formatChainCode(destination)}: value at risk ${formatTokens(needs.valueAtRisk, MESSAGE_DECIMALS)} tokens, min ${needs.minSigners} signers, against ${everyone.length} attesters vouching ${formatTokens(
+      [...stakes.values()].reduce((t, v) => t + v, 0n),
+      MESSAGE_DECIMALS,
+    )} tokens in all (stake or allocate more)`,
   };
 }
