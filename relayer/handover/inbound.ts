@@ -169,12 +169,19 @@ export class BundleInbox {
     // worker holds it right now (the origin hands it again after the next report). The Inbox
     // delivers a message once, whichever bundle carries it.
     const replaced: Hex[] = [];
-    for (const f of verified.fresh) {
-      if (!known.includes(f.id)) continue;
-      const markKey = `${prefix}:bundled:${f.id.toLowerCase()}`;
-      const was = await ctx.redis.get(markKey);
+    const knownSet = new Set(known);
+    const again = verified.fresh.filter((f) => knownSet.has(f.id));
+    const markKeys = again.map((f) => `${prefix}:bundled:${f.id.toLowerCase()}`);
+    const marked = markKeys.length ? await ctx.redis.mget(markKeys) : [];
+    // The earlier bundles those messages came in, each loaded once (a bundle of 1,000 overlapping
+    // another would otherwise parse it 1,000 times).
+    const earlier = new Map<string, Awaited<ReturnType<typeof loadBundle>>>();
+    for (const [i, f] of again.entries()) {
+      const markKey = markKeys[i]!;
+      const was = marked[i];
       if (!was || was === key) continue;
-      const old = await loadBundle(ctx, was);
+      if (!earlier.has(was)) earlier.set(was, await loadBundle(ctx, was));
+      const old = earlier.get(was);
       if (old && old.signatures.length >= verified.signatures.length) continue;
       const done = await ctx.queues.requeue(jobOf(f), "bundle");
       if (done !== "queued") continue;
@@ -183,9 +190,10 @@ export class BundleInbox {
       replaced.push(f.id);
     }
     ctx.metrics.pushesReceived.inc({ outcome: "accepted" }, fresh.length);
+    const replacedSet = new Set(replaced);
     return {
       accepted: fresh.map((f) => f.id),
-      known: known.filter((id) => !replaced.includes(id)),
+      known: known.filter((id) => !replacedSet.has(id)),
       delivered: verified.delivered,
       replaced,
     };
