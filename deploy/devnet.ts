@@ -206,8 +206,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
 
 /** Posts `amount` tokens of `holder`'s chain into `owner`'s reserve there (the owner's treasury pays). */
 export async function fundReserve(
-  holder: DevnetChain,
-  owner: DevnetChain,
+  holder: NetworkMember & { treasury: ethers.Signer },
+  owner: NetworkMember,
   amount: bigint,
 ): Promise<void> {
   const bank = suiteAs(holder.suite, holder.treasury);
