@@ -203,7 +203,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     );
 
     await step(
-      "The watcher on C finds the false checkpoint in A's Inbox log and slashes the liar on C",
+      "The watcher on C, with no RPC of A, hears from A's entry nodes what A's Inbox accepted, finds the false checkpoint and slashes the liar on C",
       async () => {
         await waitUntil("the slashing", () => c.suite.stakingHub.slashed(liar.address), 180_000);
         await waitUntil(
