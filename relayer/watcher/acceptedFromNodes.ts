@@ -22,9 +22,13 @@ import type { Chain } from "../config/load.js";
 
 /** Checkpoints read from one answer at most; the cursor then stops at the first one left. */
 export const MAX_CHECKPOINTS_PER_ANSWER = 256;
-/** Signatures read per checkpoint (a route's signer set is far smaller) and per answer. */
+/**
+ * Signatures read per checkpoint (a route's signer set is far smaller) and per answer: each costs
+ * one recovery (about a millisecond), so a node answering random signatures costs at most this
+ * many per round; a truthful answer with more is read on from where it was cut, next round.
+ */
 export const MAX_SIGNATURES_PER_CHECKPOINT = 64;
-export const MAX_SIGNATURES_PER_ANSWER = 1_024;
+export const MAX_SIGNATURES_PER_ANSWER = 256;
 /** Body of one answer, read at most (one peer `maxLogRange` of accepted checkpoints). */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 const TIMEOUT_MS = 5_000;
@@ -79,13 +83,6 @@ export function readAcceptedAnswer(
     if (!cp || typeof cp !== "object" || !isBlock(cp.block) || cp.block < from || cp.block >= next)
       throw new JunkAnswer(url, "a checkpoint's block is outside [from, next)");
     if (
-      checkpoints.length >= MAX_CHECKPOINTS_PER_ANSWER ||
-      signatures >= MAX_SIGNATURES_PER_ANSWER
-    ) {
-      next = cp.block > from ? cp.block : from + 1;
-      break;
-    }
-    if (
       typeof cp.root !== "string" ||
       !ROOT.test(cp.root) ||
       typeof cp.count !== "number" ||
@@ -96,8 +93,16 @@ export function readAcceptedAnswer(
     )
       throw new JunkAnswer(url, "a checkpoint is not {block, root, count, signatures}");
     const sigs = (cp.signatures as unknown[])
-      .slice(0, Math.min(MAX_SIGNATURES_PER_CHECKPOINT, MAX_SIGNATURES_PER_ANSWER - signatures))
+      .slice(0, MAX_SIGNATURES_PER_CHECKPOINT)
       .filter((s): s is Hex => typeof s === "string" && SIGNATURE.test(s));
+    // Over a cap: stop before this checkpoint (never read half of one), asked again next time.
+    if (
+      checkpoints.length >= MAX_CHECKPOINTS_PER_ANSWER ||
+      (checkpoints.length > 0 && signatures + sigs.length > MAX_SIGNATURES_PER_ANSWER)
+    ) {
+      next = cp.block > from ? cp.block : from + 1;
+      break;
+    }
     signatures += sigs.length;
     checkpoints.push({ root: cp.root as Hex, count: cp.count, signatures: sigs });
   }

@@ -83,10 +83,13 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
     let liarNode: Server;
     let liarNodeUrl: string;
     let lie: unknown = {};
+    /** The `from` of every request the lying node was sent. */
+    const askedFrom: string[] = [];
 
     before(async function () {
       // An entry node of B that answers whatever the test puts there, whatever it is asked.
-      liarNode = createServer((_req, res) => {
+      liarNode = createServer((req, res) => {
+        askedFrom.push(new URL(req.url!, "http://x").searchParams.get("from") ?? "");
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(lie));
       });
@@ -123,13 +126,6 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
         ],
       };
 
-      // The lie: A's reserve on B is drained by a transfer A's Outbox never sent.
-      await fundReserve({ ...b, treasury: treasuryOfB! }, a, 100n * ONE);
-      const forged = await forgeTransfer(a, b, liar, thief!, 60n * ONE);
-      expect(await b.suite.token.balanceOf(thief!.address), "the forgery paid out on B").to.equal(
-        60n * ONE,
-      );
-
       // B's community's entry node: serves what B's Inbox accepted, from B's own chain.
       const apiB = nodeConfigFile(
         net,
@@ -144,6 +140,19 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
       const nodeB = await runNode("b-api", apiB.file, apiB.env);
 
       const { node, key } = await watcherOfA([liarNodeUrl, nodeB.apiUrl!]);
+      // The lying node has claimed every block before the lie lands: the truthful node's cursor
+      // must not follow it there.
+      await waitFor("the lying node asked from where it claimed to have read", async () =>
+        askedFrom.includes("999999999"),
+      );
+
+      // The lie: A's reserve on B is drained by a transfer A's Outbox never sent.
+      await fundReserve({ ...b, treasury: treasuryOfB! }, a, 100n * ONE);
+      const forged = await forgeTransfer(a, b, liar, thief!, 60n * ONE);
+      expect(await b.suite.token.balanceOf(thief!.address), "the forgery paid out on B").to.equal(
+        60n * ONE,
+      );
+
       await waitFor(
         "the liar slashed on A",
         async () => await a.suite.stakingHub.slashed(liar.address),
@@ -161,7 +170,9 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
       // One cursor per entry node: the truthful node's is past the forged delivery's block, the
       // liar's where it claimed, neither moved by the other.
       const cursors = await redis.hgetall(`${prefix}:watcher:${codeA}:accepted:${codeB}`);
-      expect(Number(cursors[nodeB.apiUrl!]), JSON.stringify(cursors)).to.be.greaterThan(forged.blockNumber);
+      expect(Number(cursors[nodeB.apiUrl!]), JSON.stringify(cursors)).to.be.greaterThan(
+        forged.blockNumber,
+      );
       expect(cursors[liarNodeUrl]).to.equal("999999999");
     });
   });
