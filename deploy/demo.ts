@@ -16,18 +16,9 @@ import { ethers, type Wallet } from "ethers";
 
 import { governThroughTimelock } from "./governance.js";
 import { startDevnet, fundReserve, type Devnet, type DevnetChain } from "./devnet.js";
+import { forgeTransfer } from "./forgery.js";
 import { suiteAs } from "./suite.js";
-import {
-  MerkleTree,
-  addressToBytes32,
-  buildDelivery,
-  encodeMessage,
-  encodeTransferBody,
-  formatChainAddress,
-  messageId,
-  signCheckpoint,
-  type Hex,
-} from "../relayer/protocol/index.js";
+import { formatChainAddress, type Hex } from "../relayer/protocol/index.js";
 import { runCli } from "./nodeProcess.js";
 import { PingPong__factory } from "../typechain-types/index.js";
 
@@ -212,7 +203,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     );
 
     await step(
-      "The watcher on C finds the false checkpoint in A's Inbox log and slashes the liar on C",
+      "The watcher on C, with no RPC of A, hears from A's entry nodes what A's Inbox accepted, finds the false checkpoint and slashes the liar on C",
       async () => {
         await waitUntil("the slashing", () => c.suite.stakingHub.slashed(liar.address), 180_000);
         await waitUntil(
@@ -314,46 +305,6 @@ async function deployPingPong(chain: DevnetChain) {
   );
   await pingPong.waitForDeployment();
   return pingPong;
-}
-
-/**
- * What a lying attester does: signs a checkpoint of a tree `origin`'s Outbox never had, holding a
- * transfer "from" the origin's bank to `thief`, and delivers it on `victim` itself. The forged
- * leaf sits far beyond the real count so it collides with no real message.
- */
-async function forgeTransfer(
-  origin: DevnetChain,
-  victim: DevnetChain,
-  liar: Wallet,
-  thief: Wallet,
-  amount: bigint,
-) {
-  const nonce = Number(await origin.suite.outbox.count()) + 500;
-  const forged = encodeMessage({
-    nonce,
-    origin: origin.suite.code,
-    sender: addressToBytes32(origin.suite.addresses.bank as Hex),
-    destination: victim.suite.code,
-    recipient: addressToBytes32(thief.address as Hex),
-    amount,
-    body: encodeTransferBody({ sender: addressToBytes32(thief.address as Hex), body: "0x" }),
-  });
-  const tree = new MerkleTree();
-  for (let i = 0; i < nonce; i++) tree.append(ethers.ZeroHash as Hex);
-  tree.append(messageId(forged));
-  const checkpoint = { origin: origin.suite.code, root: tree.root(), count: tree.count };
-  const domain = {
-    evmChainId: origin.suite.evmChainId,
-    outbox: origin.suite.addresses.outbox as Hex,
-  };
-  const signature = await signCheckpoint(liar.privateKey as Hex, domain, checkpoint);
-  const delivery = buildDelivery({ tree, count: tree.count, messages: [forged] });
-  const inbox = suiteAs(victim.suite, thief).inbox;
-  const receipt = await (
-    await inbox.deliver(checkpoint, [signature], delivery.messages, delivery.proof)
-  ).wait();
-  if (!receipt) throw new Error("forged delivery: no receipt");
-  return receipt;
 }
 
 /** Balances, reserves, credit and stakes per chain. */

@@ -206,8 +206,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
 
 /** Posts `amount` tokens of `holder`'s chain into `owner`'s reserve there (the owner's treasury pays). */
 export async function fundReserve(
-  holder: DevnetChain,
-  owner: DevnetChain,
+  holder: NetworkMember & { treasury: ethers.Signer },
+  owner: NetworkMember,
   amount: bigint,
 ): Promise<void> {
   const bank = suiteAs(holder.suite, holder.treasury);
@@ -263,13 +263,9 @@ async function startNodes(
         roles: first
           ? ["indexer", "api", "attester", "relayer", "watcher"]
           : ["indexer", "api", "attester"],
-        // Home RPC only (docs/protocol.md 4.2); the watcher's node also has the peers' RPCs, the
-        // one use of them: it reads their Inboxes for checkpoints of ours signed falsely.
-        chains: first
-          ? routing
-          : Object.fromEntries(
-              Object.entries(routing).map(([c, e]) => [c, c === code ? e : { ...e, rpc: [] }]),
-            ),
+        // Home RPC only (docs/protocol.md 4.2), the watcher's node too: it learns what the peers'
+        // Inboxes accepted from us from their entry nodes (GET /v1/checkpoints/accepted).
+        chains: homeRpcOnly(routing, code),
         redis: { prefix: `devnet-${runId}-${name}` },
         api: { host: "127.0.0.1", port },
         keys: first
@@ -343,6 +339,16 @@ export async function fundUsers(devnet: Devnet): Promise<ethers.HDNodeWallet[]> 
   return users;
 }
 
+/** The routing table `routing` as a node of chain `home` has it: no RPC but its home chain's. */
+function homeRpcOnly(
+  routing: NonNullable<NodeConfigInput["chains"]>,
+  home: string,
+): NonNullable<NodeConfigInput["chains"]> {
+  return Object.fromEntries(
+    Object.entries(routing).map(([c, e]) => [c, c === home ? e : { ...e, rpc: [] }]),
+  );
+}
+
 /**
  * The files of the operator quick start (relayer/README.md): `node.yaml`, one more node of the
  * first chain (indexer, api, and a relayer into that chain) on a free port and its own Redis
@@ -359,7 +365,13 @@ export async function writeOperatorFiles(
   const config: NodeConfigInput = {
     home: code,
     roles: ["indexer", "api", "relayer"],
-    chains: template.chains,
+    // Every chain's RPC: this node relays messages it reads from each origin's Outbox itself.
+    chains: Object.fromEntries(
+      Object.entries(template.chains!).map(([c, e]) => [
+        c,
+        { ...e, rpc: [devnet.chains.find((x) => x.suite.addresses.chainCode === c)!.rpc.url] },
+      ]),
+    ),
     redis: { prefix: `devnet-${randomUUID().slice(0, 8)}-operator` },
     api: { host: "127.0.0.1", port },
     keys: { relayer: "DISTPOS_RELAYER_KEY", user: "DISTPOS_USER_KEY" },

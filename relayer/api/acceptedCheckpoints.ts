@@ -1,7 +1,7 @@
 /**
  * GET /v1/checkpoints/accepted?origin=<code>&from=<block>: the checkpoints our home Inbox accepted
  * from `origin`, read from our own chain's `CheckpointAccepted` logs. An origin's watcher that has
- * no RPC of ours polls it (docs/protocol.md 4.4): it verifies each signature and root against its
+ * no RPC of ours polls it (docs/protocol.md 3.8, A2): it verifies each signature and root against its
  * own chain, so nothing here needs to be trusted. Bounded: one `maxLogRange` of confirmed blocks per
  * answer; `next` is where to ask from next time.
  */

@@ -13,8 +13,9 @@ import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js"
 import type { Checkpoint } from "../protocol/index.js";
 import { SignerRecovery } from "../relay/signatures.js";
 import { StakedSigners, type SignerSource } from "../relay/signers.js";
-import { peerChain } from "../handover/peers.js";
+import { peerChain, peerEntryNodes } from "../handover/peers.js";
 import { readAcceptedCheckpoints } from "./accepted.js";
+import { AcceptedFromNodes } from "./acceptedFromNodes.js";
 
 /** Signatures (checked, or proven) remembered so they are not read about again. */
 const SEEN_MAX = 20_000;
@@ -36,7 +37,8 @@ interface CheckpointAnswer {
  * - on the APIs of the home chain's entry nodes (and in our own checkpoint store), and
  * - in the `CheckpointAccepted` logs of every peer chain's Inbox: each checkpoint of our home chain
  *   it accepted, with its signatures (a false root that was used to forge a delivery), however the
- *   delivery was made.
+ *   delivery was made. Read from the peer chain where the config gives its RPC; otherwise as the
+ *   peer's entry nodes report them (GET /v1/checkpoints/accepted), checked all the same.
  *
  * Only signatures of attesters staked on the home StakingHub can be proven, so only those are read
  * about on chain: entry nodes' signatures that name a staked signer are checked first, a few
@@ -49,6 +51,8 @@ export class Watcher {
   readonly account: PrivateKeyAccount;
   private readonly sender: TxSender;
   private readonly log: Logger;
+  /** Per peer without an RPC here: its entry nodes' reports of what its Inbox accepted from us. */
+  private readonly fromNodes = new Map<bigint, AcceptedFromNodes>();
   private readonly seen = new Lru<string, true>(SEEN_MAX);
   /** Checkpoints (count:root) `isFraudulent` found honest: a snapshotted root never changes. */
   private readonly honest = new Lru<string, true>(1_000);
@@ -114,11 +118,15 @@ export class Watcher {
   async round(): Promise<void> {
     const home = this.ctx.cfg.homeChain;
     await this.checkNodeApis(home);
-    // A peer's Inbox is read only where the config gives the peer's RPC (a home-only node has
-    // none), at the address the home RouteRegistry enrolled (never the config's).
+    // A peer's Inbox is read where the config gives the peer's RPC, at the address the home
+    // RouteRegistry enrolled (never the config's): every log is seen, whatever its nodes do.
+    // Without one (a home-only node), the peer's entry nodes say what it accepted: a node can
+    // withhold, never forge (docs/protocol.md, A2).
     for (const peer of this.ctx.cfg.chainList) {
-      if (peer.code !== home.code && peer.rpc.length > 0)
+      if (peer.code === home.code) continue;
+      if (peer.rpc.length > 0)
         await this.checkDeliveries(home, await peerChain(this.ctx, peer.code));
+      else await this.checkReportedDeliveries(home, peer);
     }
   }
 
@@ -210,6 +218,25 @@ export class Watcher {
       for (const signature of signatures)
         await this.check({ origin: home.code, root, count }, signature, "log");
     await this.ctx.redis.set(key, String(to));
+  }
+
+  /**
+   * What the peer's entry nodes report its Inbox accepted from us, each node from its own cursor:
+   * every signature is checked against the home chain, then that node's cursor moves on.
+   */
+  private async checkReportedDeliveries(home: Chain, peer: Chain): Promise<void> {
+    let poller = this.fromNodes.get(peer.code);
+    if (!poller)
+      this.fromNodes.set(
+        peer.code,
+        (poller = new AcceptedFromNodes(this.ctx, home, peer, this.log)),
+      );
+    for (const report of await poller.poll(peerEntryNodes(this.ctx, peer.code))) {
+      for (const { root, count, signatures } of report.checkpoints)
+        for (const signature of signatures)
+          await this.check({ origin: home.code, root, count }, signature, "peer-node");
+      await poller.commit(report);
+    }
   }
 
   /** Checks one signature; proves fraud when the checkpoint is false and the signer not slashed. */
