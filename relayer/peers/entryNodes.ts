@@ -6,26 +6,6 @@
  * one bounded request now and then, not a stall of every checkpoint. The requests themselves are
  * the node API client's (relayer/nodeApi/): each caller's per-node callback calls it.
  */
-import { nodeRequest, type NodeRequestOptions } from "../nodeApi/request.js";
-
-/** An answer over the size limit, under its older name (test/relayer/hostilePeers.test.ts). */
-export { NodeAnswerTooLargeError as AnswerTooLarge } from "../sdk/errors.js";
-
-export interface FetchLimits extends NodeRequestOptions {
-  timeoutMs: number;
-  maxBytes: number;
-  /** POSTs this as JSON instead of a GET. */
-  body?: unknown;
-}
-
-/**
- * The node API client's `nodeRequest` for a whole URL, answering the JSON body only. Kept for
- * relayer/watcher/watcher.ts until it calls the typed client (getCheckpoint); new callers use
- * relayer/nodeApi/.
- */
-export async function fetchJsonLimited(url: string, limits: FetchLimits): Promise<unknown> {
-  return (await nodeRequest<unknown>(url, "", limits)).body;
-}
 
 /** Per-node exponential backoff: a node that failed is not asked again until its time is up. */
 export class NodeBackoff {

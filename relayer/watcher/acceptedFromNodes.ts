@@ -17,7 +17,8 @@ import type { Hex } from "viem";
 
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
-import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { getAcceptedCheckpoints } from "../nodeApi/nodeTyped.js";
+import { askNodes, NodeBackoff } from "../peers/entryNodes.js";
 import type { Chain } from "../config/load.js";
 
 /** Checkpoints read from one answer at most; the cursor then stops at the first one left. */
@@ -137,11 +138,12 @@ export class AcceptedFromNodes {
         const stored = await this.ctx.redis.hget(this.key, node);
         const from = stored === null ? 0 : Number(stored);
         const url = `${node}/v1/checkpoints/accepted?origin=${origin}&from=${from}`;
-        const body = await fetchJsonLimited(url, {
-          timeoutMs: TIMEOUT_MS,
-          maxBytes: MAX_ANSWER_BYTES,
-          signal,
-        });
+        // Typed by the client, but a peer's node wrote it: checked field by field all the same.
+        const body: unknown = await getAcceptedCheckpoints(
+          node,
+          { origin, from },
+          { timeoutMs: TIMEOUT_MS, maxBytes: MAX_ANSWER_BYTES, signal },
+        );
         reports.push({ node, ...readAcceptedAnswer(url, from, body) });
         return true;
       },

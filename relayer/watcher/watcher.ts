@@ -9,7 +9,8 @@ import type { Chain } from "../config/load.js";
 import { errorText, type Logger } from "../log.js";
 import { Lru } from "../lru.js";
 import type { NodeContext } from "../node.js";
-import { askNodes, fetchJsonLimited, NodeBackoff } from "../peers/entryNodes.js";
+import { getCheckpoint } from "../nodeApi/endpoints.js";
+import { askNodes, NodeBackoff } from "../peers/entryNodes.js";
 import type { Checkpoint } from "../protocol/index.js";
 import { SignerRecovery } from "../relay/signatures.js";
 import { StakedSigners, type SignerSource } from "../relay/signers.js";
@@ -145,13 +146,12 @@ export class Watcher {
     await askNodes(
       home.nodes,
       async (node, signal) => {
-        const answer = (await fetchJsonLimited(
-          `${node}/v1/checkpoints/latest?origin=${home.codeHex}`,
+        // Typed by the client, but an entry node wrote it: checked field by field below.
+        const answer = (await getCheckpoint(
+          node,
+          { origin: home.codeHex },
           { timeoutMs: 5_000, maxBytes: 1_000_000, signal },
-        ).catch((e: unknown) => {
-          if ((e as { status?: number }).status === 404) return undefined;
-          throw e;
-        })) as CheckpointAnswer | undefined;
+        )) as CheckpointAnswer | undefined;
         if (!answer || typeof answer.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(answer.root))
           return false;
         if (

@@ -32,12 +32,9 @@ import { silentLogger } from "../../relayer/log.js";
 import { Lru } from "../../relayer/lru.js";
 import { Metrics } from "../../relayer/metrics.js";
 import type { NodeContext } from "../../relayer/node.js";
-import {
-  AnswerTooLarge,
-  askNodes,
-  fetchJsonLimited,
-  NodeBackoff,
-} from "../../relayer/peers/entryNodes.js";
+import { askNodes, NodeBackoff } from "../../relayer/peers/entryNodes.js";
+import { NodeAnswerTooLargeError } from "../../relayer/sdk/errors.js";
+import { nodeRequest } from "../../relayer/nodeApi/request.js";
 import {
   signCheckpoint,
   type Checkpoint,
@@ -315,11 +312,11 @@ describe("hostile entry nodes (unit)", function () {
       const t = performance.now();
       let error: unknown;
       try {
-        await fetchJsonLimited(huge.url, { timeoutMs: 20_000, maxBytes: 1_000_000 });
+        await nodeRequest(huge.url, "", { timeoutMs: 20_000, maxBytes: 1_000_000 });
       } catch (e) {
         error = e;
       }
-      expect(error).to.be.instanceOf(AnswerTooLarge);
+      expect(error).to.be.instanceOf(NodeAnswerTooLargeError);
       expect(performance.now() - t, "ms").to.be.below(3_000);
       expect(process.memoryUsage().rss - rss, "RSS growth").to.be.below(60 * 1024 * 1024);
       await new Promise((r) => setTimeout(r, 100));
