@@ -83,11 +83,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev The checked messages of a batch and what they need of its signers.
     struct Batch {
         bytes32[] ids;
-        uint256[] nonces;
+        uint256[] nonces; // consumed by the multiproof; the execution pass reads nonces from calldata
         uint256 valueAtRisk;
         uint256 minSigners;
-        bytes32[] senders;
-        bytes32[] recipients;
         bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
         uint256 wordIndex; // replay bitmap word being filled (max: none yet)
@@ -140,13 +138,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         _checkMessages(route, checkpoint.count, messages, batch);
         {
-            // multiRoot works in place on copies; the signed count tells empty subtrees apart.
-            bytes32 root = MerkleTree.multiRoot(
-                _copy(batch.ids),
-                _copy(batch.nonces),
-                proof,
-                checkpoint.count
-            );
+            // multiRoot works in place: on a copy of the ids (executed below) and on the nonces
+            // themselves (the execution pass reads them from calldata). The signed count tells
+            // empty subtrees apart.
+            bytes32 root = MerkleTree.multiRoot(_copy(batch.ids), batch.nonces, proof, checkpoint.count);
             if (root != checkpoint.root) revert InvalidProof();
         }
 
@@ -163,8 +158,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
-        for (uint256 i = 0; i < messages.length; ++i) {
+        uint256 n = messages.length;
+        for (uint256 i = 0; i < n;) {
             _execute(route, batch, i, _messageAt(messages, i));
+            unchecked {
+                ++i;
+            }
         }
 
         // 6. The fees, once per batch, out of the origin's reserve (3.9).
@@ -388,53 +387,58 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 n = messages.length;
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
-        batch.senders = new bytes32[](n);
-        batch.recipients = new bytes32[](n);
         batch.minSigners = 1;
         batch.wordIndex = type(uint256).max;
         uint256 previous;
-        for (uint256 i = 0; i < n; ++i) {
+        for (uint256 i = 0; i < n;) {
             bytes calldata m = messages[i];
             (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
             if (i != 0 && nonce <= previous) revert MessagesNotAscending(i);
             previous = nonce;
             _put(batch.ids, i, id);
             _put(batch.nonces, i, nonce);
-            bytes32 sender = m.sender();
-            // Only a message from the peer's StakingHub or bank can be a system message: a pure
-            // call never touches the system replay mapping.
-            bool system =
-                (sender == route.peerStakingHub || sender == route.peerBank) &&
-                    _isSystem(route, sender, m.recipient());
+            // From here on the header's length is checked: its fields are read without the check.
+            bool system;
+            {
+                // Only a message from the peer's StakingHub or bank can be a system message: a
+                // pure call never touches the system replay mapping.
+                bytes32 sender = m.senderUnchecked();
+                system =
+                    (sender == route.peerStakingHub || sender == route.peerBank) &&
+                    _isSystem(route, sender, m.recipientUnchecked());
+            }
             _markDelivered(batch, route.origin, id, nonce, system);
-            _addNeeds(route, batch, m, i);
+            _addNeeds(route, batch, m);
+            unchecked {
+                ++i;
+            }
         }
         _deliveredBits[route.origin][batch.wordIndex] = batch.word;
     }
 
-    /// @dev Checks one message's header against the checkpoint; returns its id and nonce.
+    /// @dev Checks one message's length and header against the checkpoint; returns its id and nonce.
     function _checkHeader(
         bytes calldata m,
         uint64 origin,
         uint32 count
     ) private view returns (bytes32 id, uint32 nonce) {
+        m.checkLength();
         id = m.id();
-        uint8 version = m.version();
+        uint8 version = m.versionUnchecked();
         if (version != MessageCodec.VERSION) revert UnsupportedVersion(id, version);
-        uint64 messageOrigin = m.origin();
+        uint64 messageOrigin = m.originUnchecked();
         if (messageOrigin != origin) revert WrongOrigin(id, messageOrigin);
-        uint64 destination = m.destination();
+        uint64 destination = m.destinationUnchecked();
         if (destination != localCode) revert WrongDestination(id, destination);
-        nonce = m.nonce();
+        nonce = m.nonceUnchecked();
         if (nonce >= count) revert NonceBeyondCount(id, nonce, count);
     }
 
     /// @dev Adds one message's policy and value at risk to `batch`: max(amount, required coverage),
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
-    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint256 i) private {
-        bytes32 recipient = m.recipient();
-        _put(batch.recipients, i, recipient);
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m) private {
+        bytes32 recipient = m.recipientUnchecked();
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
             batch.policyRecipient = recipient;
             RecipientPolicy memory policy =
@@ -446,7 +450,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                 policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
             if (requiredSigners > batch.minSigners) batch.minSigners = requiredSigners;
         }
-        uint256 amount = m.amount();
+        uint256 amount = m.amountUnchecked();
         uint256 required = batch.requiredCoverage;
         uint256 value = amount > required ? amount : required;
         // What a recipient's own policy demands beyond the route's default is capped at half the
@@ -457,7 +461,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             if (value > base) batch.policyCoverage += value - base;
         }
         // A fee is paid out of the origin's reserve here like value: it is value at risk (3.8).
-        uint256 fee = m.fee();
+        uint256 fee = m.feeUnchecked();
         if (fee != 0) {
             value += fee;
             batch.fees += fee;
@@ -465,10 +469,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             batch.premiumBase += amount;
         }
 
-        bytes32 sender = m.sender();
-        _put(batch.senders, i, sender);
+        bytes32 sender = m.senderUnchecked();
         if (sender == route.peerStakingHub || sender == route.peerBank) {
-            bytes calldata body = m.body();
+            bytes calldata body = m.bodyUnchecked();
             Kind kind = _classify(route, sender, recipient, amount, body);
             if (kind == Kind.StakeReport) {
                 // No value at risk: a majority of the mirrored stake must sign it instead.
@@ -476,7 +479,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             } else if (kind == Kind.BankMessage) {
                 value += ICorrespondentBank(route.localBank).bankMessageCoverage(
                     route.origin,
-                    m.nonce(),
+                    m.nonceUnchecked(),
                     body
                 );
             }
@@ -566,13 +569,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @dev Executes one delivered message (step 5). Never reverts for a recipient's fault: a
     /// failure is recorded for `retry`.
+    /// Every field is read from `m` without the length check: `_checkMessages` checked it.
     function _execute(Route memory route, Batch memory batch, uint256 i, bytes calldata m) private {
         uint64 origin = route.origin;
         bytes32 id = _get(batch.ids, i);
-        uint32 nonce = uint32(uint256(_get(batch.nonces, i)));
-        emit Delivered(id, origin, nonce);
-        bytes32 sender = _get(batch.senders, i);
-        bytes32 recipient = _get(batch.recipients, i);
+        emit Delivered(id, origin, m.nonceUnchecked());
+        bytes32 sender = m.senderUnchecked();
+        bytes32 recipient = m.recipientUnchecked();
         if (sender == route.peerStakingHub || sender == route.peerBank) {
             _executeSystem(route, id, m, batch.signers);
             return;
@@ -582,14 +585,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             return;
         }
         // Any message from another sender is a call: its amount moves nothing.
-        _callHandle(
-            id,
-            address(uint160(uint256(recipient))),
-            origin,
-            sender,
-            0,
-            m[MessageCodec.HEADER_LENGTH:]
-        );
+        _callHandle(id, address(uint160(uint256(recipient))), origin, sender, 0, m.bodyUnchecked());
     }
 
     /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
@@ -699,7 +695,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// cold account access, both covered here.
     function _requireHandlerGas() private view returns (uint256 limit) {
         limit = handlerGasLimit;
-        if (gasleft() < limit + limit / 63 + HANDLER_CALL_OVERHEAD) revert InsufficientGasForHandler();
+        // A uint32 limit: the sum cannot overflow.
+        unchecked {
+            if (gasleft() < limit + limit / 63 + HANDLER_CALL_OVERHEAD) revert InsufficientGasForHandler();
+        }
     }
 
     /// @dev At most `MAX_RETURN_DATA` bytes of the last call's return data (a callee cannot make us
@@ -780,14 +779,6 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Copies a uint256 array.
-    function _copy(uint256[] memory source) private pure returns (uint256[] memory target) {
-        target = new uint256[](source.length);
-        assembly ("memory-safe") {
-            mcopy(add(target, 0x20), add(source, 0x20), shl(5, mload(source)))
-        }
-    }
-
     /// @dev `array[i] = value` without the bounds check: `i` is below the batch size the arrays
     /// were allocated with (one element per message).
     function _put(bytes32[] memory array, uint256 i, bytes32 value) private pure {
@@ -805,13 +796,6 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @dev `array[i]` without the bounds check (see `_put`).
     function _get(bytes32[] memory array, uint256 i) private pure returns (bytes32 value) {
-        assembly ("memory-safe") {
-            value := mload(add(add(array, 0x20), shl(5, i)))
-        }
-    }
-
-    /// @dev `array[i]` without the bounds check (see `_put`), as bytes32.
-    function _get(uint256[] memory array, uint256 i) private pure returns (bytes32 value) {
         assembly ("memory-safe") {
             value := mload(add(add(array, 0x20), shl(5, i)))
         }
