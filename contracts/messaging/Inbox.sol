@@ -88,6 +88,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 minSigners;
         bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
+        uint256 policyExcess; // requiredCoverage beyond the route default: a zero-amount message's policy share
         uint256 wordIndex; // replay bitmap word being filled (max: none yet)
         uint256 word;
         uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
@@ -446,17 +447,25 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                     ? _policies[address(uint160(uint256(recipient)))]
                     : RecipientPolicy(0, 0);
             uint256 requiredSigners = policy.minSigners != 0 ? policy.minSigners : route.minSigners;
-            batch.requiredCoverage =
-                policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
+            uint256 required = policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
+            batch.requiredCoverage = required;
+            batch.policyExcess = required > route.defaultCoverage ? required - route.defaultCoverage : 0;
             if (requiredSigners > batch.minSigners) batch.minSigners = requiredSigners;
         }
         uint256 amount = m.amountUnchecked();
-        uint256 required = batch.requiredCoverage;
-        uint256 value = amount > required ? amount : required;
-        // What a recipient's own policy demands beyond the route's default is capped at half the
-        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
-        // can exhaust the signers. Before the fee: a fee is no policy's (issue 17).
-        {
+        // value = max(amount, required coverage). What a recipient's own policy demands beyond the
+        // route's default, value − max(amount, default), is capped at half the mirrored total live
+        // at once (3.5, "Policy coverage"): no recipient choosing its coverage can exhaust the
+        // signers. Before the fee: a fee is no policy's (issue 17). A zero amount (every pure
+        // message) takes the run's precomputed share.
+        uint256 value;
+        if (amount == 0) {
+            value = batch.requiredCoverage;
+            uint256 excess = batch.policyExcess;
+            if (excess != 0) batch.policyCoverage += excess;
+        } else {
+            uint256 required = batch.requiredCoverage;
+            value = amount > required ? amount : required;
             uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
             if (value > base) batch.policyCoverage += value - base;
         }
@@ -464,7 +473,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 fee = m.feeUnchecked();
         if (fee != 0) {
             value += fee;
-            batch.fees += fee;
+            // Below 2^128 each, one per message: the sum cannot overflow.
+            unchecked {
+                batch.fees += fee;
+            }
             // The underwriting premium is a rate of the amount carried (3.9).
             batch.premiumBase += amount;
         }
@@ -484,7 +496,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                 );
             }
         }
-        batch.valueAtRisk += value;
+        if (value != 0) batch.valueAtRisk += value;
     }
 
     /// @dev Replay: checks and sets the message's bit. Nonces ascend, so each bitmap word is read
@@ -573,7 +585,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     function _execute(Route memory route, Batch memory batch, uint256 i, bytes calldata m) private {
         uint64 origin = route.origin;
         bytes32 id = _get(batch.ids, i);
-        emit Delivered(id, origin, m.nonceUnchecked());
+        _emitDelivered(id, origin, m.nonceUnchecked());
         bytes32 sender = m.senderUnchecked();
         bytes32 recipient = m.recipientUnchecked();
         if (sender == route.peerStakingHub || sender == route.peerBank) {
@@ -768,6 +780,16 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             }
             mstore(add(packed, length), 0) // zero padding up to the next word
             log3(data, add(0x60, and(add(length, 31), not(31))), topic, originCode, root)
+        }
+    }
+
+    /// @dev `emit Delivered(id, origin, nonce)`, its one data word written in scratch space (the
+    /// ABI encoder's copy through the free memory pointer costs more, once per message).
+    function _emitDelivered(bytes32 id, uint64 originCode, uint32 nonce) private {
+        bytes32 topic = Delivered.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, nonce)
+            log3(0x00, 0x20, topic, id, originCode)
         }
     }
 
