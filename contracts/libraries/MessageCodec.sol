@@ -1,6 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+// The layout of docs/protocol.md 2.3, at file level so that assembly elsewhere (the Inbox's batch
+// check) can name them: inline assembly reads only constants defined by a number.
+uint8 constant MESSAGE_VERSION = 1;
+uint256 constant MESSAGE_HEADER_LENGTH = 133;
+// Byte offsets of the header fields.
+uint256 constant NONCE_OFFSET = 1;
+uint256 constant ORIGIN_OFFSET = 5;
+uint256 constant SENDER_OFFSET = 13;
+uint256 constant DESTINATION_OFFSET = 45;
+uint256 constant RECIPIENT_OFFSET = 53;
+uint256 constant AMOUNT_OFFSET = 85;
+uint256 constant FEE_OFFSET = 117;
+
 /// @title MessageCodec
 /// @notice The packed message encoding of docs/protocol.md 2.3:
 /// `version uint8 | nonce uint32 | origin uint64 | sender bytes32 | destination uint64 |
@@ -10,18 +23,9 @@ pragma solidity ^0.8.30;
 /// single comparison), so a short message reverts instead of reading zeros past its end.
 library MessageCodec {
     /// @notice The only message version this code understands.
-    uint8 internal constant VERSION = 1;
+    uint8 internal constant VERSION = MESSAGE_VERSION;
     /// @notice Bytes before the body.
-    uint256 internal constant HEADER_LENGTH = 133;
-
-    // Byte offsets of the header fields.
-    uint256 private constant NONCE_OFFSET = 1;
-    uint256 private constant ORIGIN_OFFSET = 5;
-    uint256 private constant SENDER_OFFSET = 13;
-    uint256 private constant DESTINATION_OFFSET = 45;
-    uint256 private constant RECIPIENT_OFFSET = 53;
-    uint256 private constant AMOUNT_OFFSET = 85;
-    uint256 private constant FEE_OFFSET = 117;
+    uint256 internal constant HEADER_LENGTH = MESSAGE_HEADER_LENGTH;
 
     /// @notice The message is shorter than the 133-byte header.
     error MessageTooShort(uint256 length);

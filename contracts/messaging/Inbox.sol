@@ -12,7 +12,18 @@ import {BankMessages} from "../libraries/BankMessages.sol";
 import {ChainAddress} from "../libraries/ChainAddress.sol";
 import {CheckpointHash} from "../libraries/CheckpointHash.sol";
 import {MerkleTree} from "../libraries/MerkleTree.sol";
-import {MessageCodec} from "../libraries/MessageCodec.sol";
+import {
+    AMOUNT_OFFSET,
+    DESTINATION_OFFSET,
+    FEE_OFFSET,
+    MESSAGE_HEADER_LENGTH,
+    MESSAGE_VERSION,
+    MessageCodec,
+    NONCE_OFFSET,
+    ORIGIN_OFFSET,
+    RECIPIENT_OFFSET,
+    SENDER_OFFSET
+} from "../libraries/MessageCodec.sol";
 import {AttesterMirror} from "../staking/AttesterMirror.sol";
 
 /// @title Inbox
@@ -69,7 +80,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         ValueTransfer // localBank.payout(...), then recipient.handle(origin, originalSender, amount, userBody)
     }
 
-    /// @dev What a batch needs to know about its origin, read from the registry once.
+    /// @dev What a batch needs to know about its origin, read from the registry once. `_checkRun`
+    /// reads the peer's StakingHub and bank at the `ROUTE_*` offsets (third and fourth fields).
     struct Route {
         uint64 origin;
         bytes32 domainSeparator; // of the origin Outbox's checkpoints
@@ -80,24 +92,39 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint96 defaultCoverage;
     }
 
-    /// @dev The checked messages of a batch and what they need of its signers.
+    /// @dev The checked messages of a batch and what they need of its signers. The first ten
+    /// fields are read and written by the assembly of `_checkRun` at the `BATCH_*` offsets below
+    /// (one 32-byte word per field, in declaration order): keep the two in step.
     struct Batch {
         bytes32[] ids;
         uint256[] nonces; // consumed by the multiproof; the execution pass reads nonces from calldata
         uint256 valueAtRisk;
-        uint256 minSigners;
+        uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
+        uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
+        uint256 word; // the replay bitmap word being filled
+        uint256 wordIndex; // its index (max: none yet)
         bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
         uint256 policyExcess; // requiredCoverage beyond the route default: a zero-amount message's policy share
-        uint256 wordIndex; // replay bitmap word being filled (max: none yet)
-        uint256 word;
-        uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
+        uint256 minSigners;
         bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
         uint256 signerStake; // mirrored stake of the batch's signers together
-        uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
         address[] signers; // recovered, ascending; a bank message gets the first (a price raise needs it)
         uint256 premiumBase; // amounts of the fee-paying messages: the signers' premium is a rate of it
     }
+
+    // Memory offsets of `Batch` and `Route` fields for `_checkRun`'s assembly.
+    uint256 private constant BATCH_NONCES = 0x20;
+    uint256 private constant BATCH_VALUE_AT_RISK = 0x40;
+    uint256 private constant BATCH_POLICY_COVERAGE = 0x60;
+    uint256 private constant BATCH_FEES = 0x80;
+    uint256 private constant BATCH_WORD = 0xa0;
+    uint256 private constant BATCH_WORD_INDEX = 0xc0;
+    uint256 private constant BATCH_POLICY_RECIPIENT = 0xe0;
+    uint256 private constant BATCH_REQUIRED_COVERAGE = 0x100;
+    uint256 private constant BATCH_POLICY_EXCESS = 0x120;
+    uint256 private constant ROUTE_PEER_STAKING_HUB = 0x40;
+    uint256 private constant ROUTE_PEER_BANK = 0x60;
 
     /// @param registry_ the route registry of this chain; its local code is read once here
     /// @param exposureWindow_ the exposure window W in seconds (a multiple of `BUCKETS`)
@@ -390,31 +417,154 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         batch.nonces = new uint256[](n);
         batch.minSigners = 1;
         batch.wordIndex = type(uint256).max;
-        uint256 previous;
         for (uint256 i = 0; i < n;) {
-            bytes calldata m = messages[i];
-            (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
-            if (i != 0 && nonce <= previous) revert MessagesNotAscending(i);
-            previous = nonce;
-            _put(batch.ids, i, id);
-            _put(batch.nonces, i, nonce);
-            // From here on the header's length is checked: its fields are read without the check.
-            bool system;
-            {
-                // Only a message from the peer's StakingHub or bank can be a system message: a
-                // pure call never touches the system replay mapping.
-                bytes32 sender = m.senderUnchecked();
-                system =
-                    (sender == route.peerStakingHub || sender == route.peerBank) &&
-                    _isSystem(route, sender, m.recipientUnchecked());
-            }
-            _markDelivered(batch, route.origin, id, nonce, system);
-            _addNeeds(route, batch, m);
+            _checkMessage(route, count, messages, batch, i);
+            // The common case in bulk: the messages after it that `_checkRun` takes (it needs a
+            // recipient's policy and a replay word already loaded, so never the first).
             unchecked {
-                ++i;
+                i = _checkRun(route, count, messages, batch, i + 1);
             }
         }
         _deliveredBits[route.origin][batch.wordIndex] = batch.word;
+    }
+
+    /// @dev Checks message `i` in full, any kind (the general path of `_checkMessages`).
+    function _checkMessage(
+        Route memory route,
+        uint32 count,
+        bytes[] calldata messages,
+        Batch memory batch,
+        uint256 i
+    ) private {
+        bytes calldata m = messages[i];
+        (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
+        if (i != 0 && nonce <= batch.nonces[i - 1]) revert MessagesNotAscending(i);
+        _put(batch.ids, i, id);
+        _put(batch.nonces, i, nonce);
+        // From here on the header's length is checked: its fields are read without the check.
+        bool system;
+        {
+            // Only a message from the peer's StakingHub or bank can be a system message: a
+            // pure call never touches the system replay mapping.
+            bytes32 sender = m.senderUnchecked();
+            system =
+                (sender == route.peerStakingHub || sender == route.peerBank) &&
+                _isSystem(route, sender, m.recipientUnchecked());
+        }
+        _markDelivered(batch, route.origin, id, nonce, system);
+        _addNeeds(route, batch, m);
+    }
+
+    /// @dev The fast path of `_checkMessages`: checks and books messages `i`, `i + 1`, … while each
+    /// is an ordinary call (not from the peer's StakingHub or bank) with a zero amount, to the
+    /// previous message's recipient, in the replay word already loaded, well formed and passing
+    /// every check of `_checkMessage`; returns the index of the first message it does not take
+    /// (`messages.length` when none). It has the same effects as `_checkMessage` for those
+    /// messages and none for the one it stops at, which `_checkMessage` then checks in full (and
+    /// reverts on, with its error, when it is invalid).
+    // One assembly loop is the point of this function (solhint counts its lines).
+    // solhint-disable-next-line function-max-lines
+    function _checkRun(
+        Route memory route,
+        uint256 count,
+        bytes[] calldata messages,
+        Batch memory batch,
+        uint256 i
+    ) private view returns (uint256) {
+        uint256 destinationCode = localCode;
+        assembly ("memory-safe") {
+            for {} lt(i, messages.length) {
+                i := add(i, 1)
+            } {
+                // The element as the ABI decoder's checked access finds it, or stop.
+                let m := calldataload(add(messages.offset, shl(5, i)))
+                if iszero(lt(m, calldatasize())) {
+                    break
+                }
+                m := add(add(messages.offset, m), 0x20)
+                let length := calldataload(sub(m, 0x20))
+                if or(lt(length, MESSAGE_HEADER_LENGTH), gt(length, calldatasize())) {
+                    break
+                }
+                if gt(add(m, length), calldatasize()) {
+                    break
+                }
+                // An ordinary zero-amount call to the run's recipient.
+                {
+                    let sender := calldataload(add(m, SENDER_OFFSET))
+                    if or(
+                        eq(sender, mload(add(route, ROUTE_PEER_STAKING_HUB))),
+                        eq(sender, mload(add(route, ROUTE_PEER_BANK)))
+                    ) {
+                        break
+                    }
+                    let recipient := calldataload(add(m, RECIPIENT_OFFSET))
+                    if or(
+                        iszero(recipient),
+                        iszero(eq(recipient, mload(add(batch, BATCH_POLICY_RECIPIENT))))
+                    ) {
+                        break
+                    }
+                }
+                if calldataload(add(m, AMOUNT_OFFSET)) {
+                    break
+                }
+                // Header: version, origin, destination, nonce below the count and ascending.
+                if iszero(eq(shr(248, calldataload(m)), MESSAGE_VERSION)) {
+                    break
+                }
+                if iszero(eq(shr(192, calldataload(add(m, ORIGIN_OFFSET))), mload(route))) {
+                    break
+                }
+                if iszero(eq(shr(192, calldataload(add(m, DESTINATION_OFFSET))), destinationCode)) {
+                    break
+                }
+                let nonce := shr(224, calldataload(add(m, NONCE_OFFSET)))
+                if iszero(lt(nonce, count)) {
+                    break
+                }
+                let nonces := add(mload(add(batch, BATCH_NONCES)), 0x20)
+                if i {
+                    if iszero(gt(nonce, mload(add(nonces, shl(5, sub(i, 1)))))) {
+                        break
+                    }
+                }
+                // Replay: a clear bit of the loaded word.
+                if iszero(eq(shr(8, nonce), mload(add(batch, BATCH_WORD_INDEX)))) {
+                    break
+                }
+                let bit := shl(and(nonce, 0xff), 1)
+                if and(mload(add(batch, BATCH_WORD)), bit) {
+                    break
+                }
+                // Needs: the run's required coverage (below 2^96) plus the fee (below 2^128) is
+                // the value at risk; a sum that would overflow is left to the checked path.
+                let fee := shr(128, calldataload(add(m, FEE_OFFSET)))
+                let risk := add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)
+                risk := add(mload(add(batch, BATCH_VALUE_AT_RISK)), risk)
+                if lt(risk, mload(add(batch, BATCH_VALUE_AT_RISK))) {
+                    break
+                }
+                let policy := add(
+                    mload(add(batch, BATCH_POLICY_COVERAGE)),
+                    mload(add(batch, BATCH_POLICY_EXCESS))
+                )
+                if lt(policy, mload(add(batch, BATCH_POLICY_COVERAGE))) {
+                    break
+                }
+                // Taken: the id (as MessageCodec.id: keccak256 of the message, in scratch memory
+                // past the free pointer), the replay bit and the sums.
+                let scratch := mload(0x40)
+                calldatacopy(scratch, m, length)
+                mstore(add(add(mload(batch), 0x20), shl(5, i)), keccak256(scratch, length))
+                mstore(add(nonces, shl(5, i)), nonce)
+                mstore(add(batch, BATCH_WORD), or(mload(add(batch, BATCH_WORD)), bit))
+                mstore(add(batch, BATCH_VALUE_AT_RISK), risk)
+                mstore(add(batch, BATCH_POLICY_COVERAGE), policy)
+                mstore(add(batch, BATCH_FEES), add(mload(add(batch, BATCH_FEES)), fee))
+            }
+        }
+        return i;
     }
 
     /// @dev Checks one message's length and header against the checkpoint; returns its id and nonce.
