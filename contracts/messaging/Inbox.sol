@@ -52,6 +52,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     uint64 public immutable localCode;
     /// @inheritdoc IInbox
     uint32 public immutable handlerGasLimit;
+    /// @dev Gas left before a handler call that gives the callee all of `handlerGasLimit`: the
+    /// caller keeps 1/64 (EIP-150) and pays the cold account access. Computed once.
+    uint256 private immutable _handlerGasNeeded;
 
     /// @dev Replay bitmap: bit `nonce % 256` of word `nonce / 256`, per origin. The replay key of
     /// every message except system messages.
@@ -138,6 +141,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         registry = registry_;
         localCode = registry_.localCode();
         handlerGasLimit = handlerGasLimit_;
+        _handlerGasNeeded = uint256(handlerGasLimit_) + handlerGasLimit_ / 63 + HANDLER_CALL_OVERHEAD;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -186,13 +190,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
-        uint256 n = messages.length;
-        for (uint256 i = 0; i < n;) {
-            _execute(route, batch, i, _messageAt(messages, i));
-            unchecked {
-                ++i;
-            }
-        }
+        _executeAll(route, batch, messages);
 
         // 6. The fees, once per batch, out of the origin's reserve (3.9).
         if (batch.fees != 0) _payFees(route.origin, batch, charges);
@@ -729,25 +727,37 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         return Kind.Call;
     }
 
-    /// @dev Executes one delivered message (step 5). Never reverts for a recipient's fault: a
-    /// failure is recorded for `retry`.
-    /// Every field is read from `m` without the length check: `_checkMessages` checked it.
-    function _execute(Route memory route, Batch memory batch, uint256 i, bytes calldata m) private {
-        uint64 origin = route.origin;
-        bytes32 id = _get(batch.ids, i);
-        _emitDelivered(id, origin, m.nonceUnchecked());
-        bytes32 sender = m.senderUnchecked();
-        bytes32 recipient = m.recipientUnchecked();
-        if (sender == route.peerStakingHub || sender == route.peerBank) {
-            _executeSystem(route, id, m, batch.signers);
-            return;
+    /// @dev Step 5: executes every delivered message, in order. Never reverts for a recipient's
+    /// fault: a failure is recorded for `retry`. Every field is read from the message without the
+    /// length check: `_checkMessages` checked it.
+    function _executeAll(Route memory route, Batch memory batch, bytes[] calldata messages) private {
+        bytes32[] memory ids = batch.ids;
+        uint256 n = messages.length;
+        for (uint256 i = 0; i < n;) {
+            bytes calldata m = _messageAt(messages, i);
+            bytes32 id = _get(ids, i);
+            _emitDelivered(id, route.origin, m.nonceUnchecked());
+            bytes32 sender = m.senderUnchecked();
+            bytes32 recipient = m.recipientUnchecked();
+            if (sender == route.peerStakingHub || sender == route.peerBank) {
+                _executeSystem(route, id, m, batch.signers);
+            } else if (!ChainAddress.isEvmAddress(recipient)) {
+                _recordNotEvm(id, recipient, false);
+            } else {
+                // Any message from another sender is a call: its amount moves nothing.
+                _callHandle(
+                    id,
+                    address(uint160(uint256(recipient))),
+                    route.origin,
+                    sender,
+                    0,
+                    m.bodyUnchecked()
+                );
+            }
+            unchecked {
+                ++i;
+            }
         }
-        if (!ChainAddress.isEvmAddress(recipient)) {
-            _recordNotEvm(id, recipient, false);
-            return;
-        }
-        // Any message from another sender is a call: its amount moves nothing.
-        _callHandle(id, address(uint160(uint256(recipient))), origin, sender, 0, m.bodyUnchecked());
     }
 
     /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
@@ -857,10 +867,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// cold account access, both covered here.
     function _requireHandlerGas() private view returns (uint256 limit) {
         limit = handlerGasLimit;
-        // A uint32 limit: the sum cannot overflow.
-        unchecked {
-            if (gasleft() < limit + limit / 63 + HANDLER_CALL_OVERHEAD) revert InsufficientGasForHandler();
-        }
+        if (gasleft() < _handlerGasNeeded) revert InsufficientGasForHandler();
     }
 
     /// @dev At most `MAX_RETURN_DATA` bytes of the last call's return data (a callee cannot make us
