@@ -33,7 +33,9 @@ import {AttesterMirror} from "../staking/AttesterMirror.sol";
 /// recipient is recorded and never blocks the batch; anyone may `retry` it.
 /// @dev Gas: the route is read once per batch, the replay bitmap is written once per 256 nonces,
 /// recipient policies are read once per run of equal recipients, and the only per-message external
-/// call is the recipient's handler. Handlers run with exactly `handlerGasLimit` gas (the batch
+/// call is the recipient's handler. Each message's header length is checked once; after a batch's
+/// first message, a run of ordinary zero-amount calls to one recipient is checked in one assembly
+/// loop (`_checkRun`), every other message by the general path (`_checkMessage`). Handlers run with exactly `handlerGasLimit` gas (the batch
 /// reverts when that much cannot reach them) and at most `MAX_RETURN_DATA` bytes of what they
 /// return are copied.
 contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
