@@ -199,14 +199,14 @@ describe("Inbox", function () {
     }
 
     /** `message` with `bytes` written at byte `offset` (a header field, docs/protocol.md 2.3). */
-    function patched(message: Hex, offset: number, bytes: Uint8Array): Hex {
+    function patched(message: string, offset: number, bytes: Uint8Array): Hex {
       const raw = ethers.getBytes(message);
       raw.set(bytes, offset);
       return ethers.hexlify(raw) as Hex;
     }
 
     /** Delivers `delivery` with its third message replaced by `third`. */
-    function withThird(delivery: Delivery, third: Hex) {
+    function withThird(delivery: Delivery, third: string) {
       return deliver(b, { ...delivery, messages: [...delivery.messages.slice(0, 2), third] });
     }
 
