@@ -12,7 +12,18 @@ import {BankMessages} from "../libraries/BankMessages.sol";
 import {ChainAddress} from "../libraries/ChainAddress.sol";
 import {CheckpointHash} from "../libraries/CheckpointHash.sol";
 import {MerkleTree} from "../libraries/MerkleTree.sol";
-import {MessageCodec} from "../libraries/MessageCodec.sol";
+import {
+    AMOUNT_OFFSET,
+    DESTINATION_OFFSET,
+    FEE_OFFSET,
+    MESSAGE_HEADER_LENGTH,
+    MESSAGE_VERSION,
+    MessageCodec,
+    NONCE_OFFSET,
+    ORIGIN_OFFSET,
+    RECIPIENT_OFFSET,
+    SENDER_OFFSET
+} from "../libraries/MessageCodec.sol";
 import {AttesterMirror} from "../staking/AttesterMirror.sol";
 
 /// @title Inbox
@@ -22,7 +33,9 @@ import {AttesterMirror} from "../staking/AttesterMirror.sol";
 /// recipient is recorded and never blocks the batch; anyone may `retry` it.
 /// @dev Gas: the route is read once per batch, the replay bitmap is written once per 256 nonces,
 /// recipient policies are read once per run of equal recipients, and the only per-message external
-/// call is the recipient's handler. Handlers run with exactly `handlerGasLimit` gas (the batch
+/// call is the recipient's handler. Each message's header length is checked once; after a batch's
+/// first message, a run of ordinary zero-amount calls to one recipient is checked in one assembly
+/// loop (`_checkRun`), every other message by the general path (`_checkMessage`). Handlers run with exactly `handlerGasLimit` gas (the batch
 /// reverts when that much cannot reach them) and at most `MAX_RETURN_DATA` bytes of what they
 /// return are copied.
 contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
@@ -41,6 +54,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     uint64 public immutable localCode;
     /// @inheritdoc IInbox
     uint32 public immutable handlerGasLimit;
+    /// @dev Gas left before a handler call that gives the callee all of `handlerGasLimit`: the
+    /// caller keeps 1/64 (EIP-150) and pays the cold account access. Computed once.
+    uint256 private immutable _handlerGasNeeded;
 
     /// @dev Replay bitmap: bit `nonce % 256` of word `nonce / 256`, per origin. The replay key of
     /// every message except system messages.
@@ -69,7 +85,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         ValueTransfer // localBank.payout(...), then recipient.handle(origin, originalSender, amount, userBody)
     }
 
-    /// @dev What a batch needs to know about its origin, read from the registry once.
+    /// @dev What a batch needs to know about its origin, read from the registry once. `_checkRun`
+    /// reads the peer's StakingHub and bank at the `ROUTE_*` offsets (third and fourth fields).
     struct Route {
         uint64 origin;
         bytes32 domainSeparator; // of the origin Outbox's checkpoints
@@ -80,25 +97,39 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint96 defaultCoverage;
     }
 
-    /// @dev The checked messages of a batch and what they need of its signers.
+    /// @dev The checked messages of a batch and what they need of its signers. The first ten
+    /// fields are read and written by the assembly of `_checkRun` at the `BATCH_*` offsets below
+    /// (one 32-byte word per field, in declaration order): keep the two in step.
     struct Batch {
         bytes32[] ids;
-        uint256[] nonces;
+        uint256[] nonces; // consumed by the multiproof; the execution pass reads nonces from calldata
         uint256 valueAtRisk;
-        uint256 minSigners;
-        bytes32[] senders;
-        bytes32[] recipients;
+        uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
+        uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
+        uint256 word; // the replay bitmap word being filled
+        uint256 wordIndex; // its index (max: none yet)
         bytes32 policyRecipient; // `requiredCoverage` is this recipient's
         uint256 requiredCoverage;
-        uint256 wordIndex; // replay bitmap word being filled (max: none yet)
-        uint256 word;
-        uint256 policyCoverage; // coverage demanded by recipients' own policies beyond the route default
+        uint256 policyExcess; // requiredCoverage beyond the route default: a zero-amount message's policy share
+        uint256 minSigners;
         bool stakeReport; // the batch carries a stake report: its signers need a majority (3.5)
         uint256 signerStake; // mirrored stake of the batch's signers together
-        uint256 fees; // delivery fees the batch's messages carry (18 decimals), paid once at the end
         address[] signers; // recovered, ascending; a bank message gets the first (a price raise needs it)
         uint256 premiumBase; // amounts of the fee-paying messages: the signers' premium is a rate of it
     }
+
+    // Memory offsets of `Batch` and `Route` fields for `_checkRun`'s assembly.
+    uint256 private constant BATCH_NONCES = 0x20;
+    uint256 private constant BATCH_VALUE_AT_RISK = 0x40;
+    uint256 private constant BATCH_POLICY_COVERAGE = 0x60;
+    uint256 private constant BATCH_FEES = 0x80;
+    uint256 private constant BATCH_WORD = 0xa0;
+    uint256 private constant BATCH_WORD_INDEX = 0xc0;
+    uint256 private constant BATCH_POLICY_RECIPIENT = 0xe0;
+    uint256 private constant BATCH_REQUIRED_COVERAGE = 0x100;
+    uint256 private constant BATCH_POLICY_EXCESS = 0x120;
+    uint256 private constant ROUTE_PEER_STAKING_HUB = 0x40;
+    uint256 private constant ROUTE_PEER_BANK = 0x60;
 
     /// @param registry_ the route registry of this chain; its local code is read once here
     /// @param exposureWindow_ the exposure window W in seconds (a multiple of `BUCKETS`)
@@ -112,6 +143,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         registry = registry_;
         localCode = registry_.localCode();
         handlerGasLimit = handlerGasLimit_;
+        _handlerGasNeeded = uint256(handlerGasLimit_) + handlerGasLimit_ / 63 + HANDLER_CALL_OVERHEAD;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -140,13 +172,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         _checkMessages(route, checkpoint.count, messages, batch);
         {
-            // multiRoot works in place on copies; the signed count tells empty subtrees apart.
-            bytes32 root = MerkleTree.multiRoot(
-                _copy(batch.ids),
-                _copy(batch.nonces),
-                proof,
-                checkpoint.count
-            );
+            // multiRoot works in place: on a copy of the ids (executed below) and on the nonces
+            // themselves (the execution pass reads them from calldata). The signed count tells
+            // empty subtrees apart.
+            bytes32 root = MerkleTree.multiRoot(_copy(batch.ids), batch.nonces, proof, checkpoint.count);
             if (root != checkpoint.root) revert InvalidProof();
         }
 
@@ -163,9 +192,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _emitCheckpointAccepted(checkpoint, signatures);
 
         // 5. Execute, in order.
-        for (uint256 i = 0; i < messages.length; ++i) {
-            _execute(route, batch, i, _messageAt(messages, i));
-        }
+        _executeAll(route, batch, messages);
 
         // 6. The fees, once per batch, out of the origin's reserve (3.9).
         if (batch.fees != 0) _payFees(route.origin, batch, charges);
@@ -388,53 +415,181 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 n = messages.length;
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
-        batch.senders = new bytes32[](n);
-        batch.recipients = new bytes32[](n);
         batch.minSigners = 1;
         batch.wordIndex = type(uint256).max;
-        uint256 previous;
-        for (uint256 i = 0; i < n; ++i) {
-            bytes calldata m = messages[i];
-            (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
-            if (i != 0 && nonce <= previous) revert MessagesNotAscending(i);
-            previous = nonce;
-            _put(batch.ids, i, id);
-            _put(batch.nonces, i, nonce);
-            bytes32 sender = m.sender();
-            // Only a message from the peer's StakingHub or bank can be a system message: a pure
-            // call never touches the system replay mapping.
-            bool system =
-                (sender == route.peerStakingHub || sender == route.peerBank) &&
-                    _isSystem(route, sender, m.recipient());
-            _markDelivered(batch, route.origin, id, nonce, system);
-            _addNeeds(route, batch, m, i);
+        for (uint256 i = 0; i < n;) {
+            _checkMessage(route, count, messages, batch, i);
+            // The common case in bulk: the messages after it that `_checkRun` takes (it needs a
+            // recipient's policy and a replay word already loaded, so never the first).
+            unchecked {
+                i = _checkRun(route, count, messages, batch, i + 1);
+            }
         }
         _deliveredBits[route.origin][batch.wordIndex] = batch.word;
     }
 
-    /// @dev Checks one message's header against the checkpoint; returns its id and nonce.
+    /// @dev Checks message `i` in full, any kind (the general path of `_checkMessages`).
+    function _checkMessage(
+        Route memory route,
+        uint32 count,
+        bytes[] calldata messages,
+        Batch memory batch,
+        uint256 i
+    ) private {
+        bytes calldata m = messages[i];
+        (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
+        if (i != 0 && nonce <= batch.nonces[i - 1]) revert MessagesNotAscending(i);
+        _put(batch.ids, i, id);
+        _put(batch.nonces, i, nonce);
+        // From here on the header's length is checked: its fields are read without the check.
+        bool system;
+        {
+            // Only a message from the peer's StakingHub or bank can be a system message: a
+            // pure call never touches the system replay mapping.
+            bytes32 sender = m.senderUnchecked();
+            system =
+                (sender == route.peerStakingHub || sender == route.peerBank) &&
+                _isSystem(route, sender, m.recipientUnchecked());
+        }
+        _markDelivered(batch, route.origin, id, nonce, system);
+        _addNeeds(route, batch, m);
+    }
+
+    /// @dev The fast path of `_checkMessages`: checks and books messages `i`, `i + 1`, … while each
+    /// is an ordinary call (not from the peer's StakingHub or bank) with a zero amount, to the
+    /// previous message's recipient, in the replay word already loaded, well formed and passing
+    /// every check of `_checkMessage`; returns the index of the first message it does not take
+    /// (`messages.length` when none). It has the same effects as `_checkMessage` for those
+    /// messages and none for the one it stops at, which `_checkMessage` then checks in full (and
+    /// reverts on, with its error, when it is invalid).
+    // One assembly loop is the point of this function (solhint counts its lines).
+    // solhint-disable-next-line function-max-lines
+    function _checkRun(
+        Route memory route,
+        uint256 count,
+        bytes[] calldata messages,
+        Batch memory batch,
+        uint256 i
+    ) private view returns (uint256) {
+        uint256 destinationCode = localCode;
+        assembly ("memory-safe") {
+            for {} lt(i, messages.length) {
+                i := add(i, 1)
+            } {
+                // The element as the ABI decoder's checked access finds it, or stop.
+                let m := calldataload(add(messages.offset, shl(5, i)))
+                if iszero(lt(m, calldatasize())) {
+                    break
+                }
+                m := add(add(messages.offset, m), 0x20)
+                let length := calldataload(sub(m, 0x20))
+                if or(lt(length, MESSAGE_HEADER_LENGTH), gt(length, calldatasize())) {
+                    break
+                }
+                if gt(add(m, length), calldatasize()) {
+                    break
+                }
+                // An ordinary zero-amount call to the run's recipient.
+                {
+                    let sender := calldataload(add(m, SENDER_OFFSET))
+                    if or(
+                        eq(sender, mload(add(route, ROUTE_PEER_STAKING_HUB))),
+                        eq(sender, mload(add(route, ROUTE_PEER_BANK)))
+                    ) {
+                        break
+                    }
+                    let recipient := calldataload(add(m, RECIPIENT_OFFSET))
+                    if or(
+                        iszero(recipient),
+                        iszero(eq(recipient, mload(add(batch, BATCH_POLICY_RECIPIENT))))
+                    ) {
+                        break
+                    }
+                }
+                if calldataload(add(m, AMOUNT_OFFSET)) {
+                    break
+                }
+                // Header: version, origin, destination, nonce below the count and ascending.
+                if iszero(eq(shr(248, calldataload(m)), MESSAGE_VERSION)) {
+                    break
+                }
+                if iszero(eq(shr(192, calldataload(add(m, ORIGIN_OFFSET))), mload(route))) {
+                    break
+                }
+                if iszero(eq(shr(192, calldataload(add(m, DESTINATION_OFFSET))), destinationCode)) {
+                    break
+                }
+                let nonce := shr(224, calldataload(add(m, NONCE_OFFSET)))
+                if iszero(lt(nonce, count)) {
+                    break
+                }
+                let nonces := add(mload(add(batch, BATCH_NONCES)), 0x20)
+                if i {
+                    if iszero(gt(nonce, mload(add(nonces, shl(5, sub(i, 1)))))) {
+                        break
+                    }
+                }
+                // Replay: a clear bit of the loaded word.
+                if iszero(eq(shr(8, nonce), mload(add(batch, BATCH_WORD_INDEX)))) {
+                    break
+                }
+                let bit := shl(and(nonce, 0xff), 1)
+                if and(mload(add(batch, BATCH_WORD)), bit) {
+                    break
+                }
+                // Needs: the run's required coverage (below 2^96) plus the fee (below 2^128) is
+                // the value at risk; a sum that would overflow is left to the checked path.
+                let fee := shr(128, calldataload(add(m, FEE_OFFSET)))
+                let risk := add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)
+                risk := add(mload(add(batch, BATCH_VALUE_AT_RISK)), risk)
+                if lt(risk, mload(add(batch, BATCH_VALUE_AT_RISK))) {
+                    break
+                }
+                let policy := add(
+                    mload(add(batch, BATCH_POLICY_COVERAGE)),
+                    mload(add(batch, BATCH_POLICY_EXCESS))
+                )
+                if lt(policy, mload(add(batch, BATCH_POLICY_COVERAGE))) {
+                    break
+                }
+                // Taken: the id (as MessageCodec.id: keccak256 of the message, in scratch memory
+                // past the free pointer), the replay bit and the sums.
+                let scratch := mload(0x40)
+                calldatacopy(scratch, m, length)
+                mstore(add(add(mload(batch), 0x20), shl(5, i)), keccak256(scratch, length))
+                mstore(add(nonces, shl(5, i)), nonce)
+                mstore(add(batch, BATCH_WORD), or(mload(add(batch, BATCH_WORD)), bit))
+                mstore(add(batch, BATCH_VALUE_AT_RISK), risk)
+                mstore(add(batch, BATCH_POLICY_COVERAGE), policy)
+                mstore(add(batch, BATCH_FEES), add(mload(add(batch, BATCH_FEES)), fee))
+            }
+        }
+        return i;
+    }
+
+    /// @dev Checks one message's length and header against the checkpoint; returns its id and nonce.
     function _checkHeader(
         bytes calldata m,
         uint64 origin,
         uint32 count
     ) private view returns (bytes32 id, uint32 nonce) {
+        m.checkLength();
         id = m.id();
-        uint8 version = m.version();
+        uint8 version = m.versionUnchecked();
         if (version != MessageCodec.VERSION) revert UnsupportedVersion(id, version);
-        uint64 messageOrigin = m.origin();
+        uint64 messageOrigin = m.originUnchecked();
         if (messageOrigin != origin) revert WrongOrigin(id, messageOrigin);
-        uint64 destination = m.destination();
+        uint64 destination = m.destinationUnchecked();
         if (destination != localCode) revert WrongDestination(id, destination);
-        nonce = m.nonce();
+        nonce = m.nonceUnchecked();
         if (nonce >= count) revert NonceBeyondCount(id, nonce, count);
     }
 
     /// @dev Adds one message's policy and value at risk to `batch`: max(amount, required coverage),
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
-    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, uint256 i) private {
-        bytes32 recipient = m.recipient();
-        _put(batch.recipients, i, recipient);
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m) private {
+        bytes32 recipient = m.recipientUnchecked();
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
             batch.policyRecipient = recipient;
             RecipientPolicy memory policy =
@@ -442,33 +597,43 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                     ? _policies[address(uint160(uint256(recipient)))]
                     : RecipientPolicy(0, 0);
             uint256 requiredSigners = policy.minSigners != 0 ? policy.minSigners : route.minSigners;
-            batch.requiredCoverage =
-                policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
+            uint256 required = policy.requiredCoverage != 0 ? policy.requiredCoverage : route.defaultCoverage;
+            batch.requiredCoverage = required;
+            batch.policyExcess = required > route.defaultCoverage ? required - route.defaultCoverage : 0;
             if (requiredSigners > batch.minSigners) batch.minSigners = requiredSigners;
         }
-        uint256 amount = m.amount();
-        uint256 required = batch.requiredCoverage;
-        uint256 value = amount > required ? amount : required;
-        // What a recipient's own policy demands beyond the route's default is capped at half the
-        // mirrored total live at once (3.5, "Policy coverage"): no recipient choosing its coverage
-        // can exhaust the signers. Before the fee: a fee is no policy's (issue 17).
-        {
+        uint256 amount = m.amountUnchecked();
+        // value = max(amount, required coverage). What a recipient's own policy demands beyond the
+        // route's default, value − max(amount, default), is capped at half the mirrored total live
+        // at once (3.5, "Policy coverage"): no recipient choosing its coverage can exhaust the
+        // signers. Before the fee: a fee is no policy's (issue 17). A zero amount (every pure
+        // message) takes the run's precomputed share.
+        uint256 value;
+        if (amount == 0) {
+            value = batch.requiredCoverage;
+            uint256 excess = batch.policyExcess;
+            if (excess != 0) batch.policyCoverage += excess;
+        } else {
+            uint256 required = batch.requiredCoverage;
+            value = amount > required ? amount : required;
             uint256 base = amount > route.defaultCoverage ? amount : route.defaultCoverage;
             if (value > base) batch.policyCoverage += value - base;
         }
         // A fee is paid out of the origin's reserve here like value: it is value at risk (3.8).
-        uint256 fee = m.fee();
+        uint256 fee = m.feeUnchecked();
         if (fee != 0) {
             value += fee;
-            batch.fees += fee;
+            // Below 2^128 each, one per message: the sum cannot overflow.
+            unchecked {
+                batch.fees += fee;
+            }
             // The underwriting premium is a rate of the amount carried (3.9).
             batch.premiumBase += amount;
         }
 
-        bytes32 sender = m.sender();
-        _put(batch.senders, i, sender);
+        bytes32 sender = m.senderUnchecked();
         if (sender == route.peerStakingHub || sender == route.peerBank) {
-            bytes calldata body = m.body();
+            bytes calldata body = m.bodyUnchecked();
             Kind kind = _classify(route, sender, recipient, amount, body);
             if (kind == Kind.StakeReport) {
                 // No value at risk: a majority of the mirrored stake must sign it instead.
@@ -476,12 +641,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             } else if (kind == Kind.BankMessage) {
                 value += ICorrespondentBank(route.localBank).bankMessageCoverage(
                     route.origin,
-                    m.nonce(),
+                    m.nonceUnchecked(),
                     body
                 );
             }
         }
-        batch.valueAtRisk += value;
+        if (value != 0) batch.valueAtRisk += value;
     }
 
     /// @dev Replay: checks and sets the message's bit. Nonces ascend, so each bitmap word is read
@@ -564,32 +729,37 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         return Kind.Call;
     }
 
-    /// @dev Executes one delivered message (step 5). Never reverts for a recipient's fault: a
-    /// failure is recorded for `retry`.
-    function _execute(Route memory route, Batch memory batch, uint256 i, bytes calldata m) private {
-        uint64 origin = route.origin;
-        bytes32 id = _get(batch.ids, i);
-        uint32 nonce = uint32(uint256(_get(batch.nonces, i)));
-        emit Delivered(id, origin, nonce);
-        bytes32 sender = _get(batch.senders, i);
-        bytes32 recipient = _get(batch.recipients, i);
-        if (sender == route.peerStakingHub || sender == route.peerBank) {
-            _executeSystem(route, id, m, batch.signers);
-            return;
+    /// @dev Step 5: executes every delivered message, in order. Never reverts for a recipient's
+    /// fault: a failure is recorded for `retry`. Every field is read from the message without the
+    /// length check: `_checkMessages` checked it.
+    function _executeAll(Route memory route, Batch memory batch, bytes[] calldata messages) private {
+        bytes32[] memory ids = batch.ids;
+        uint256 n = messages.length;
+        for (uint256 i = 0; i < n;) {
+            bytes calldata m = _messageAt(messages, i);
+            bytes32 id = _get(ids, i);
+            _emitDelivered(id, route.origin, m.nonceUnchecked());
+            bytes32 sender = m.senderUnchecked();
+            bytes32 recipient = m.recipientUnchecked();
+            if (sender == route.peerStakingHub || sender == route.peerBank) {
+                _executeSystem(route, id, m, batch.signers);
+            } else if (!ChainAddress.isEvmAddress(recipient)) {
+                _recordNotEvm(id, recipient, false);
+            } else {
+                // Any message from another sender is a call: its amount moves nothing.
+                _callHandle(
+                    id,
+                    address(uint160(uint256(recipient))),
+                    route.origin,
+                    sender,
+                    0,
+                    m.bodyUnchecked()
+                );
+            }
+            unchecked {
+                ++i;
+            }
         }
-        if (!ChainAddress.isEvmAddress(recipient)) {
-            _recordNotEvm(id, recipient, false);
-            return;
-        }
-        // Any message from another sender is a call: its amount moves nothing.
-        _callHandle(
-            id,
-            address(uint160(uint256(recipient))),
-            origin,
-            sender,
-            0,
-            m[MessageCodec.HEADER_LENGTH:]
-        );
     }
 
     /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
@@ -699,7 +869,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// cold account access, both covered here.
     function _requireHandlerGas() private view returns (uint256 limit) {
         limit = handlerGasLimit;
-        if (gasleft() < limit + limit / 63 + HANDLER_CALL_OVERHEAD) revert InsufficientGasForHandler();
+        if (gasleft() < _handlerGasNeeded) revert InsufficientGasForHandler();
     }
 
     /// @dev At most `MAX_RETURN_DATA` bytes of the last call's return data (a callee cannot make us
@@ -772,17 +942,19 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Copies a bytes32 array.
-    function _copy(bytes32[] memory source) private pure returns (bytes32[] memory target) {
-        target = new bytes32[](source.length);
+    /// @dev `emit Delivered(id, origin, nonce)`, its one data word written in scratch space (the
+    /// ABI encoder's copy through the free memory pointer costs more, once per message).
+    function _emitDelivered(bytes32 id, uint64 originCode, uint32 nonce) private {
+        bytes32 topic = Delivered.selector;
         assembly ("memory-safe") {
-            mcopy(add(target, 0x20), add(source, 0x20), shl(5, mload(source)))
+            mstore(0x00, nonce)
+            log3(0x00, 0x20, topic, id, originCode)
         }
     }
 
-    /// @dev Copies a uint256 array.
-    function _copy(uint256[] memory source) private pure returns (uint256[] memory target) {
-        target = new uint256[](source.length);
+    /// @dev Copies a bytes32 array.
+    function _copy(bytes32[] memory source) private pure returns (bytes32[] memory target) {
+        target = new bytes32[](source.length);
         assembly ("memory-safe") {
             mcopy(add(target, 0x20), add(source, 0x20), shl(5, mload(source)))
         }
@@ -805,13 +977,6 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @dev `array[i]` without the bounds check (see `_put`).
     function _get(bytes32[] memory array, uint256 i) private pure returns (bytes32 value) {
-        assembly ("memory-safe") {
-            value := mload(add(add(array, 0x20), shl(5, i)))
-        }
-    }
-
-    /// @dev `array[i]` without the bounds check (see `_put`), as bytes32.
-    function _get(uint256[] memory array, uint256 i) private pure returns (bytes32 value) {
         assembly ("memory-safe") {
             value := mload(add(add(array, 0x20), shl(5, i)))
         }

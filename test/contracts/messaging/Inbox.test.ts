@@ -187,6 +187,86 @@ describe("Inbox", function () {
     });
   });
 
+  describe("every message of a batch, not only the first", function () {
+    // After its first message the Inbox checks a run of ordinary zero-amount calls to the same
+    // recipient in bulk (Inbox._checkRun); each check must hold there as for the first message.
+
+    /** Three messages from A to the recipient, prepared for B with one signer. */
+    async function threeMessages(): Promise<Delivery> {
+      for (const body of ["0x01", "0x02", "0x03"] as Hex[])
+        await send(a, b, recipientAddress, body);
+      return prepare();
+    }
+
+    /** `message` with `bytes` written at byte `offset` (a header field, docs/protocol.md 2.3). */
+    function patched(message: string, offset: number, bytes: Uint8Array): Hex {
+      const raw = ethers.getBytes(message);
+      raw.set(bytes, offset);
+      return ethers.hexlify(raw) as Hex;
+    }
+
+    /** Delivers `delivery` with its third message replaced by `third`. */
+    function withThird(delivery: Delivery, third: string) {
+      return deliver(b, { ...delivery, messages: [...delivery.messages.slice(0, 2), third] });
+    }
+
+    it("rejects a third message with a wrong version, origin, destination, nonce or length", async function () {
+      const delivery = await threeMessages();
+      const third = delivery.messages[2];
+      const count = delivery.checkpoint.count;
+      const version = patched(third, 0, new Uint8Array([2]));
+      await expect(withThird(delivery, version))
+        .to.be.revertedWithCustomError(b.suite.inbox, "UnsupportedVersion")
+        .withArgs(ethers.keccak256(version), 2);
+      const code = ethers.getBytes(ethers.toBeHex(c.suite.code, 8));
+      const origin = patched(third, 5, code);
+      await expect(withThird(delivery, origin))
+        .to.be.revertedWithCustomError(b.suite.inbox, "WrongOrigin")
+        .withArgs(ethers.keccak256(origin), c.suite.code);
+      const destination = patched(third, 45, code);
+      await expect(withThird(delivery, destination))
+        .to.be.revertedWithCustomError(b.suite.inbox, "WrongDestination")
+        .withArgs(ethers.keccak256(destination), c.suite.code);
+      const beyond = patched(third, 1, ethers.getBytes(ethers.toBeHex(count, 4)));
+      await expect(withThird(delivery, beyond))
+        .to.be.revertedWithCustomError(b.suite.inbox, "NonceBeyondCount")
+        .withArgs(ethers.keccak256(beyond), count, count);
+      const short = ethers.dataSlice(third, 0, 132) as Hex;
+      await expect(withThird(delivery, short))
+        .to.be.revertedWithCustomError(b.suite.inbox, "MessageTooShort")
+        .withArgs(132);
+      await expect(withThird(delivery, delivery.messages[1]))
+        .to.be.revertedWithCustomError(b.suite.inbox, "MessagesNotAscending")
+        .withArgs(2);
+      const swapped = [delivery.messages[0], delivery.messages[2], delivery.messages[1]];
+      await expect(deliver(b, { ...delivery, messages: swapped }))
+        .to.be.revertedWithCustomError(b.suite.inbox, "MessagesNotAscending")
+        .withArgs(2);
+      await (await deliver(b, delivery)).wait();
+      expect(await recipient.handled()).to.equal(3n);
+    });
+
+    it("rejects a batch whose second message was already delivered", async function () {
+      const delivery = await threeMessages();
+      const nonce = Number(ethers.dataSlice(delivery.messages[1], 1, 5));
+      const second = await prepare(a.attesters.slice(0, 1), [nonce]);
+      await (await deliver(b, second)).wait();
+      await expect(deliver(b, delivery))
+        .to.be.revertedWithCustomError(b.suite.inbox, "AlreadyDelivered")
+        .withArgs(ethers.keccak256(delivery.messages[1]));
+    });
+
+    it("sums every message's coverage and policy share", async function () {
+      const available = await b.suite.inbox.policyCoverageAvailable(a.suite.code);
+      const ask = available / 2n;
+      await (await recipient.setPolicy(b.suite.addresses.inbox, 0, ask)).wait();
+      const delivery = await threeMessages();
+      await expect(deliver(b, delivery))
+        .to.be.revertedWithCustomError(b.suite.inbox, "PolicyCoverageExhausted")
+        .withArgs(3n * ask, available);
+    });
+  });
+
   describe("checkpoint and proof", function () {
     it("rejects a wrong proof", async function () {
       await send(a, b, recipientAddress);
