@@ -57,7 +57,7 @@ import {
   modeledGas,
 } from "./gas.js";
 import { noteRelayed } from "./relayed.js";
-import { revertAction, waitBackoffMs } from "./reverts.js";
+import { minedRevertAction, revertAction, waitBackoffMs } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
 import { MirroredSigners } from "./signers.js";
 
@@ -1011,6 +1011,7 @@ export class DestinationRelay {
     all: SignerSignature[],
     items: Item[],
     everySigner: boolean,
+    minedReverts = 0,
   ): Promise<void> {
     const dest = this.destination;
     const client = this.ctx.client(dest.code);
@@ -1110,8 +1111,16 @@ export class DestinationRelay {
       // passes relayer.maxBatchBytes goes as two.
       if ((data.length - 2) / 2 > this.ctx.cfg.relayer.maxBatchBytes && items.length > 1) {
         const half = Math.ceil(items.length / 2);
-        await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+        await this.sendBatch(
+          origin,
+          tree,
+          snap,
+          all,
+          items.slice(0, half),
+          everySigner,
+          minedReverts,
+        );
+        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
         return;
       }
 
@@ -1159,16 +1168,33 @@ export class DestinationRelay {
                   i.settle({ kind: "wait", reason: "delivered by someone else" });
               rest = rest.filter((i) => i.data.id.toLowerCase() !== id);
             }
-            if (rest.length) await this.sendBatch(origin, tree, snap, all, rest, everySigner);
+            if (rest.length)
+              await this.sendBatch(origin, tree, snap, all, rest, everySigner, minedReverts);
             return;
           }
           case "every-signer":
-            await this.sendBatch(origin, tree, snap, all, items, true);
+            await this.sendBatch(origin, tree, snap, all, items, true, minedReverts);
             return;
           case "split": {
             const half = Math.ceil(items.length / 2);
-            await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-            await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(0, half),
+              everySigner,
+              minedReverts,
+            );
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(half),
+              everySigner,
+              minedReverts,
+            );
             return;
           }
           case "wait-signers":
@@ -1208,8 +1234,16 @@ export class DestinationRelay {
       this.endProbe(origin.code);
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
         const half = Math.ceil(items.length / 2);
-        await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+        await this.sendBatch(
+          origin,
+          tree,
+          snap,
+          all,
+          items.slice(0, half),
+          everySigner,
+          minedReverts,
+        );
+        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
         return;
       }
 
@@ -1222,7 +1256,8 @@ export class DestinationRelay {
         for (const item of lost)
           item.settle({ kind: "error", error: new Error("job lock lost to another worker") });
         const kept = items.filter((_, i) => held[i]);
-        if (kept.length) await this.sendBatch(origin, tree, snap, all, kept, everySigner);
+        if (kept.length)
+          await this.sendBatch(origin, tree, snap, all, kept, everySigner, minedReverts);
         return;
       }
       stage("fence");
@@ -1253,7 +1288,63 @@ export class DestinationRelay {
           destination: dest.codeHex,
           outcome: e instanceof TxRevertedError ? "reverted" : "send-error",
         });
-        throw e;
+        if (!(e instanceof TxRevertedError)) throw e;
+        // Simulated fine, reverted once mined: the chain moved in between (reverts.ts).
+        const action = minedRevertAction({ messages: items.length, minedReverts });
+        log.warn(
+          {
+            tx: e.hash,
+            block: Number(e.receipt.blockNumber),
+            messages: items.length,
+            minedReverts: minedReverts + 1,
+          },
+          `chain ${dest.codeHex}: deliver ${e.hash} reverted on chain; ` +
+            (action === "resimulate"
+              ? "simulating the batch again"
+              : action === "split"
+                ? "reverted again: splitting the batch"
+                : "reverted again: the message spends this attempt"),
+        );
+        switch (action) {
+          case "resimulate":
+            await this.sendBatch(origin, tree, snap, all, items, everySigner, minedReverts + 1);
+            return;
+          case "split": {
+            const half = Math.ceil(items.length / 2);
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(0, half),
+              everySigner,
+              minedReverts + 1,
+            );
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(half),
+              everySigner,
+              minedReverts + 1,
+            );
+            return;
+          }
+          case "fail": {
+            const why = await this.minedRevertReason(data, gas.limit, e.receipt);
+            items[0]!.settle({
+              kind: "error",
+              error: new Error(
+                `chain ${dest.codeHex}: deliver ${e.hash} of message ${items[0]!.data.id} reverted ` +
+                  `on chain ${minedReverts + 1} times though its simulation passed (${why}); ` +
+                  `attempt spent — if it keeps failing, compare what chains.${dest.codeHex}.rpc ` +
+                  `simulates with the chain`,
+              ),
+            });
+            return;
+          }
+        }
       }
       stage("mined");
       this.ctx.metrics.batches.inc({ destination: dest.codeHex, outcome: "mined" });
@@ -1352,14 +1443,20 @@ export class DestinationRelay {
             block: Number(receipt.blockNumber),
             status,
           });
+        } else if (unconfirmed.has(id)) {
+          // The RPC's fault, not the message's: it waits (growing pauses), no attempt spent.
+          item.settle({
+            kind: "wait",
+            reason:
+              `chain ${dest.codeHex}: Delivered for ${item.data.id} in ${receipt.transactionHash} ` +
+              `is not confirmed by the Inbox state at block ${receipt.blockNumber}; re-queued`,
+            backoff: true,
+          });
         } else {
           item.settle({
             kind: "error",
             error: new Error(
-              unconfirmed.has(id)
-                ? `chain ${dest.codeHex}: Delivered for ${item.data.id} in ${receipt.transactionHash} ` +
-                    `is not confirmed by the Inbox state at block ${receipt.blockNumber}; re-queued`
-                : `no Delivered event for ${item.data.id} in ${receipt.transactionHash}`,
+              `no Delivered event for ${item.data.id} in ${receipt.transactionHash}`,
             ),
           });
         }
@@ -1368,6 +1465,33 @@ export class DestinationRelay {
       const error = e instanceof Error ? e : new Error(String(e));
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });
+    }
+  }
+
+  /**
+   * Why a mined deliver reverted, where the node can tell: the same call re-simulated on the state
+   * after its block (a transaction's own revert data is not in its receipt).
+   */
+  private async minedRevertReason(
+    data: Hex,
+    gas: bigint,
+    receipt: TransactionReceipt,
+  ): Promise<string> {
+    const at = receipt.blockNumber;
+    try {
+      await this.ctx.client(this.destination.code).call({
+        account: this.sender.account,
+        to: this.destination.contracts.inbox,
+        data,
+        gas,
+        blockNumber: at,
+      });
+      return `the same call passes after block ${at}`;
+    } catch (e) {
+      const revert = revertOf(e);
+      return revert
+        ? `${revert.name}(${revert.args.map(String).join(", ")}) re-simulated after block ${at}`
+        : `revert not decoded: ${errorText(e)}`;
     }
   }
 

@@ -10,7 +10,7 @@ import {
   limitMayBeShort,
   modeledGas,
 } from "../../relayer/relay/gas.js";
-import { revertAction } from "../../relayer/relay/reverts.js";
+import { minedRevertAction, revertAction } from "../../relayer/relay/reverts.js";
 
 describe("relayer/relay seams", function () {
   it("models a batch's gas from the last delivery and bounds it by every handler's whole limit", function () {
@@ -53,6 +53,16 @@ describe("relayer/relay seams", function () {
     expect(act("EstimateFailed", 2)).to.equal("split");
     expect(act("EstimateFailed", 1)).to.equal("fail");
     expect(act("HandlerOutOfBounds", 1)).to.equal("fail");
+  });
+
+  it("re-simulates a batch that reverted on chain once, splits it the second time, fails only alone", function () {
+    const act = (messages: number, minedReverts: number) =>
+      minedRevertAction({ messages, minedReverts });
+    expect(act(5, 0)).to.equal("resimulate");
+    expect(act(1, 0)).to.equal("resimulate");
+    expect(act(5, 1)).to.equal("split");
+    expect(act(2, 3)).to.equal("split");
+    expect(act(1, 1)).to.equal("fail");
   });
 
   it("batches by count at once and by time otherwise, and hands a crashed run's items back", async function () {
