@@ -2,7 +2,6 @@ import { DelayedError, UnrecoverableError, Worker, type Job, Queue } from "bullm
 import {
   encodeFunctionData,
   formatUnits,
-  getAbiItem,
   getAddress,
   type Address,
   type Hex,
@@ -13,7 +12,6 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi, IRouteRegistryAbi } from "../chain/abis.js";
 import { publicClientFor, walletClientFor } from "../chain/clients.js";
-import { EventDecoder } from "../chain/events.js";
 import { isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import type { Chain } from "../config/load.js";
@@ -43,7 +41,8 @@ import {
   type RecipientPolicy,
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
-import { unconfirmedDeliveries } from "./confirm.js";
+import { unconfirmedDeliveries, waitConfirmed } from "./confirm.js";
+import { batchOutcome, receiptDeliveries, type Outcome } from "./settle.js";
 import { feeNeeded, judgeFees, messageCost, topUpTarget, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
 import {
@@ -70,12 +69,6 @@ function isStakeReportFrom(origin: Chain, dest: Chain, message: Hex): boolean {
   );
 }
 
-/** The Inbox events a deliver receipt is read for. */
-const DELIVERY_EVENTS = new EventDecoder([
-  getAbiItem({ abi: IInboxAbi, name: "Delivered" }),
-  getAbiItem({ abi: IInboxAbi, name: "HandlerFailed" }),
-]);
-
 /**
  * The error a job fails with: the original's name (the failure metric's label) and first line.
  * BullMQ keeps a failed attempt's message and stack in the job's hash and reads them back with the
@@ -88,14 +81,6 @@ function jobError(e: unknown): Error {
   short.name = e instanceof Error ? e.name : "Error";
   return short;
 }
-
-/** What became of one message in a batch attempt. */
-type Outcome =
-  | { kind: "delivered"; tx: Hex; block: number; status: "delivered" | "failed" }
-  | { kind: "done"; reason: string }
-  /** `backoff`: only signers or time cure it: retried with a growing pause (reverts.ts). */
-  | { kind: "wait"; reason: string; backoff?: boolean }
-  | { kind: "error"; error: Error };
 
 interface Item {
   data: RelayJobData;
@@ -1353,20 +1338,13 @@ export class DestinationRelay {
       // Small batches say little about the per-message gas (their fixed part dominates).
       const perMessage = gasPerMessage(receipt.gasUsed, items.length);
       if (perMessage !== undefined) this.gasPerMessage.set(origin.code, perMessage);
-      const events = DELIVERY_EVENTS.decodeAll(
-        receipt.logs.filter((l) => l.address.toLowerCase() === dest.contracts.inbox.toLowerCase()),
+      const { delivered, failed } = receiptDeliveries(receipt, dest.contracts.inbox);
+      await waitConfirmed(
+        client,
+        receipt,
+        dest.confirmations,
+        Math.min(dest.pollIntervalMs, 1_000),
       );
-      const delivered = new Set(
-        events
-          .filter((e) => e.eventName === "Delivered")
-          .map((e) => (e.args as { id: Hex }).id.toLowerCase()),
-      );
-      const failed = new Set(
-        events
-          .filter((e) => e.eventName === "HandlerFailed")
-          .map((e) => (e.args as { id: Hex }).id.toLowerCase()),
-      );
-      await this.waitConfirmed(receipt);
       stage("confirmed");
       // The receipt came from one RPC: check its Delivered logs against the Inbox's state at that
       // block (same client, and the witness where configured) before settling anything.
@@ -1416,10 +1394,11 @@ export class DestinationRelay {
         },
         "batch confirmed",
       );
+      const seen = { delivered, failed, unconfirmed };
+      const tx = { hash: receipt.transactionHash, block: receipt.blockNumber };
       for (const item of items) {
-        const id = item.data.id.toLowerCase();
-        if (delivered.has(id)) {
-          const status = failed.has(id) ? "failed" : "delivered";
+        const outcome = batchOutcome(item.data.id, seen, tx, dest.codeHex);
+        if (outcome.kind === "delivered") {
           this.ctx.metrics.messagesDelivered.inc({
             origin: origin.codeHex,
             destination: dest.codeHex,
@@ -1429,37 +1408,16 @@ export class DestinationRelay {
             {
               msgId: item.data.id,
               nonce: item.nonce,
-              tx: receipt.transactionHash,
-              block: Number(receipt.blockNumber),
-              status,
+              tx: outcome.tx,
+              block: outcome.block,
+              status: outcome.status,
             },
-            status === "delivered"
+            outcome.status === "delivered"
               ? "message delivered"
               : "message delivered, handler failed (retry possible)",
           );
-          item.settle({
-            kind: "delivered",
-            tx: receipt.transactionHash,
-            block: Number(receipt.blockNumber),
-            status,
-          });
-        } else if (unconfirmed.has(id)) {
-          // The RPC's fault, not the message's: it waits (growing pauses), no attempt spent.
-          item.settle({
-            kind: "wait",
-            reason:
-              `chain ${dest.codeHex}: Delivered for ${item.data.id} in ${receipt.transactionHash} ` +
-              `is not confirmed by the Inbox state at block ${receipt.blockNumber}; re-queued`,
-            backoff: true,
-          });
-        } else {
-          item.settle({
-            kind: "error",
-            error: new Error(
-              `no Delivered event for ${item.data.id} in ${receipt.transactionHash}`,
-            ),
-          });
         }
+        item.settle(outcome);
       }
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
@@ -1517,24 +1475,5 @@ export class DestinationRelay {
     this.ctx.metrics.feesEarned.inc(route, Number(formatUnits(fees, 18)));
     this.ctx.metrics.gasSpentWei.inc(route, Number(wei));
     this.ctx.metrics.gasSpentTokens.inc(route, Number(formatUnits(spent, 18)));
-  }
-
-  /** Waits until the receipt is `confirmations` deep and still on the chain. */
-  private async waitConfirmed(receipt: TransactionReceipt): Promise<void> {
-    const conf = BigInt(this.destination.confirmations);
-    if (conf === 0n) return;
-    const client = this.ctx.client(this.destination.code);
-    for (;;) {
-      const tip = await client.getBlockNumber();
-      if (tip >= receipt.blockNumber + conf) {
-        const again = await client
-          .getTransactionReceipt({ hash: receipt.transactionHash })
-          .catch(() => undefined);
-        if (again?.blockHash !== receipt.blockHash)
-          throw new Error(`deliver ${receipt.transactionHash} left the chain (reorg)`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.min(this.destination.pollIntervalMs, 1_000)));
-    }
   }
 }

@@ -1,5 +1,14 @@
-/** The relayer's pure seams (relayer/relay: gas, reverts, batcher): no chain. */
+/** The relayer's pure seams (relayer/relay: gas, reverts, settle, batcher): no chain. */
 import { expect } from "chai";
+import {
+  encodeAbiParameters,
+  encodeEventTopics,
+  pad,
+  type Hex,
+  type TransactionReceipt,
+} from "viem";
+
+import { IInboxAbi } from "../../relayer/chain/abis.js";
 
 import { Batcher } from "../../relayer/relay/batcher.js";
 import {
@@ -11,6 +20,7 @@ import {
   modeledGas,
 } from "../../relayer/relay/gas.js";
 import { minedRevertAction, revertAction } from "../../relayer/relay/reverts.js";
+import { batchOutcome, receiptDeliveries } from "../../relayer/relay/settle.js";
 
 describe("relayer/relay seams", function () {
   it("models a batch's gas from the last delivery and bounds it by every handler's whole limit", function () {
@@ -63,6 +73,66 @@ describe("relayer/relay seams", function () {
     expect(act(5, 1)).to.equal("split");
     expect(act(2, 3)).to.equal("split");
     expect(act(1, 1)).to.equal("fail");
+  });
+
+  it("reads a deliver receipt's Inbox logs and settles each message of the batch by them", function () {
+    const inbox = pad("0x1b0c", { size: 20 });
+    const [x, y, z] = ["0x01", "0x02", "0x03"].map((v) => pad(v as Hex, { size: 32 }));
+    const log = (address: Hex, topics: readonly unknown[], data: Hex = "0x") => ({
+      address,
+      topics: topics as [Hex, ...Hex[]],
+      data,
+      blockNumber: 7n,
+      blockHash: pad("0x07", { size: 32 }),
+      transactionHash: pad("0xaa", { size: 32 }),
+      logIndex: 0,
+      transactionIndex: 0,
+      removed: false,
+    });
+    const delivered = (id: Hex, address = inbox) =>
+      log(
+        address,
+        encodeEventTopics({ abi: IInboxAbi, eventName: "Delivered", args: { id, origin: 1n } }),
+        encodeAbiParameters([{ type: "uint32" }], [5]),
+      );
+    const handlerFailed = (id: Hex) =>
+      log(
+        inbox,
+        encodeEventTopics({ abi: IInboxAbi, eventName: "HandlerFailed", args: { id } }),
+        encodeAbiParameters([{ type: "uint8" }, { type: "bytes" }], [1, "0x"]),
+      );
+    const receipt = {
+      logs: [
+        delivered(x!),
+        delivered(y!),
+        handlerFailed(y!),
+        delivered(z!, pad("0x99", { size: 20 })),
+      ],
+    } as unknown as TransactionReceipt;
+    const seen = receiptDeliveries(receipt, inbox);
+    // Another contract's Delivered log is not the Inbox's.
+    expect([...seen.delivered]).to.deep.equal([x, y]);
+    expect([...seen.failed]).to.deep.equal([y]);
+
+    const tx = { hash: pad("0xaa", { size: 32 }), block: 7n };
+    const outcome = (id: Hex, unconfirmed: string[] = []) =>
+      batchOutcome(id, { ...seen, unconfirmed: new Set(unconfirmed) }, tx, "b");
+    expect(outcome(x!)).to.deep.equal({
+      kind: "delivered",
+      tx: tx.hash,
+      block: 7,
+      status: "delivered",
+    });
+    expect(outcome(y!)).to.deep.include({ kind: "delivered", status: "failed" });
+    // Not confirmed by the Inbox's state: the RPC's fault, it waits without spending an attempt.
+    const wait = outcome(x!, [x!]);
+    expect(wait).to.deep.include({ kind: "wait", backoff: true });
+    expect(wait.kind === "wait" && wait.reason).to.match(/^chain b: .* block 7; re-queued$/);
+    const missing = outcome(z!);
+    expect(missing.kind).to.equal("error");
+    expect(missing.kind === "error" && missing.error.message).to.equal(
+      `no Delivered event for ${z} in ${tx.hash}`,
+    );
   });
 
   it("batches by count at once and by time otherwise, and hands a crashed run's items back", async function () {
