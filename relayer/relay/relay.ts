@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker, type Job, Queue } from "bullmq";
+import { UnrecoverableError, type Job } from "bullmq";
 import {
   encodeFunctionData,
   formatUnits,
@@ -31,7 +31,7 @@ import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
 import { peerChain } from "../handover/peers.js";
 import { ProvenTree } from "../handover/provenTree.js";
-import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
+import type { RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
 import {
   chooseSigners,
@@ -56,8 +56,9 @@ import {
   modeledGas,
 } from "./gas.js";
 import { noteRelayed } from "./relayed.js";
-import { minedRevertAction, revertAction, waitBackoffMs } from "./reverts.js";
+import { minedRevertAction, revertAction } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
+import { RelayWorkers } from "./worker.js";
 import { MirroredSigners } from "./signers.js";
 
 /** Whether `message` is a stake report from `origin`'s StakingHub to `dest`'s Inbox. */
@@ -67,19 +68,6 @@ function isStakeReportFrom(origin: Chain, dest: Chain, message: Hex): boolean {
     m.sender.toLowerCase() === addressToBytes32(origin.contracts.stakingHub).toLowerCase() &&
     m.recipient.toLowerCase() === addressToBytes32(dest.contracts.inbox).toLowerCase()
   );
-}
-
-/**
- * The error a job fails with: the original's name (the failure metric's label) and first line.
- * BullMQ keeps a failed attempt's message and stack in the job's hash and reads them back with the
- * job on every later attempt, and viem's errors carry the whole request: a failed `deliver` of a
- * batch put its calldata (hundreds of KB) into every job of the batch, attempt after attempt.
- */
-function jobError(e: unknown): Error {
-  if (e instanceof DelayedError || e instanceof UnrecoverableError) return e;
-  const short = new Error(errorText(e));
-  short.name = e instanceof Error ? e.name : "Error";
-  return short;
 }
 
 interface Item {
@@ -103,9 +91,6 @@ const HOLD_MS = 30_000;
 
 /** How long the destination's block gas limit is believed before it is read again. */
 const BLOCK_GAS_TTL_MS = 60_000;
-
-/** Jobs per BullMQ worker: `relayer.concurrency` is shared by this many-job workers. */
-const JOBS_PER_WORKER = 250;
 
 /** Which messages one fee judgement (applyFeePolicy) may pair: those one checkpoint proves. */
 interface FeeScope {
@@ -142,8 +127,7 @@ interface RoutePolicy {
  * put on its RPC endpoint.
  */
 export class DestinationRelay {
-  private readonly workers: Worker<RelayJobData>[] = [];
-  private deadLetters: Queue | undefined;
+  private readonly jobs: RelayWorkers;
   private readonly sender: TxSender;
   private readonly log: Logger;
   private readonly batchers = new Map<bigint, Batcher<Item>>();
@@ -153,8 +137,6 @@ export class DestinationRelay {
   /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
   private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
-  /** Waits for signers or a window per message (and bundle): tries so far and the last reason. */
-  private readonly backoffs = new Lru<string, { tries: number; reason: string }>(10_000);
   /**
    * Items held for their fees (fees.ts): an underpaid message, and a top-up waiting for its
    * message, by id (lower case), with the id of the message a top-up is for.
@@ -175,13 +157,12 @@ export class DestinationRelay {
   /** The destination's block gas limit (read at start, again every BLOCK_GAS_TTL_MS). */
   private blockGas: { limit: bigint; at: number } | undefined;
   private stopping = false;
-  private depthTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
     readonly destination: Chain,
     key: Hex,
-    private readonly options: { lockDurationMs?: number; stalledIntervalMs?: number } = {},
+    options: { lockDurationMs?: number; stalledIntervalMs?: number } = {},
   ) {
     const account = privateKeyToAccount(key);
     this.log = ctx.log.child({ role: "relayer", destination: destination.codeHex });
@@ -205,106 +186,25 @@ export class DestinationRelay {
       }
     });
     this.collector = new SignatureCollector(ctx.checkpoints, this.mirror, this.log, ctx.metrics);
+    this.jobs = new RelayWorkers(ctx, destination, this.log, options, (job, token) =>
+      this.attempt(job, token),
+    );
   }
 
   start(): void {
-    const { cfg } = this.ctx;
-    const connection = this.ctx.bullConnection;
-    this.deadLetters = new Queue(deadLetterName(this.destination.code), {
-      connection,
-      prefix: bullPrefix(cfg),
-    });
-    // A BullMQ worker takes its jobs one Redis round trip after the other; several workers take
-    // them in parallel, so a burst of thousands of jobs reaches the batcher in a fraction of the
-    // time (one worker took 2-3 s for 2,000 jobs on a busy machine).
-    const workers = Math.max(1, Math.ceil(cfg.relayer.concurrency / JOBS_PER_WORKER));
-    for (let w = 0; w < workers; w++) {
-      const worker = new Worker<RelayJobData>(
-        queueName(this.destination.code),
-        (job, token) => this.process(job, token),
-        {
-          connection,
-          prefix: bullPrefix(cfg),
-          concurrency: Math.ceil(cfg.relayer.concurrency / workers),
-          lockDuration: this.options.lockDurationMs ?? 30_000,
-          stalledInterval: this.options.stalledIntervalMs ?? 30_000,
-          maxStalledCount: 1_000,
-        },
-      );
-      this.watch(worker);
-      this.workers.push(worker);
-    }
-    this.depthTimer = setInterval(() => void this.reportDepth(), 5_000);
+    this.jobs.start();
     this.log.info({ relayer: this.sender.address }, "relayer started");
-  }
-
-  private watch(worker: Worker<RelayJobData>): void {
-    worker.on("error", (e) => this.log.warn({ err: errorText(e) }, "worker error"));
-    worker.on("ready", () => this.log.debug("worker ready"));
-    worker.on("drained", () => this.log.debug("queue drained"));
-    worker.on("stalled", (id) => this.log.debug({ msgId: id }, "job stalled: taken again"));
-    worker.on("failed", (job, err) => {
-      if (!job) return;
-      const final =
-        err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-      this.ctx.metrics.relayFailures.inc({
-        destination: this.destination.codeHex,
-        reason: err.name,
-      });
-      this.log.warn(
-        { msgId: job.data.id, attempt: job.attemptsMade, final, err: errorText(err) },
-        final ? "delivery failed for good: dead-lettered" : "delivery attempt failed, will retry",
-      );
-      if (final) {
-        this.ctx.metrics.deadLetters.inc({ destination: this.destination.codeHex });
-        void this.deadLetters
-          ?.add(
-            "dead",
-            { ...job.data, error: errorText(err), failedAt: new Date().toISOString() },
-            { jobId: job.data.id.toLowerCase() },
-          )
-          .catch((e: unknown) =>
-            this.log.error({ msgId: job.data.id, err: errorText(e) }, "could not dead-letter"),
-          );
-      }
-    });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.depthTimer) clearInterval(this.depthTimer);
     for (const [item, timer] of this.held) {
       clearTimeout(timer);
       item.settle({ kind: "wait", reason: "relayer stopping" });
     }
     this.held.clear();
     for (const b of this.batchers.values()) b.flush();
-    await Promise.all(this.workers.map((w) => w.close()));
-    await this.deadLetters?.close();
-  }
-
-  private async reportDepth(): Promise<void> {
-    try {
-      const counts = await this.ctx.queues
-        .queue(this.destination.codeHex)
-        .getJobCounts("waiting", "delayed", "active", "failed");
-      for (const [state, n] of Object.entries(counts))
-        this.ctx.metrics.queueDepth.set({ destination: this.destination.codeHex, state }, n);
-    } catch {
-      // Redis away: the next round reports.
-    }
-  }
-
-  private async process(job: Job<RelayJobData>, token?: string): Promise<unknown> {
-    try {
-      return await this.attempt(job, token);
-    } catch (e) {
-      // An unreachable chain or Redis is waited out without spending the message's attempts, so
-      // an outage of any length loses nothing.
-      if (!(e instanceof DelayedError) && isTransient(e))
-        return this.delay(job, token, `unreachable: ${errorText(e)}`);
-      throw jobError(e);
-    }
+    await this.jobs.stop();
   }
 
   private async attempt(job: Job<RelayJobData>, token?: string): Promise<unknown> {
@@ -330,7 +230,7 @@ export class DestinationRelay {
         settle,
         stillOurs: async () =>
           token === undefined ||
-          (await job.extendLock(token, this.options.lockDurationMs ?? 30_000).catch(() => 0)) === 1,
+          (await job.extendLock(token, this.jobs.lockDurationMs).catch(() => 0)) === 1,
       }),
     );
     if (outcome.kind === "delivered") {
@@ -348,31 +248,10 @@ export class DestinationRelay {
       this.log.info({ msgId: d.id }, outcome.reason);
       return { status: "already-delivered" };
     }
-    if (outcome.kind === "wait" && outcome.backoff) return this.backOff(job, token, outcome.reason);
-    if (outcome.kind === "wait") return this.delay(job, token, outcome.reason);
+    if (outcome.kind === "wait" && outcome.backoff)
+      return this.jobs.backOff(job, token, outcome.reason);
+    if (outcome.kind === "wait") return this.jobs.delay(job, token, outcome.reason);
     throw outcome.error;
-  }
-
-  /** Delays a message only signers or time can cure, longer each time; logs each new reason once. */
-  private async backOff(job: Job<RelayJobData>, token: string | undefined, reason: string) {
-    const key = `${job.data.id.toLowerCase()}:${job.data.bundle ?? ""}`;
-    const was = this.backoffs.get(key);
-    const tries = was ? was.tries + 1 : 0;
-    this.backoffs.set(key, { tries, reason });
-    if (was?.reason !== reason) this.log.info({ msgId: job.data.id, reason }, "message waits");
-    await job.moveToDelayed(Date.now() + waitBackoffMs(tries), token);
-    throw new DelayedError(reason);
-  }
-
-  private async delay(
-    job: Job<RelayJobData>,
-    token: string | undefined,
-    reason: string,
-  ): Promise<never> {
-    const ms = Math.max(200, Math.min(this.destination.pollIntervalMs, 2_000));
-    this.log.debug({ msgId: job.data.id, reason }, "message waits");
-    await job.moveToDelayed(Date.now() + ms, token);
-    throw new DelayedError(reason);
   }
 
   /**

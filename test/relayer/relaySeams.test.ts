@@ -1,4 +1,5 @@
-/** The relayer's pure seams (relayer/relay: gas, reverts, settle, batcher): no chain. */
+/** The relayer's pure seams (relayer/relay: gas, reverts, settle, worker, batcher): no chain. */
+import { DelayedError, UnrecoverableError } from "bullmq";
 import { expect } from "chai";
 import {
   encodeAbiParameters,
@@ -21,6 +22,7 @@ import {
 } from "../../relayer/relay/gas.js";
 import { minedRevertAction, revertAction } from "../../relayer/relay/reverts.js";
 import { batchOutcome, receiptDeliveries } from "../../relayer/relay/settle.js";
+import { isFinalAttempt, jobError, workerShares } from "../../relayer/relay/worker.js";
 
 describe("relayer/relay seams", function () {
   it("models a batch's gas from the last delivery and bounds it by every handler's whole limit", function () {
@@ -133,6 +135,31 @@ describe("relayer/relay seams", function () {
     expect(missing.kind === "error" && missing.error.message).to.equal(
       `no Delivered event for ${z} in ${tx.hash}`,
     );
+  });
+
+  it("fails a job with a short error, dead-letters at its last attempt, shares workers by concurrency", function () {
+    // A viem error carries the whole request: the job keeps its name and first line only.
+    const long = Object.assign(new Error(`deliver reverted\n${"ab".repeat(100_000)}`), {
+      name: "TxRevertedError",
+    });
+    const short = jobError(long);
+    expect(short.name).to.equal("TxRevertedError");
+    expect(short.message).to.equal("deliver reverted");
+    const delayed = new DelayedError("waits");
+    const unrecoverable = new UnrecoverableError("not in its bundle");
+    expect(jobError(delayed)).to.equal(delayed);
+    expect(jobError(unrecoverable)).to.equal(unrecoverable);
+    expect(jobError("text").message).to.equal("text");
+
+    expect(isFinalAttempt(new Error("x"), 1, 3)).to.equal(false);
+    expect(isFinalAttempt(new Error("x"), 3, 3)).to.equal(true);
+    expect(isFinalAttempt(new Error("x"), 1)).to.equal(true);
+    expect(isFinalAttempt(unrecoverable, 1, 10)).to.equal(true);
+
+    expect(workerShares(1)).to.deep.equal({ workers: 1, each: 1 });
+    expect(workerShares(250)).to.deep.equal({ workers: 1, each: 250 });
+    expect(workerShares(5_000)).to.deep.equal({ workers: 20, each: 250 });
+    expect(workerShares(251)).to.deep.equal({ workers: 2, each: 126 });
   });
 
   it("batches by count at once and by time otherwise, and hands a crashed run's items back", async function () {
