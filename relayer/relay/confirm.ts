@@ -6,7 +6,7 @@
  * check: a proxy that fabricates receipts but forwards eth_call is caught) and, where
  * `chains.<code>.witnessRpc` is configured, from the witness too (an RPC of another provider).
  */
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 
 import { IInboxAbi } from "../chain/abis.js";
 
@@ -47,4 +47,30 @@ export async function unconfirmedDeliveries(
     for (const d of found) if (d) out.push(d);
   }
   return out;
+}
+
+/**
+ * Waits until `receipt` is `confirmations` deep (the tip polled every `pollMs`) and still on the
+ * chain; throws when a reorg removed it meanwhile (its jobs are taken again).
+ */
+export async function waitConfirmed(
+  client: Pick<PublicClient, "getBlockNumber" | "getTransactionReceipt">,
+  receipt: TransactionReceipt,
+  confirmations: number,
+  pollMs: number,
+): Promise<void> {
+  const conf = BigInt(confirmations);
+  if (conf === 0n) return;
+  for (;;) {
+    const tip = await client.getBlockNumber();
+    if (tip >= receipt.blockNumber + conf) {
+      const again = await client
+        .getTransactionReceipt({ hash: receipt.transactionHash })
+        .catch(() => undefined);
+      if (again?.blockHash !== receipt.blockHash)
+        throw new Error(`deliver ${receipt.transactionHash} left the chain (reorg)`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

@@ -1,8 +1,7 @@
-import { DelayedError, UnrecoverableError, Worker, type Job, Queue } from "bullmq";
+import { UnrecoverableError, type Job } from "bullmq";
 import {
   encodeFunctionData,
   formatUnits,
-  getAbiItem,
   getAddress,
   type Address,
   type Hex,
@@ -13,7 +12,6 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi, IRouteRegistryAbi } from "../chain/abis.js";
 import { publicClientFor, walletClientFor } from "../chain/clients.js";
-import { EventDecoder } from "../chain/events.js";
 import { isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import type { Chain } from "../config/load.js";
@@ -33,7 +31,7 @@ import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
 import { peerChain } from "../handover/peers.js";
 import { ProvenTree } from "../handover/provenTree.js";
-import { bullPrefix, deadLetterName, queueName, type RelayJobData } from "./queue.js";
+import type { RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
 import {
   chooseSigners,
@@ -43,7 +41,8 @@ import {
   type RecipientPolicy,
 } from "./plan.js";
 import { Batcher } from "./batcher.js";
-import { unconfirmedDeliveries } from "./confirm.js";
+import { unconfirmedDeliveries, waitConfirmed } from "./confirm.js";
+import { batchOutcome, receiptDeliveries, type Outcome } from "./settle.js";
 import { feeNeeded, judgeFees, messageCost, topUpTarget, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
 import {
@@ -57,8 +56,9 @@ import {
   modeledGas,
 } from "./gas.js";
 import { noteRelayed } from "./relayed.js";
-import { revertAction, waitBackoffMs } from "./reverts.js";
+import { minedRevertAction, revertAction } from "./reverts.js";
 import { SignatureCollector } from "./signatures.js";
+import { RelayWorkers } from "./worker.js";
 import { MirroredSigners } from "./signers.js";
 
 /** Whether `message` is a stake report from `origin`'s StakingHub to `dest`'s Inbox. */
@@ -69,33 +69,6 @@ function isStakeReportFrom(origin: Chain, dest: Chain, message: Hex): boolean {
     m.recipient.toLowerCase() === addressToBytes32(dest.contracts.inbox).toLowerCase()
   );
 }
-
-/** The Inbox events a deliver receipt is read for. */
-const DELIVERY_EVENTS = new EventDecoder([
-  getAbiItem({ abi: IInboxAbi, name: "Delivered" }),
-  getAbiItem({ abi: IInboxAbi, name: "HandlerFailed" }),
-]);
-
-/**
- * The error a job fails with: the original's name (the failure metric's label) and first line.
- * BullMQ keeps a failed attempt's message and stack in the job's hash and reads them back with the
- * job on every later attempt, and viem's errors carry the whole request: a failed `deliver` of a
- * batch put its calldata (hundreds of KB) into every job of the batch, attempt after attempt.
- */
-function jobError(e: unknown): Error {
-  if (e instanceof DelayedError || e instanceof UnrecoverableError) return e;
-  const short = new Error(errorText(e));
-  short.name = e instanceof Error ? e.name : "Error";
-  return short;
-}
-
-/** What became of one message in a batch attempt. */
-type Outcome =
-  | { kind: "delivered"; tx: Hex; block: number; status: "delivered" | "failed" }
-  | { kind: "done"; reason: string }
-  /** `backoff`: only signers or time cure it: retried with a growing pause (reverts.ts). */
-  | { kind: "wait"; reason: string; backoff?: boolean }
-  | { kind: "error"; error: Error };
 
 interface Item {
   data: RelayJobData;
@@ -118,9 +91,6 @@ const HOLD_MS = 30_000;
 
 /** How long the destination's block gas limit is believed before it is read again. */
 const BLOCK_GAS_TTL_MS = 60_000;
-
-/** Jobs per BullMQ worker: `relayer.concurrency` is shared by this many-job workers. */
-const JOBS_PER_WORKER = 250;
 
 /** Which messages one fee judgement (applyFeePolicy) may pair: those one checkpoint proves. */
 interface FeeScope {
@@ -157,8 +127,7 @@ interface RoutePolicy {
  * put on its RPC endpoint.
  */
 export class DestinationRelay {
-  private readonly workers: Worker<RelayJobData>[] = [];
-  private deadLetters: Queue | undefined;
+  private readonly jobs: RelayWorkers;
   private readonly sender: TxSender;
   private readonly log: Logger;
   private readonly batchers = new Map<bigint, Batcher<Item>>();
@@ -168,8 +137,6 @@ export class DestinationRelay {
   /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
   private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
-  /** Waits for signers or a window per message (and bundle): tries so far and the last reason. */
-  private readonly backoffs = new Lru<string, { tries: number; reason: string }>(10_000);
   /**
    * Items held for their fees (fees.ts): an underpaid message, and a top-up waiting for its
    * message, by id (lower case), with the id of the message a top-up is for.
@@ -190,13 +157,12 @@ export class DestinationRelay {
   /** The destination's block gas limit (read at start, again every BLOCK_GAS_TTL_MS). */
   private blockGas: { limit: bigint; at: number } | undefined;
   private stopping = false;
-  private depthTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
     readonly destination: Chain,
     key: Hex,
-    private readonly options: { lockDurationMs?: number; stalledIntervalMs?: number } = {},
+    options: { lockDurationMs?: number; stalledIntervalMs?: number } = {},
   ) {
     const account = privateKeyToAccount(key);
     this.log = ctx.log.child({ role: "relayer", destination: destination.codeHex });
@@ -220,106 +186,25 @@ export class DestinationRelay {
       }
     });
     this.collector = new SignatureCollector(ctx.checkpoints, this.mirror, this.log, ctx.metrics);
+    this.jobs = new RelayWorkers(ctx, destination, this.log, options, (job, token) =>
+      this.attempt(job, token),
+    );
   }
 
   start(): void {
-    const { cfg } = this.ctx;
-    const connection = this.ctx.bullConnection;
-    this.deadLetters = new Queue(deadLetterName(this.destination.code), {
-      connection,
-      prefix: bullPrefix(cfg),
-    });
-    // A BullMQ worker takes its jobs one Redis round trip after the other; several workers take
-    // them in parallel, so a burst of thousands of jobs reaches the batcher in a fraction of the
-    // time (one worker took 2-3 s for 2,000 jobs on a busy machine).
-    const workers = Math.max(1, Math.ceil(cfg.relayer.concurrency / JOBS_PER_WORKER));
-    for (let w = 0; w < workers; w++) {
-      const worker = new Worker<RelayJobData>(
-        queueName(this.destination.code),
-        (job, token) => this.process(job, token),
-        {
-          connection,
-          prefix: bullPrefix(cfg),
-          concurrency: Math.ceil(cfg.relayer.concurrency / workers),
-          lockDuration: this.options.lockDurationMs ?? 30_000,
-          stalledInterval: this.options.stalledIntervalMs ?? 30_000,
-          maxStalledCount: 1_000,
-        },
-      );
-      this.watch(worker);
-      this.workers.push(worker);
-    }
-    this.depthTimer = setInterval(() => void this.reportDepth(), 5_000);
+    this.jobs.start();
     this.log.info({ relayer: this.sender.address }, "relayer started");
-  }
-
-  private watch(worker: Worker<RelayJobData>): void {
-    worker.on("error", (e) => this.log.warn({ err: errorText(e) }, "worker error"));
-    worker.on("ready", () => this.log.debug("worker ready"));
-    worker.on("drained", () => this.log.debug("queue drained"));
-    worker.on("stalled", (id) => this.log.debug({ msgId: id }, "job stalled: taken again"));
-    worker.on("failed", (job, err) => {
-      if (!job) return;
-      const final =
-        err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-      this.ctx.metrics.relayFailures.inc({
-        destination: this.destination.codeHex,
-        reason: err.name,
-      });
-      this.log.warn(
-        { msgId: job.data.id, attempt: job.attemptsMade, final, err: errorText(err) },
-        final ? "delivery failed for good: dead-lettered" : "delivery attempt failed, will retry",
-      );
-      if (final) {
-        this.ctx.metrics.deadLetters.inc({ destination: this.destination.codeHex });
-        void this.deadLetters
-          ?.add(
-            "dead",
-            { ...job.data, error: errorText(err), failedAt: new Date().toISOString() },
-            { jobId: job.data.id.toLowerCase() },
-          )
-          .catch((e: unknown) =>
-            this.log.error({ msgId: job.data.id, err: errorText(e) }, "could not dead-letter"),
-          );
-      }
-    });
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.depthTimer) clearInterval(this.depthTimer);
     for (const [item, timer] of this.held) {
       clearTimeout(timer);
       item.settle({ kind: "wait", reason: "relayer stopping" });
     }
     this.held.clear();
     for (const b of this.batchers.values()) b.flush();
-    await Promise.all(this.workers.map((w) => w.close()));
-    await this.deadLetters?.close();
-  }
-
-  private async reportDepth(): Promise<void> {
-    try {
-      const counts = await this.ctx.queues
-        .queue(this.destination.codeHex)
-        .getJobCounts("waiting", "delayed", "active", "failed");
-      for (const [state, n] of Object.entries(counts))
-        this.ctx.metrics.queueDepth.set({ destination: this.destination.codeHex, state }, n);
-    } catch {
-      // Redis away: the next round reports.
-    }
-  }
-
-  private async process(job: Job<RelayJobData>, token?: string): Promise<unknown> {
-    try {
-      return await this.attempt(job, token);
-    } catch (e) {
-      // An unreachable chain or Redis is waited out without spending the message's attempts, so
-      // an outage of any length loses nothing.
-      if (!(e instanceof DelayedError) && isTransient(e))
-        return this.delay(job, token, `unreachable: ${errorText(e)}`);
-      throw jobError(e);
-    }
+    await this.jobs.stop();
   }
 
   private async attempt(job: Job<RelayJobData>, token?: string): Promise<unknown> {
@@ -345,7 +230,7 @@ export class DestinationRelay {
         settle,
         stillOurs: async () =>
           token === undefined ||
-          (await job.extendLock(token, this.options.lockDurationMs ?? 30_000).catch(() => 0)) === 1,
+          (await job.extendLock(token, this.jobs.lockDurationMs).catch(() => 0)) === 1,
       }),
     );
     if (outcome.kind === "delivered") {
@@ -363,31 +248,10 @@ export class DestinationRelay {
       this.log.info({ msgId: d.id }, outcome.reason);
       return { status: "already-delivered" };
     }
-    if (outcome.kind === "wait" && outcome.backoff) return this.backOff(job, token, outcome.reason);
-    if (outcome.kind === "wait") return this.delay(job, token, outcome.reason);
+    if (outcome.kind === "wait" && outcome.backoff)
+      return this.jobs.backOff(job, token, outcome.reason);
+    if (outcome.kind === "wait") return this.jobs.delay(job, token, outcome.reason);
     throw outcome.error;
-  }
-
-  /** Delays a message only signers or time can cure, longer each time; logs each new reason once. */
-  private async backOff(job: Job<RelayJobData>, token: string | undefined, reason: string) {
-    const key = `${job.data.id.toLowerCase()}:${job.data.bundle ?? ""}`;
-    const was = this.backoffs.get(key);
-    const tries = was ? was.tries + 1 : 0;
-    this.backoffs.set(key, { tries, reason });
-    if (was?.reason !== reason) this.log.info({ msgId: job.data.id, reason }, "message waits");
-    await job.moveToDelayed(Date.now() + waitBackoffMs(tries), token);
-    throw new DelayedError(reason);
-  }
-
-  private async delay(
-    job: Job<RelayJobData>,
-    token: string | undefined,
-    reason: string,
-  ): Promise<never> {
-    const ms = Math.max(200, Math.min(this.destination.pollIntervalMs, 2_000));
-    this.log.debug({ msgId: job.data.id, reason }, "message waits");
-    await job.moveToDelayed(Date.now() + ms, token);
-    throw new DelayedError(reason);
   }
 
   /**
@@ -1011,6 +875,7 @@ export class DestinationRelay {
     all: SignerSignature[],
     items: Item[],
     everySigner: boolean,
+    minedReverts = 0,
   ): Promise<void> {
     const dest = this.destination;
     const client = this.ctx.client(dest.code);
@@ -1110,8 +975,16 @@ export class DestinationRelay {
       // passes relayer.maxBatchBytes goes as two.
       if ((data.length - 2) / 2 > this.ctx.cfg.relayer.maxBatchBytes && items.length > 1) {
         const half = Math.ceil(items.length / 2);
-        await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+        await this.sendBatch(
+          origin,
+          tree,
+          snap,
+          all,
+          items.slice(0, half),
+          everySigner,
+          minedReverts,
+        );
+        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
         return;
       }
 
@@ -1159,16 +1032,33 @@ export class DestinationRelay {
                   i.settle({ kind: "wait", reason: "delivered by someone else" });
               rest = rest.filter((i) => i.data.id.toLowerCase() !== id);
             }
-            if (rest.length) await this.sendBatch(origin, tree, snap, all, rest, everySigner);
+            if (rest.length)
+              await this.sendBatch(origin, tree, snap, all, rest, everySigner, minedReverts);
             return;
           }
           case "every-signer":
-            await this.sendBatch(origin, tree, snap, all, items, true);
+            await this.sendBatch(origin, tree, snap, all, items, true, minedReverts);
             return;
           case "split": {
             const half = Math.ceil(items.length / 2);
-            await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-            await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(0, half),
+              everySigner,
+              minedReverts,
+            );
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(half),
+              everySigner,
+              minedReverts,
+            );
             return;
           }
           case "wait-signers":
@@ -1208,8 +1098,16 @@ export class DestinationRelay {
       this.endProbe(origin.code);
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
         const half = Math.ceil(items.length / 2);
-        await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner);
-        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner);
+        await this.sendBatch(
+          origin,
+          tree,
+          snap,
+          all,
+          items.slice(0, half),
+          everySigner,
+          minedReverts,
+        );
+        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
         return;
       }
 
@@ -1222,7 +1120,8 @@ export class DestinationRelay {
         for (const item of lost)
           item.settle({ kind: "error", error: new Error("job lock lost to another worker") });
         const kept = items.filter((_, i) => held[i]);
-        if (kept.length) await this.sendBatch(origin, tree, snap, all, kept, everySigner);
+        if (kept.length)
+          await this.sendBatch(origin, tree, snap, all, kept, everySigner, minedReverts);
         return;
       }
       stage("fence");
@@ -1253,7 +1152,63 @@ export class DestinationRelay {
           destination: dest.codeHex,
           outcome: e instanceof TxRevertedError ? "reverted" : "send-error",
         });
-        throw e;
+        if (!(e instanceof TxRevertedError)) throw e;
+        // Simulated fine, reverted once mined: the chain moved in between (reverts.ts).
+        const action = minedRevertAction({ messages: items.length, minedReverts });
+        log.warn(
+          {
+            tx: e.hash,
+            block: Number(e.receipt.blockNumber),
+            messages: items.length,
+            minedReverts: minedReverts + 1,
+          },
+          `chain ${dest.codeHex}: deliver ${e.hash} reverted on chain; ` +
+            (action === "resimulate"
+              ? "simulating the batch again"
+              : action === "split"
+                ? "reverted again: splitting the batch"
+                : "reverted again: the message spends this attempt"),
+        );
+        switch (action) {
+          case "resimulate":
+            await this.sendBatch(origin, tree, snap, all, items, everySigner, minedReverts + 1);
+            return;
+          case "split": {
+            const half = Math.ceil(items.length / 2);
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(0, half),
+              everySigner,
+              minedReverts + 1,
+            );
+            await this.sendBatch(
+              origin,
+              tree,
+              snap,
+              all,
+              items.slice(half),
+              everySigner,
+              minedReverts + 1,
+            );
+            return;
+          }
+          case "fail": {
+            const why = await this.minedRevertReason(data, gas.limit, e.receipt);
+            items[0]!.settle({
+              kind: "error",
+              error: new Error(
+                `chain ${dest.codeHex}: deliver ${e.hash} of message ${items[0]!.data.id} reverted ` +
+                  `on chain ${minedReverts + 1} times though its simulation passed (${why}); ` +
+                  `attempt spent — if it keeps failing, compare what chains.${dest.codeHex}.rpc ` +
+                  `simulates with the chain`,
+              ),
+            });
+            return;
+          }
+        }
       }
       stage("mined");
       this.ctx.metrics.batches.inc({ destination: dest.codeHex, outcome: "mined" });
@@ -1262,20 +1217,13 @@ export class DestinationRelay {
       // Small batches say little about the per-message gas (their fixed part dominates).
       const perMessage = gasPerMessage(receipt.gasUsed, items.length);
       if (perMessage !== undefined) this.gasPerMessage.set(origin.code, perMessage);
-      const events = DELIVERY_EVENTS.decodeAll(
-        receipt.logs.filter((l) => l.address.toLowerCase() === dest.contracts.inbox.toLowerCase()),
+      const { delivered, failed } = receiptDeliveries(receipt, dest.contracts.inbox);
+      await waitConfirmed(
+        client,
+        receipt,
+        dest.confirmations,
+        Math.min(dest.pollIntervalMs, 1_000),
       );
-      const delivered = new Set(
-        events
-          .filter((e) => e.eventName === "Delivered")
-          .map((e) => (e.args as { id: Hex }).id.toLowerCase()),
-      );
-      const failed = new Set(
-        events
-          .filter((e) => e.eventName === "HandlerFailed")
-          .map((e) => (e.args as { id: Hex }).id.toLowerCase()),
-      );
-      await this.waitConfirmed(receipt);
       stage("confirmed");
       // The receipt came from one RPC: check its Delivered logs against the Inbox's state at that
       // block (same client, and the witness where configured) before settling anything.
@@ -1325,10 +1273,11 @@ export class DestinationRelay {
         },
         "batch confirmed",
       );
+      const seen = { delivered, failed, unconfirmed };
+      const tx = { hash: receipt.transactionHash, block: receipt.blockNumber };
       for (const item of items) {
-        const id = item.data.id.toLowerCase();
-        if (delivered.has(id)) {
-          const status = failed.has(id) ? "failed" : "delivered";
+        const outcome = batchOutcome(item.data.id, seen, tx, dest.codeHex);
+        if (outcome.kind === "delivered") {
           this.ctx.metrics.messagesDelivered.inc({
             origin: origin.codeHex,
             destination: dest.codeHex,
@@ -1338,36 +1287,48 @@ export class DestinationRelay {
             {
               msgId: item.data.id,
               nonce: item.nonce,
-              tx: receipt.transactionHash,
-              block: Number(receipt.blockNumber),
-              status,
+              tx: outcome.tx,
+              block: outcome.block,
+              status: outcome.status,
             },
-            status === "delivered"
+            outcome.status === "delivered"
               ? "message delivered"
               : "message delivered, handler failed (retry possible)",
           );
-          item.settle({
-            kind: "delivered",
-            tx: receipt.transactionHash,
-            block: Number(receipt.blockNumber),
-            status,
-          });
-        } else {
-          item.settle({
-            kind: "error",
-            error: new Error(
-              unconfirmed.has(id)
-                ? `chain ${dest.codeHex}: Delivered for ${item.data.id} in ${receipt.transactionHash} ` +
-                    `is not confirmed by the Inbox state at block ${receipt.blockNumber}; re-queued`
-                : `no Delivered event for ${item.data.id} in ${receipt.transactionHash}`,
-            ),
-          });
         }
+        item.settle(outcome);
       }
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });
+    }
+  }
+
+  /**
+   * Why a mined deliver reverted, where the node can tell: the same call re-simulated on the state
+   * after its block (a transaction's own revert data is not in its receipt).
+   */
+  private async minedRevertReason(
+    data: Hex,
+    gas: bigint,
+    receipt: TransactionReceipt,
+  ): Promise<string> {
+    const at = receipt.blockNumber;
+    try {
+      await this.ctx.client(this.destination.code).call({
+        account: this.sender.account,
+        to: this.destination.contracts.inbox,
+        data,
+        gas,
+        blockNumber: at,
+      });
+      return `the same call passes after block ${at}`;
+    } catch (e) {
+      const revert = revertOf(e);
+      return revert
+        ? `${revert.name}(${revert.args.map(String).join(", ")}) re-simulated after block ${at}`
+        : `revert not decoded: ${errorText(e)}`;
     }
   }
 
@@ -1393,24 +1354,5 @@ export class DestinationRelay {
     this.ctx.metrics.feesEarned.inc(route, Number(formatUnits(fees, 18)));
     this.ctx.metrics.gasSpentWei.inc(route, Number(wei));
     this.ctx.metrics.gasSpentTokens.inc(route, Number(formatUnits(spent, 18)));
-  }
-
-  /** Waits until the receipt is `confirmations` deep and still on the chain. */
-  private async waitConfirmed(receipt: TransactionReceipt): Promise<void> {
-    const conf = BigInt(this.destination.confirmations);
-    if (conf === 0n) return;
-    const client = this.ctx.client(this.destination.code);
-    for (;;) {
-      const tip = await client.getBlockNumber();
-      if (tip >= receipt.blockNumber + conf) {
-        const again = await client
-          .getTransactionReceipt({ hash: receipt.transactionHash })
-          .catch(() => undefined);
-        if (again?.blockHash !== receipt.blockHash)
-          throw new Error(`deliver ${receipt.transactionHash} left the chain (reorg)`);
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.min(this.destination.pollIntervalMs, 1_000)));
-    }
   }
 }

@@ -64,3 +64,28 @@ export function waitBackoffMs(tries: number): number {
   const ms = WAIT_BACKOFF.firstMs * 2 ** Math.min(tries, 30);
   return Math.min(WAIT_BACKOFF.maxMs, ms);
 }
+
+/** What to do with a batch whose deliver transaction, simulated fine, reverted once mined. */
+export type MinedRevertAction =
+  /** Run the batch again through simulation: its revert is re-planned like any other. */
+  | "resimulate"
+  /** The same items reverted on chain again: split them to isolate the message behind it. */
+  | "split"
+  /** The lone message reverted on chain again: it spends this attempt. */
+  | "fail";
+
+/**
+ * The action for a batch of `messages` whose deliver reverted on chain after `minedReverts` earlier
+ * mined reverts of the same items. A mined revert is most often the chain moving between
+ * simulation and mining (another relayer delivered some of the messages first, the signer set or
+ * their free capacity changed): the batch is simulated again, and the simulation's revert re-plans
+ * it (`revertAction`), no attempt spent. Only a revert the simulation keeps missing is the
+ * messages' own: a batch that reverts on chain twice is split, a lone message fails.
+ */
+export function minedRevertAction(params: {
+  messages: number;
+  minedReverts: number;
+}): MinedRevertAction {
+  if (params.minedReverts === 0) return "resimulate";
+  return params.messages > 1 ? "split" : "fail";
+}

@@ -1,5 +1,15 @@
-/** The relayer's pure seams (relayer/relay: gas, reverts, batcher): no chain. */
+/** The relayer's pure seams (relayer/relay: gas, reverts, settle, worker, batcher): no chain. */
+import { DelayedError, UnrecoverableError } from "bullmq";
 import { expect } from "chai";
+import {
+  encodeAbiParameters,
+  encodeEventTopics,
+  pad,
+  type Hex,
+  type TransactionReceipt,
+} from "viem";
+
+import { IInboxAbi } from "../../relayer/chain/abis.js";
 
 import { Batcher } from "../../relayer/relay/batcher.js";
 import {
@@ -10,7 +20,9 @@ import {
   limitMayBeShort,
   modeledGas,
 } from "../../relayer/relay/gas.js";
-import { revertAction } from "../../relayer/relay/reverts.js";
+import { minedRevertAction, revertAction } from "../../relayer/relay/reverts.js";
+import { batchOutcome, receiptDeliveries } from "../../relayer/relay/settle.js";
+import { isFinalAttempt, jobError, workerShares } from "../../relayer/relay/worker.js";
 
 describe("relayer/relay seams", function () {
   it("models a batch's gas from the last delivery and bounds it by every handler's whole limit", function () {
@@ -53,6 +65,101 @@ describe("relayer/relay seams", function () {
     expect(act("EstimateFailed", 2)).to.equal("split");
     expect(act("EstimateFailed", 1)).to.equal("fail");
     expect(act("HandlerOutOfBounds", 1)).to.equal("fail");
+  });
+
+  it("re-simulates a batch that reverted on chain once, splits it the second time, fails only alone", function () {
+    const act = (messages: number, minedReverts: number) =>
+      minedRevertAction({ messages, minedReverts });
+    expect(act(5, 0)).to.equal("resimulate");
+    expect(act(1, 0)).to.equal("resimulate");
+    expect(act(5, 1)).to.equal("split");
+    expect(act(2, 3)).to.equal("split");
+    expect(act(1, 1)).to.equal("fail");
+  });
+
+  it("reads a deliver receipt's Inbox logs and settles each message of the batch by them", function () {
+    const inbox = pad("0x1b0c", { size: 20 });
+    const [x, y, z] = ["0x01", "0x02", "0x03"].map((v) => pad(v as Hex, { size: 32 }));
+    const log = (address: Hex, topics: readonly unknown[], data: Hex = "0x") => ({
+      address,
+      topics: topics as [Hex, ...Hex[]],
+      data,
+      blockNumber: 7n,
+      blockHash: pad("0x07", { size: 32 }),
+      transactionHash: pad("0xaa", { size: 32 }),
+      logIndex: 0,
+      transactionIndex: 0,
+      removed: false,
+    });
+    const delivered = (id: Hex, address = inbox) =>
+      log(
+        address,
+        encodeEventTopics({ abi: IInboxAbi, eventName: "Delivered", args: { id, origin: 1n } }),
+        encodeAbiParameters([{ type: "uint32" }], [5]),
+      );
+    const handlerFailed = (id: Hex) =>
+      log(
+        inbox,
+        encodeEventTopics({ abi: IInboxAbi, eventName: "HandlerFailed", args: { id } }),
+        encodeAbiParameters([{ type: "uint8" }, { type: "bytes" }], [1, "0x"]),
+      );
+    const receipt = {
+      logs: [
+        delivered(x!),
+        delivered(y!),
+        handlerFailed(y!),
+        delivered(z!, pad("0x99", { size: 20 })),
+      ],
+    } as unknown as TransactionReceipt;
+    const seen = receiptDeliveries(receipt, inbox);
+    // Another contract's Delivered log is not the Inbox's.
+    expect([...seen.delivered]).to.deep.equal([x, y]);
+    expect([...seen.failed]).to.deep.equal([y]);
+
+    const tx = { hash: pad("0xaa", { size: 32 }), block: 7n };
+    const outcome = (id: Hex, unconfirmed: string[] = []) =>
+      batchOutcome(id, { ...seen, unconfirmed: new Set(unconfirmed) }, tx, "b");
+    expect(outcome(x!)).to.deep.equal({
+      kind: "delivered",
+      tx: tx.hash,
+      block: 7,
+      status: "delivered",
+    });
+    expect(outcome(y!)).to.deep.include({ kind: "delivered", status: "failed" });
+    // Not confirmed by the Inbox's state: the RPC's fault, it waits without spending an attempt.
+    const wait = outcome(x!, [x!]);
+    expect(wait).to.deep.include({ kind: "wait", backoff: true });
+    expect(wait.kind === "wait" && wait.reason).to.match(/^chain b: .* block 7; re-queued$/);
+    const missing = outcome(z!);
+    expect(missing.kind).to.equal("error");
+    expect(missing.kind === "error" && missing.error.message).to.equal(
+      `no Delivered event for ${z} in ${tx.hash}`,
+    );
+  });
+
+  it("fails a job with a short error, dead-letters at its last attempt, shares workers by concurrency", function () {
+    // A viem error carries the whole request: the job keeps its name and first line only.
+    const long = Object.assign(new Error(`deliver reverted\n${"ab".repeat(100_000)}`), {
+      name: "TxRevertedError",
+    });
+    const short = jobError(long);
+    expect(short.name).to.equal("TxRevertedError");
+    expect(short.message).to.equal("deliver reverted");
+    const delayed = new DelayedError("waits");
+    const unrecoverable = new UnrecoverableError("not in its bundle");
+    expect(jobError(delayed)).to.equal(delayed);
+    expect(jobError(unrecoverable)).to.equal(unrecoverable);
+    expect(jobError("text").message).to.equal("text");
+
+    expect(isFinalAttempt(new Error("x"), 1, 3)).to.equal(false);
+    expect(isFinalAttempt(new Error("x"), 3, 3)).to.equal(true);
+    expect(isFinalAttempt(new Error("x"), 1)).to.equal(true);
+    expect(isFinalAttempt(unrecoverable, 1, 10)).to.equal(true);
+
+    expect(workerShares(1)).to.deep.equal({ workers: 1, each: 1 });
+    expect(workerShares(250)).to.deep.equal({ workers: 1, each: 250 });
+    expect(workerShares(5_000)).to.deep.equal({ workers: 20, each: 250 });
+    expect(workerShares(251)).to.deep.equal({ workers: 2, each: 126 });
   });
 
   it("batches by count at once and by time otherwise, and hands a crashed run's items back", async function () {
