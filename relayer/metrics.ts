@@ -76,6 +76,12 @@ export class Metrics {
     labelNames: ["destination", "outcome"],
     registers: [this.registry],
   });
+  readonly simulationReverts = new Counter({
+    name: "distpos_relay_simulation_reverts_total",
+    help: "deliver() simulations (or gas estimates) that reverted, by the Inbox error named",
+    labelNames: ["destination", "error"],
+    registers: [this.registry],
+  });
   readonly batchSize = new Histogram({
     name: "distpos_relay_batch_messages",
     help: "Messages per deliver()",

@@ -12,7 +12,7 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi, IRouteRegistryAbi } from "../chain/abis.js";
 import { publicClientFor, walletClientFor } from "../chain/clients.js";
-import { isTransient, revertOf } from "../chain/errors.js";
+import { describeRevert, isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import type { Chain } from "../config/load.js";
 import { ChainStore, type StoredSnapshot } from "../indexer/store.js";
@@ -137,6 +137,8 @@ export class DestinationRelay {
   /** Recipients' own policies (read from the Inbox), cached for `RECIPIENT_POLICY_TTL_MS`. */
   private readonly recipientPolicies = new Lru<Address, RecipientPolicy & { at: number }>(10_000);
   private readonly held = new Map<Item, NodeJS.Timeout>();
+  /** Per origin, the simulation revert logged last (cleared by a mined batch). */
+  private readonly lastRevert = new Map<bigint, string>();
   /**
    * Items held for their fees (fees.ts): an underpaid message, and a top-up waiting for its
    * message, by id (lower case), with the id of the message a top-up is for.
@@ -998,10 +1000,7 @@ export class DestinationRelay {
         // fails outright, e.g. handlers burning their whole gas) is the batch's: it is split to
         // isolate the message(s) behind it, and only a message that fails alone spends attempts.
         const revert = revertOf(e) ?? { name: "EstimateFailed", args: [errorText(e)] };
-        log.info(
-          { error: revert.name, args: revert.args, messages: items.length },
-          "deliver simulation reverted",
-        );
+        this.noteSimulationRevert(origin, revert, items.length);
         const action = revertAction({
           name: revert.name,
           messages: items.length,
@@ -1212,6 +1211,7 @@ export class DestinationRelay {
       }
       stage("mined");
       this.ctx.metrics.batches.inc({ destination: dest.codeHex, outcome: "mined" });
+      this.lastRevert.delete(origin.code);
       this.ctx.metrics.batchSize.observe({ destination: dest.codeHex }, items.length);
       this.ctx.metrics.batchGas.observe({ destination: dest.codeHex }, Number(receipt.gasUsed));
       // Small batches say little about the per-message gas (their fixed part dominates).
@@ -1330,6 +1330,28 @@ export class DestinationRelay {
         ? `${revert.name}(${revert.args.map(String).join(", ")}) re-simulated after block ${at}`
         : `revert not decoded: ${errorText(e)}`;
     }
+  }
+
+  /**
+   * Counts a reverted simulation and logs it at info once per change of revert for its origin,
+   * amounts in tokens; the same revert again (a batch waiting for signers or a window is
+   * re-simulated with backoff) goes to debug, so a wait fills no log.
+   */
+  private noteSimulationRevert(
+    origin: Chain,
+    revert: { name: string; args: readonly unknown[] },
+    messages: number,
+  ): void {
+    const error = revert.name.startsWith("unknown(") ? "unknown" : revert.name;
+    this.ctx.metrics.simulationReverts.inc({ destination: this.destination.codeHex, error });
+    const described = describeRevert(revert);
+    const fields = { origin: origin.codeHex, error: revert.name, revert: described, messages };
+    if (this.lastRevert.get(origin.code) === described) {
+      this.log.debug(fields, "deliver simulation reverted");
+      return;
+    }
+    this.lastRevert.set(origin.code, described);
+    this.log.info(fields, "deliver simulation reverted");
   }
 
   /** Who must agree a message is delivered: the destination's own RPC and its witness, if any. */
