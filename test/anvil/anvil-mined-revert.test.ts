@@ -16,6 +16,7 @@ import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi } from "../../relayer/chain/abis.js";
 import { buildDelivery, messageId } from "../../relayer/protocol/index.js";
+import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
 import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
 import { killAll } from "../relayer/helpers/proc.js";
@@ -63,14 +64,6 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
     await net?.close();
     redis?.disconnect();
   });
-
-  const metric = async (apiUrl: string, name: string, label = "") => {
-    const text = await (await fetch(`${apiUrl}/metrics`)).text();
-    return text
-      .split("\n")
-      .filter((l) => l.startsWith(name) && l.includes(label))
-      .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
-  };
 
   it("delivers the rest of a front-run batch without spending an attempt", async function () {
     const [anvilA, anvilB] = net.anvils as [AnvilNetwork["anvils"][0], AnvilNetwork["anvils"][0]];
@@ -200,11 +193,12 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
         "delivery failed for good: dead-lettered",
       );
       const api = nodeB!.node.apiUrl!;
-      expect(await metric(api, "distpos_relay_failures_total")).to.equal(0);
-      expect(await metric(api, "distpos_relay_dead_letters_total")).to.equal(0);
-      expect(await metric(api, "distpos_relay_batches_total", 'outcome="reverted"')).to.be.at.least(
-        1,
-      );
+      const samples = await scrape(api);
+      expect(metric(samples, "distpos_relay_failures_total")).to.equal(0);
+      expect(metric(samples, "distpos_relay_dead_letters_total")).to.equal(0);
+      expect(
+        metric(samples, "distpos_relay_batches_total", { outcome: "reverted" }),
+      ).to.be.at.least(1);
     } finally {
       await anvilA.setIntervalMining(1);
       await anvilB.setIntervalMining(1);

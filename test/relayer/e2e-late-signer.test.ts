@@ -19,6 +19,7 @@ import type { Hex } from "viem";
 
 import { DEFAULT_ALLOCATION } from "../../deploy/network.js";
 import { getNodeMessage } from "../../relayer/nodeApi/index.js";
+import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
 import {
   clearPrefix,
@@ -105,8 +106,12 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     return (dispatch!.args.id as string).toLowerCase();
   };
 
-  /** B's relayer's simulations that reverted so far. */
-  const reverted = () => nodes.b!.lines.filter((l) => l.msg === "deliver simulation reverted");
+  /** B's relayer's simulations that reverted so far (its metric: a repeat is not logged again). */
+  const reverted = async () =>
+    metric(await scrape(url.b), "distpos_relay_simulation_reverts_total");
+  /** B's relayer's info lines for them: one per change of revert. */
+  const revertLines = () =>
+    nodes.b!.lines.filter((l) => l.msg === "deliver simulation reverted" && l.level === "info");
 
   it("holds what one signature cannot carry, re-hands what B cannot deliver, delivers each once", async function () {
     this.timeout(360_000);
@@ -123,7 +128,7 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
       500,
     );
     expect(waiting.handover!.waitReason).to.match(/majority/);
-    expect(reverted(), "B never simulated a bundle it could not deliver").to.have.length(0);
+    expect(await reverted(), "B never simulated a bundle it could not deliver").to.equal(0);
 
     // 2. The first attester raises its own to 300: on A's chain it now holds a majority (300 of
     //    420), so A's node hands both reports with its one signature; B's mirror still shows
@@ -136,16 +141,21 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
         120_000,
         500,
       );
-    const firstRevert = reverted().length;
+    const firstRevert = await reverted();
     expect(firstRevert).to.be.greaterThan(0);
     // Time for many polls of B's relayer (every 200 ms without backoff) before the second
     // attester's node starts. (A's setup stake reports wait with them: same quorum.)
     await new Promise((r) => setTimeout(r, 12_000));
-    const beforeLate = reverted().length;
+    const beforeLate = await reverted();
     expect(
       beforeLate,
       `B's relayer re-simulated the two waiting reports ${beforeLate} times in 12 s`,
     ).to.be.at.most(10);
+    // Logged once per change of revert, amounts in tokens; the repeats only counted.
+    const lines = revertLines();
+    expect(lines.length, "info lines for the reverted simulations").to.be.below(beforeLate);
+    for (const l of lines)
+      expect(String(l.revert)).to.match(/^StakeReportNeedsQuorum\(signerStake \d+ tokens, /);
     expect((await deliveries(b)).has(held)).to.equal(false);
 
     // 3. The second attester's node starts and signs: A's node hands both again with both
