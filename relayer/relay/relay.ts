@@ -235,17 +235,8 @@ export class DestinationRelay {
           (await job.extendLock(token, this.jobs.lockDurationMs).catch(() => 0)) === 1,
       }),
     );
-    if (outcome.kind === "delivered") {
-      // Until the index shows it: a reorg deeper than the confirmations may still remove it.
-      await noteRelayed(
-        this.ctx.redis,
-        this.ctx.cfg.redis.prefix,
-        this.destination.code,
-        d.id,
-        outcome.block,
-      );
-      return { status: outcome.status, tx: outcome.tx };
-    }
+    // Noted as relayed with its batch (sendBatch) before it was settled.
+    if (outcome.kind === "delivered") return { status: outcome.status, tx: outcome.tx };
     if (outcome.kind === "done") {
       this.log.info({ msgId: d.id }, outcome.reason);
       return { status: "already-delivered" };
@@ -1275,6 +1266,14 @@ export class DestinationRelay {
       );
       const seen = { delivered, failed, unconfirmed };
       const tx = { hash: receipt.transactionHash, block: receipt.blockNumber };
+      // Until the index shows them: a reorg deeper than the confirmations may still remove them.
+      await noteRelayed(
+        this.ctx.redis,
+        this.ctx.cfg.redis.prefix,
+        dest.code,
+        items.filter((i) => delivered.has(i.data.id.toLowerCase())).map((i) => i.data.id),
+        Number(receipt.blockNumber),
+      );
       for (const item of items) {
         const outcome = batchOutcome(item.data.id, seen, tx, dest.codeHex);
         if (outcome.kind === "delivered") {

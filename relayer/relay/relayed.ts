@@ -21,18 +21,22 @@ const key = (prefix: string, chain: bigint) => `${prefix}:relayed:${chain.toStri
 /** Most notes kept per chain (a chain whose index no process runs would otherwise grow them). */
 const MAX_NOTES = 200_000;
 
-/** Notes that our relayer delivered message `id` to `chain` in block `block`. */
+/**
+ * Notes that our relayer delivered messages `ids` to `chain` in block `block`: one Redis
+ * transaction per deliver transaction, whatever its number of messages.
+ */
 export async function noteRelayed(
   redis: Redis,
   prefix: string,
   chain: bigint,
-  id: Hex,
+  ids: readonly Hex[],
   block: number,
 ): Promise<void> {
+  if (!ids.length) return;
   const k = key(prefix, chain);
   await redis
     .multi()
-    .zadd(k, block, id.toLowerCase())
+    .zadd(k, ...ids.flatMap((id) => [block, id.toLowerCase()]))
     .zremrangebyrank(k, 0, -MAX_NOTES - 1)
     .exec();
 }
