@@ -130,22 +130,11 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
 
   it("distpos config init writes a node config from the deployment records that the node loads", async function () {
     const file = join(dir, "node.yaml");
+    /** `distpos config init` with A as home, writing `out`; `peers` name the peers and their RPCs. */
+    const initTo = (out: string, ...peers: string[]) =>
+      runCli(["config", "init", "--home", a.record, "--rpc", a.rpc.url, "--out", out, ...peers]);
     const init = (extra: string[] = []) =>
-      runCli([
-        "config",
-        "init",
-        "--home",
-        a.record,
-        "--rpc",
-        a.rpc.url,
-        "--peer",
-        b.record,
-        "--peer-rpc",
-        b.rpc.url,
-        "--out",
-        file,
-        ...extra,
-      ]);
+      initTo(file, "--peer", b.record, "--peer-rpc", b.rpc.url, ...extra);
     const done = await init();
     expect(done.code, done.stderr).to.equal(0);
     expect(done.stdout).to.contain(`wrote ${file}`);
@@ -182,18 +171,7 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
     // Without --peer-rpc (relaying needs only the home chain's RPC): the peer has no RPC, the
     // node's commands still read the home chain, and half a list of peer RPCs is refused.
     const homeOnly = join(dir, "home-only.yaml");
-    const noPeerRpc = await runCli([
-      "config",
-      "init",
-      "--home",
-      a.record,
-      "--rpc",
-      a.rpc.url,
-      "--peer",
-      b.record,
-      "--out",
-      homeOnly,
-    ]);
+    const noPeerRpc = await initTo(homeOnly, "--peer", b.record);
     expect(noPeerRpc.code, noPeerRpc.stderr).to.equal(0);
     const homeOnlyCfg = loadConfig(homeOnly);
     expect(homeOnlyCfg.chain(ra.chainCode).rpc).to.deep.equal([a.rpc.url]);
@@ -208,22 +186,15 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
       ra.chainCode,
     ]);
     expect(homeBalance.code, homeBalance.stderr).to.equal(0);
-    const halfRpcs = await runCli([
-      "config",
-      "init",
-      "--home",
-      a.record,
-      "--rpc",
-      a.rpc.url,
+    const halfRpcs = await initTo(
+      join(dir, "half.yaml"),
       "--peer",
       b.record,
       "--peer",
       a.record,
       "--peer-rpc",
       b.rpc.url,
-      "--out",
-      join(dir, "half.yaml"),
-    ]);
+    );
     expect(halfRpcs.code).to.equal(2);
     expect(halfRpcs.stderr).to.contain("--peer-rpc: give none, or one per --peer");
 
