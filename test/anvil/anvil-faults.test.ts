@@ -127,6 +127,18 @@ describe("anvil faults: the node survives what a real client does to it", functi
   });
 });
 
+/** Waits until a reorg's removed `ids` are on `chain` again, then checks each is there once. */
+async function deliveredAgainOnce(chain: TestChain, ids: string[]): Promise<void> {
+  await waitFor(
+    "the messages delivered again",
+    async () => missing(ids, await deliveries(chain)).length === 0,
+    45_000,
+    500,
+  );
+  const d = await deliveries(chain);
+  for (const id of ids) expect(d.get(id), id).to.have.length(1);
+}
+
 /** Waits until B's node logged every message of `ids` delivered; the first block holding one. */
 async function deliveredBlock(nodeB: Community, ids: string[]): Promise<number> {
   const lines = await waitFor(
@@ -184,14 +196,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     // A reorg deeper than `confirmations`: the deliver transaction is gone from B for good.
     await anvilB.reorg(tip - deliverBlock + 1);
     expect(missing(ids, await deliveries(b))).to.deep.equal(ids);
-    await waitFor(
-      "the messages delivered again",
-      async () => missing(ids, await deliveries(b)).length === 0,
-      45_000,
-      500,
-    );
-    const d = await deliveries(b);
-    for (const id of ids) expect(d.get(id), id).to.have.length(1);
+    await deliveredAgainOnce(b, ids);
     await nodeB!.node.waitForLine((l) => /queueing them again/.test(String(l.msg)), 1_000);
   });
 
@@ -215,7 +220,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     const indexerB = await runNode("anvil-indexer-b", file, env);
     await indexerB.waitForLine((l) => l.msg === "node started");
     process.kill(indexerB.pid, "SIGSTOP");
-    let ids: string[];
+    let ids: string[] = [];
     try {
       const anvilB = net.anvils[1]!;
       ids = await dispatchMany(a, b, sinkB, 2, 12);
@@ -225,14 +230,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     } finally {
       process.kill(indexerB.pid, "SIGCONT");
     }
-    await waitFor(
-      "the messages delivered again",
-      async () => missing(ids, await deliveries(b)).length === 0,
-      45_000,
-      500,
-    );
-    const d = await deliveries(b);
-    for (const id of ids) expect(d.get(id), id).to.have.length(1);
+    await deliveredAgainOnce(b, ids);
     await indexerB.waitForLine(
       (l) => /confirmed deliveries are not on the chain the index follows/.test(String(l.msg)),
       1_000,
