@@ -11,6 +11,7 @@ import type { TestChain } from "../helpers/suite.js";
 import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
 import { killAll } from "../relayer/helpers/proc.js";
 import {
+  deliveredOnce,
   deliveries,
   deploySink,
   dispatchMany,
@@ -127,18 +128,6 @@ describe("anvil faults: the node survives what a real client does to it", functi
   });
 });
 
-/** Waits until a reorg's removed `ids` are on `chain` again, then checks each is there once. */
-async function deliveredAgainOnce(chain: TestChain, ids: string[]): Promise<void> {
-  await waitFor(
-    "the messages delivered again",
-    async () => missing(ids, await deliveries(chain)).length === 0,
-    45_000,
-    500,
-  );
-  const d = await deliveries(chain);
-  for (const id of ids) expect(d.get(id), id).to.have.length(1);
-}
-
 /** Waits until B's node logged every message of `ids` delivered; the first block holding one. */
 async function deliveredBlock(nodeB: Community, ids: string[]): Promise<number> {
   const lines = await waitFor(
@@ -196,7 +185,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     // A reorg deeper than `confirmations`: the deliver transaction is gone from B for good.
     await anvilB.reorg(tip - deliverBlock + 1);
     expect(missing(ids, await deliveries(b))).to.deep.equal(ids);
-    await deliveredAgainOnce(b, ids);
+    await deliveredOnce(b, ids, "the messages delivered again", 45_000);
     await nodeB!.node.waitForLine((l) => /queueing them again/.test(String(l.msg)), 1_000);
   });
 
@@ -230,7 +219,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     } finally {
       process.kill(indexerB.pid, "SIGCONT");
     }
-    await deliveredAgainOnce(b, ids);
+    await deliveredOnce(b, ids, "the messages delivered again", 45_000);
     await indexerB.waitForLine(
       (l) => /confirmed deliveries are not on the chain the index follows/.test(String(l.msg)),
       1_000,
