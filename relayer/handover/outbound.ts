@@ -1,7 +1,7 @@
 import { getAddress, hexToBigInt, slice, type Address, type Hex } from "viem";
 
 import { IStakingHubAbi } from "../chain/abis.js";
-import type { Chain } from "../config/load.js";
+import type { Chain, ChainEntry } from "../config/load.js";
 import type { StoredMessage } from "../indexer/store.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText, type Logger } from "../log.js";
@@ -483,7 +483,7 @@ export class BundleHandover {
   }
 
   /** Hands the oldest waiting messages over in one bundle; true when one was accepted. */
-  private async handOver(home: Chain, dest: Chain): Promise<boolean> {
+  private async handOver(home: Chain, dest: ChainEntry): Promise<boolean> {
     // relayer.push false: destinations pull (GET /v1/bundles) and nothing is followed here.
     if (!this.ctx.cfg.relayer.push) return false;
     const ids = await this.ctx.redis.zrange(
@@ -562,7 +562,7 @@ export class BundleHandover {
    * Asks the nodes that accepted our messages whether they are delivered: up to TRACK_PER_ROUND
    * of the longest-unchecked, grouped by node, STATUS_BATCH_MAX per request.
    */
-  private async follow(dest: Chain): Promise<void> {
+  private async follow(dest: ChainEntry): Promise<void> {
     const tracking = this.key(`tracking:${dest.codeHex}`);
     const ids = await this.ctx.redis.zrange(tracking, 0, TRACK_PER_ROUND - 1);
     if (!ids.length) return;
@@ -614,7 +614,11 @@ export class BundleHandover {
   }
 
   /** Follows `ids` on a node that answers GET /v1/messages/<id> only. */
-  private async followOneByOne(dest: Chain, node: string, ids: readonly string[]): Promise<void> {
+  private async followOneByOne(
+    dest: ChainEntry,
+    node: string,
+    ids: readonly string[],
+  ): Promise<void> {
     for (const id of ids) {
       if (!this.backoff.ready(node)) return;
       let journey: { destination?: DestinationAnswer };
@@ -642,7 +646,7 @@ export class BundleHandover {
    * ends its hand-over; anything else is followed again after the others.
    */
   private async record(
-    dest: Chain,
+    dest: ChainEntry,
     node: string,
     answers: readonly (readonly [string, DestinationAnswer | undefined])[],
   ): Promise<void> {
@@ -693,7 +697,12 @@ export class BundleHandover {
    * (inbound.ts; the Inbox delivers a message once whatever bundle carried it). A report older
    * than our last hand-over (fewer signatures than we sent since) is ignored.
    */
-  private async rehand(dest: Chain, id: string, state: HandoverState, held: number): Promise<void> {
+  private async rehand(
+    dest: ChainEntry,
+    id: string,
+    state: HandoverState,
+    held: number,
+  ): Promise<void> {
     const tracking = this.key(`tracking:${dest.codeHex}`);
     if (held < (state.signers ?? 0)) {
       await this.ctx.redis.zadd(tracking, Date.now(), id);

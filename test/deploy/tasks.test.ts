@@ -151,22 +151,32 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
       expect(c.rpc).to.deep.equal([rpc]);
       expect(c.chainId).to.equal(r.evmChainId);
       expect(c.startBlock).to.equal(r.deployedAtBlock);
-      expect(c.contracts).to.deep.equal({
-        registry: r.registry,
-        outbox: r.outbox,
-        inbox: r.inbox,
-        stakingHub: r.stakingHub,
-        bank: r.bank,
-        token: r.settlementToken,
-      });
     }
-    // The node's own commands read it and reach both chains (`routes` asks a running node now,
-    // docs/protocol.md 4.1; a balance read needs only the config).
-    for (const r of [ra, rb]) {
-      const balance = await runCli(["-c", file, "balance", ZERO_ADDRESS, "--chain", r.chainCode]);
-      expect(balance.code, balance.stderr).to.equal(0);
-      expect(balance.stdout).to.contain(r.chainCode);
-    }
+    // Contracts for the home chain only: a node reads a peer's from its home RouteRegistry.
+    expect(cfg.homeChain.contracts).to.deep.equal({
+      registry: ra.registry,
+      outbox: ra.outbox,
+      inbox: ra.inbox,
+      stakingHub: ra.stakingHub,
+      bank: ra.bank,
+      token: ra.settlementToken,
+    });
+    expect(cfg.chain(rb.chainCode).contracts).to.equal(undefined);
+    // The node's own commands read it (`routes` asks a running node now, docs/protocol.md 4.1; a
+    // balance read needs only the config); one that needs a peer's contracts names the field.
+    const balance = await runCli(["-c", file, "balance", ZERO_ADDRESS, "--chain", ra.chainCode]);
+    expect(balance.code, balance.stderr).to.equal(0);
+    expect(balance.stdout).to.contain(ra.chainCode);
+    const peerBalance = await runCli([
+      "-c",
+      file,
+      "balance",
+      ZERO_ADDRESS,
+      "--chain",
+      rb.chainCode,
+    ]);
+    expect(peerBalance.code).to.equal(2);
+    expect(peerBalance.stderr).to.contain(`chains.${rb.chainCode}.contracts`);
 
     // Without --peer-rpc (relaying needs only the home chain's RPC): the peer has no RPC, the
     // node's commands still read the home chain, and half a list of peer RPCs is refused.

@@ -184,8 +184,8 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       ).to.equal(true);
 
       // A node of A's community with the watcher role, pointed at that entry node.
-      // Home-only table plus B's RPC: B's contract addresses in it are wrong on purpose (the
-      // watcher reads B's Inbox where A's RouteRegistry says it is).
+      // Home-only table plus B's RPC: no contract addresses of B's in it (the watcher reads B's
+      // Inbox where A's RouteRegistry says it is).
       const codeB = net.b.suite.addresses.chainCode;
       const chains = structuredClone(homeOnlyChains(net, net.a.suite.addresses.chainCode));
       chains[codeB]!.rpc = net.chainEntries[codeB]!.rpc;
