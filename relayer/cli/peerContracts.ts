@@ -3,6 +3,7 @@ import type { Address } from "viem";
 import { IRouteRegistryAbi } from "../chain/abis.js";
 import { publicClientFor } from "../chain/clients.js";
 import type { Chain, ChainEntry, LoadedConfig } from "../config/load.js";
+import { onChain } from "../sdk/client.js";
 
 /**
  * `entry` with its contract addresses for the CLI's SDK client: the config's when it gives them,
@@ -17,11 +18,17 @@ export async function withPeerContracts(
   if (entry.contracts) return entry as Chain;
   const registry = cfg.homeChain.contracts.registry;
   if (!registry) return undefined;
-  const client = publicClientFor(cfg.homeChain);
+  const home = cfg.homeChain;
+  const client = publicClientFor(home);
   const read = { address: registry, abi: IRouteRegistryAbi } as const;
-  if ((await client.readContract({ ...read, functionName: "status", args: [entry.code] })) !== 1)
-    return undefined;
-  const r = await client.readContract({ ...read, functionName: "route", args: [entry.code] });
+  // Failures name the home chain and its RPC URL (the SDK's RpcError), as every CLI read does.
+  const status = await onChain(home, "RouteRegistry.status", () =>
+    client.readContract({ ...read, functionName: "status", args: [entry.code] }),
+  );
+  if (status !== 1) return undefined;
+  const r = await onChain(home, "RouteRegistry.route", () =>
+    client.readContract({ ...read, functionName: "route", args: [entry.code] }),
+  );
   return {
     ...entry,
     contracts: {
