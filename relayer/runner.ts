@@ -138,7 +138,11 @@ export async function startNode(
   ctx.routes.start(routeSigner);
 
   if (cfg.roles.includes("indexer")) {
-    for (const chain of bundles ? [cfg.homeChain] : cfg.chainList) {
+    // With messages the schema requires every chain's contracts (it indexes them all).
+    const indexed = bundles
+      ? [cfg.homeChain]
+      : cfg.chainList.map((c) => cfg.chainWithContracts(c.code));
+    for (const chain of indexed) {
       const ix = new ChainIndexer({
         chain,
         client: ctx.client(chain.code),
@@ -198,7 +202,7 @@ export async function startNode(
 
   if (keys.relayer) {
     for (const code of destinations) {
-      const relay = new DestinationRelay(ctx, cfg.chain(code), keys.relayer, {
+      const relay = new DestinationRelay(ctx, cfg.chainWithContracts(code), keys.relayer, {
         lockDurationMs: options.lockDurationMs ?? cfg.relayer.lockDurationMs,
         stalledIntervalMs: options.lockDurationMs ?? cfg.relayer.lockDurationMs,
       });

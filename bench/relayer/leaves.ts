@@ -69,7 +69,7 @@ export async function catchUpIndex(redis: Redis, configFile: string, a: TestChai
   const cfg = loadConfig(configFile);
   // Ranges small enough that one eth_getLogs answer stays below viem's 10 MB limit: the runs
   // before put over 20,000 messages in fewer blocks than the nodes' maxLogRange.
-  const chain = { ...cfg.chain(a.suite.code), maxLogRange: 100 };
+  const chain = { ...cfg.chainWithContracts(a.suite.code), maxLogRange: 100 };
   const indexer = new ChainIndexer({
     chain,
     client: publicClientFor(chain),

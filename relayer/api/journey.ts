@@ -17,6 +17,7 @@ import {
 import { IInboxAbi, IOutboxAbi, suiteErrorsAbi } from "../chain/abis.js";
 import { failureKindName, readInboxStatus } from "../chain/inboxStatus.js";
 import type { Chain } from "../config/load.js";
+import { chainWithContracts } from "./chains.js";
 import { loadBundle, signerShortfall } from "../handover/inbound.js";
 import { handoverState } from "../handover/outbound.js";
 import { ChainStore } from "../indexer/store.js";
@@ -191,9 +192,17 @@ export async function messageJourney(
   const encoded = stored?.message ?? pushed ?? fromBundle ?? undefined;
   if (!encoded) return undefined;
   const m = decodeMessage(encoded);
-  const originChain = cfg.chainList.find((c) => c.code === m.origin);
-  const destinationChain = cfg.chainList.find((c) => c.code === m.destination);
   const notes: string[] = [];
+  // A chain not in the table, or a peer with no route and no configured contracts, is not read.
+  const known = async (code: bigint) => {
+    if (!cfg.chainList.some((c) => c.code === code)) return undefined;
+    return chainWithContracts(ctx, code).catch((e: unknown) => {
+      notes.push(errorText(e));
+      return undefined;
+    });
+  };
+  const originChain = await known(m.origin);
+  const destinationChain = await known(m.destination);
 
   // Where it comes from: our index, else the origin's Outbox itself.
   let origin: Record<string, unknown>;
@@ -370,7 +379,8 @@ export async function lookupTransaction(ctx: NodeContext, hash: Hex) {
       throw new Error(`not found on the chains that answered; ${unreachable.join("; ")}`);
     return undefined;
   }
-  const { chain, receipt } = hit;
+  const { receipt } = hit;
+  const chain = await chainWithContracts(ctx, hit.chain.code);
   const own = (address: Address) => (l: Log) => l.address.toLowerCase() === address.toLowerCase();
   const dispatched = parseEventLogs({
     abi: IOutboxAbi,
@@ -458,8 +468,9 @@ export async function lookupAddress(ctx: NodeContext, text: string) {
   };
   const received = [];
   const sent = [];
-  for (const chain of cfg.chainList) {
+  for (const entry of cfg.chainList) {
     try {
+      const chain = await chainWithContracts(ctx, entry.code);
       const tip = await withTimeout(
         ctx.client(chain.code).getBlockNumber(),
         READ_TIMEOUT_MS,
@@ -490,7 +501,7 @@ export async function lookupAddress(ctx: NodeContext, text: string) {
         }
       }
     } catch (e) {
-      errors.push(`chain ${chain.codeHex} (${chain.name}): ${errorText(e)}`);
+      errors.push(`chain ${entry.codeHex} (${entry.name}): ${errorText(e)}`);
     }
   }
   return {

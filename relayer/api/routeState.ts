@@ -9,8 +9,10 @@ import type { Address, PublicClient } from "viem";
 
 import { erc20Abi, ICorrespondentBankAbi, IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
 import type { Chain } from "../config/load.js";
+import { errorText } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { relays } from "../relay/queue.js";
+import { chainWithContracts } from "./chains.js";
 import { tokens, withTimeout } from "./util.js";
 
 const READ_TIMEOUT_MS = 5_000;
@@ -225,12 +227,34 @@ export async function routeState(
 export async function homeRoutes(ctx: NodeContext): Promise<RouteState[]> {
   const { cfg } = ctx;
   const queued = await backlogs(ctx);
+  const home = cfg.homeChain;
   const pairs: [Chain, Chain][] = [];
-  for (const peer of cfg.chainList) {
-    if (peer.code === cfg.homeChain.code) continue;
-    pairs.push([cfg.homeChain, peer], [peer, cfg.homeChain]);
+  const unplaced: RouteState[] = [];
+  for (const entry of cfg.chainList) {
+    if (entry.code === home.code) continue;
+    try {
+      // A peer's contracts: the home RouteRegistry's record (a bundles config lists none).
+      const peer = await chainWithContracts(ctx, entry.code);
+      pairs.push([home, peer], [peer, home]);
+    } catch (e) {
+      for (const [o, d] of [
+        [home.codeHex, entry.codeHex],
+        [entry.codeHex, home.codeHex],
+      ] as const)
+        unplaced.push({
+          origin: o,
+          destination: d,
+          reserve: null,
+          credit: null,
+          attesters: [],
+          headroom: null,
+          backlog: queued.get(`${o}:${d}`) ?? null,
+          errors: [errorText(e)],
+        });
+    }
   }
-  return Promise.all(
+  const placed = await Promise.all(
     pairs.map(([o, d]) => routeState(ctx, o, d, queued.get(`${o.codeHex}:${d.codeHex}`) ?? null)),
   );
+  return [...placed, ...unplaced];
 }

@@ -29,6 +29,7 @@ import { lookupAddress, lookupTransaction, messageJourney } from "./journey.js";
 import { registerOperatorMetrics, type Wallet } from "./operatorMetrics.js";
 import { acceptedCheckpoints } from "./acceptedCheckpoints.js";
 import { homeRoutes } from "./routeState.js";
+import { chainWithContracts } from "./chains.js";
 import { routeFees } from "./fees.js";
 
 const ID = /^0x[0-9a-fA-F]{64}$/;
@@ -162,7 +163,7 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
         404,
         count === undefined ? "no signed checkpoint yet" : `no signatures known for count ${count}`,
       );
-    const chain = cfg.chain(origin);
+    const chain = await chainWithContracts(ctx, origin);
     const domain = domainOf(chain);
     return reply.send({
       origin: formatChainCode(origin),

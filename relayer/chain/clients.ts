@@ -13,7 +13,7 @@ import {
   type WalletClient,
 } from "viem";
 
-import type { Chain } from "../config/load.js";
+import type { ChainEntry } from "../config/load.js";
 
 /**
  * What the operator allows a key to do on a chain, carried by the chain's wallet client so that
@@ -32,7 +32,7 @@ export interface SenderPolicy {
  * The chain's maximum fee per gas in wei (the config gives gwei, possibly with decimals); a chain
  * built without the config's defaults gets the default cap (500 gwei).
  */
-export function maxFeePerGasWei(chain: Partial<Pick<Chain, "maxFeePerGasGwei">>): bigint {
+export function maxFeePerGasWei(chain: Partial<Pick<ChainEntry, "maxFeePerGasGwei">>): bigint {
   return parseGwei((chain.maxFeePerGasGwei ?? 500).toFixed(9));
 }
 
@@ -42,11 +42,11 @@ export function senderPolicyOf(wallet: WalletClient): SenderPolicy | undefined {
 }
 
 /** viem's description of a configured chain (with the operator's sender policy). */
-export function viemChain(chain: Chain): ViemChain {
+export function viemChain(chain: ChainEntry): ViemChain {
   const policy: SenderPolicy = {
     maxFeePerGas: maxFeePerGasWei(chain),
     maxFeeField: `chains.${chain.codeHex}.maxFeePerGasGwei`,
-    receiptTimeoutMs: (chain as Partial<Chain>).txTimeoutMs ?? 60_000,
+    receiptTimeoutMs: (chain as Partial<ChainEntry>).txTimeoutMs ?? 60_000,
   };
   return defineChain({
     id: chain.chainId,
@@ -65,7 +65,7 @@ export function viemChain(chain: Chain): ViemChain {
  * most `rpcBatchSize` (e.g. the relayer's per-message Inbox reads under load): one HTTP request
  * instead of hundreds.
  */
-export function chainTransport(chain: Chain, timeoutMs = 10_000, batch = false): Transport {
+export function chainTransport(chain: ChainEntry, timeoutMs = 10_000, batch = false): Transport {
   // A peer of a home-only node (relayer.handover: bundles) may have no RPC: every read of it
   // fails at once, naming why, and nothing that relays needs one.
   if (chain.rpc.length === 0)
@@ -90,7 +90,7 @@ export function chainTransport(chain: Chain, timeoutMs = 10_000, batch = false):
     : fallback(transports, { rank: false, retryCount: 1, retryDelay: 100 });
 }
 
-export function publicClientFor(chain: Chain): PublicClient {
+export function publicClientFor(chain: ChainEntry): PublicClient {
   return createPublicClient({
     chain: viemChain(chain),
     transport: chainTransport(chain, 10_000, true),
@@ -100,7 +100,7 @@ export function publicClientFor(chain: Chain): PublicClient {
   }) as PublicClient;
 }
 
-export function walletClientFor(chain: Chain, account: Account): WalletClient {
+export function walletClientFor(chain: ChainEntry, account: Account): WalletClient {
   return createWalletClient({
     account,
     chain: viemChain(chain),

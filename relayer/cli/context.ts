@@ -7,7 +7,15 @@ import { Redis } from "ioredis";
 import { parseGwei, type Hex } from "viem";
 
 import { maxFeePerGasWei } from "../chain/clients.js";
-import { ConfigError, loadConfig, readKey, type Chain, type LoadedConfig } from "../config/load.js";
+import { parseChainCode } from "../protocol/chainAddress.js";
+import {
+  ConfigError,
+  loadConfig,
+  readKey,
+  type Chain,
+  type ChainEntry,
+  type LoadedConfig,
+} from "../config/load.js";
 import {
   ContractRevertError,
   createDistposClient,
@@ -25,6 +33,7 @@ import {
   UnknownChainError,
   type DistposClient,
 } from "../sdk/index.js";
+import { withPeerContracts } from "./peerContracts.js";
 
 /** Exit codes (relayer/README.md, "Exit codes"): scripts can rely on them. */
 export const EXIT = {
@@ -101,12 +110,13 @@ export class Context {
    * (FeeCapError, exit 3) when the RPC asks more per gas than `--max-fee-per-gas-gwei`, else the
    * chain's `chains.<code>.maxFeePerGasGwei` (default 500), the cap the node's own sender obeys.
    */
-  client(): DistposClient {
+  async client(): Promise<DistposClient> {
     if (this.sdk) return this.sdk;
     const flag = this.flagCap();
     const cfg = this.config();
+    const chains = await Promise.all(cfg.chainList.map((c) => withPeerContracts(cfg, c)));
     return (this.sdk = createDistposClient({
-      chains: cfg.chainList,
+      chains: chains.filter((c): c is Chain => c !== undefined),
       maxFeePerGas: (chain) => {
         if (flag) return flag;
         const c = cfg.chain(chain.code);
@@ -129,12 +139,34 @@ export class Context {
     return { wei, setting };
   }
 
-  /** `--chain <code>` (the flag named as typed), else the config's home. */
-  chain(code: string | undefined, flag = "--chain"): Chain {
+  /**
+   * `--chain <code>` (the flag named as typed), else the config's home: a chain the command acts on
+   * through the SDK client, which holds a peer's contracts from the config or, absent there, from
+   * the home RouteRegistry (peerContracts.ts).
+   */
+  async chain(code: string | undefined, flag = "--chain"): Promise<ChainEntry> {
     const cfg = this.config();
     if (code === undefined) return cfg.homeChain;
+    const entry = this.chainEntry(code, flag);
+    if (entry.contracts || (await this.client()).chains.some((c) => c.code === entry.code))
+      return entry;
+    throw new CliError(
+      `${flag} ${code}: chains.${entry.codeHex}.contracts is not set in ${cfg.file} and the home RouteRegistry has no active route to ${entry.codeHex}: enroll the route (distpos:connect) or give the chain's contracts`,
+      EXIT.usage,
+    );
+  }
+
+  /** Chain `code` of the routing table, for a command that needs only its code (e.g. a peer's). */
+  chainEntry(code: string, flag: string): ChainEntry {
+    const cfg = this.config();
     try {
-      return cfg.chain(this.client().chain(code).code);
+      const entry = cfg.chainList.find((c) => c.code === parseChainCode(code));
+      if (!entry)
+        throw new UnknownChainError(
+          code,
+          cfg.chainList.map((c) => c.codeHex),
+        );
+      return entry;
     } catch (e) {
       throw new CliError(`${flag} ${code}: ${(e as Error).message}`, EXIT.usage);
     }

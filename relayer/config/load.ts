@@ -6,7 +6,13 @@ import type { Hex } from "viem";
 import type { z } from "zod";
 
 import { DistposError } from "../sdk/errors.js";
-import { chainCodeString, configSchema, type ChainConfig, type NodeConfig } from "./schema.js";
+import {
+  chainCodeString,
+  configSchema,
+  type ChainConfig,
+  type ChainContracts,
+  type NodeConfig,
+} from "./schema.js";
 
 /** A configuration problem, with the file and the field at fault, ready to print to an operator. */
 export class ConfigError extends DistposError {
@@ -23,19 +29,41 @@ export class ConfigError extends DistposError {
   }
 }
 
-/** One chain of the routing table with its code in both forms. */
-export interface Chain extends ChainConfig {
+/**
+ * One chain of the routing table with its code in both forms. A peer's contract addresses may be
+ * absent: with `relayer.handover: bundles` they come from the home RouteRegistry (handover/peers.ts).
+ */
+export interface ChainEntry extends ChainConfig {
   /** DistPOS chain code as uint64. */
   code: bigint;
   /** The code as written in addresses (`a0a1`). */
   codeHex: string;
 }
 
+/**
+ * A chain whose contract addresses are known: the home chain (the schema refuses it without them),
+ * every chain with the messages hand-over (likewise), or a peer with its route record's addresses.
+ */
+export interface Chain extends ChainEntry {
+  contracts: ChainContracts;
+}
+
+/** Whether `chain`'s config entry gives its contract addresses. */
+export function hasContracts(chain: ChainEntry): chain is Chain {
+  return chain.contracts !== undefined;
+}
+
 export interface LoadedConfig extends NodeConfig {
   /** Absolute path of the file the config came from (for error messages). */
   file: string;
-  chainList: Chain[];
-  chain(code: bigint | string): Chain;
+  chainList: ChainEntry[];
+  chain(code: bigint | string): ChainEntry;
+  /**
+   * Chain `code` with the contract addresses its config entry gives, for code that reads a chain's
+   * contracts from the config (the messages hand-over, where the schema requires them).
+   * @throws ConfigError naming `chains.<code>.contracts` when the entry has none
+   */
+  chainWithContracts(code: bigint | string): Chain;
   homeChain: Chain;
 }
 
@@ -75,19 +103,32 @@ export function parseConfig(raw: unknown, file: string): LoadedConfig {
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(file, issues);
   const cfg = result.data;
-  const chainList: Chain[] = Object.entries(cfg.chains).map(([codeHex, c]) => ({
+  const chainList: ChainEntry[] = Object.entries(cfg.chains).map(([codeHex, c]) => ({
     ...c,
     code: BigInt("0x" + codeHex),
     codeHex,
   }));
   const byCode = new Map(chainList.map((c) => [c.code, c]));
-  const chain = (code: bigint | string): Chain => {
+  const chain = (code: bigint | string): ChainEntry => {
     const key = typeof code === "bigint" ? code : BigInt("0x" + code);
     const found = byCode.get(key);
     if (!found) throw new Error(`chain ${key.toString(16)} is not in the routing table of ${file}`);
     return found;
   };
-  return { ...cfg, file, chainList, chain, homeChain: chain(cfg.home) };
+  const chainWithContracts = (code: bigint | string): Chain => {
+    const c = chain(code);
+    if (hasContracts(c)) return c;
+    throw new ConfigError(file, [
+      {
+        path: `chains.${c.codeHex}.contracts`,
+        message:
+          "is not set, and this needs the chain's contract addresses: add registry, outbox, inbox, stakingHub and bank from its deployment record",
+      },
+    ]);
+  };
+  // The schema refuses a home chain without contracts: this cannot throw.
+  const homeChain = chainWithContracts(cfg.home);
+  return { ...cfg, file, chainList, chain, chainWithContracts, homeChain };
 }
 
 /** Reads a YAML or JSON config file and validates it; every error names the field and the file. */

@@ -101,7 +101,7 @@ export const chainSchema = z.strictObject({
    * `relayer.handover: bundles` a peer needs none (the watcher and status use it where given).
    */
   rpc: z.array(httpUrl).default([]),
-  contracts: contractsSchema,
+  contracts: contractsSchema.optional(),
   /** Entry nodes of this chain's community: their APIs serve its checkpoints and signatures. */
   nodes: z.array(httpUrl).default([]),
   /** Blocks below the tip before an event is believed. */
@@ -355,6 +355,23 @@ export const configSchema = z
               : "needs at least one RPC URL (relayer.handover messages indexes every chain; with bundles a peer needs none)",
         });
     }
+    for (const [code, chain] of Object.entries(cfg.chains)) {
+      if (chain.contracts) continue;
+      if (code === cfg.home)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", code, "contracts"],
+          message:
+            "is required for the home chain (its registry, outbox, inbox, stakingHub and bank addresses, from its deployment record)",
+        });
+      else if (cfg.relayer.handover !== "bundles")
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", code, "contracts"],
+          message:
+            "is required with relayer.handover messages (the node indexes every chain's contracts); with bundles a peer's come from the home RouteRegistry",
+        });
+    }
     const ids = new Map<number, string>();
     for (const [code, chain] of Object.entries(cfg.chains)) {
       const other = ids.get(chain.chainId);
@@ -372,4 +389,4 @@ export const configSchema = z
 export type NodeConfigInput = z.input<typeof configSchema>;
 export type NodeConfig = z.output<typeof configSchema>;
 export type ChainConfig = NodeConfig["chains"][string];
-export type ChainContracts = ChainConfig["contracts"];
+export type ChainContracts = NonNullable<ChainConfig["contracts"]>;

@@ -7,7 +7,7 @@
 import type { Hex } from "viem";
 
 import { STATUS_ANSWER_MAX_BYTES, STATUS_BATCH_MAX } from "../api/deliveryStatus.js";
-import type { Chain } from "../config/load.js";
+import type { ChainEntry } from "../config/load.js";
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { getDeliveryStatuses, getNodeMessage } from "../nodeApi/index.js";
@@ -36,7 +36,7 @@ export class HandoverFollower {
    * Asks the nodes that accepted our messages whether they are delivered: up to TRACK_PER_ROUND
    * of the longest-unchecked, grouped by node, STATUS_BATCH_MAX per request.
    */
-  async follow(dest: Chain): Promise<void> {
+  async follow(dest: ChainEntry): Promise<void> {
     const tracking = outKey(this.ctx, `tracking:${dest.codeHex}`);
     const ids = await this.ctx.redis.zrange(tracking, 0, TRACK_PER_ROUND - 1);
     if (!ids.length) return;
@@ -84,7 +84,11 @@ export class HandoverFollower {
   }
 
   /** Follows `ids` on a node that answers GET /v1/messages/<id> only. */
-  private async followOneByOne(dest: Chain, node: string, ids: readonly string[]): Promise<void> {
+  private async followOneByOne(
+    dest: ChainEntry,
+    node: string,
+    ids: readonly string[],
+  ): Promise<void> {
     for (const id of ids) {
       if (!this.backoff.ready(node)) return;
       // A node that answers 404 is up (it never queued this one: delivered before it was handed
@@ -112,7 +116,7 @@ export class HandoverFollower {
    * ends its hand-over; anything else is followed again after the others.
    */
   private async record(
-    dest: Chain,
+    dest: ChainEntry,
     node: string,
     answers: readonly (readonly [string, DestinationAnswer | undefined])[],
   ): Promise<void> {
@@ -167,7 +171,12 @@ export class HandoverFollower {
    * (inbound.ts; the Inbox delivers a message once whatever bundle carried it). A report older
    * than our last hand-over (fewer signatures than we sent since) is ignored.
    */
-  private async rehand(dest: Chain, id: string, state: HandoverState, held: number): Promise<void> {
+  private async rehand(
+    dest: ChainEntry,
+    id: string,
+    state: HandoverState,
+    held: number,
+  ): Promise<void> {
     const tracking = outKey(this.ctx, `tracking:${dest.codeHex}`);
     if (held < (state.signers ?? 0)) {
       await this.ctx.redis.zadd(tracking, Date.now(), id);

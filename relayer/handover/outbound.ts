@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 
-import type { Chain } from "../config/load.js";
+import type { Chain, ChainEntry } from "../config/load.js";
 import type { StoredMessage } from "../indexer/store.js";
 import { ChainStore } from "../indexer/store.js";
 import { errorText, type Logger } from "../log.js";
@@ -282,7 +282,7 @@ export class BundleHandover {
   }
 
   /** Hands the oldest waiting messages over in one bundle; true when one was accepted. */
-  private async handOver(home: Chain, dest: Chain): Promise<boolean> {
+  private async handOver(home: Chain, dest: ChainEntry): Promise<boolean> {
     // relayer.push false: destinations pull (GET /v1/bundles) and nothing is followed here.
     if (!this.ctx.cfg.relayer.push) return false;
     const ids = await this.ctx.redis.zrange(

@@ -1,7 +1,7 @@
 import type { Address } from "viem";
 
 import { IRouteRegistryAbi } from "../chain/abis.js";
-import type { Chain } from "../config/load.js";
+import type { Chain, ChainEntry } from "../config/load.js";
 import { Lru } from "../lru.js";
 import type { NodeContext } from "../node.js";
 import type { PeerRoute } from "./bundle.js";
@@ -89,8 +89,13 @@ export async function peerChain(ctx: NodeContext, code: bigint): Promise<Chain> 
       name: code.toString(16),
       rpc: [],
       nodes: [],
-    } as unknown as Chain);
-  if (!record) return base;
+    } as unknown as ChainEntry);
+  if (!record) {
+    if (base.contracts) return base as Chain;
+    throw new Error(
+      `chain ${base.codeHex} has no active route on the home RouteRegistry (chain ${ctx.cfg.home}) and chains.${base.codeHex}.contracts is not set: enroll the route (distpos:connect) or give its contract addresses in the config`,
+    );
+  }
   return {
     ...base,
     contracts: {

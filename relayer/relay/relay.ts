@@ -467,7 +467,7 @@ export class DestinationRelay {
       items = items.filter((i) => i.data.bundle === undefined);
       if (!items.length) return;
     }
-    const origin = this.ctx.cfg.chain(originCode);
+    const origin = this.ctx.cfg.chainWithContracts(originCode);
     const view = this.ctx.view(originCode);
     const { tree } = await view.sync();
     const byNonce = new Map<number, Item>();

@@ -7,7 +7,7 @@
 import type { Address, PublicClient } from "viem";
 
 import { IInboxAbi, IStakingHubAbi } from "../chain/abis.js";
-import type { Chain } from "../config/load.js";
+import type { Chain, ChainEntry } from "../config/load.js";
 import { Lru } from "../lru.js";
 import { formatChainCode } from "../protocol/index.js";
 import { RouteRecordError, verifyRouteRecord, type SignedRouteRecord } from "./record.js";
@@ -84,7 +84,7 @@ export class SignerTrust {
  */
 export async function admitRecord(
   record: SignedRouteRecord,
-  chains: readonly Chain[],
+  chains: readonly ChainEntry[],
   trust: SignerTrust,
   nowSeconds: bigint,
 ): Promise<SignerStake & { signer: Address }> {

@@ -89,8 +89,11 @@ export interface CreateDistposClientParameters {
   maxFeePerGas?: FeeCap | ((chain: DistposChain) => FeeCap | undefined);
 }
 
+/** What a chain's RPC errors are named by: its code, name and endpoints. */
+export type ChainEndpoint = Pick<DistposChain, "code" | "name" | "rpc">;
+
 /** The code of a chain as written in addresses (`a0a1`). */
-export const codeOf = (chain: DistposChain): string => formatChainCode(chain.code);
+export const codeOf = (chain: ChainEndpoint): string => formatChainCode(chain.code);
 
 function transportOf(chain: DistposChain, timeoutMs: number): Transport {
   // A node's config on the bundle flow has the home chain's RPC only (docs/protocol.md 4.2): a
@@ -264,7 +267,7 @@ export function decodeRevert(
 }
 
 /** The endpoint a viem transport error came from, as the routing table writes it (else all). */
-function urlOf(chain: DistposChain, e: unknown): string {
+function urlOf(chain: ChainEndpoint, e: unknown): string {
   const http =
     e instanceof BaseError
       ? (e.walk((x) => x instanceof HttpRequestError) as HttpRequestError | null)
@@ -295,7 +298,7 @@ function firstLine(e: unknown): string {
  * chain and URL. DistposErrors pass through.
  */
 export async function onChain<T>(
-  chain: DistposChain,
+  chain: ChainEndpoint,
   call: string,
   fn: () => Promise<T>,
   units?: Units,
@@ -307,7 +310,7 @@ export async function onChain<T>(
   }
 }
 
-export function chainError(chain: DistposChain, call: string, e: unknown, units?: Units): Error {
+export function chainError(chain: ChainEndpoint, call: string, e: unknown, units?: Units): Error {
   if (e instanceof DistposError) return e;
   if (isTransient(e) || !(e instanceof BaseError)) {
     if (isTransient(e))

@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 
+import { parseChainCode } from "../protocol/chainAddress.js";
 import { ICorrespondentBankAbi } from "./abis.js";
 import { onChain, toAccount, type AccountLike, type DistposClient } from "./client.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -33,7 +34,15 @@ export async function fund(
   symbol: string;
 }> {
   const chain = client.chain(params.chain);
-  const peer = client.chain(params.peer);
+  // Only the peer's code is used (the key of its reserve on `chain`'s bank, which refuses a code it
+  // has not enrolled: UnknownPeer), so a peer need not be one of the client's chains (a node's
+  // config on the bundle flow lists no peer contracts).
+  let peer: bigint;
+  try {
+    peer = typeof params.peer === "bigint" ? params.peer : parseChainCode(params.peer);
+  } catch (e) {
+    throw new InvalidArgumentError("peer", (e as Error).message);
+  }
   if (params.amount <= 0n) throw new InvalidArgumentError("amount", "must be more than 0");
   const account = toAccount(params.account);
   const token = await getToken(client, { chain: chain.code });
@@ -45,7 +54,7 @@ export async function fund(
       address: chain.contracts.bank,
       abi: ICorrespondentBankAbi,
       functionName: "fund",
-      args: [peer.code, params.amount],
+      args: [peer, params.amount],
       call: "CorrespondentBank.fund",
       units: token,
     },
@@ -56,7 +65,7 @@ export async function fund(
       address: chain.contracts.bank,
       abi: ICorrespondentBankAbi,
       functionName: "reserve",
-      args: [peer.code],
+      args: [peer],
     }),
   );
   return {

@@ -19,7 +19,7 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { getAcceptedCheckpoints } from "../nodeApi/nodeTyped.js";
 import { askNodes, NodeBackoff } from "../peers/entryNodes.js";
-import type { Chain } from "../config/load.js";
+import type { Chain, ChainEntry } from "../config/load.js";
 
 /** Checkpoints read from one answer at most; the cursor then stops at the first one left. */
 export const MAX_CHECKPOINTS_PER_ANSWER = 256;
@@ -119,7 +119,7 @@ export class AcceptedFromNodes {
   constructor(
     private readonly ctx: NodeContext,
     private readonly home: Chain,
-    private readonly peer: Chain,
+    private readonly peer: ChainEntry,
     private readonly log: Logger,
   ) {}
 

@@ -5,7 +5,7 @@ import { IStakingHubAbi } from "../chain/abis.js";
 import { walletClientFor } from "../chain/clients.js";
 import { revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
-import type { Chain } from "../config/load.js";
+import type { Chain, ChainEntry } from "../config/load.js";
 import { errorText, type Logger } from "../log.js";
 import { Lru } from "../lru.js";
 import type { NodeContext } from "../node.js";
@@ -224,7 +224,7 @@ export class Watcher {
    * What the peer's entry nodes report its Inbox accepted from us, each node from its own cursor:
    * every signature is checked against the home chain, then that node's cursor moves on.
    */
-  private async checkReportedDeliveries(home: Chain, peer: Chain): Promise<void> {
+  private async checkReportedDeliveries(home: Chain, peer: ChainEntry): Promise<void> {
     let poller = this.fromNodes.get(peer.code);
     if (!poller)
       this.fromNodes.set(

@@ -11,6 +11,7 @@ import type { TestChain } from "../helpers/suite.js";
 import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
 import { killAll } from "../relayer/helpers/proc.js";
 import {
+  deliveredOnce,
   deliveries,
   deploySink,
   dispatchMany,
@@ -184,14 +185,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     // A reorg deeper than `confirmations`: the deliver transaction is gone from B for good.
     await anvilB.reorg(tip - deliverBlock + 1);
     expect(missing(ids, await deliveries(b))).to.deep.equal(ids);
-    await waitFor(
-      "the messages delivered again",
-      async () => missing(ids, await deliveries(b)).length === 0,
-      45_000,
-      500,
-    );
-    const d = await deliveries(b);
-    for (const id of ids) expect(d.get(id), id).to.have.length(1);
+    await deliveredOnce(b, ids, "the messages delivered again", 45_000);
     await nodeB!.node.waitForLine((l) => /queueing them again/.test(String(l.msg)), 1_000);
   });
 
@@ -215,7 +209,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     const indexerB = await runNode("anvil-indexer-b", file, env);
     await indexerB.waitForLine((l) => l.msg === "node started");
     process.kill(indexerB.pid, "SIGSTOP");
-    let ids: string[];
+    let ids: string[] = [];
     try {
       const anvilB = net.anvils[1]!;
       ids = await dispatchMany(a, b, sinkB, 2, 12);
@@ -225,14 +219,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     } finally {
       process.kill(indexerB.pid, "SIGCONT");
     }
-    await waitFor(
-      "the messages delivered again",
-      async () => missing(ids, await deliveries(b)).length === 0,
-      45_000,
-      500,
-    );
-    const d = await deliveries(b);
-    for (const id of ids) expect(d.get(id), id).to.have.length(1);
+    await deliveredOnce(b, ids, "the messages delivered again", 45_000);
     await indexerB.waitForLine(
       (l) => /confirmed deliveries are not on the chain the index follows/.test(String(l.msg)),
       1_000,

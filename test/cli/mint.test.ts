@@ -72,7 +72,7 @@ describe("distpos mint: devnet settlement token only", function () {
     const other = await new BankQuirkToken__factory(deployer).deploy(18);
     const otherAddress = await other.getAddress();
     const file = config((chains) => {
-      chains[codeA]!.contracts.token = otherAddress as `0x${string}`;
+      chains[codeA]!.contracts!.token = otherAddress as `0x${string}`;
     });
     const nonce = await a.connection.ethers.provider.getTransactionCount(user.address);
     const r = await cli(["-c", file, "mint", "5"]);

@@ -130,22 +130,11 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
 
   it("distpos config init writes a node config from the deployment records that the node loads", async function () {
     const file = join(dir, "node.yaml");
+    /** `distpos config init` with A as home, writing `out`; `peers` name the peers and their RPCs. */
+    const initTo = (out: string, ...peers: string[]) =>
+      runCli(["config", "init", "--home", a.record, "--rpc", a.rpc.url, "--out", out, ...peers]);
     const init = (extra: string[] = []) =>
-      runCli([
-        "config",
-        "init",
-        "--home",
-        a.record,
-        "--rpc",
-        a.rpc.url,
-        "--peer",
-        b.record,
-        "--peer-rpc",
-        b.rpc.url,
-        "--out",
-        file,
-        ...extra,
-      ]);
+      initTo(file, "--peer", b.record, "--peer-rpc", b.rpc.url, ...extra);
     const done = await init();
     expect(done.code, done.stderr).to.equal(0);
     expect(done.stdout).to.contain(`wrote ${file}`);
@@ -162,38 +151,37 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
       expect(c.rpc).to.deep.equal([rpc]);
       expect(c.chainId).to.equal(r.evmChainId);
       expect(c.startBlock).to.equal(r.deployedAtBlock);
-      expect(c.contracts).to.deep.equal({
-        registry: r.registry,
-        outbox: r.outbox,
-        inbox: r.inbox,
-        stakingHub: r.stakingHub,
-        bank: r.bank,
-        token: r.settlementToken,
-      });
     }
-    // The node's own commands read it and reach both chains (`routes` asks a running node now,
-    // docs/protocol.md 4.1; a balance read needs only the config).
-    for (const r of [ra, rb]) {
-      const balance = await runCli(["-c", file, "balance", ZERO_ADDRESS, "--chain", r.chainCode]);
-      expect(balance.code, balance.stderr).to.equal(0);
-      expect(balance.stdout).to.contain(r.chainCode);
-    }
+    // Contracts for the home chain only: a node reads a peer's from its home RouteRegistry.
+    expect(cfg.homeChain.contracts).to.deep.equal({
+      registry: ra.registry,
+      outbox: ra.outbox,
+      inbox: ra.inbox,
+      stakingHub: ra.stakingHub,
+      bank: ra.bank,
+      token: ra.settlementToken,
+    });
+    expect(cfg.chain(rb.chainCode).contracts).to.equal(undefined);
+    // The node's own commands read it (`routes` asks a running node now, docs/protocol.md 4.1; a
+    // balance read needs only the config); one that needs a peer's contracts names the field.
+    const balance = await runCli(["-c", file, "balance", ZERO_ADDRESS, "--chain", ra.chainCode]);
+    expect(balance.code, balance.stderr).to.equal(0);
+    expect(balance.stdout).to.contain(ra.chainCode);
+    const peerBalance = await runCli([
+      "-c",
+      file,
+      "balance",
+      ZERO_ADDRESS,
+      "--chain",
+      rb.chainCode,
+    ]);
+    expect(peerBalance.code).to.equal(2);
+    expect(peerBalance.stderr).to.contain(`chains.${rb.chainCode}.contracts`);
 
     // Without --peer-rpc (relaying needs only the home chain's RPC): the peer has no RPC, the
     // node's commands still read the home chain, and half a list of peer RPCs is refused.
     const homeOnly = join(dir, "home-only.yaml");
-    const noPeerRpc = await runCli([
-      "config",
-      "init",
-      "--home",
-      a.record,
-      "--rpc",
-      a.rpc.url,
-      "--peer",
-      b.record,
-      "--out",
-      homeOnly,
-    ]);
+    const noPeerRpc = await initTo(homeOnly, "--peer", b.record);
     expect(noPeerRpc.code, noPeerRpc.stderr).to.equal(0);
     const homeOnlyCfg = loadConfig(homeOnly);
     expect(homeOnlyCfg.chain(ra.chainCode).rpc).to.deep.equal([a.rpc.url]);
@@ -208,22 +196,15 @@ describe("distpos:deploy and distpos:connect against chains over JSON-RPC", func
       ra.chainCode,
     ]);
     expect(homeBalance.code, homeBalance.stderr).to.equal(0);
-    const halfRpcs = await runCli([
-      "config",
-      "init",
-      "--home",
-      a.record,
-      "--rpc",
-      a.rpc.url,
+    const halfRpcs = await initTo(
+      join(dir, "half.yaml"),
       "--peer",
       b.record,
       "--peer",
       a.record,
       "--peer-rpc",
       b.rpc.url,
-      "--out",
-      join(dir, "half.yaml"),
-    ]);
+    );
     expect(halfRpcs.code).to.equal(2);
     expect(halfRpcs.stderr).to.contain("--peer-rpc: give none, or one per --peer");
 

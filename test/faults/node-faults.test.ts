@@ -33,7 +33,6 @@
  */
 import { expect } from "chai";
 import { ethers } from "ethers";
-import { Redis } from "ioredis";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -43,14 +42,9 @@ import {
 } from "../../typechain-types/index.js";
 import { decodeMessage } from "../../relayer/protocol/index.js";
 import { runs } from "../helpers/deep.js";
-import type { TestChain } from "../helpers/suite.js";
-import {
-  homeOnlyChains,
-  serveNetwork,
-  waitFor,
-  type ServedNetwork,
-} from "../relayer/helpers/net.js";
-import { freePort, killAll, type NodeProcess } from "../relayer/helpers/proc.js";
+import { homeOnlyChains, waitFor } from "../relayer/helpers/net.js";
+import { useServedNetwork } from "../relayer/helpers/network.js";
+import { freePort, type NodeProcess } from "../relayer/helpers/proc.js";
 import { fundedKey, nodeConfigFile, queueCounts, runNode } from "../relayer/helpers/scenario.js";
 import {
   Lock,
@@ -95,28 +89,29 @@ interface StepRecord {
 const RETRY_METRICS: [string, string, Record<string, string>][] = [];
 
 describe("node fault injection", function () {
-  let net: ServedNetwork;
   let redisServer: FaultRedis;
-  let redis: Redis;
-  let a: TestChain;
-  let b: TestChain;
+  const net = useServedNetwork({
+    name: "faults",
+    confirmations: B_CONFIRMATIONS,
+    intervalMiningMs: MINING_MS,
+    // The test kills and restarts this Redis (with its append-only file) on purpose.
+    privateRedis: async () => {
+      redisServer = await startFaultRedis();
+      return redisServer;
+    },
+  });
   let codeA: string;
   let codeB: string;
   let recipient: FaultsCountingRecipient;
 
   before(async function () {
     this.timeout(300_000);
-    redisServer = await startFaultRedis();
-    redis = new Redis(redisServer.url, { maxRetriesPerRequest: 3 });
-    redis.on("error", () => undefined); // the test kills this Redis on purpose
-    net = await serveNetwork({ confirmations: B_CONFIRMATIONS, intervalMiningMs: MINING_MS });
-    [a, b] = net.chains as [TestChain, TestChain];
-    codeA = a.suite.addresses.chainCode;
-    codeB = b.suite.addresses.chainCode;
+    codeA = net.a.suite.addresses.chainCode;
+    codeB = net.b.suite.addresses.chainCode;
     net.chainEntries[codeA]!.confirmations = A_CONFIRMATIONS;
-    const [deployer] = await b.connection.ethers.getSigners();
+    const [deployer] = await net.b.connection.ethers.getSigners();
     recipient = await new FaultsCountingRecipient__factory(deployer).deploy(
-      b.suite.addresses.inbox,
+      net.b.suite.addresses.inbox,
     );
     await recipient.waitForDeployment();
     RETRY_METRICS.push(
@@ -135,13 +130,6 @@ describe("node fault injection", function () {
       ["RPC rounds failed on A", "distpos_rpc_errors_total", { chain: codeA }],
       ["dead letters", "distpos_relay_dead_letters_total", { destination: codeB }],
     );
-  });
-
-  after(async function () {
-    await killAll();
-    await net?.close();
-    redis?.disconnect();
-    await redisServer?.close();
   });
 
   it(`carries ${N} messages A -> B through ${CYCLES} cycle(s) of relayer SIGKILL, Redis restarts, RPC outages, a ${REORG_DEPTH}-block reorg and failing sends: none lost, none twice`, async function () {
@@ -169,7 +157,7 @@ describe("node fault injection", function () {
       net,
       codeA,
       prefixA,
-      { attester: a.attesters[0]!.privateKey as Hex },
+      { attester: net.a.attesters[0]!.privateKey as Hex },
       {
         roles: ["indexer", "api", "attester"],
         chains: originChains,
@@ -197,10 +185,10 @@ describe("node fault injection", function () {
       },
     );
 
-    const fromBlockA = (await a.connection.ethers.provider.getBlockNumber()) + 1;
-    const fromBlockB = (await b.connection.ethers.provider.getBlockNumber()) + 1;
+    const fromBlockA = (await net.a.connection.ethers.provider.getBlockNumber()) + 1;
+    const fromBlockB = (await net.b.connection.ethers.provider.getBlockNumber()) + 1;
     const relayerNonceAtStart =
-      await b.connection.ethers.provider.getTransactionCount(relayerAddress);
+      await net.b.connection.ethers.provider.getTransactionCount(relayerAddress);
     const originNode = await runNode("faults-origin", origin.file, origin.env);
     let relayerRuns = 0;
     const startRelayer = () =>
@@ -211,8 +199,8 @@ describe("node fault injection", function () {
     const lifetimes: Sample[][] = [];
 
     // --- the load ------------------------------------------------------------------------------
-    const loadWallet = new ethers.Wallet(await fundedKey(net), a.connection.ethers.provider);
-    const outbox = a.suite.outbox.connect(loadWallet);
+    const loadWallet = new ethers.Wallet(await fundedKey(net), net.a.connection.ethers.provider);
+    const outbox = net.a.suite.outbox.connect(loadWallet);
     const recipient32 = ethers.zeroPadValue(await recipient.getAddress(), 32);
     const dispatchGas =
       ((await outbox.dispatch.estimateGas(codeBig(codeB), recipient32, ethers.toBeHex(1, 32))) *
@@ -294,20 +282,20 @@ describe("node fault injection", function () {
     }
 
     async function killRelayerMidBatch(step: StepRecord) {
-      await setMining(b, false, 0);
+      await setMining(net.b, false, 0);
       let inFlight: { hash: string };
       try {
         inFlight = await waitFor(
           "a deliver transaction of the relayer in B's mempool",
           async () => {
-            const pending = (await b.connection.provider.request({
+            const pending = (await net.b.connection.provider.request({
               method: "eth_pendingTransactions",
               params: [],
             })) as { hash: string; from: string; to: string }[];
             return pending.find(
               (t) =>
                 t.from.toLowerCase() === relayerAddress.toLowerCase() &&
-                t.to?.toLowerCase() === b.suite.addresses.inbox.toLowerCase(),
+                t.to?.toLowerCase() === net.b.suite.addresses.inbox.toLowerCase(),
             );
           },
           120_000,
@@ -316,12 +304,12 @@ describe("node fault injection", function () {
         lifetimes.push(await scrape(relayer.apiUrl!));
         await relayer.kill("SIGKILL");
       } finally {
-        await setMining(b, true, MINING_MS);
+        await setMining(net.b, true, MINING_MS);
       }
-      const receipt = await b.connection.ethers.provider.waitForTransaction(inFlight.hash);
+      const receipt = await net.b.connection.ethers.provider.waitForTransaction(inFlight.hash);
       const landed = receipt!.logs.filter((l) => {
         try {
-          return b.suite.inbox.interface.parseLog(l)?.name === "Delivered";
+          return net.b.suite.inbox.interface.parseLog(l)?.name === "Delivered";
         } catch {
           return false;
         }
@@ -336,22 +324,22 @@ describe("node fault injection", function () {
 
     async function reorgOrigin(step: StepRecord) {
       await aLock.run(async () => {
-        const provider = a.connection.provider;
-        await setMining(a, false, 0);
+        const provider = net.a.connection.provider;
+        await setMining(net.a, false, 0);
         try {
           await provider.request({ method: "evm_mine", params: [] }); // pending txs stay canonical
           const snapshot = await provider.request({ method: "evm_snapshot", params: [] });
-          const base = await a.connection.ethers.provider.getBlockNumber();
-          const snappedBefore = Number((await a.suite.outbox.latestSnapshot())[1]);
+          const base = await net.a.connection.ethers.provider.getBlockNumber();
+          const snappedBefore = Number((await net.a.suite.outbox.latestSnapshot())[1]);
           const firstDoomed = doomed.length;
           for (let i = 0; i < REORG_DEPTH; i++) {
             const txs = await dispatchSome(DOOMED_PER_BLOCK);
             await provider.request({ method: "evm_mine", params: [] });
             for (const tx of txs) {
-              const r = await a.connection.ethers.provider.getTransactionReceipt(tx.hash);
+              const r = await net.a.connection.ethers.provider.getTransactionReceipt(tx.hash);
               expect(r?.status, "doomed dispatch mined").to.equal(1);
               for (const log of r!.logs) {
-                const p = a.suite.outbox.interface.parseLog(log);
+                const p = net.a.suite.outbox.interface.parseLog(log);
                 if (p?.name !== "Dispatch") continue;
                 doomed.push({
                   id: (p.args.id as string).toLowerCase(),
@@ -363,13 +351,15 @@ describe("node fault injection", function () {
             // Time for a node that believed unconfirmed blocks to index, snapshot, sign, deliver.
             await sleep(1_500);
           }
-          expect(await a.connection.ethers.provider.getBlockNumber()).to.equal(base + REORG_DEPTH);
-          const snappedOnFork = Number((await a.suite.outbox.latestSnapshot())[1]);
+          expect(await net.a.connection.ethers.provider.getBlockNumber()).to.equal(
+            base + REORG_DEPTH,
+          );
+          const snappedOnFork = Number((await net.a.suite.outbox.latestSnapshot())[1]);
           expect(await provider.request({ method: "evm_revert", params: [snapshot] })).to.equal(
             true,
           );
-          expect(await a.connection.ethers.provider.getBlockNumber()).to.equal(base);
-          loadNonce = await a.connection.ethers.provider.getTransactionCount(
+          expect(await net.a.connection.ethers.provider.getBlockNumber()).to.equal(base);
+          loadNonce = await net.a.connection.ethers.provider.getTransactionCount(
             loadWallet.address,
             "latest",
           );
@@ -380,14 +370,14 @@ describe("node fault injection", function () {
             await provider.request({ method: "evm_mine", params: [] });
           for (const tx of txs)
             expect(
-              (await a.connection.ethers.provider.getTransactionReceipt(tx.hash))?.status,
+              (await net.a.connection.ethers.provider.getTransactionReceipt(tx.hash))?.status,
             ).to.equal(1);
           sent += k;
           step.notes.push(
             `blocks ${base + 1}..${base + REORG_DEPTH} (${doomed.length - firstDoomed} messages, nonces ${doomed[firstDoomed]?.nonce}..${doomed[doomed.length - 1]?.nonce}) replaced by ${REORG_DEPTH + 1} blocks with ${k} other messages; Outbox snapshots on the doomed fork: ${snappedOnFork > snappedBefore ? `up to count ${snappedOnFork}` : "none"}`,
           );
         } finally {
-          await setMining(a, true, MINING_MS);
+          await setMining(net.a, true, MINING_MS);
         }
       });
     }
@@ -530,13 +520,15 @@ describe("node fault injection", function () {
     await waitFor(
       "the relayer's queue drained",
       async () => {
-        const c = await queueCounts(redis, prefixB, codeB);
+        const c = await queueCounts(net.redis, prefixB, codeB);
         return c.wait + c.active + c.delayed === 0;
       },
       120_000,
       500,
     ).catch(async (e: Error) => {
-      throw new Error(`${e.message}: ${JSON.stringify(await queueCounts(redis, prefixB, codeB))}`);
+      throw new Error(
+        `${e.message}: ${JSON.stringify(await queueCounts(net.redis, prefixB, codeB))}`,
+      );
     });
     lifetimes.push(await scrape(relayer.apiUrl!));
     const originMetrics = await scrape(originNode.apiUrl!);
@@ -545,9 +537,9 @@ describe("node fault injection", function () {
     // The final origin chain is the truth: every message it holds for B since the suites were
     // deployed (the deployment's stake reports too), and among them the N the load sent.
     const onA = (
-      await a.suite.outbox.queryFilter(
-        a.suite.outbox.filters.Dispatch(),
-        a.suite.addresses.deployedAtBlock,
+      await net.a.suite.outbox.queryFilter(
+        net.a.suite.outbox.filters.Dispatch(),
+        net.a.suite.addresses.deployedAtBlock,
       )
     )
       .filter((l) => l.args.destination === codeBig(codeB))
@@ -559,9 +551,9 @@ describe("node fault injection", function () {
         bodyHash: bodyHash(l.args.message),
       }));
     const load = onA.filter((m) => m.recipient === recipient32.toLowerCase());
-    const deliveredLogs = await b.suite.inbox.queryFilter(
-      b.suite.inbox.filters.Delivered(undefined, codeBig(codeA)),
-      b.suite.addresses.deployedAtBlock,
+    const deliveredLogs = await net.b.suite.inbox.queryFilter(
+      net.b.suite.inbox.filters.Delivered(undefined, codeBig(codeA)),
+      net.b.suite.addresses.deployedAtBlock,
     );
     const delivered = new Map<string, { nonce: number; tx: string }[]>();
     for (const l of deliveredLogs) {
@@ -620,14 +612,14 @@ describe("node fault injection", function () {
     // Zero lost, exactly once, by the Inbox's own record and its events. (A system message's
     // replay key is its id: isMessageDelivered asks by the message's own key.)
     const isDelivered = await inChunks(load, (m) =>
-      b.suite.inbox.isDelivered(codeBig(codeA), m.nonce),
+      net.b.suite.inbox.isDelivered(codeBig(codeA), m.nonce),
     );
     expect(
       load.filter((_, i) => !isDelivered[i]).map((m) => m.nonce),
       "nonces not delivered (Inbox.isDelivered)",
     ).to.deep.equal([]);
     const isMessageDelivered = await inChunks(onA, (m) =>
-      b.suite.inbox.isMessageDelivered(m.message),
+      net.b.suite.inbox.isMessageDelivered(m.message),
     );
     expect(
       onA.filter((_, i) => !isMessageDelivered[i]).map((m) => m.nonce),
@@ -673,12 +665,12 @@ describe("node fault injection", function () {
 
     // Nothing left behind, nothing wasted: no dead letter, and every transaction the relayer key
     // sent on B is a deliver that delivered something (none reverted, none sent twice).
-    const dead = await redis.zcard(`${prefixB}:bull:relay-dead-${codeB}:completed`);
-    const deadWaiting = await redis.llen(`${prefixB}:bull:relay-dead-${codeB}:wait`);
+    const dead = await net.redis.zcard(`${prefixB}:bull:relay-dead-${codeB}:completed`);
+    const deadWaiting = await net.redis.llen(`${prefixB}:bull:relay-dead-${codeB}:wait`);
     expect(dead + deadWaiting, "dead-lettered messages").to.equal(0);
-    expect((await queueCounts(redis, prefixB, codeB)).failed, "failed jobs").to.equal(0);
+    expect((await queueCounts(net.redis, prefixB, codeB)).failed, "failed jobs").to.equal(0);
     const relayerTxs =
-      (await b.connection.ethers.provider.getTransactionCount(relayerAddress)) -
+      (await net.b.connection.ethers.provider.getTransactionCount(relayerAddress)) -
       relayerNonceAtStart;
     expect(relayerTxs, "relayer transactions on B = deliver transactions that delivered").to.equal(
       deliverTxs.size,

@@ -56,7 +56,7 @@ describe("relayer/config", function () {
     expect(cfg.homeChain.rpc).to.deep.equal(["http://127.0.0.1:8545", "http://127.0.0.1:8546"]);
     expect(cfg.homeChain.confirmations).to.equal(3);
     expect(cfg.chain("1234").chainId).to.equal(4660);
-    expect(cfg.chain(0x1234n).contracts.outbox).to.equal(ADDR);
+    expect(cfg.chainWithContracts(0x1234n).contracts.outbox).to.equal(ADDR);
     expect(cfg.chain("1234").confirmations).to.equal(2);
     expect(cfg.redis.prefix).to.equal("distpos");
     expect(cfg.relayer.maxBatchMessages).to.equal(undefined);
@@ -110,6 +110,34 @@ describe("relayer/config", function () {
     expectConfigError(() => loadConfig(file5), "keys.relayer", file5, "role relayer");
     const file6 = write("bad6.yaml", good + "\n  : [");
     expectConfigError(() => loadConfig(file6), "", file6, "YAML");
+  });
+
+  it("asks a peer's contracts only where they are read: the home chain's always, every chain's with relayer.handover messages", function () {
+    const peerLine = `    contracts: { outbox: "${ADDR.toLowerCase()}", inbox: "${ADDR}", stakingHub: "${ADDR}", bank: "${ADDR}" }\n`;
+    const homeLine = `    contracts: { outbox: "${ADDR}", inbox: "${ADDR}", stakingHub: "${ADDR}", bank: "${ADDR}" }\n`;
+    // Bundles (the default): a peer's come from the home RouteRegistry, so none are needed.
+    const peerless = write("peerless.yaml", good.replace(peerLine, ""));
+    const cfg = loadConfig(peerless);
+    expect(cfg.chain("1234").contracts).to.equal(undefined);
+    expectConfigError(
+      () => cfg.chainWithContracts("1234"),
+      "chains.1234.contracts",
+      peerless,
+      "deployment record",
+    );
+    const homeless = write("homeless.yaml", good.replace(homeLine, ""));
+    expectConfigError(() => loadConfig(homeless), "chains.a0a1.contracts", homeless, "home chain");
+    // Messages: the node indexes every chain's Outbox and Inbox from the config.
+    const messages = write(
+      "messages-peerless.yaml",
+      good.replace(peerLine, "") + "relayer:\n  handover: messages\n",
+    );
+    expectConfigError(
+      () => loadConfig(messages),
+      "chains.1234.contracts",
+      messages,
+      "relayer.handover messages",
+    );
   });
 
   it("takes a fee cap and a reorg bound per chain, refusing a bound below the documented minimum", function () {

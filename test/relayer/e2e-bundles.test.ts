@@ -21,6 +21,7 @@ import {
 import { handMadeBundles, postBundle } from "./helpers/bundles.js";
 import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
 import {
+  deliveredOnce,
   deliveries,
   deploySink,
   dispatchMany,
@@ -220,13 +221,6 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     expect((await getNodeMessage(urls[aCode]!, ids[0]!))?.handover?.state).to.equal("waiting");
     const { file, env } = configs[bCode]!;
     nodes[bCode] = await runNode(`bundles-${bCode}-again`, file, env);
-    await waitFor(
-      "every message delivered after B's node is back",
-      async () => missing(ids, await deliveries(b)).length === 0,
-      180_000,
-      500,
-    );
-    const delivered = await deliveries(b);
-    for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
+    await deliveredOnce(b, ids, "every message delivered after B's node is back", 180_000);
   });
 });

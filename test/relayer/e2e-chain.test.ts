@@ -3,20 +3,11 @@
  * fallback URL, and a reorganisation of the origin chain (EVM snapshot / revert).
  */
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { feeLie, startLyingRpc } from "../helpers/lyingRpc.js";
-import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  mine,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
+import { mine, waitFor, type ServedNetwork } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
 import { freePort, killAll } from "./helpers/proc.js";
 import {
   deliveries,
@@ -31,28 +22,11 @@ import {
 } from "./helpers/scenario.js";
 
 describe("relayer e2e: RPC outages and reorgs", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
-  let prefix: string;
-  let a: TestChain;
-  let b: TestChain;
+  const net = useServedNetwork({ name: "chain", confirmations: 1, intervalMiningMs: 100 });
   let sink: string;
-
-  before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
-    sink = await deploySink(b);
-    redis = newRedis();
-  });
-  after(async function () {
-    await net.close();
-    redis.disconnect();
-  });
+  before(async () => (sink = await deploySink(net.b)));
   let relayerKey: Hex;
-  beforeEach(async () => {
-    prefix = testPrefix("chain");
-    relayerKey = await fundedKey(net);
-  });
+  beforeEach(async () => (relayerKey = await fundedKey(net)));
 
   /** Runs `fn` (which writes config files) with the routing table edited by `edit`, then restores it. */
   async function withEntries<T>(
@@ -68,32 +42,30 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     }
   }
   afterEach(async function () {
-    await killAll();
     for (const rpc of net.rpcs) rpc.up();
-    await a.connection.provider.request({ method: "evm_setIntervalMining", params: [100] });
-    await clearPrefix(redis, prefix);
+    await net.a.connection.provider.request({ method: "evm_setIntervalMining", params: [100] });
   });
 
   it("an RPC endpoint down for a while, then back, loses nothing (and a dead fallback URL is skipped)", async function () {
     const deadUrl = `http://127.0.0.1:${await freePort()}`;
-    const codeB = b.suite.addresses.chainCode;
+    const codeB = net.b.suite.addresses.chainCode;
     // On the bundle flow, home RPC only: A's node hands over, B's node relays (its RPC list starts
     // with a dead fallback URL). Few attempts with a short backoff: an outage must not spend them.
     const pair = await withEntries(
       (e) => (e[codeB]!.rpc = [deadUrl, ...(e[codeB]!.rpc ?? [])]),
       () =>
-        bundlePair(net, a, b, prefix, relayerKey, {
+        bundlePair(net, net.a, net.b, net.prefix, relayerKey, {
           destination: { relayer: { attempts: 2, backoffMs: 100 } },
         }),
     );
     await runNode("rpc-outage-origin", pair.origin.file, pair.origin.env);
     await runNode("rpc-outage", pair.destination.file, pair.destination.env);
-    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
 
     // B unreachable: A's side goes on (indexed, snapshotted, signed), delivery waits.
     net.rpcs[1]!.down();
-    const first = await dispatchMany(a, b, sink, 10, 1);
-    const last = await a.suite.outbox.count();
+    const first = await dispatchMany(net.a, net.b, sink, 10, 1);
+    const last = await net.a.suite.outbox.count();
     await waitFor("A's checkpoint covering the messages", async () => {
       const cp = (await (await fetch(`${pair.urls.origin}/v1/checkpoints/latest`)).json()) as {
         count?: number;
@@ -104,62 +76,65 @@ describe("relayer e2e: RPC outages and reorgs", function () {
     net.rpcs[1]!.up();
     await waitFor(
       "deliveries after B came back",
-      async () => missing(first, await deliveries(b, fromBlock)).length === 0,
+      async () => missing(first, await deliveries(net.b, fromBlock)).length === 0,
       60_000,
       200,
     );
 
     // A unreachable: nothing is indexed meanwhile; everything is once A is back.
     net.rpcs[0]!.down();
-    const second = await dispatchMany(a, b, sink, 10, 2);
+    const second = await dispatchMany(net.a, net.b, sink, 10, 2);
     await new Promise((r) => setTimeout(r, 1_500));
     net.rpcs[0]!.up();
     const ids = [...first, ...second];
     await waitFor(
       "deliveries after A came back",
-      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
       60_000,
       200,
     );
-    const delivered = await deliveries(b, fromBlock);
+    const delivered = await deliveries(net.b, fromBlock);
     for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
-    expect((await deliverTxs(b, fromBlock)).filter((t) => t.status !== 1)).to.deep.equal([]);
-    const counts = await queueCounts(redis, pair.destinationPrefix, codeB);
+    expect((await deliverTxs(net.b, fromBlock)).filter((t) => t.status !== 1)).to.deep.equal([]);
+    const counts = await queueCounts(net.redis, pair.destinationPrefix, codeB);
     expect(counts.failed, "messages dead-lettered during the outage").to.equal(0);
   });
 
   it("survives a reorg of the origin: what the reorg removed is never delivered, what replaced it is, once", async function () {
     const pair = await withEntries(
-      (e) => (e[a.suite.addresses.chainCode]!.confirmations = 3),
-      () => bundlePair(net, a, b, prefix, relayerKey),
+      (e) => (e[net.a.suite.addresses.chainCode]!.confirmations = 3),
+      () => bundlePair(net, net.a, net.b, net.prefix, relayerKey),
     );
     // A mines only when the test says so from here on.
-    await a.connection.provider.request({ method: "evm_setIntervalMining", params: [0] });
+    await net.a.connection.provider.request({ method: "evm_setIntervalMining", params: [0] });
     const node = await runNode("reorg-origin", pair.origin.file, pair.origin.env);
     const relayer = await runNode("reorg", pair.destination.file, pair.destination.env);
-    await mine(a, 4);
-    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    await mine(net.a, 4);
+    const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
 
-    const snapshot = await a.connection.provider.request({ method: "evm_snapshot", params: [] });
-    const count = Number(await a.suite.outbox.count());
-    const removed = await dispatchMany(a, b, sink, 3, 1);
+    const snapshot = await net.a.connection.provider.request({
+      method: "evm_snapshot",
+      params: [],
+    });
+    const count = Number(await net.a.suite.outbox.count());
+    const removed = await dispatchMany(net.a, net.b, sink, 3, 1);
     // The attester snapshots the new messages at once: a checkpoint of a fork about to vanish.
     await waitFor(
       "the attester's snapshot on the doomed fork",
-      async () => Number((await a.suite.outbox.latestSnapshot())[1]) >= count + 3,
+      async () => Number((await net.a.suite.outbox.latestSnapshot())[1]) >= count + 3,
     );
     await new Promise((r) => setTimeout(r, 1_000)); // time to (wrongly) act on unconfirmed blocks
-    await a.connection.provider.request({ method: "evm_revert", params: [snapshot] });
+    await net.a.connection.provider.request({ method: "evm_revert", params: [snapshot] });
 
-    const replacing = await dispatchMany(a, b, sink, 3, 2);
-    await a.connection.provider.request({ method: "evm_setIntervalMining", params: [100] });
+    const replacing = await dispatchMany(net.a, net.b, sink, 3, 2);
+    await net.a.connection.provider.request({ method: "evm_setIntervalMining", params: [100] });
     await waitFor(
       "the new fork's messages delivered",
-      async () => missing(replacing, await deliveries(b, fromBlock)).length === 0,
+      async () => missing(replacing, await deliveries(net.b, fromBlock)).length === 0,
       60_000,
       200,
     );
-    const delivered = await deliveries(b, fromBlock);
+    const delivered = await deliveries(net.b, fromBlock);
     for (const id of replacing) expect(delivered.get(id), id).to.have.length(1);
     for (const id of removed)
       expect(delivered.has(id), `removed message ${id} delivered`).to.equal(false);
@@ -179,16 +154,16 @@ describe("relayer e2e: RPC outages and reorgs", function () {
           codes.forEach((code, i) => {
             e[code] = { ...e[code]!, rpc: [liars[i]!.url], maxFeePerGasGwei: 50 };
           }),
-        () => bundlePair(net, a, b, prefix, relayerKey),
+        () => bundlePair(net, net.a, net.b, net.prefix, relayerKey),
       );
       // Both nodes sign: A's attester its snapshots on A, B's relayer its delivers on B.
       const origin = await runNode("fee-liar-origin", pair.origin.file, pair.origin.env);
       const node = await runNode("fee-liar", pair.destination.file, pair.destination.env);
-      const fromBlock = await b.connection.ethers.provider.getBlockNumber();
-      const ids = await dispatchMany(a, b, sink, 5, 7);
+      const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
+      const ids = await dispatchMany(net.a, net.b, sink, 5, 7);
       await waitFor(
         "deliveries signed at the cap",
-        async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+        async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
         60_000,
         200,
       );

@@ -5,20 +5,13 @@
  */
 import { expect } from "chai";
 import { ethers } from "ethers";
-import type { Redis } from "ioredis";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
 import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { killAll, startRedisServer, type RedisServer } from "./helpers/proc.js";
+import { waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
+import { startRedisServer, type RedisServer } from "./helpers/proc.js";
 import {
   deliveries,
   deliverTxs,
@@ -77,85 +70,73 @@ async function inFlight(chain: TestChain, from: string, ids: string[]): Promise<
 }
 
 describe("relayer e2e: crashes", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
-  let prefix: string;
-  let a: TestChain;
-  let b: TestChain;
+  const net = useServedNetwork({ name: "crash", confirmations: 1, intervalMiningMs: 100 });
   let sink: string;
-
   before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
     // B's events count at once: the test holds B's blocks back itself.
-    net.chainEntries[b.suite.addresses.chainCode]!.confirmations = 0;
-    sink = await deploySink(b);
-    redis = newRedis();
+    net.chainEntries[net.b.suite.addresses.chainCode]!.confirmations = 0;
+    sink = await deploySink(net.b);
   });
-  after(async function () {
-    await net.close();
-    redis.disconnect();
-  });
-  beforeEach(async () => {
-    prefix = testPrefix("crash");
-    await setMining(b, true, 100);
-  });
-  afterEach(async function () {
-    await killAll();
-    await setMining(b, true, 100);
-    await clearPrefix(redis, prefix);
-  });
+  beforeEach(async () => setMining(net.b, true, 100));
+  afterEach(async () => setMining(net.b, true, 100));
 
   it("a relayer killed mid-batch and restarted loses and duplicates nothing", async function () {
     const relayerKey = await fundedKey(net);
     const relayer = privateKeyToAccount(relayerKey).address;
     // On the bundle flow, home RPC only: A's node hands its messages to B's node, which relays
     // into B and is the one killed.
-    const pair = await bundlePair(net, a, b, prefix, relayerKey);
+    const pair = await bundlePair(net, net.a, net.b, net.prefix, relayerKey);
     const { file, env } = pair.destination;
     await runNode("crash-origin", pair.origin.file, pair.origin.env);
-    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
 
     // 1. Killed after sending a batch that then lands: the restarted relayer must not send it again.
-    await setMining(b, false, 0);
+    await setMining(net.b, false, 0);
     let node = await runNode("crash-1", file, env);
-    const landed = await dispatchMany(a, b, sink, 20, 1);
-    await inFlight(b, relayer, landed);
+    const landed = await dispatchMany(net.a, net.b, sink, 20, 1);
+    await inFlight(net.b, relayer, landed);
     await node.kill();
     // Read again after the kill: a fee bump just before it replaces a transaction's hash.
-    const first = [...(await pendingDelivers(b, relayer)).keys()];
-    await b.connection.provider.request({ method: "evm_mine", params: [] });
+    const first = [...(await pendingDelivers(net.b, relayer)).keys()];
+    await net.b.connection.provider.request({ method: "evm_mine", params: [] });
 
     // 2. Killed after sending a batch that is then dropped: the restarted relayer must send it again.
     node = await runNode("crash-2", file, env);
-    const dropped = await dispatchMany(a, b, sink, 20, 2);
-    await inFlight(b, relayer, dropped);
+    const dropped = await dispatchMany(net.a, net.b, sink, 20, 2);
+    await inFlight(net.b, relayer, dropped);
     await node.kill();
-    for (const hash of (await pendingDelivers(b, relayer)).keys()) {
-      await b.connection.provider.request({ method: "hardhat_dropTransaction", params: [hash] });
+    for (const hash of (await pendingDelivers(net.b, relayer)).keys()) {
+      await net.b.connection.provider.request({
+        method: "hardhat_dropTransaction",
+        params: [hash],
+      });
     }
 
     // 3. Restarted with B mining again: everything arrives, once.
-    await setMining(b, true, 100);
+    await setMining(net.b, true, 100);
     node = await runNode("crash-3", file, env);
     const ids = [...landed, ...dropped];
     await waitFor(
       "40 deliveries",
-      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
       120_000,
       250,
     );
-    const delivered = await deliveries(b, fromBlock);
+    const delivered = await deliveries(net.b, fromBlock);
     for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
     for (const id of landed) expect(first, id).to.include(delivered.get(id)![0]);
-    const txs = await deliverTxs(b, fromBlock);
+    const txs = await deliverTxs(net.b, fromBlock);
     expect(
       txs.filter((t) => t.status !== 1),
       "reverted deliver transactions",
     ).to.deep.equal([]);
     // Every job is done: the restarted relayer recognised the landed batch as delivered.
     await waitFor("queue drained", async () => {
-      const c = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
+      const c = await queueCounts(
+        net.redis,
+        pair.destinationPrefix,
+        net.b.suite.addresses.chainCode,
+      );
       return (
         c.wait + c.active + c.delayed === 0 && c.failed === 0 && c.completed >= ids.length && c
       );
@@ -172,43 +153,46 @@ describe("relayer e2e: crashes", function () {
       const relayer = privateKeyToAccount(relayerKey).address;
       // On the bundle flow: B's node (the relayer) on the private Redis that dies; A's node keeps
       // what it handed over, and B's node, its queue and pull cursor gone, pulls it again.
-      const pair = await bundlePair(net, a, b, prefix, relayerKey, {
+      const pair = await bundlePair(net, net.a, net.b, net.prefix, relayerKey, {
         destination: {
-          redis: { url: server.url, prefix: `${prefix}-${b.suite.addresses.chainCode}` },
+          redis: { url: server.url, prefix: `${net.prefix}-${net.b.suite.addresses.chainCode}` },
         },
       });
       await runNode("redis-restart-origin", pair.origin.file, pair.origin.env);
-      const fromBlock = await b.connection.ethers.provider.getBlockNumber();
-      await setMining(b, false, 0);
+      const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
+      await setMining(net.b, false, 0);
       const node = await runNode("redis-restart", pair.destination.file, pair.destination.env);
       // Two batches in flight; Redis then dies and the second batch is dropped from B's mempool:
       // its messages are known only to the Redis that is gone and to the chain.
-      const landed = await dispatchMany(a, b, sink, 15, 3);
-      const first = await inFlight(b, relayer, landed);
-      const lost = await dispatchMany(a, b, sink, 10, 4);
-      const second = await inFlight(b, relayer, lost);
+      const landed = await dispatchMany(net.a, net.b, sink, 15, 3);
+      const first = await inFlight(net.b, relayer, landed);
+      const lost = await dispatchMany(net.a, net.b, sink, 10, 4);
+      const second = await inFlight(net.b, relayer, lost);
       await server.stop();
       for (const hash of second) {
         if (first.includes(hash)) continue;
-        await b.connection.provider.request({ method: "hardhat_dropTransaction", params: [hash] });
+        await net.b.connection.provider.request({
+          method: "hardhat_dropTransaction",
+          params: [hash],
+        });
       }
-      await b.connection.provider.request({ method: "evm_mine", params: [] });
-      const during = await dispatchMany(a, b, sink, 5, 5);
+      await net.b.connection.provider.request({ method: "evm_mine", params: [] });
+      const during = await dispatchMany(net.a, net.b, sink, 5, 5);
       await server.restart();
-      const after = await dispatchMany(a, b, sink, 5, 6);
-      await setMining(b, true, 100);
+      const after = await dispatchMany(net.a, net.b, sink, 5, 6);
+      await setMining(net.b, true, 100);
       const ids = [...landed, ...lost, ...during, ...after];
       await waitFor(
         "35 deliveries",
-        async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+        async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
         120_000,
         250,
       );
-      const delivered = await deliveries(b, fromBlock);
+      const delivered = await deliveries(net.b, fromBlock);
       for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
       for (const id of landed) expect(first, id).to.include(delivered.get(id)![0]);
       expect(
-        (await deliverTxs(b, fromBlock)).filter((t) => t.status !== 1),
+        (await deliverTxs(net.b, fromBlock)).filter((t) => t.status !== 1),
         "reverted deliver transactions",
       ).to.deep.equal([]);
       expect(node.proc.exitCode, "the node survived the outage").to.equal(null);

@@ -8,20 +8,13 @@
 import { spawn } from "node:child_process";
 
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import type { TestChain } from "../helpers/suite.js";
 import { handMadeBundles, postBundle, type HandMadeBundles } from "./helpers/bundles.js";
-import {
-  clearPrefix,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { freePort, killAll } from "./helpers/proc.js";
+import { waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
+import { freePort } from "./helpers/proc.js";
 import {
   deliverTxs,
   deliveries,
@@ -46,32 +39,32 @@ function median(values: number[]): number {
 }
 
 describe("relayer e2e: a flood of bogus bundles while honest bundles flow", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
-  let a: TestChain;
-  let b: TestChain;
+  const net = useServedNetwork({
+    name: "flood",
+    confirmations: 1,
+    intervalMiningMs: 100,
+    nodesPerSuite: true,
+  });
   let sinkB: string;
   let urlA: string;
   let urlB: string;
   let startBlock: number;
-  const prefixes: string[] = [];
+  /** B's node's Redis prefix (its relay queue). */
+  let prefixB: string;
 
   before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
-    sinkB = await deploySink(b);
-    redis = newRedis();
+    sinkB = await deploySink(net.b);
     const urls = new Map<TestChain, string>();
-    for (const chain of [a, b]) urls.set(chain, `http://127.0.0.1:${await freePort()}`);
-    urlA = urls.get(a)!;
-    urlB = urls.get(b)!;
-    for (const chain of [a, b])
+    for (const chain of [net.a, net.b]) urls.set(chain, `http://127.0.0.1:${await freePort()}`);
+    urlA = urls.get(net.a)!;
+    urlB = urls.get(net.b)!;
+    for (const chain of [net.a, net.b])
       net.chainEntries[chain.suite.addresses.chainCode]!.nodes = [urls.get(chain)!];
-    startBlock = await b.connection.ethers.provider.getBlockNumber();
-    for (const chain of [a, b]) {
+    startBlock = await net.b.connection.ethers.provider.getBlockNumber();
+    for (const chain of [net.a, net.b]) {
       const code = chain.suite.addresses.chainCode;
-      const prefix = testPrefix(`flood-${code}`);
-      prefixes.push(prefix);
+      const prefix = net.newPrefix(`flood-${code}`);
+      if (chain === net.b) prefixB = prefix;
       const { file, env } = nodeConfigFile(
         net,
         code,
@@ -92,12 +85,6 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
       await runNode(`flood-${code}`, file, env);
     }
   });
-  after(async function () {
-    await killAll();
-    for (const p of prefixes) await clearPrefix(redis, p);
-    await net.close();
-    redis.disconnect();
-  });
 
   /** Sends RUN messages A -> B one after another; each one's time from dispatch to delivery. */
   const honestRun = async (tag: number): Promise<{ ids: string[]; latencies: number[] }> => {
@@ -105,12 +92,16 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
     const latencies: number[] = [];
     for (let i = 0; i < RUN; i++) {
       const sent = Date.now();
-      const [id] = await dispatchMany(a, b, sinkB, 1, tag * 100 + i);
+      const [id] = await dispatchMany(net.a, net.b, sinkB, 1, tag * 100 + i);
       await waitFor(
         `honest message ${i} of run ${tag} delivered`,
         async () =>
-          (await b.suite.inbox.queryFilter(b.suite.inbox.filters.Delivered(id!), startBlock))
-            .length > 0,
+          (
+            await net.b.suite.inbox.queryFilter(
+              net.b.suite.inbox.filters.Delivered(id!),
+              startBlock,
+            )
+          ).length > 0,
         120_000,
         50,
       );
@@ -123,14 +114,19 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
   it("refuses every bogus bundle with its reason, sends nothing for them, and keeps honest latency within 2x", async function () {
     this.timeout(600_000);
     // Warm up (mirror and route read, first signatures), then the quiet run.
-    const [first] = await dispatchMany(a, b, sinkB, 1, 99);
-    await waitFor("first delivery", async () => (await deliveries(b)).has(first!), 120_000, 200);
+    const [first] = await dispatchMany(net.a, net.b, sinkB, 1, 99);
+    await waitFor(
+      "first delivery",
+      async () => (await deliveries(net.b)).has(first!),
+      120_000,
+      200,
+    );
     const quiet = await honestRun(1);
 
     const journey = (await (await fetch(`${urlB}/v1/messages/${first}`)).json()) as {
       encoded: Hex;
     };
-    const made: HandMadeBundles = await handMadeBundles(a, journey.encoded);
+    const made: HandMadeBundles = await handMadeBundles(net.a, journey.encoded);
     const kinds: [unknown, number, string][] = [
       [made.stranger, 403, "unknown-signer"],
       [made.badSignature, 403, "bad-signature"],
@@ -138,11 +134,11 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
       [{ ...made.good, messages: ["0x1234"] }, 400, "malformed"],
       ["{not json", 400, ""],
     ];
-    const bCode = b.suite.addresses.chainCode;
+    const bCode = net.b.suite.addresses.chainCode;
     const jobs = async () =>
-      Object.values(await queueCounts(redis, prefixes[1]!, bCode)).reduce((x, y) => x + y, 0);
+      Object.values(await queueCounts(net.redis, prefixB, bCode)).reduce((x, y) => x + y, 0);
     const jobsBefore = await jobs();
-    const floodBlock = (await b.connection.ethers.provider.getBlockNumber()) + 1;
+    const floodBlock = (await net.b.connection.ethers.provider.getBlockNumber()) + 1;
     const seen = new Map<string, number>();
     let wrong: string | undefined;
     // The flood comes from a process of its own: in this one it would take the event loop of the
@@ -186,10 +182,10 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
     // Nothing of the flood queued or sent: B's queue grew by the honest messages only, and every
     // transaction to B's Inbox since the flood began delivered honest messages and succeeded.
     expect((await jobs()) - jobsBefore).to.be.at.most(RUN);
-    const delivered = await deliveries(b, floodBlock);
+    const delivered = await deliveries(net.b, floodBlock);
     for (const id of delivered.keys()) expect(flooded.ids, id).to.include(id);
     for (const id of flooded.ids) expect(delivered.get(id), id).to.have.length(1);
-    for (const tx of await deliverTxs(b, floodBlock)) expect(tx.status, tx.hash).to.equal(1);
+    for (const tx of await deliverTxs(net.b, floodBlock)) expect(tx.status, tx.hash).to.equal(1);
 
     // A generous floor under the quiet median: on a loaded machine a quiet run of a few hundred
     // ms would turn scheduling noise into a failed ratio.
@@ -201,15 +197,14 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
   });
 
   it("an entry node with no relayer on its Redis refuses bundles (503 no-relayer) before any check", async function () {
-    const code = b.suite.addresses.chainCode;
-    const prefix = testPrefix(`flood-norelayer-${code}`);
-    prefixes.push(prefix);
+    const code = net.b.suite.addresses.chainCode;
+    const prefix = net.newPrefix(`flood-norelayer-${code}`);
     const port = await freePort();
     const { file, env } = nodeConfigFile(
       net,
       code,
       prefix,
-      { attester: b.attesters[0]!.privateKey as Hex },
+      { attester: net.b.attesters[0]!.privateKey as Hex },
       {
         roles: ["indexer", "api", "attester"],
         api: { host: "127.0.0.1", port },
@@ -217,17 +212,17 @@ describe("relayer e2e: a flood of bogus bundles while honest bundles flow", func
       },
     );
     await runNode(`flood-norelayer-${code}`, file, env);
-    const [id] = await dispatchMany(a, b, sinkB, 1, 7);
+    const [id] = await dispatchMany(net.a, net.b, sinkB, 1, 7);
     const encoded = await waitFor("A's node to index it", async () => {
       const res = await fetch(`${urlA}/v1/messages/${id}`);
       return res.ok ? ((await res.json()) as { encoded: Hex }).encoded : undefined;
     });
-    const { good } = await handMadeBundles(a, encoded);
+    const { good } = await handMadeBundles(net.a, encoded);
     const res = await postBundle(`http://127.0.0.1:${port}`, good);
     expect(res).to.deep.include({ status: 503 });
     expect(res.body.reason).to.equal("no-relayer");
-    expect(Object.values(await queueCounts(redis, prefix, code)).every((n) => n === 0)).to.equal(
-      true,
-    );
+    expect(
+      Object.values(await queueCounts(net.redis, prefix, code)).every((n) => n === 0),
+    ).to.equal(true);
   });
 });

@@ -10,7 +10,6 @@ import { randomBytes } from "node:crypto";
 
 import { expect } from "chai";
 import { ethers } from "ethers";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -18,16 +17,8 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { suiteAs } from "../../deploy/suite.js";
 import { checkpointDomain, signCheckpoint } from "../../relayer/protocol/index.js";
 import { MessagingGasGuzzler__factory } from "../../typechain-types/index.js";
-import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { killAll } from "./helpers/proc.js";
+import { waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
 import {
   deliveries,
   deliverTxs,
@@ -41,42 +32,23 @@ import {
 } from "./helpers/scenario.js";
 
 describe("relayer e2e: hostile recipients", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
-  let prefix: string;
-  let a: TestChain;
-  let b: TestChain;
-
-  before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
-    redis = newRedis();
-  });
-  after(async function () {
-    await net.close();
-    redis.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("hostile")));
-  afterEach(async function () {
-    await killAll();
-    await clearPrefix(redis, prefix);
-  });
+  const net = useServedNetwork({ name: "hostile", confirmations: 1, intervalMiningMs: 100 });
 
   it("plans around an unmeetable recipient policy and gas-burning handlers: honest messages and a stake report go out in a few batches", async function () {
-    const sink = await deploySink(b);
-    const [deployerB] = await b.connection.ethers.getSigners();
+    const sink = await deploySink(net.b);
+    const [deployerB] = await net.b.connection.ethers.getSigners();
     const guzzler = await new MessagingGasGuzzler__factory(deployerB).deploy();
     await guzzler.waitForDeployment();
     // Anyone can demand 65,535 signers for itself.
-    const poisoner = ethers.Wallet.createRandom().connect(b.connection.ethers.provider);
-    await b.connection.provider.request({
+    const poisoner = ethers.Wallet.createRandom().connect(net.b.connection.ethers.provider);
+    await net.b.connection.provider.request({
       method: "hardhat_setBalance",
       params: [poisoner.address, "0x3635C9ADC5DEA00000"],
     });
-    await (await suiteAs(b.suite, poisoner).inbox.setRecipientPolicy(65535, 0)).wait();
+    await (await suiteAs(net.b.suite, poisoner).inbox.setRecipientPolicy(65535, 0)).wait();
 
-    const [sender] = await a.connection.ethers.getSigners();
-    const outbox = a.suite.outbox.connect(sender!);
+    const [sender] = await net.a.connection.ethers.getSigners();
+    const outbox = net.a.suite.outbox.connect(sender!);
     let nonce = await sender!.getNonce();
     const recipients: { to: string; kind: "sink" | "poison" | "guzzler" }[] = [];
     for (let i = 0; i < 43; i++)
@@ -90,20 +62,27 @@ describe("relayer e2e: hostile recipients", function () {
     const txs = [];
     for (const [i, r] of recipients.entries())
       txs.push(
-        await outbox.dispatch(b.suite.code, ethers.zeroPadValue(r.to, 32), ethers.toBeHex(i, 8), {
-          nonce: nonce++,
-        }),
+        await outbox.dispatch(
+          net.b.suite.code,
+          ethers.zeroPadValue(r.to, 32),
+          ethers.toBeHex(i, 8),
+          {
+            nonce: nonce++,
+          },
+        ),
       );
     // A stake report among them: attester 1 re-sends its allocation to B.
-    const attester1 = a.attesters[1]!.connect(a.connection.ethers.provider);
-    const allocation = await a.suite.stakingHub.allocation(attester1.address, b.suite.code);
-    txs.push(await suiteAs(a.suite, attester1).stakingHub.allocate(b.suite.code, allocation));
+    const attester1 = net.a.attesters[1]!.connect(net.a.connection.ethers.provider);
+    const allocation = await net.a.suite.stakingHub.allocation(attester1.address, net.b.suite.code);
+    txs.push(
+      await suiteAs(net.a.suite, attester1).stakingHub.allocate(net.b.suite.code, allocation),
+    );
     const ids: string[] = [];
     for (const tx of txs) {
       const receipt = await tx.wait();
       const parsed = receipt!.logs
-        .filter((l) => l.address.toLowerCase() === a.suite.addresses.outbox.toLowerCase())
-        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .filter((l) => l.address.toLowerCase() === net.a.suite.addresses.outbox.toLowerCase())
+        .map((l) => net.a.suite.outbox.interface.parseLog(l))
         .find((p) => p?.name === "Dispatch");
       ids.push((parsed!.args.id as string).toLowerCase());
     }
@@ -112,10 +91,10 @@ describe("relayer e2e: hostile recipients", function () {
     const deliverable = ids.filter((id) => !poisoned.includes(id));
     expect(poisoned).to.have.length(4);
 
-    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+    const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
     const relayerKey = await fundedKey(net);
     // On the bundle flow, home RPC only: A's node hands over, B's node plans and delivers.
-    const pair = await bundlePair(net, a, b, prefix, relayerKey, {
+    const pair = await bundlePair(net, net.a, net.b, net.prefix, relayerKey, {
       destination: { relayer: { maxBatchMessages: 100, batchWaitMs: 500 } },
     });
     await runNode("hostile-origin", pair.origin.file, pair.origin.env);
@@ -123,7 +102,7 @@ describe("relayer e2e: hostile recipients", function () {
     await waitFor(
       `${deliverable.length} deliveries (the stake report included)`,
       async () => {
-        const d = await deliveries(b, fromBlock);
+        const d = await deliveries(net.b, fromBlock);
         return deliverable.every((id) => d.has(id));
       },
       120_000,
@@ -131,10 +110,10 @@ describe("relayer e2e: hostile recipients", function () {
     );
     // A little longer: nothing else may happen to the poisoned messages meanwhile.
     await new Promise((r) => setTimeout(r, 3_000));
-    const delivered = await deliveries(b, fromBlock);
+    const delivered = await deliveries(net.b, fromBlock);
     expect(delivered.has(reportId), "stake report delivered").to.equal(true);
     for (const id of poisoned) expect(delivered.has(id), "poisoned message").to.equal(false);
-    const sent = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
+    const sent = (await deliverTxs(net.b, fromBlock)).filter((t) => t.messages > 0);
     expect(
       sent.filter((t) => t.status !== 1),
       "reverted deliver transactions",
@@ -143,7 +122,11 @@ describe("relayer e2e: hostile recipients", function () {
     expect(sent.length, "deliver transactions").to.be.at.most(6);
     const reverted = node.lines.filter((l) => l.msg === "deliver simulation reverted");
     expect(reverted.length, "reverted simulations").to.be.at.most(6);
-    const counts = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
+    const counts = await queueCounts(
+      net.redis,
+      pair.destinationPrefix,
+      net.b.suite.addresses.chainCode,
+    );
     expect(counts.failed, "failed jobs").to.equal(0);
     expect(
       node.lines.filter((l) => l.msg === "delivery attempt failed, will retry"),
@@ -164,15 +147,15 @@ describe("relayer e2e: hostile recipients", function () {
     // 50 real signatures by keys no one mirrored (they recover fine), 950 random bytes.
     const keys = Array.from({ length: 50 }, () => generatePrivateKey());
     const domain = checkpointDomain({
-      evmChainId: a.suite.evmChainId,
-      outbox: a.suite.addresses.outbox as Hex,
+      evmChainId: net.a.suite.evmChainId,
+      outbox: net.a.suite.addresses.outbox as Hex,
     });
     const junk = await listen((req, res) => {
       junkRequests++;
       void (async () => {
         const count = Number(/checkpoints\/(\d+)/.exec(req.url ?? "")?.[1] ?? 0);
-        const root = (await a.suite.outbox.rootAt(count)) as Hex;
-        const checkpoint = { origin: a.suite.code, root, count };
+        const root = (await net.a.suite.outbox.rootAt(count)) as Hex;
+        const checkpoint = { origin: net.a.suite.code, root, count };
         const signed = await Promise.all(
           keys.map(async (k) => ({
             signer: privateKeyToAccount(k).address,
@@ -182,7 +165,7 @@ describe("relayer e2e: hostile recipients", function () {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(
           JSON.stringify({
-            origin: a.suite.addresses.chainCode,
+            origin: net.a.suite.addresses.chainCode,
             root,
             count,
             signatures: [
@@ -198,20 +181,20 @@ describe("relayer e2e: hostile recipients", function () {
     });
     const tarpit = await listen(() => undefined);
     try {
-      const sink = await deploySink(b);
+      const sink = await deploySink(net.b);
       // A's entry nodes are the junk and the tarpit before A's node: its own signatures are
       // collected past them, and B's node pulls from them too.
-      const pair = await bundlePair(net, a, b, prefix, await fundedKey(net), {
+      const pair = await bundlePair(net, net.a, net.b, net.prefix, await fundedKey(net), {
         originEntryNodes: [junk, tarpit],
       });
       await runNode("hostile-nodes-origin", pair.origin.file, pair.origin.env);
       await runNode("hostile-nodes", pair.destination.file, pair.destination.env);
-      const fromBlock = await b.connection.ethers.provider.getBlockNumber();
+      const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
       const t = Date.now();
-      const ids = await dispatchMany(a, b, sink, 30, 7);
+      const ids = await dispatchMany(net.a, net.b, sink, 30, 7);
       await waitFor(
         "30 deliveries",
-        async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+        async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
         60_000,
         250,
       );
@@ -220,11 +203,13 @@ describe("relayer e2e: hostile recipients", function () {
       expect(junkRequests, "the junk node was asked").to.be.greaterThan(0);
       // Only mirrored signers' signatures are kept: the node stores no junk.
       const keys = [
-        ...(await redis.keys(`${pair.originPrefix}:sigs:${a.suite.addresses.chainCode}:*`)),
-        ...(await redis.keys(`${pair.destinationPrefix}:sigs:${a.suite.addresses.chainCode}:*`)),
+        ...(await net.redis.keys(`${pair.originPrefix}:sigs:${net.a.suite.addresses.chainCode}:*`)),
+        ...(await net.redis.keys(
+          `${pair.destinationPrefix}:sigs:${net.a.suite.addresses.chainCode}:*`,
+        )),
       ];
       expect(keys.length, "signatures stored").to.be.greaterThan(0);
-      for (const key of keys) expect(await redis.hlen(key), key).to.be.at.most(3);
+      for (const key of keys) expect(await net.redis.hlen(key), key).to.be.at.most(3);
     } finally {
       for (const server of servers) {
         server.closeAllConnections();

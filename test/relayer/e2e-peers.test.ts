@@ -7,7 +7,6 @@ import type { AddressInfo } from "node:net";
 
 import { expect } from "chai";
 import { ethers } from "ethers";
-import type { Redis } from "ioredis";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
@@ -21,17 +20,8 @@ import {
   type Checkpoint,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
-import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  homeOnlyChains,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { killAll } from "./helpers/proc.js";
+import { homeOnlyChains, waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
 import {
   bundlePair,
   deliveries,
@@ -46,28 +36,9 @@ import {
 } from "./helpers/scenario.js";
 
 describe("relayer e2e: several relayers, lying attesters", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
-  let prefix: string;
-  let a: TestChain;
-  let b: TestChain;
+  const net = useServedNetwork({ name: "peers", confirmations: 1, intervalMiningMs: 100 });
   let sink: string;
-
-  before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
-    sink = await deploySink(b);
-    redis = newRedis();
-  });
-  after(async function () {
-    await net.close();
-    redis.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("peers")));
-  afterEach(async function () {
-    await killAll();
-    await clearPrefix(redis, prefix);
-  });
+  before(async () => (sink = await deploySink(net.b)));
 
   it("two relayer processes on one Redis split the work and deliver nothing twice", async function () {
     const key1 = await fundedKey(net);
@@ -75,12 +46,12 @@ describe("relayer e2e: several relayers, lying attesters", function () {
     const relayerSettings = { concurrency: 30, maxBatchMessages: 20, batchWaitMs: 300 };
     // On the bundle flow, home RPC only: A's node hands over to B's entry node, which shares its
     // Redis (prefix) with a second relayer process of B's; both deliver from the queue it fills.
-    const pair = await bundlePair(net, a, b, prefix, key1, {
+    const pair = await bundlePair(net, net.a, net.b, net.prefix, key1, {
       destination: { relayer: relayerSettings },
     });
     const two = nodeConfigFile(
       net,
-      b.suite.addresses.chainCode,
+      net.b.suite.addresses.chainCode,
       pair.destinationPrefix,
       { relayer: key2 },
       { roles: ["indexer", "relayer"], relayer: { ...relayerSettings, handover: "bundles" } },
@@ -90,17 +61,17 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       runNode("relayer-1", pair.destination.file, pair.destination.env),
       runNode("relayer-2", two.file, two.env),
     ]);
-    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
-    const ids = await dispatchMany(a, b, sink, 100, 1);
+    const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
+    const ids = await dispatchMany(net.a, net.b, sink, 100, 1);
     await waitFor(
       "100 deliveries",
-      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
       120_000,
       250,
     );
-    const delivered = await deliveries(b, fromBlock);
+    const delivered = await deliveries(net.b, fromBlock);
     for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
-    const txs = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
+    const txs = (await deliverTxs(net.b, fromBlock)).filter((t) => t.messages > 0);
     expect(
       txs.filter((t) => t.status !== 1),
       "reverted deliver transactions",
@@ -112,7 +83,11 @@ describe("relayer e2e: several relayers, lying attesters", function () {
     expect(by(key1).length, "batches by relayer 1").to.be.greaterThan(0);
     expect(by(key2).length, "batches by relayer 2").to.be.greaterThan(0);
     await waitFor("queue drained", async () => {
-      const c = await queueCounts(redis, pair.destinationPrefix, b.suite.addresses.chainCode);
+      const c = await queueCounts(
+        net.redis,
+        pair.destinationPrefix,
+        net.b.suite.addresses.chainCode,
+      );
       return c.wait + c.active + c.delayed === 0 && c.failed === 0;
     });
   });
@@ -134,27 +109,31 @@ describe("relayer e2e: several relayers, lying attesters", function () {
     after(async () => new Promise<void>((r) => fakeNode.close(() => r())));
 
     it("catches a false root signed on a node API and in deliver calldata on a peer, and slashes both signers on A", async function () {
-      const [honest, liarOnApi, liarOnChain] = a.attesters as [
+      const [honest, liarOnApi, liarOnChain] = net.a.attesters as [
         ethers.Wallet,
         ethers.Wallet,
         ethers.Wallet,
       ];
       const domain = checkpointDomain({
-        evmChainId: a.suite.evmChainId,
-        outbox: a.suite.addresses.outbox as Hex,
+        evmChainId: net.a.suite.evmChainId,
+        outbox: net.a.suite.addresses.outbox as Hex,
       });
-      await (await a.suite.outbox.snapshot()).wait();
-      const [root, count] = await a.suite.outbox.latestSnapshot();
+      await (await net.a.suite.outbox.snapshot()).wait();
+      const [root, count] = await net.a.suite.outbox.latestSnapshot();
 
       // 1. On an entry node's API: the honest attester's true checkpoint, and a liar's false one.
-      const truth: Checkpoint = { origin: a.suite.code, root: root as Hex, count: Number(count) };
+      const truth: Checkpoint = {
+        origin: net.a.suite.code,
+        root: root as Hex,
+        count: Number(count),
+      };
       const lie: Checkpoint = {
-        origin: a.suite.code,
+        origin: net.a.suite.code,
         root: ethers.keccak256("0x1234") as Hex,
         count: Number(count),
       };
       published = {
-        origin: a.suite.addresses.chainCode,
+        origin: net.a.suite.addresses.chainCode,
         root: lie.root,
         count: lie.count,
         signatures: [
@@ -168,9 +147,9 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       // 2. In calldata on B: a forged message under a checkpoint A's Outbox never had.
       const forged = encodeMessage({
         nonce: 500,
-        origin: a.suite.code,
+        origin: net.a.suite.code,
         sender: ethers.zeroPadValue(liarOnChain.address, 32) as Hex,
-        destination: b.suite.code,
+        destination: net.b.suite.code,
         recipient: ethers.zeroPadValue(sink, 32) as Hex,
         amount: 0n,
         body: "0xbad0",
@@ -179,16 +158,20 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         i === 500 ? messageId(forged) : ethers.keccak256(ethers.toBeHex(i, 32)),
       ) as Hex[];
       const tree = MerkleTree.from(leaves);
-      const forgedCheckpoint: Checkpoint = { origin: a.suite.code, root: tree.root(), count: 501 };
+      const forgedCheckpoint: Checkpoint = {
+        origin: net.a.suite.code,
+        root: tree.root(),
+        count: 501,
+      };
       const delivery = buildDelivery({ tree, count: 501, messages: [forged] });
       const forgedSignature = await signCheckpoint(
         liarOnChain.privateKey as Hex,
         domain,
         forgedCheckpoint,
       );
-      const [someone] = await b.connection.ethers.getSigners();
+      const [someone] = await net.b.connection.ethers.getSigners();
       await (
-        await suiteAs(b.suite, someone!).inbox.deliver(
+        await suiteAs(net.b.suite, someone!).inbox.deliver(
           forgedCheckpoint,
           [forgedSignature],
           delivery.messages,
@@ -196,22 +179,22 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         )
       ).wait();
       expect(
-        (await deliveries(b)).has(messageId(forged).toLowerCase()),
+        (await deliveries(net.b)).has(messageId(forged).toLowerCase()),
         "the forgery went through on B",
       ).to.equal(true);
 
       // A node of A's community with the watcher role, pointed at that entry node.
-      // Home-only table plus B's RPC: B's contract addresses in it are wrong on purpose (the
-      // watcher reads B's Inbox where A's RouteRegistry says it is).
-      const codeB = b.suite.addresses.chainCode;
-      const chains = structuredClone(homeOnlyChains(net, a.suite.addresses.chainCode));
+      // Home-only table plus B's RPC: no contract addresses of B's in it (the watcher reads B's
+      // Inbox where A's RouteRegistry says it is).
+      const codeB = net.b.suite.addresses.chainCode;
+      const chains = structuredClone(homeOnlyChains(net, net.a.suite.addresses.chainCode));
       chains[codeB]!.rpc = net.chainEntries[codeB]!.rpc;
-      chains[a.suite.addresses.chainCode]!.nodes = [fakeNodeUrl];
+      chains[net.a.suite.addresses.chainCode]!.nodes = [fakeNodeUrl];
       const watcherKey = await fundedKey(net);
       const { file, env } = nodeConfigFile(
         net,
-        a.suite.addresses.chainCode,
-        prefix,
+        net.a.suite.addresses.chainCode,
+        net.prefix,
         { watcher: watcherKey },
         // On the bundle flow too: the watcher reads B's Inbox for calldata, so this node is given
         // B's RPC (a peer's RPC is optional, used by the watcher where given).
@@ -223,13 +206,13 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         },
       );
       // An honest signature in the watcher's own store must be checked and left alone.
-      await redis.hset(
-        `${prefix}:cp:${a.suite.addresses.chainCode}`,
+      await net.redis.hset(
+        `${net.prefix}:cp:${net.a.suite.addresses.chainCode}`,
         String(truth.count),
         truth.root,
       );
-      await redis.hset(
-        `${prefix}:sigs:${a.suite.addresses.chainCode}:${truth.count}`,
+      await net.redis.hset(
+        `${net.prefix}:sigs:${net.a.suite.addresses.chainCode}:${truth.count}`,
         honest.address,
         await signCheckpoint(honest.privateKey as Hex, domain, truth),
       );
@@ -238,12 +221,14 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       await waitFor(
         "both liars slashed",
         async () =>
-          (await a.suite.stakingHub.slashed(liarOnApi.address)) &&
-          (await a.suite.stakingHub.slashed(liarOnChain.address)),
+          (await net.a.suite.stakingHub.slashed(liarOnApi.address)) &&
+          (await net.a.suite.stakingHub.slashed(liarOnChain.address)),
       );
-      expect(await a.suite.stakingHub.slashed(honest.address)).to.equal(false);
-      expect(await a.suite.stakingHub.bonded(liarOnApi.address)).to.equal(0n);
-      const slashed = await a.suite.stakingHub.queryFilter(a.suite.stakingHub.filters.Slashed());
+      expect(await net.a.suite.stakingHub.slashed(honest.address)).to.equal(false);
+      expect(await net.a.suite.stakingHub.bonded(liarOnApi.address)).to.equal(0n);
+      const slashed = await net.a.suite.stakingHub.queryFilter(
+        net.a.suite.stakingHub.filters.Slashed(),
+      );
       const provers = slashed.map((e) => e.args.prover.toLowerCase());
       expect(
         provers.filter((p) => p === privateKeyToAccount(watcherKey).address.toLowerCase()),
@@ -261,7 +246,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       const apiB = nodeConfigFile(
         net,
         codeB,
-        `${prefix}-b-api`,
+        `${net.prefix}-b-api`,
         {},
         {
           roles: ["api"],
@@ -270,7 +255,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       );
       const nodeB = await runNode("b-api", apiB.file, apiB.env);
       const res = await fetch(
-        `${nodeB.apiUrl}/v1/checkpoints/accepted?origin=${a.suite.addresses.chainCode}&from=0`,
+        `${nodeB.apiUrl}/v1/checkpoints/accepted?origin=${net.a.suite.addresses.chainCode}&from=0`,
       );
       expect(res.status).to.equal(200);
       const answer = (await res.json()) as {

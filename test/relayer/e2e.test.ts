@@ -6,21 +6,13 @@
 import { writeFileSync } from "node:fs";
 
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 
 import { governThroughTimelock } from "../../deploy/governance.js";
 import { formatChainAddress } from "../../relayer/protocol/index.js";
-import { fundedWallets, type TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  writeConfigFile,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { killAll, runCli } from "./helpers/proc.js";
+import { fundedWallets } from "../helpers/suite.js";
+import { waitFor, writeConfigFile } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
+import { runCli } from "./helpers/proc.js";
 import {
   deliveries,
   deliverTxs,
@@ -34,36 +26,17 @@ import {
 } from "./helpers/scenario.js";
 
 describe("relayer e2e: distpos node, send, status", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
-  let prefix: string;
-  let a: TestChain;
-  let b: TestChain;
+  const net = useServedNetwork({ name: "e2e", confirmations: 1, intervalMiningMs: 100 });
   let sink: string;
-
-  before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
-    sink = await deploySink(b);
-    redis = newRedis();
-  });
-  after(async function () {
-    await net.close();
-    redis.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("e2e")));
-  afterEach(async function () {
-    await killAll();
-    await clearPrefix(redis, prefix);
-  });
+  before(async () => (sink = await deploySink(net.b)));
 
   async function fullNode(name: string, overrides = {}) {
     const { file, env } = nodeConfigFile(
       net,
-      a.suite.addresses.chainCode,
-      prefix,
+      net.a.suite.addresses.chainCode,
+      net.prefix,
       {
-        attester: a.attesters[0]!.privateKey as `0x${string}`,
+        attester: net.a.attesters[0]!.privateKey as `0x${string}`,
         relayer: await fundedKey(net),
         watcher: await fundedKey(net),
       },
@@ -73,16 +46,16 @@ describe("relayer e2e: distpos node, send, status", function () {
   }
 
   it("fails at start on a bad config file, naming the field and the file", async function () {
-    const { obj } = nodeConfigFile(net, a.suite.addresses.chainCode, prefix, {});
+    const { obj } = nodeConfigFile(net, net.a.suite.addresses.chainCode, net.prefix, {});
     const bad = JSON.parse(JSON.stringify(obj)) as {
       chains: Record<string, { confirmations: unknown }>;
     };
-    bad.chains[b.suite.addresses.chainCode]!.confirmations = -3;
+    bad.chains[net.b.suite.addresses.chainCode]!.confirmations = -3;
     const file = writeConfigFile(bad);
     const result = await runCli(["-c", file, "node"]);
     expect(result.code).to.equal(2);
     expect(result.stderr).to.contain(file);
-    expect(result.stderr).to.contain(`chains.${b.suite.addresses.chainCode}.confirmations`);
+    expect(result.stderr).to.contain(`chains.${net.b.suite.addresses.chainCode}.confirmations`);
     // A key the config names but the environment lacks is a start failure too.
     const keyed = writeConfigFile({
       ...obj,
@@ -99,8 +72,8 @@ describe("relayer e2e: distpos node, send, status", function () {
 
   it("delivers a message sent with `distpos send` to a chain-qualified address; `distpos status` follows it", async function () {
     const { node, file } = await fullNode("send");
-    const [user] = await fundedWallets(a.connection, a.suite, 1, 0n);
-    const to = formatChainAddress({ code: b.suite.code, account: sink as `0x${string}` });
+    const [user] = await fundedWallets(net.a.connection, net.a.suite, 1, 0n);
+    const to = formatChainAddress({ code: net.b.suite.code, account: sink as `0x${string}` });
     const env = { DISTPOS_TEST_USER: user!.privateKey };
     const sent = await runCli(
       [
@@ -122,7 +95,7 @@ describe("relayer e2e: distpos node, send, status", function () {
     expect(sent.code, sent.stderr).to.equal(0);
     const result = JSON.parse(sent.stdout) as { id: string; status: string; nonce: number };
     expect(result.status).to.equal("delivered");
-    expect((await deliveries(b)).get(result.id.toLowerCase())).to.have.length(1);
+    expect((await deliveries(net.b)).get(result.id.toLowerCase())).to.have.length(1);
 
     const status = await runCli(["-c", file, "--json", "status", result.id]);
     expect(status.code, status.stderr).to.equal(0);
@@ -149,17 +122,17 @@ describe("relayer e2e: distpos node, send, status", function () {
     const { node } = await fullNode("hundred", {
       relayer: { maxBatchMessages: 100, batchWaitMs: 500 },
     });
-    const fromBlock = await b.connection.ethers.provider.getBlockNumber();
-    const ids = await dispatchMany(a, b, sink, 100, 7);
+    const fromBlock = await net.b.connection.ethers.provider.getBlockNumber();
+    const ids = await dispatchMany(net.a, net.b, sink, 100, 7);
     await waitFor(
       "100 deliveries",
-      async () => missing(ids, await deliveries(b, fromBlock)).length === 0,
+      async () => missing(ids, await deliveries(net.b, fromBlock)).length === 0,
       120_000,
       250,
     );
-    const delivered = await deliveries(b, fromBlock);
+    const delivered = await deliveries(net.b, fromBlock);
     for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
-    const txs = (await deliverTxs(b, fromBlock)).filter((t) => t.messages > 0);
+    const txs = (await deliverTxs(net.b, fromBlock)).filter((t) => t.messages > 0);
     expect(txs.every((t) => t.status === 1)).to.equal(true);
     const ours = txs.filter((t) => t.messages > 1);
     expect(
@@ -168,7 +141,7 @@ describe("relayer e2e: distpos node, send, status", function () {
     ).to.be.at.most(8);
     expect(Math.max(...ours.map((t) => t.messages))).to.be.at.least(20);
     await waitFor("queue drained", async () => {
-      const c = await queueCounts(redis, prefix, b.suite.addresses.chainCode);
+      const c = await queueCounts(net.redis, net.prefix, net.b.suite.addresses.chainCode);
       return c.wait + c.active + c.delayed === 0 && c.completed >= 100;
     });
     // SIGTERM stops the node cleanly.
@@ -179,10 +152,14 @@ describe("relayer e2e: distpos node, send, status", function () {
 
   it("dead-letters a message the relayer gives up on; `distpos dlq --retry` sends it again", async function () {
     const { file } = await fullNode("dlq", { relayer: { attempts: 2, backoffMs: 100 } });
-    const pause = b.suite.registry.interface.encodeFunctionData("pauseRoute", [a.suite.code]);
-    await governThroughTimelock(b.suite, [{ target: b.suite.addresses.registry, data: pause }]);
+    const pause = net.b.suite.registry.interface.encodeFunctionData("pauseRoute", [
+      net.a.suite.code,
+    ]);
+    await governThroughTimelock(net.b.suite, [
+      { target: net.b.suite.addresses.registry, data: pause },
+    ]);
     try {
-      const [id] = await dispatchMany(a, b, sink, 1, 9);
+      const [id] = await dispatchMany(net.a, net.b, sink, 1, 9);
       const listed = await waitFor("the message in the dead-letter queue", async () => {
         const r = await runCli(["-c", file, "--json", "dlq"]);
         const dead = JSON.parse(r.stdout || "[]") as { id: string; error: string }[];
@@ -190,8 +167,12 @@ describe("relayer e2e: distpos node, send, status", function () {
       });
       expect(listed.error).to.contain("OriginNotActive");
     } finally {
-      const resume = b.suite.registry.interface.encodeFunctionData("resumeRoute", [a.suite.code]);
-      await governThroughTimelock(b.suite, [{ target: b.suite.addresses.registry, data: resume }]);
+      const resume = net.b.suite.registry.interface.encodeFunctionData("resumeRoute", [
+        net.a.suite.code,
+      ]);
+      await governThroughTimelock(net.b.suite, [
+        { target: net.b.suite.addresses.registry, data: resume },
+      ]);
     }
     const retried = await runCli(["-c", file, "--json", "dlq", "--retry"]);
     expect(retried.code, retried.stderr).to.equal(0);
@@ -201,7 +182,7 @@ describe("relayer e2e: distpos node, send, status", function () {
     expect(ids).to.have.length.greaterThan(0);
     await waitFor(
       "the retried message delivered",
-      async () => missing(ids, await deliveries(b)).length === 0,
+      async () => missing(ids, await deliveries(net.b)).length === 0,
     );
     expect((await runCli(["-c", file, "dlq"])).stdout).to.contain("no dead letters");
   });

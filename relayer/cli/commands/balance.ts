@@ -30,10 +30,10 @@ export async function runBalance(
       EXIT.usage,
     );
   const account = (address ?? privateKeyToAccount(ctx.key(o.keyEnv, "user")).address) as Address;
-  const chains = o.chain ? [ctx.chain(o.chain)] : ctx.config().chainList;
+  const chains = o.chain ? [await ctx.chain(o.chain)] : ctx.config().chainList;
   const rows: Balance[] = [];
   for (const chain of chains)
-    rows.push(await getBalance(ctx.client(), { chain: chain.code, account }));
+    rows.push(await getBalance(await ctx.client(), { chain: chain.code, account }));
   ctx.print(
     [
       `account ${account}`,

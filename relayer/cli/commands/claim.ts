@@ -25,9 +25,13 @@ export async function runClaim(
 ): Promise<number> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(id))
     throw new CliError("id must be 0x followed by 64 hex digits", EXIT.usage);
-  const chain = o.chain === undefined ? undefined : ctx.chain(o.chain).code;
+  const chain = o.chain === undefined ? undefined : (await ctx.chain(o.chain)).code;
   const key = ctx.key(o.keyEnv, "user");
-  const r = await claim(ctx.client(), { id: id as Hex, account: key, ...(chain ? { chain } : {}) });
+  const r = await claim(await ctx.client(), {
+    id: id as Hex,
+    account: key,
+    ...(chain ? { chain } : {}),
+  });
   ctx.print(`paid ${r.amountText} to ${r.recipient} on ${r.chain}\ntx ${r.transactionHash}`, {
     id,
     chain: r.chain,

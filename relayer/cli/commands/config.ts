@@ -1,9 +1,11 @@
 /**
  * `distpos config init`: writes a node's first config from deployment records (the JSON files
- * `distpos:deploy` writes): the home chain's with its RPC URL, and each peer's. A node relays with
- * its home chain's RPC alone (relayer.handover bundles): a peer's RPC (--peer-rpc) is optional and
- * only lets the watcher and status read the peer's chain directly. The file is validated as `distpos node` will read it before it is written, and an existing file is
- * never overwritten without --force.
+ * `distpos:deploy` writes): the home chain's with its RPC URL and contracts, and each peer's
+ * entry. A node relays with its home chain's RPC alone (relayer.handover bundles) and reads a
+ * peer's contracts from its home RouteRegistry, so none are written for a peer; a peer's RPC
+ * (--peer-rpc) is optional and only lets the watcher and status read the peer's chain directly.
+ * The file is validated as `distpos node` will read it before it is written, and an existing file
+ * is never overwritten without --force.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 
@@ -52,20 +54,23 @@ function readRecord(file: string, flag: string): DeploymentRecord {
   return raw as DeploymentRecord;
 }
 
-function chainEntry(record: DeploymentRecord, rpc: string | undefined) {
+/** A routing-table entry; `withContracts` for the home chain only (bundles read a peer's). */
+function chainEntry(record: DeploymentRecord, rpc: string | undefined, withContracts: boolean) {
   return {
     name: String(record.name),
     chainId: Number(record.evmChainId),
     rpc: rpc === undefined ? [] : [rpc],
     startBlock: Number(record.deployedAtBlock),
-    contracts: {
-      registry: String(record.registry),
-      outbox: String(record.outbox),
-      inbox: String(record.inbox),
-      stakingHub: String(record.stakingHub),
-      bank: String(record.bank),
-      token: String(record.settlementToken),
-    },
+    ...(withContracts && {
+      contracts: {
+        registry: String(record.registry),
+        outbox: String(record.outbox),
+        inbox: String(record.inbox),
+        stakingHub: String(record.stakingHub),
+        bank: String(record.bank),
+        token: String(record.settlementToken),
+      },
+    }),
     nodes: [] as string[],
   };
 }
@@ -112,11 +117,11 @@ export async function runConfigInit(
     );
   const home = readRecord(o.home, "--home");
   const chains: Record<string, ReturnType<typeof chainEntry>> = {
-    [String(home.chainCode)]: chainEntry(home, o.rpc),
+    [String(home.chainCode)]: chainEntry(home, o.rpc, true),
   };
   for (const [i, file] of peers.entries()) {
     const peer = readRecord(file, "--peer");
-    chains[String(peer.chainCode)] = chainEntry(peer, peerRpcs[i]);
+    chains[String(peer.chainCode)] = chainEntry(peer, peerRpcs[i], false);
   }
   const out = o.out ?? ctx.opts.config;
   if (existsSync(out) && !o.force)

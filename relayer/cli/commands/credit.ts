@@ -17,7 +17,7 @@ export function defineCredit(program: Command, exec: Exec): void {
 
 /** What the routes from `origin` can carry now (also used by `doctor`). */
 export async function routeReport(ctx: Context, originCode: bigint, peerCodes: bigint[]) {
-  const client = ctx.client();
+  const client = await ctx.client();
   const rows = [];
   for (const peer of peerCodes) {
     const status = await getRouteStatus(client, { origin: originCode, destination: peer });
@@ -35,9 +35,9 @@ export async function runCredit(
   peerText: string | undefined,
   o: { chain?: string },
 ): Promise<number> {
-  const origin = ctx.chain(o.chain);
+  const origin = await ctx.chain(o.chain);
   const peers = peerText
-    ? [ctx.chain(peerText, "[peer]")]
+    ? [await ctx.chain(peerText, "[peer]")]
     : ctx.config().chainList.filter((c) => c.code !== origin.code);
   const rows = await routeReport(
     ctx,

@@ -23,7 +23,7 @@ export async function runDlq(
 ): Promise<number> {
   const cfg = ctx.config();
   const destinations = o.destination
-    ? [ctx.chain(o.destination, "--destination").codeHex]
+    ? [ctx.chainEntry(o.destination, "--destination").codeHex]
     : (cfg.relayer.destinations ?? cfg.chainList.map((c) => c.codeHex));
   const connection = await ctx.redis();
   const queues = new RelayQueues(cfg, connection, silentLogger);

@@ -7,8 +7,9 @@ import type { Command } from "commander";
 import { formatEther, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { ConfigError, readKey, type Chain } from "../../config/load.js";
-import { createDistposClient, getNodeHealth, type DistposChain } from "../../sdk/index.js";
+import { ConfigError, readKey, type ChainEntry } from "../../config/load.js";
+import { publicClientFor } from "../../chain/clients.js";
+import { getNodeHealth } from "../../sdk/index.js";
 import { onChain } from "../../sdk/client.js";
 import { CliError, EXIT, type Context } from "../context.js";
 import type { Exec } from "../main.js";
@@ -81,14 +82,12 @@ export async function runDoctor(ctx: Context): Promise<number> {
   const chains = [cfg.homeChain, ...cfg.chainList.filter((c) => c.code !== cfg.homeChain.code)];
   for (const chain of chains) {
     for (const url of chain.rpc) {
-      const single: DistposChain = { ...chain, rpc: [url] };
-      const client = createDistposClient({ chains: [single], timeoutMs: 5_000 });
+      // Each endpoint alone; a peer's entry may have no contracts (bundles), none are read here.
+      const single = { ...chain, rpc: [url] };
+      const client = publicClientFor(single);
       try {
         const [block, chainId] = await onChain(single, "eth_blockNumber", () =>
-          Promise.all([
-            client.publicClient(single).getBlockNumber(),
-            client.publicClient(single).getChainId(),
-          ]),
+          Promise.all([client.getBlockNumber(), client.getChainId()]),
         );
         if (chainId !== chain.chainId)
           add({
@@ -118,7 +117,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
 
   // Gas: each key on the chains its role sends on (the relayer: its configured destinations).
   const relayed = cfg.relayer.destinations;
-  const gasChains = (role: string): Chain[] =>
+  const gasChains = (role: string): ChainEntry[] =>
     role !== "relayer"
       ? [cfg.homeChain]
       : relayed
@@ -129,7 +128,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
       if (!reachable.has(chain.code)) continue;
       try {
         const balance = await onChain(chain, "eth_getBalance", () =>
-          ctx.client().publicClient(chain).getBalance({ address }),
+          publicClientFor(chain).getBalance({ address }),
         );
         add({
           check: `gas of keys.${role} on ${chain.codeHex}`,

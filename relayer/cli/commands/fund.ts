@@ -21,9 +21,9 @@ export async function runFund(
   o: { keyEnv?: string },
 ): Promise<number> {
   const chain = ctx.config().homeChain;
-  const peer = ctx.chain(peerText, "<peer>");
+  const peer = ctx.chainEntry(peerText, "<peer>");
   const key = ctx.key(o.keyEnv, "user");
-  const client = ctx.client();
+  const client = await ctx.client();
   const token = await getToken(client, { chain: chain.code });
   const amount = parseTokens(amountText, token.decimals, "<amount>");
   const r = await fund(client, { chain: chain.code, peer: peer.code, amount, account: key });

@@ -28,9 +28,10 @@ export async function runMint(
       `--to must be a 0x-prefixed 20-byte hex address, got ${JSON.stringify(o.to)}`,
       EXIT.usage,
     );
-  const chain = o.chain === undefined ? ctx.config().homeChain : ctx.chain(o.chain, "--chain");
+  const chain =
+    o.chain === undefined ? ctx.config().homeChain : await ctx.chain(o.chain, "--chain");
   const key = ctx.key(o.keyEnv, "user");
-  const client = ctx.client();
+  const client = await ctx.client();
   const token = await getToken(client, { chain: chain.code });
   const amount = parseTokens(amountText, token.decimals, "<amount>");
   const r = await mint(client, {

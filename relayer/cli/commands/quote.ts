@@ -43,9 +43,9 @@ export async function runQuote(ctx: Context, o: QuoteOptions): Promise<number> {
   else if (o.bodySize !== undefined) bodySize = Number(wholeNumber(o.bodySize, "--body-size"));
   const handlerGas = wholeNumber(o.handlerGas ?? "0", "--handler-gas");
   const amount = parseTokens(o.amount ?? "0", MESSAGE_DECIMALS, "--amount");
-  const origin = ctx.chain(o.chain);
-  const destination = ctx.chain(o.to, "--to");
-  const q = await quote(ctx.client(), {
+  const origin = await ctx.chain(o.chain);
+  const destination = await ctx.chain(o.to, "--to");
+  const q = await quote(await ctx.client(), {
     from: origin.code,
     to: destination.code,
     bodySize,

@@ -19,7 +19,7 @@ export async function runRetry(ctx: Context, id: string, o: { keyEnv?: string })
   if (!/^0x[0-9a-fA-F]{64}$/.test(id))
     throw new CliError("id must be 0x followed by 64 hex digits", EXIT.usage);
   const key = ctx.key(o.keyEnv, "user");
-  const r = await retry(ctx.client(), { id: id as Hex, account: key });
+  const r = await retry(await ctx.client(), { id: id as Hex, account: key });
   ctx.print(
     `retried message ${id} on ${r.after.destination.chain}\ntx ${r.transactionHash}\n${describeDelivery(r.after)}`,
     {

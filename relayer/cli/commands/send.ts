@@ -85,9 +85,9 @@ export async function runSend(ctx: Context, to: string, o: SendOptions): Promise
     o.maxFee === undefined ? undefined : parseTokens(o.maxFee, MESSAGE_DECIMALS, "--max-fee");
   const handlerGas = wholeNumber(o.handlerGas ?? "0", "--handler-gas");
   const timeoutSeconds = parseSeconds(o.timeout);
-  const origin = ctx.chain(o.chain);
+  const origin = await ctx.chain(o.chain);
   const key = ctx.key(o.keyEnv, "user");
-  const client = ctx.client();
+  const client = await ctx.client();
   let sent: SentMessage & { approval?: Hex };
   let amountText = "0";
   if (o.amount !== undefined) {

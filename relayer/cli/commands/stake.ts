@@ -39,7 +39,7 @@ export function defineStaking(program: Command, exec: Exec): void {
 
 async function setup(ctx: Context, keyEnv: string | undefined) {
   const chain = ctx.config().homeChain;
-  const client = ctx.client();
+  const client = await ctx.client();
   const account = toAccount(ctx.key(keyEnv, "attester"));
   const token = await getToken(client, { chain: chain.code });
   const call = (functionName: string, args: readonly unknown[]): ContractCall => ({
@@ -91,7 +91,7 @@ export async function runAllocate(
   amountText: string,
   o: { keyEnv?: string },
 ): Promise<number> {
-  const peer = ctx.chain(peerText, "<peer>");
+  const peer = ctx.chainEntry(peerText, "<peer>");
   const { chain, client, account, token, call } = await setup(ctx, o.keyEnv);
   const amount = parseTokens(amountText, token.decimals, "<amount>");
   const r = await transact(client, chain, account, call("allocate", [peer.code, amount]));

@@ -126,13 +126,16 @@ export async function runStatus(
     );
     return exitOf(status);
   }
-  const client = ctx.client();
+  const client = await ctx.client();
   let info: MessageInfo;
   try {
     info = await getMessage(
       client,
       o.tx
-        ? { transactionHash: o.tx as Hex, ...(o.chain ? { chain: ctx.chain(o.chain).code } : {}) }
+        ? {
+            transactionHash: o.tx as Hex,
+            ...(o.chain ? { chain: (await ctx.chain(o.chain)).code } : {}),
+          }
         : { id: hex as Hex },
     );
   } catch (e) {

@@ -27,7 +27,7 @@ export async function runTopUp(
   const amount = parseTokens(o.amount, MESSAGE_DECIMALS, "--amount");
   if (amount === 0n) throw new CliError("--amount must be more than 0", EXIT.usage);
   const key = ctx.key(o.keyEnv, "user");
-  const r = await topUp(ctx.client(), { id: id as Hex, amount, account: key });
+  const r = await topUp(await ctx.client(), { id: id as Hex, amount, account: key });
   ctx.print(
     `topped up ${r.id} by ${r.amountText} (top-up message ${r.topUpId} from ${r.origin} to ${r.destination})\ntx ${r.transactionHash}`,
     {

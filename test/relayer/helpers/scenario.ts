@@ -3,6 +3,7 @@
  * for it, node processes, and the checks every scenario ends with (each message delivered exactly
  * once, no deliver transaction reverted).
  */
+import { expect } from "chai";
 import { ethers } from "ethers";
 import type { Redis } from "ioredis";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -11,7 +12,7 @@ import type { Hex } from "viem";
 import type { NodeConfigInput } from "../../../relayer/config/schema.js";
 import { MessagingSink__factory } from "../../../typechain-types/index.js";
 import type { TestChain } from "../../helpers/suite.js";
-import { nodeConfigObject, writeConfigFile, type ServedNetwork } from "./net.js";
+import { nodeConfigObject, waitFor, writeConfigFile, type ServedNetwork } from "./net.js";
 import { freePort, startNodeProcess, type NodeProcess } from "./proc.js";
 
 /** A fresh key with gas money on every chain of the network. */
@@ -121,6 +122,23 @@ export async function deliverTxs(chain: TestChain, fromBlock: number): Promise<D
 /** Every id delivered exactly once; returns the ids missing so far (empty when all are in). */
 export function missing(ids: string[], delivered: Map<string, string[]>): string[] {
   return ids.filter((id) => !delivered.has(id));
+}
+
+/** Waits (`what`, polling every 500 ms) until every one of `ids` is on `chain`, then checks each is there once. */
+export async function deliveredOnce(
+  chain: TestChain,
+  ids: string[],
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => missing(ids, await deliveries(chain)).length === 0,
+    timeoutMs,
+    500,
+  );
+  const delivered = await deliveries(chain);
+  for (const id of ids) expect(delivered.get(id), id).to.have.length(1);
 }
 
 export interface NodeKeys {

@@ -1,0 +1,41 @@
+import type { Address } from "viem";
+
+import { IRouteRegistryAbi } from "../chain/abis.js";
+import { publicClientFor } from "../chain/clients.js";
+import type { Chain, ChainEntry, LoadedConfig } from "../config/load.js";
+import { onChain } from "../sdk/client.js";
+
+/**
+ * `entry` with its contract addresses for the CLI's SDK client: the config's when it gives them,
+ * else those the home RouteRegistry enrolled for the route (a bundles config lists none of a
+ * peer's, docs/protocol.md 4.2; the node reads them the same way, handover/peers.ts). Undefined
+ * when the route is not active on the home chain: the CLI then knows no such chain.
+ */
+export async function withPeerContracts(
+  cfg: LoadedConfig,
+  entry: ChainEntry,
+): Promise<Chain | undefined> {
+  if (entry.contracts) return entry as Chain;
+  const registry = cfg.homeChain.contracts.registry;
+  if (!registry) return undefined;
+  const home = cfg.homeChain;
+  const client = publicClientFor(home);
+  const read = { address: registry, abi: IRouteRegistryAbi } as const;
+  // Failures name the home chain and its RPC URL (the SDK's RpcError), as every CLI read does.
+  const status = await onChain(home, "RouteRegistry.status", () =>
+    client.readContract({ ...read, functionName: "status", args: [entry.code] }),
+  );
+  if (status !== 1) return undefined;
+  const r = await onChain(home, "RouteRegistry.route", () =>
+    client.readContract({ ...read, functionName: "route", args: [entry.code] }),
+  );
+  return {
+    ...entry,
+    contracts: {
+      outbox: r.outbox as Address,
+      inbox: r.inbox as Address,
+      stakingHub: r.stakingHub as Address,
+      bank: r.bank as Address,
+    },
+  };
+}
