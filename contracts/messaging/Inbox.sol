@@ -12,6 +12,8 @@ import {BankMessages} from "../libraries/BankMessages.sol";
 import {ChainAddress} from "../libraries/ChainAddress.sol";
 import {CheckpointHash} from "../libraries/CheckpointHash.sol";
 import {MerkleTree} from "../libraries/MerkleTree.sol";
+// The layout constants are read by the assembly of `_checkRun`, which solhint does not see.
+// solhint-disable no-unused-import
 import {
     AMOUNT_OFFSET,
     DESTINATION_OFFSET,
@@ -24,6 +26,7 @@ import {
     RECIPIENT_OFFSET,
     SENDER_OFFSET
 } from "../libraries/MessageCodec.sol";
+// solhint-enable no-unused-import
 import {AttesterMirror} from "../staking/AttesterMirror.sol";
 
 /// @title Inbox
@@ -588,6 +591,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev Adds one message's policy and value at risk to `batch`: max(amount, required coverage),
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
+    // solhint-disable-next-line function-max-lines
     function _addNeeds(Route memory route, Batch memory batch, bytes calldata m) private {
         bytes32 recipient = m.recipientUnchecked();
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
