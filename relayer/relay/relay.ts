@@ -967,17 +967,7 @@ export class DestinationRelay {
       // Geth-based clients drop transactions over 128 KB from their pool: a batch whose calldata
       // passes relayer.maxBatchBytes goes as two.
       if ((data.length - 2) / 2 > this.ctx.cfg.relayer.maxBatchBytes && items.length > 1) {
-        const half = Math.ceil(items.length / 2);
-        await this.sendBatch(
-          origin,
-          tree,
-          snap,
-          all,
-          items.slice(0, half),
-          everySigner,
-          minedReverts,
-        );
-        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
+        await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts);
         return;
       }
 
@@ -1030,25 +1020,7 @@ export class DestinationRelay {
             await this.sendBatch(origin, tree, snap, all, items, true, minedReverts);
             return;
           case "split": {
-            const half = Math.ceil(items.length / 2);
-            await this.sendBatch(
-              origin,
-              tree,
-              snap,
-              all,
-              items.slice(0, half),
-              everySigner,
-              minedReverts,
-            );
-            await this.sendBatch(
-              origin,
-              tree,
-              snap,
-              all,
-              items.slice(half),
-              everySigner,
-              minedReverts,
-            );
+            await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts);
             return;
           }
           case "wait-signers":
@@ -1087,17 +1059,7 @@ export class DestinationRelay {
       // The round's first simulation is all a probe waits for (its estimate sized the rest).
       this.endProbe(origin.code);
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
-        const half = Math.ceil(items.length / 2);
-        await this.sendBatch(
-          origin,
-          tree,
-          snap,
-          all,
-          items.slice(0, half),
-          everySigner,
-          minedReverts,
-        );
-        await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
+        await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts);
         return;
       }
 
@@ -1164,25 +1126,7 @@ export class DestinationRelay {
             await this.sendBatch(origin, tree, snap, all, items, everySigner, minedReverts + 1);
             return;
           case "split": {
-            const half = Math.ceil(items.length / 2);
-            await this.sendBatch(
-              origin,
-              tree,
-              snap,
-              all,
-              items.slice(0, half),
-              everySigner,
-              minedReverts + 1,
-            );
-            await this.sendBatch(
-              origin,
-              tree,
-              snap,
-              all,
-              items.slice(half),
-              everySigner,
-              minedReverts + 1,
-            );
+            await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts + 1);
             return;
           }
           case "fail": {
@@ -1329,6 +1273,14 @@ export class DestinationRelay {
         ? `${revert.name}(${revert.args.map(String).join(", ")}) re-simulated after block ${at}`
         : `revert not decoded: ${errorText(e)}`;
     }
+  }
+
+  /** Sends `items` as two batches, first half then second (to isolate, or to fit a limit). */
+  private async sendHalves(...args: Parameters<DestinationRelay["sendBatch"]>): Promise<void> {
+    const [origin, tree, snap, all, items, everySigner, minedReverts] = args;
+    const half = Math.ceil(items.length / 2);
+    await this.sendBatch(origin, tree, snap, all, items.slice(0, half), everySigner, minedReverts);
+    await this.sendBatch(origin, tree, snap, all, items.slice(half), everySigner, minedReverts);
   }
 
   /**
