@@ -11,7 +11,6 @@ import type { AddressInfo } from "node:net";
 
 import { expect } from "chai";
 import { ethers } from "ethers";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
@@ -19,43 +18,23 @@ import { fundReserve } from "../../deploy/devnet.js";
 import { forgeTransfer } from "../../deploy/forgery.js";
 import { checkpointDomain, signCheckpoint, type Checkpoint } from "../../relayer/protocol/index.js";
 import { ONE, type TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  homeOnlyChains,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { freePort, killAll } from "./helpers/proc.js";
+import { homeOnlyChains, waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
+import { freePort } from "./helpers/proc.js";
 import { fundedKey, nodeConfigFile, runNode } from "./helpers/scenario.js";
 
 describe("relayer e2e: a watcher with its home chain's RPC only", function () {
   this.timeout(300_000);
-  let net: ServedNetwork;
-  let redis: Redis;
-  let prefix: string;
+  const net = useServedNetwork({ name: "watcher", confirmations: 1, intervalMiningMs: 100 });
   let a: TestChain;
   let b: TestChain;
   let codeA: string;
   let codeB: string;
 
-  before(async function () {
-    net = await serveNetwork({ confirmations: 1, intervalMiningMs: 100 });
-    [a, b] = net.chains as [TestChain, TestChain];
+  before(function () {
+    [a, b] = [net.a, net.b];
     codeA = a.suite.addresses.chainCode;
     codeB = b.suite.addresses.chainCode;
-    redis = newRedis();
-  });
-  after(async function () {
-    await net.close();
-    redis.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("watcher")));
-  afterEach(async function () {
-    await killAll();
-    await clearPrefix(redis, prefix);
   });
 
   /** A's watcher node: A's RPC, and B known only by its entry nodes `nodesOfB`. */
@@ -67,7 +46,7 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
     const { file, env } = nodeConfigFile(
       net,
       codeA,
-      prefix,
+      net.prefix,
       { watcher: key },
       {
         roles: ["watcher"],
@@ -130,7 +109,7 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
       const apiB = nodeConfigFile(
         net,
         codeB,
-        `${prefix}-b`,
+        `${net.prefix}-b`,
         {},
         {
           roles: ["api"],
@@ -169,7 +148,7 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
 
       // One cursor per entry node: the truthful node's is past the forged delivery's block, the
       // liar's where it claimed, neither moved by the other.
-      const cursors = await redis.hgetall(`${prefix}:watcher:${codeA}:accepted:${codeB}`);
+      const cursors = await net.redis.hgetall(`${net.prefix}:watcher:${codeA}:accepted:${codeB}`);
       expect(Number(cursors[nodeB.apiUrl!]), JSON.stringify(cursors)).to.be.greaterThan(
         forged.blockNumber,
       );
