@@ -14,45 +14,36 @@
  * - each report is delivered exactly once.
  */
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { DEFAULT_ALLOCATION } from "../../deploy/network.js";
 import { getNodeMessage } from "../../relayer/nodeApi/index.js";
 import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
-import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
+import { waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
+import { freePort, type NodeProcess } from "./helpers/proc.js";
 import { deliveries, fundedKey, nodeConfigFile, runNode } from "./helpers/scenario.js";
 
 describe("relayer e2e: a second attester signs late; bundles wait for the signatures they need", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
+  // Two attesters per chain, 100 tokens of vouching each: neither alone holds a majority.
+  const net = useServedNetwork({
+    name: "late-signer",
+    nodesPerSuite: true,
+    confirmations: 1,
+    intervalMiningMs: 100,
+    chains: ["chainA", "chainB"],
+    attestersPerChain: 2,
+    allocations: [DEFAULT_ALLOCATION, DEFAULT_ALLOCATION],
+  });
   let a: TestChain;
   let b: TestChain;
-  const prefixes: string[] = [];
   const url: Record<"a1" | "a2" | "b", string> = { a1: "", a2: "", b: "" };
   const nodes: Partial<Record<"a1" | "a2" | "b", NodeProcess>> = {};
   let lateConfig: { file: string; env: Record<string, string> };
 
   before(async function () {
-    // Two attesters per chain, 100 tokens of vouching each: neither alone holds a majority.
-    net = await serveNetwork({
-      confirmations: 1,
-      intervalMiningMs: 100,
-      chains: ["chainA", "chainB"],
-      attestersPerChain: 2,
-      allocations: [DEFAULT_ALLOCATION, DEFAULT_ALLOCATION],
-    });
-    [a, b] = net.chains as [TestChain, TestChain];
-    redis = newRedis();
+    [a, b] = [net.a, net.b];
     for (const k of ["a1", "a2", "b"] as const) url[k] = `http://127.0.0.1:${await freePort()}`;
     const aCode = a.suite.addresses.chainCode;
     const bCode = b.suite.addresses.chainCode;
@@ -60,12 +51,10 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     net.chainEntries[aCode]!.nodes = [url.a1, url.a2];
     net.chainEntries[bCode]!.nodes = [url.b];
     const config = (chain: TestChain, name: "a1" | "a2" | "b", attester: number, relayer?: Hex) => {
-      const prefix = testPrefix(`late-signer-${name}`);
-      prefixes.push(prefix);
       return nodeConfigFile(
         net,
         chain.suite.addresses.chainCode,
-        prefix,
+        net.newPrefix(`late-signer-${name}`),
         { attester: chain.attesters[attester]!.privateKey as Hex, relayer },
         {
           roles: relayer
@@ -81,12 +70,6 @@ describe("relayer e2e: a second attester signs late; bundles wait for the signat
     const bConfig = config(b, "b", 0, await fundedKey(net));
     nodes.b = await runNode("late-signer-b", bConfig.file, bConfig.env);
     nodes.a1 = await runNode("late-signer-a1", a1.file, a1.env);
-  });
-  after(async function () {
-    await killAll();
-    for (const p of prefixes) await clearPrefix(redis, p);
-    await net.close();
-    redis.disconnect();
   });
 
   /** Sets `attester`'s allocation to B on A's StakingHub; returns the stake report's id. */
