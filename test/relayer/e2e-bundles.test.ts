@@ -4,22 +4,15 @@
  * their reason and put nothing in the queue.
  */
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { getDeliveryStatuses, getNodeMessage } from "../../relayer/nodeApi/index.js";
 import { NodeHttpError } from "../../relayer/sdk/errors.js";
 import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  newRedis,
-  serveNetwork,
-  testPrefix,
-  waitFor,
-  type ServedNetwork,
-} from "./helpers/net.js";
+import { waitFor } from "./helpers/net.js";
+import { useServedNetwork } from "./helpers/network.js";
 import { handMadeBundles, postBundle } from "./helpers/bundles.js";
-import { freePort, killAll, type NodeProcess } from "./helpers/proc.js";
+import { freePort, type NodeProcess } from "./helpers/proc.js";
 import {
   deliveredOnce,
   deliveries,
@@ -33,8 +26,13 @@ import {
 } from "./helpers/scenario.js";
 
 describe("relayer e2e: bundles handed node to node between three chains, home chains only", function () {
-  let net: ServedNetwork;
-  let redis: Redis;
+  const net = useServedNetwork({
+    name: "bundles",
+    nodesPerSuite: true,
+    confirmations: 1,
+    intervalMiningMs: 100,
+    chains: ["chainA", "chainB", "chainC"],
+  });
   let a: TestChain;
   let b: TestChain;
   let c: TestChain;
@@ -47,16 +45,10 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
   const nodes: Record<string, NodeProcess> = {};
 
   before(async function () {
-    net = await serveNetwork({
-      confirmations: 1,
-      intervalMiningMs: 100,
-      chains: ["chainA", "chainB", "chainC"],
-    });
     [a, b, c] = net.chains as [TestChain, TestChain, TestChain];
     sinkA = await deploySink(a);
     sinkB = await deploySink(b);
     sinkC = await deploySink(c);
-    redis = newRedis();
     for (const chain of [a, b, c])
       urls[chain.suite.addresses.chainCode] = `http://127.0.0.1:${await freePort()}`;
     // Each chain's entry node is its test node; B's list starts with a node that is down (every
@@ -68,7 +60,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     }
     for (const chain of [a, b, c]) {
       const code = chain.suite.addresses.chainCode;
-      const prefix = testPrefix(`bundles-${code}`);
+      const prefix = net.newPrefix(`bundles-${code}`);
       prefixes.push(prefix);
       const { file, env } = nodeConfigFile(
         net,
@@ -88,12 +80,6 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
       configs[code] = { file, env };
       nodes[code] = await runNode(`bundles-${code}`, file, env);
     }
-  });
-  after(async function () {
-    await killAll();
-    for (const p of prefixes) await clearPrefix(redis, p);
-    await net.close();
-    redis.disconnect();
   });
 
   it("delivers both ways between three chains, failing over past a dead entry node and pulling what is not pushed", async function () {
@@ -158,8 +144,8 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     // The destination's node knows it from the bundle, with no index of chain A.
     const there = await getNodeMessage(urls[bCode]!, toB[0]!);
     expect(there?.status).to.equal("delivered");
-    expect(await redis.exists(`${prefixes[1]}:chain:${aCode}:cursor`)).to.equal(0);
-    expect(await redis.exists(`${prefixes[1]}:chain:${bCode}:cursor`)).to.equal(1);
+    expect(await net.redis.exists(`${prefixes[1]}:chain:${aCode}:cursor`)).to.equal(0);
+    expect(await net.redis.exists(`${prefixes[1]}:chain:${bCode}:cursor`)).to.equal(1);
     // C's node never pushed: A's pulls told it what A took, so it follows them to delivery too
     // and its open set empties (nothing would be offered again).
     const cCode = c.suite.addresses.chainCode;
@@ -173,7 +159,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
       500,
     );
     expect(pulled.destination.tx).to.equal((await deliveries(a)).get(fromC[0]!)![0]);
-    expect(await redis.zcard(`${prefixes[2]}:out:open:${aCode}`)).to.equal(0);
+    expect(await net.redis.zcard(`${prefixes[2]}:out:open:${aCode}`)).to.equal(0);
   });
 
   it("refuses a forged signature, a wrong proof, a wrong destination and a replay, queueing nothing", async function () {
@@ -185,7 +171,7 @@ describe("relayer e2e: bundles handed node to node between three chains, home ch
     const { good, stranger: forged, badSignature, wrongProof } = await handMadeBundles(a, message);
     // Jobs ever queued on B (a job may still move from active to completed meanwhile).
     const jobs = async () =>
-      Object.values(await queueCounts(redis, prefixes[1]!, bCode)).reduce((x, y) => x + y, 0);
+      Object.values(await queueCounts(net.redis, prefixes[1]!, bCode)).reduce((x, y) => x + y, 0);
     const before = await jobs();
     const post = postBundle;
     expect(await post(urls[bCode]!, forged)).to.deep.include({ status: 403 });
