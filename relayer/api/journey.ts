@@ -21,6 +21,7 @@ import { chainWithContracts } from "./chains.js";
 import { loadBundle, signerShortfall } from "../handover/inbound.js";
 import { handoverState } from "../handover/outbound.js";
 import { ChainStore } from "../indexer/store.js";
+import { getNodeMessage } from "../nodeApi/endpoints.js";
 import { underpaid } from "../relay/underpaid.js";
 import { errorText } from "../log.js";
 import type { NodeContext } from "../node.js";
@@ -154,6 +155,32 @@ async function coverageCharged(ctx: NodeContext, destination: Chain, tx: Hex, or
         l.args.origin === origin,
     )
     .map((l) => ({ attester: l.args.attester, amount: tokens(l.args.amount, 18) }));
+}
+
+/** Most attesters a peer node's report of a delivery's coverage is read for. */
+const REPORTED_COVERAGE_MAX = 64;
+
+/**
+ * The coverage charged for `id`'s delivery as the destination's entry node `node` reports it
+ * (its own chain's receipt): what a node without an RPC of the destination shows. A peer's
+ * report, so only its well-formed entries are kept; undefined when it gives none.
+ */
+async function reportedCoverage(node: string, id: Hex) {
+  const theirs = await getNodeMessage(node, id, {
+    timeoutMs: READ_TIMEOUT_MS,
+    maxBytes: 1_000_000,
+  });
+  if (!Array.isArray(theirs?.coverage)) return undefined;
+  return (theirs.coverage as unknown[])
+    .slice(0, REPORTED_COVERAGE_MAX)
+    .filter(
+      (c): c is { attester: string; amount: string } =>
+        typeof (c as { attester?: unknown })?.attester === "string" &&
+        /^0x[0-9a-fA-F]{40}$/.test((c as { attester: string }).attester) &&
+        typeof (c as { amount?: unknown }).amount === "string" &&
+        /^\d+(\.\d+)?$/.test((c as { amount: string }).amount),
+    )
+    .map((c) => ({ attester: c.attester, amount: c.amount }));
 }
 
 /** The full journey of message `id`, or undefined when this node knows nothing of it. */
@@ -313,11 +340,20 @@ export async function messageJourney(
   if (!verified) destination = { ...destination, status: "unverified" };
 
   let coverage: unknown = null;
-  if (delivered && destinationChain && typeof destination.tx === "string") {
+  let coverageReportedBy: string | undefined;
+  if (delivered && destinationChain?.rpc.length && typeof destination.tx === "string") {
     try {
       coverage = await coverageCharged(ctx, destinationChain, destination.tx as Hex, m.origin);
     } catch (e) {
       notes.push(`could not read the delivery's coverage: ${errorText(e)}`);
+    }
+  } else if (delivered && handover?.node) {
+    // No RPC of the destination (a home-only node): the entry node that delivered it says.
+    try {
+      coverage = (await reportedCoverage(handover.node, id)) ?? null;
+      if (coverage) coverageReportedBy = handover.node;
+    } catch (e) {
+      notes.push(`could not ask ${handover.node} for the delivery's coverage: ${errorText(e)}`);
     }
   }
 
@@ -335,6 +371,8 @@ export async function messageJourney(
     destination,
     /** Attesters charged for the batch that delivered it (their vouching for it). */
     coverage,
+    /** The destination's node that reported `coverage`, when this node could not read it. */
+    ...(coverageReportedBy ? { coverageReportedBy } : {}),
     next: nextSteps(
       status,
       destination.failureKind as string | undefined,

@@ -3,11 +3,9 @@
  * `distpos node` processes, one community per chain, messages both ways, each delivered once.
  */
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 
 import type { TestChain } from "../helpers/suite.js";
-import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
-import { killAll } from "../relayer/helpers/proc.js";
+import { waitFor } from "../relayer/helpers/net.js";
 import {
   deliveries,
   deliverTxs,
@@ -15,39 +13,22 @@ import {
   dispatchMany,
   missing,
 } from "../relayer/helpers/scenario.js";
-import { anvilNetwork, runCommunities, type AnvilNetwork } from "./anvil.js";
+import { runCommunities, useAnvilNetwork, type AnvilNetwork } from "./anvil.js";
 
 describe("anvil: the node on a second EVM client with 1-second blocks", function () {
   this.timeout(180_000);
+  const fx = useAnvilNetwork("anvil", { confirmations: 2 });
   let net: AnvilNetwork;
-  let redis: Redis;
-  let prefix: string;
   let a: TestChain;
   let b: TestChain;
-
-  before(async function () {
-    net = await anvilNetwork({ confirmations: 2 });
-    [a, b] = net.chains as [TestChain, TestChain];
-    redis = newRedis();
-  });
-  after(async function () {
-    await killAll();
-    await net?.close();
-    redis?.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("anvil")));
-  afterEach(async function () {
-    await killAll();
-    for (const c of net.chains)
-      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
-  });
+  before(() => ({ net, a, b } = fx));
 
   it("delivers messages both ways, each exactly once, none reverted", async function () {
     const sinkB = await deploySink(b);
     const sinkA = await deploySink(a);
     const fromBlockB = await net.anvils[1]!.blockNumber();
     const fromBlockA = await net.anvils[0]!.blockNumber();
-    await runCommunities(net, prefix);
+    await runCommunities(net, fx.prefix);
     const toB = await dispatchMany(a, b, sinkB, 10, 1);
     const toA = await dispatchMany(b, a, sinkA, 10, 2);
     await waitFor(

@@ -7,9 +7,9 @@ import { expect } from "chai";
 import { ethers } from "ethers";
 import type { Redis } from "ioredis";
 
+import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
-import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
-import { killAll } from "../relayer/helpers/proc.js";
+import { waitFor } from "../relayer/helpers/net.js";
 import {
   deliveredOnce,
   deliveries,
@@ -19,45 +19,24 @@ import {
   nodeConfigFile,
   runNode,
 } from "../relayer/helpers/scenario.js";
-import { anvilNetwork, runCommunities, type AnvilNetwork, type Community } from "./anvil.js";
+import { runCommunities, useAnvilNetwork, type AnvilNetwork, type Community } from "./anvil.js";
 
 describe("anvil faults: the node survives what a real client does to it", function () {
   this.timeout(180_000);
+  const fx = useAnvilNetwork("anvil-f", { confirmations: 2 });
   let net: AnvilNetwork;
   let redis: Redis;
-  let prefix: string;
   let a: TestChain;
   let b: TestChain;
   let sinkB: string;
 
   before(async function () {
-    net = await anvilNetwork({ confirmations: 2 });
-    [a, b] = net.chains as [TestChain, TestChain];
+    ({ net, redis, a, b } = fx);
     sinkB = await deploySink(b);
-    redis = newRedis();
   });
-  after(async function () {
-    await killAll();
-    await net?.close();
-    redis?.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("anvil-f")));
-  afterEach(async function () {
-    await killAll();
-    for (const c of net.chains)
-      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
-  });
-
-  const metric = async (apiUrl: string, name: string) => {
-    const text = await (await fetch(`${apiUrl}/metrics`)).text();
-    return text
-      .split("\n")
-      .filter((l) => l.startsWith(name))
-      .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
-  };
 
   it("heals a nonce gap left by a reorg that removed the attester's own mined transaction", async function () {
-    const [nodeA] = await runCommunities(net, prefix);
+    const [nodeA] = await runCommunities(net, fx.prefix);
     const anvilA = net.anvils[0]!;
     const before = Number(await a.suite.outbox.count());
     const [first] = await dispatchMany(a, b, sinkB, 1, 10);
@@ -79,11 +58,13 @@ describe("anvil faults: the node survives what a real client does to it", functi
       500,
     );
     await nodeA!.node.waitForLine((l) => l.msg === "nonce gap: refilling", 5_000);
-    expect(await metric(nodeA!.node.apiUrl!, "distpos_nonce_gaps_total")).to.be.greaterThan(0);
+    expect(metric(await scrape(nodeA!.node.apiUrl!), "distpos_nonce_gaps_total")).to.be.greaterThan(
+      0,
+    );
   });
 
   it("stops within 5 s on SIGTERM while its transaction is stuck, and resumes its key afterwards", async function () {
-    const [nodeA] = await runCommunities(net, prefix);
+    const [nodeA] = await runCommunities(net, fx.prefix);
     const anvilA = net.anvils[0]!;
     const attester = a.attesters[0]!.address;
     const nonce = (tag: string) =>
@@ -145,9 +126,9 @@ async function deliveredBlock(nodeB: Community, ids: string[]): Promise<number> 
 
 describe("anvil faults: a destination reorg deeper than the confirmations", function () {
   this.timeout(180_000);
+  const fx = useAnvilNetwork("anvil-f", { confirmations: 2 });
   let net: AnvilNetwork;
   let redis: Redis;
-  let prefix: string;
   let a: TestChain;
   let b: TestChain;
   let sinkB: string;
@@ -158,25 +139,12 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
   // between removed deliveries that only the index could re-queue. The second case makes that
   // window certain; relay/relayed.ts closes it.
   before(async function () {
-    net = await anvilNetwork({ confirmations: 2 });
-    [a, b] = net.chains as [TestChain, TestChain];
+    ({ net, redis, a, b } = fx);
     sinkB = await deploySink(b);
-    redis = newRedis();
-  });
-  after(async function () {
-    await killAll();
-    await net?.close();
-    redis?.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("anvil-f")));
-  afterEach(async function () {
-    await killAll();
-    for (const c of net.chains)
-      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
   });
 
   it("delivers again what a destination reorg deeper than the confirmations removed", async function () {
-    const [, nodeB] = await runCommunities(net, prefix);
+    const [, nodeB] = await runCommunities(net, fx.prefix);
     const anvilB = net.anvils[1]!;
     const ids = await dispatchMany(a, b, sinkB, 2, 12);
     const deliverBlock = await deliveredBlock(nodeB!, ids);
@@ -194,7 +162,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     // delivers and confirms: the reorg lands before the index has read the deliveries.
     // On the bundle flow (each node indexes its home chain only): B's relayer needs no index.
     const bundles = { relayer: { handover: "bundles" as const } };
-    const [, nodeB] = await runCommunities(net, prefix, bundles, (code) =>
+    const [, nodeB] = await runCommunities(net, fx.prefix, bundles, (code) =>
       code === b.suite.addresses.chainCode
         ? { roles: ["api", "attester", "relayer", "watcher"] }
         : {},
@@ -202,7 +170,7 @@ describe("anvil faults: a destination reorg deeper than the confirmations", func
     const { file, env } = nodeConfigFile(
       net,
       b.suite.addresses.chainCode,
-      `${prefix}-${b.suite.addresses.chainCode}`,
+      `${fx.prefix}-${b.suite.addresses.chainCode}`,
       {},
       { ...bundles, roles: ["indexer"] },
     );

@@ -3,41 +3,25 @@
  * batches of a fixed 100, each message delivered once and no deliver reverted.
  */
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { dispatchedIds, paceLoad, waitMined } from "../../bench/relayer/load.js";
 import { addressToBytes32 } from "../../relayer/protocol/index.js";
 import { BenchLoad__factory } from "../../typechain-types/index.js";
 import type { TestChain } from "../helpers/suite.js";
-import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
+import { waitFor } from "../relayer/helpers/net.js";
 import { killAll } from "../relayer/helpers/proc.js";
 import { deliveries, deliverTxs, deploySink, missing } from "../relayer/helpers/scenario.js";
-import { anvilNetwork, runCommunities, type AnvilNetwork } from "./anvil.js";
+import { runCommunities, useAnvilNetwork, type AnvilNetwork } from "./anvil.js";
 
 /** The batch size the relayer used before issue 15, whatever the block could take. */
 const OLD_FIXED_BATCH = 100;
 
 describe("anvil: batches sized by the block's gas", function () {
   this.timeout(180_000);
+  const fx = useAnvilNetwork("anvil-fill", { confirmations: 1, perSuite: true });
   let net: AnvilNetwork;
-  let redis: Redis;
-  let prefix: string;
-
-  before(async function () {
-    net = await anvilNetwork({ confirmations: 1 });
-    redis = newRedis();
-    prefix = testPrefix("anvil-fill");
-  });
-  after(async function () {
-    await killAll();
-    for (const c of net?.chains ?? []) {
-      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
-      await clearPrefix(redis, `${prefix}-bytes-${c.suite.addresses.chainCode}`);
-    }
-    await net?.close();
-    redis?.disconnect();
-  });
+  before(() => (net = fx.net));
 
   /** `count` messages A → B dispatched before any node runs; their ids and B's block then. */
   async function backlog(count: number) {
@@ -82,7 +66,7 @@ describe("anvil: batches sized by the block's gas", function () {
   it("drains a backlog of 1,000 messages in batches larger than 100, each delivered once", async function () {
     const { b, ids, fromBlock } = await backlog(1_000);
     // The backlog is on A before any node runs: the relayer meets it all at once.
-    await runCommunities(net, prefix);
+    await runCommunities(net, fx.prefix);
     const sent = await drained(b, ids, fromBlock);
     const largest = Math.max(...sent.map((t) => t.messages));
     expect(largest, `batches: ${sent.map((t) => t.messages).join(", ")}`).to.be.greaterThan(
@@ -94,7 +78,7 @@ describe("anvil: batches sized by the block's gas", function () {
     await killAll();
     const { b, ids, fromBlock } = await backlog(300);
     const maxBatchBytes = 16_000; // ≈ 60 messages with their proof
-    await runCommunities(net, `${prefix}-bytes`, { relayer: { maxBatchBytes } });
+    await runCommunities(net, `${fx.prefix}-bytes`, { relayer: { maxBatchBytes } });
     const sent = await drained(b, ids, fromBlock);
     expect(
       sent.filter((t) => t.bytes > maxBatchBytes).map((t) => `${t.messages} msgs, ${t.bytes} B`),

@@ -6,7 +6,6 @@
  * confirmations but above finality never turns its signature false.
  */
 import { expect } from "chai";
-import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -17,53 +16,37 @@ import { ChainIndexer } from "../../relayer/indexer/indexer.js";
 import { Metrics } from "../../relayer/metrics.js";
 import { NodeContext } from "../../relayer/node.js";
 import type { TestChain } from "../helpers/suite.js";
-import {
-  clearPrefix,
-  loadedConfig,
-  newRedis,
-  nodeConfigObject,
-  testLogger,
-  testPrefix,
-} from "../relayer/helpers/net.js";
+import { loadedConfig, nodeConfigObject, testLogger } from "../relayer/helpers/net.js";
 import { deploySink, dispatchMany } from "../relayer/helpers/scenario.js";
 import { network } from "hardhat";
 
 import { startLyingRpc } from "../helpers/lyingRpc.js";
-import { anvilNetwork, startAnvil, type AnvilNetwork } from "./anvil.js";
+import { startAnvil, useAnvilNetwork, type AnvilNetwork } from "./anvil.js";
 
 /** anvil's finalized block is 2 × this below the tip. */
 const SLOTS = 3;
 
 describe("anvil: an honest attester is never slashed by a reorg of its home chain", function () {
   this.timeout(240_000);
+  const fx = useAnvilNetwork("anvil-fin", { confirmations: 0, slotsInAnEpoch: SLOTS });
   let net: AnvilNetwork;
-  let redis: Redis;
-  let prefix: string;
   let a: TestChain;
   let b: TestChain;
   let sinkB: string;
 
   before(async function () {
-    net = await anvilNetwork({ confirmations: 0, slotsInAnEpoch: SLOTS });
-    [a, b] = net.chains as [TestChain, TestChain];
+    ({ net, a, b } = fx);
     sinkB = await deploySink(b);
-    redis = newRedis();
     // Blocks only when the test makes them: one per transaction, and `anvil_mine`.
     await net.anvils[0]!.setIntervalMining(0);
     await net.anvils[0]!.rpc("evm_setAutomine", [true]);
   });
-  after(async function () {
-    await net?.close();
-    redis?.disconnect();
-  });
-  beforeEach(() => (prefix = testPrefix("anvil-fin")));
-  afterEach(async () => clearPrefix(redis, prefix));
 
   it("signs no count a reorg deeper than the confirmations replaces (confirmations: 0)", async function () {
     const anvil = net.anvils[0]!;
     const home = a.suite.addresses.chainCode;
     const cfg = loadedConfig(
-      nodeConfigObject(net, home, prefix, {
+      nodeConfigObject(net, home, fx.prefix, {
         roles: ["indexer", "attester"],
         keys: { attester: "X" },
         attester: { snapshot: false },
@@ -147,7 +130,7 @@ describe("anvil: an honest attester is never slashed by a reorg of its home chai
     const entries = structuredClone(net.chainEntries);
     entries[home] = { ...entries[home]!, rpc: [liar.url], witnessRpc: [anvil.url] };
     const cfg = loadedConfig(
-      nodeConfigObject({ ...net, chainEntries: entries }, home, prefix, {
+      nodeConfigObject({ ...net, chainEntries: entries }, home, fx.prefix, {
         roles: ["indexer", "attester"],
         keys: { attester: "X" },
         attester: { snapshot: false },

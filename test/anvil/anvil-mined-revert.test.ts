@@ -18,8 +18,7 @@ import { IInboxAbi } from "../../relayer/chain/abis.js";
 import { buildDelivery, messageId } from "../../relayer/protocol/index.js";
 import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
-import { clearPrefix, newRedis, testPrefix, waitFor } from "../relayer/helpers/net.js";
-import { killAll } from "../relayer/helpers/proc.js";
+import { waitFor } from "../relayer/helpers/net.js";
 import {
   deliveries,
   deploySink,
@@ -28,7 +27,7 @@ import {
   missing,
   queueCounts,
 } from "../relayer/helpers/scenario.js";
-import { anvilNetwork, runCommunities, type AnvilNetwork } from "./anvil.js";
+import { runCommunities, useAnvilNetwork, type AnvilNetwork } from "./anvil.js";
 
 interface PoolTx {
   hash: Hex;
@@ -43,26 +42,16 @@ interface PoolTx {
 
 describe("anvil: a deliver that reverts once mined is simulated and planned again", function () {
   this.timeout(240_000);
+  const fx = useAnvilNetwork("anvil-mr", { confirmations: 2, perSuite: true });
   let net: AnvilNetwork;
   let redis: Redis;
-  let prefix: string;
   let a: TestChain;
   let b: TestChain;
   let sinkB: string;
 
   before(async function () {
-    net = await anvilNetwork({ confirmations: 2 });
-    [a, b] = net.chains as [TestChain, TestChain];
+    ({ net, redis, a, b } = fx);
     sinkB = await deploySink(b);
-    redis = newRedis();
-    prefix = testPrefix("anvil-mr");
-  });
-  after(async function () {
-    await killAll();
-    for (const c of net?.chains ?? [])
-      await clearPrefix(redis, `${prefix}-${c.suite.addresses.chainCode}`);
-    await net?.close();
-    redis?.disconnect();
   });
 
   it("delivers the rest of a front-run batch without spending an attempt", async function () {
@@ -70,7 +59,7 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
     const codeB = b.suite.addresses.chainCode;
     const inboxB = b.suite.addresses.inbox.toLowerCase();
     // One attempt: a message that spends it is dead-lettered and never delivered.
-    const [, nodeB] = await runCommunities(net, prefix, { relayer: { attempts: 1 } });
+    const [, nodeB] = await runCommunities(net, fx.prefix, { relayer: { attempts: 1 } });
     const relayer = privateKeyToAccount(nodeB!.keys.relayer).address.toLowerCase();
 
     try {
@@ -173,7 +162,7 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
       const counts = await waitFor(
         "every job of B's queue completed",
         async () => {
-          const c = await queueCounts(redis, `${prefix}-${codeB}`, codeB);
+          const c = await queueCounts(redis, `${fx.prefix}-${codeB}`, codeB);
           return c.completed >= ids.length && c;
         },
         60_000,

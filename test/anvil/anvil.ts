@@ -18,7 +18,10 @@ import { freePort } from "../../deploy/nodeProcess.js";
 import { LOCAL_CHAINS } from "../../hardhat.config.js";
 import type { NodeConfigInput } from "../../relayer/config/schema.js";
 import type { NodeProcess } from "../../deploy/nodeProcess.js";
-import type { ServedNetwork } from "../relayer/helpers/net.js";
+import type { Redis } from "ioredis";
+
+import { clearPrefix, newRedis, testPrefix, type ServedNetwork } from "../relayer/helpers/net.js";
+import { killAll } from "../relayer/helpers/proc.js";
 import { fundedKey, nodeConfigFile, runNode, type NodeKeys } from "../relayer/helpers/scenario.js";
 import type { ChainName, TestChain } from "../helpers/suite.js";
 
@@ -114,6 +117,72 @@ export async function anvilNetwork(options: AnvilNetworkOptions = {}): Promise<A
 function removeJournals(ids: string[]): void {
   for (const id of ids)
     rmSync(join(process.cwd(), "ignition", "deployments", id), { recursive: true, force: true });
+}
+
+/** What an anvil suite reads: the network, its two chains, Redis and the key prefix in use. */
+export interface AnvilFixture {
+  readonly net: AnvilNetwork;
+  readonly a: TestChain;
+  readonly b: TestChain;
+  readonly redis: Redis;
+  /** The Redis prefix: fresh for each test, or one for the suite with `perSuite`. */
+  readonly prefix: string;
+}
+
+/**
+ * The anvil suites' one fixture (test/relayer/helpers/network.ts is the served network's): an
+ * anvil network for the enclosing `describe`, a Redis client and a prefix, node processes killed
+ * and keys deleted after each test (after the suite with `perSuite`), anvil stopped at the end.
+ * Handles are readable from the suite's own first `before` hook on.
+ */
+export function useAnvilNetwork(
+  name: string,
+  options: AnvilNetworkOptions & { perSuite?: boolean } = {},
+): AnvilFixture {
+  const { perSuite, ...anvil } = options;
+  let net: AnvilNetwork | undefined;
+  let redis: Redis | undefined;
+  let prefix: string | undefined;
+  const ready = <T>(what: string, v: T | undefined): T => {
+    if (v === undefined) throw new Error(`useAnvilNetwork(${name}): ${what} read before its hook`);
+    return v;
+  };
+  before(async function () {
+    this.timeout(Math.max(this.timeout(), 300_000)); // deploying on two anvils takes a while
+    redis = newRedis();
+    if (perSuite) prefix = testPrefix(name);
+    net = await anvilNetwork(anvil);
+  });
+  after(async function () {
+    await killAll();
+    if (perSuite && prefix && redis) await clearPrefix(redis, prefix);
+    await net?.close();
+    redis?.disconnect();
+  });
+  if (!perSuite) {
+    beforeEach(() => (prefix = testPrefix(name)));
+    afterEach(async function () {
+      await killAll();
+      await clearPrefix(redis!, prefix!);
+    });
+  }
+  return {
+    get net() {
+      return ready("the network", net);
+    },
+    get a() {
+      return ready("the network", net).chains[0]!;
+    },
+    get b() {
+      return ready("the network", net).chains[1]!;
+    },
+    get redis() {
+      return ready("redis", redis);
+    },
+    get prefix() {
+      return ready("the prefix", prefix);
+    },
+  };
 }
 
 export interface Community {

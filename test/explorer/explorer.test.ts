@@ -143,7 +143,10 @@ describe("explorer page in headless Chromium", function () {
     expect(text).to.match(
       /Hand-over\s+accepted by entry node http:\/\/127\.0\.0\.1:\d+, proven under the checkpoint of \d+ messages/,
     );
-    expect(text).to.match(/Signers and coverage\s+no attester stake charged/); // no value at risk
+    // No value at risk; A's node has no RPC of B: B's entry node reports the batch's coverage.
+    expect(text).to.match(
+      /Signers and coverage\s+no attester stake charged[^\n]* \(as http:\/\/127\.0\.0\.1:\d+ reports it\)/,
+    );
     expect(text).to.match(/Delivered\s+on chain b0b1/);
     expect(await recipient.handled()).to.equal(1n);
     // `distpos status --node` on the origin's node names the same hand-over, amounts in tokens.

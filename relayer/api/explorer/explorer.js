@@ -214,16 +214,14 @@ function renderMessage(j, q, tx) {
       step("wait", "Checkpoint", "waiting for a snapshot of the origin's Outbox that covers it"),
     );
   if (j.handover) steps.push(handoverStep(j.handover, d.chain));
-  if (Array.isArray(j.coverage))
-    steps.push(
-      step(
-        "done",
-        "Signers and coverage",
-        j.coverage.length
-          ? `vouched for by ${j.coverage.map((c) => `${short(c.attester)} (${c.amount} charged)`).join(", ")} in the batch that carried it`
-          : "no attester stake charged: the batch that carried it had no value at risk",
-      ),
-    );
+  if (Array.isArray(j.coverage)) {
+    const charged = j.coverage.length
+      ? `vouched for by ${j.coverage.map((c) => `${short(c.attester)} (${c.amount} charged)`).join(", ")} in the batch that carried it`
+      : "no attester stake charged: the batch that carried it had no value at risk";
+    // Read from the destination's node when this node has no RPC of that chain.
+    const from = j.coverageReportedBy ? ` (as ${j.coverageReportedBy} reports it)` : "";
+    steps.push(step("done", "Signers and coverage", charged + from));
+  }
   const unconfirmed =
     d.confirmed === false ? " (seen on its Inbox; waiting for the block to be confirmed)" : "";
   if (d.status === "delivered")
