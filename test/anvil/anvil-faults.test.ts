@@ -8,6 +8,7 @@ import { ethers } from "ethers";
 import type { Redis } from "ioredis";
 
 import { metric, scrape } from "../faults/helpers.js";
+import { startLyingRpc } from "../helpers/lyingRpc.js";
 import type { TestChain } from "../helpers/suite.js";
 import { waitFor } from "../relayer/helpers/net.js";
 import {
@@ -105,6 +106,58 @@ describe("anvil faults: the node survives what a real client does to it", functi
       );
     } finally {
       await anvilA.setIntervalMining(1);
+    }
+  });
+
+  it("rides out a base-fee ramp above its fee cap: nothing signed above the cap, every message once", async function () {
+    const anvilB = net.anvils[1]!;
+    const codeB = b.suite.addresses.chainCode;
+    // B's node talks to anvil through a recording proxy: every transaction it signs is kept.
+    const proxy = await startLyingRpc(anvilB.url);
+    const capGwei = 30;
+    const entries = structuredClone(net.chainEntries);
+    Object.assign(entries[codeB]!, {
+      rpc: [proxy.url],
+      maxFeePerGasGwei: capGwei,
+      txTimeoutMs: 2_000,
+    });
+    let ramping = true;
+    try {
+      const [, nodeB] = await runCommunities({ ...net, chainEntries: entries }, fx.prefix);
+      await deliveredOnce(b, await dispatchMany(a, b, sinkB, 2, 1), "warm-up delivered", 60_000);
+      // The ramp: every block of B now costs 100 gwei of base fee, over the node's cap of 30.
+      const ramp = (async () => {
+        while (ramping) {
+          await anvilB.rpc("anvil_setNextBlockBaseFeePerGas", [
+            `0x${(100n * 10n ** 9n).toString(16)}`,
+          ]);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      const ids = await dispatchMany(a, b, sinkB, 4, 2);
+      await waitFor(
+        "B's node to sign at its cap",
+        async () => nodeB!.node.lines.some((l) => String(l.msg).includes("signing at the cap")),
+        60_000,
+      );
+      expect(missing(ids, await deliveries(b)), "delivered while B costs 100 gwei").to.have.length(
+        4,
+      );
+      await new Promise((r) => setTimeout(r, 6_000)); // pending past txTimeoutMs: replaced, at the cap
+      ramping = false;
+      await ramp;
+      // The base fee falls by an eighth per block: under 30 gwei in about 10 blocks.
+      await deliveredOnce(b, ids, "every message delivered once after the ramp", 120_000);
+      const cap = BigInt(capGwei) * 10n ** 9n;
+      const fees = proxy.signed.map((t) => t.maxFeePerGas ?? t.gasPrice ?? 0n);
+      expect(fees.length, "transactions B's node signed").to.be.greaterThan(0);
+      expect(
+        fees.filter((f) => f > cap),
+        "signed above the cap",
+      ).to.deep.equal([]);
+    } finally {
+      ramping = false;
+      await proxy.close();
     }
   });
 });
