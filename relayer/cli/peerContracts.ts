@@ -1,6 +1,4 @@
-import type { Address } from "viem";
-
-import { IRouteRegistryAbi } from "../chain/abis.js";
+import { readActiveRoute } from "../chain/routeRegistry.js";
 import { publicClientFor } from "../chain/clients.js";
 import type { Chain, ChainEntry, LoadedConfig } from "../config/load.js";
 import { onChain } from "../sdk/client.js";
@@ -19,23 +17,18 @@ export async function withPeerContracts(
   const registry = cfg.homeChain.contracts.registry;
   if (!registry) return undefined;
   const home = cfg.homeChain;
-  const client = publicClientFor(home);
-  const read = { address: registry, abi: IRouteRegistryAbi } as const;
   // Failures name the home chain and its RPC URL (the SDK's RpcError), as every CLI read does.
-  const status = await onChain(home, "RouteRegistry.status", () =>
-    client.readContract({ ...read, functionName: "status", args: [entry.code] }),
-  );
-  if (status !== 1) return undefined;
   const r = await onChain(home, "RouteRegistry.route", () =>
-    client.readContract({ ...read, functionName: "route", args: [entry.code] }),
+    readActiveRoute(publicClientFor(home), registry, entry.code),
   );
+  if (!r) return undefined;
   return {
     ...entry,
     contracts: {
-      outbox: r.outbox as Address,
-      inbox: r.inbox as Address,
-      stakingHub: r.stakingHub as Address,
-      bank: r.bank as Address,
+      outbox: r.outbox,
+      inbox: r.inbox,
+      stakingHub: r.stakingHub,
+      bank: r.bank,
     },
   };
 }

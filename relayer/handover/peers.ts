@@ -1,6 +1,6 @@
 import type { Address } from "viem";
 
-import { IRouteRegistryAbi } from "../chain/abis.js";
+import { readActiveRoute, type RouteRecord } from "../chain/routeRegistry.js";
 import type { Chain, ChainEntry } from "../config/load.js";
 import { Lru } from "../lru.js";
 import type { NodeContext } from "../node.js";
@@ -10,11 +10,7 @@ import type { PeerRoute } from "./bundle.js";
 const ROUTE_TTL_MS = 60_000;
 
 /** A peer's route record: the domain and policy a bundle is checked with, and its contracts. */
-export interface PeerRecord extends PeerRoute {
-  inbox: Address;
-  stakingHub: Address;
-  bank: Address;
-}
+export type PeerRecord = RouteRecord & PeerRoute;
 
 /**
  * Route records read per node, at most 1,024 chain codes: a flood of bundles naming random origins
@@ -35,33 +31,7 @@ export async function peerRoute(ctx: NodeContext, code: bigint): Promise<PeerRec
   if (hit && Date.now() - hit.at < ROUTE_TTL_MS) return hit.route;
   const home = ctx.cfg.homeChain;
   const registry = home.contracts.registry;
-  let route: PeerRecord | undefined;
-  if (registry) {
-    const client = ctx.client(home.code);
-    const status = await client.readContract({
-      address: registry,
-      abi: IRouteRegistryAbi,
-      functionName: "status",
-      args: [code],
-    });
-    if (status === 1) {
-      const r = await client.readContract({
-        address: registry,
-        abi: IRouteRegistryAbi,
-        functionName: "route",
-        args: [code],
-      });
-      route = {
-        evmChainId: r.evmChainId,
-        outbox: r.outbox as Address,
-        inbox: r.inbox as Address,
-        stakingHub: r.stakingHub as Address,
-        bank: r.bank as Address,
-        minSigners: r.minSigners,
-        defaultCoverage: r.defaultCoverage,
-      };
-    }
-  }
+  const route = registry ? await readActiveRoute(ctx.client(home.code), registry, code) : undefined;
   cache.set(code, { at: Date.now(), route });
   return route;
 }

@@ -10,7 +10,8 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
-import { IInboxAbi, IRouteRegistryAbi } from "../chain/abis.js";
+import { IInboxAbi } from "../chain/abis.js";
+import { readRoute } from "../chain/routeRegistry.js";
 import { publicClientFor, walletClientFor } from "../chain/clients.js";
 import { describeRevert, isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
@@ -275,12 +276,7 @@ export class DestinationRelay {
     let policy: RoutePolicy = { minSigners: 1, defaultCoverage: 0n, at: Date.now() };
     const registry = this.destination.contracts.registry;
     if (registry) {
-      const route = await this.ctx.client(this.destination.code).readContract({
-        address: registry,
-        abi: IRouteRegistryAbi,
-        functionName: "route",
-        args: [origin],
-      });
+      const route = await readRoute(this.ctx.client(this.destination.code), registry, origin);
       policy = {
         minSigners: route.minSigners,
         defaultCoverage: route.defaultCoverage,

@@ -6,6 +6,7 @@ import { stringify as toYaml } from "yaml";
 
 import { IRouteRegistryAbi } from "../../chain/abis.js";
 import { publicClientFor } from "../../chain/clients.js";
+import { readRoute } from "../../chain/routeRegistry.js";
 import { recordFromJson, RouteRecordError, type SignedRouteRecord } from "../../routes/record.js";
 import { admitRecord, SignerTrust } from "../../routes/trust.js";
 import { getNodeRoutes } from "../../sdk/index.js";
@@ -108,22 +109,17 @@ async function skeleton(ctx: Context, node: string, entries: RouteEntry[]) {
   const { code: _c, codeHex: _h, ...home } = cfg.homeChain;
   const chains: Record<string, unknown> = { [cfg.home]: home };
   for (const code of peers) {
-    const route = await client.readContract({
-      address: registry,
-      abi: IRouteRegistryAbi,
-      functionName: "route",
-      args: [code],
-    });
+    const route = await readRoute(client, registry, code);
     const hex = code.toString(16);
     const verified = entries.find((e) => e.verified && e.code === hex);
     chains[hex] = {
       name: cfg.chainList.find((c) => c.code === code)?.name ?? `chain-${hex}`,
       chainId: Number(route.evmChainId),
       contracts: {
-        outbox: route.outbox as Address,
-        inbox: route.inbox as Address,
-        stakingHub: route.stakingHub as Address,
-        bank: route.bank as Address,
+        outbox: route.outbox,
+        inbox: route.inbox,
+        stakingHub: route.stakingHub,
+        bank: route.bank,
       },
       nodes: verified?.nodes ?? [],
     };
