@@ -1,7 +1,6 @@
 import { writeFileSync } from "node:fs";
 
 import type { Command } from "commander";
-import type { Address } from "viem";
 import { stringify as toYaml } from "yaml";
 
 import { IRouteRegistryAbi } from "../../chain/abis.js";
