@@ -34,13 +34,8 @@ import { peerChain } from "../handover/peers.js";
 import { ProvenTree } from "../handover/provenTree.js";
 import type { RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
-import {
-  chooseSigners,
-  fitCapacity,
-  planBatches,
-  type MessageKind,
-  type RecipientPolicy,
-} from "./plan.js";
+import { batchSigners, readSignerCapacities, type SignerNeeds } from "./signerChoice.js";
+import { planBatches, type MessageKind, type RecipientPolicy } from "./plan.js";
 import { Batcher } from "./batcher.js";
 import { unconfirmedDeliveries, waitConfirmed } from "./confirm.js";
 import { batchOutcome, receiptDeliveries, type Outcome } from "./settle.js";
@@ -57,7 +52,7 @@ import {
   modeledGas,
 } from "./gas.js";
 import { noteRelayed } from "./relayed.js";
-import { minedRevertAction, revertAction } from "./reverts.js";
+import { replanMinedRevert, replanSimulationRevert, type ReplanEffects } from "./replan.js";
 import { SignatureCollector } from "./signatures.js";
 import { RelayWorkers } from "./worker.js";
 import { MirroredSigners } from "./signers.js";
@@ -879,72 +874,26 @@ export class DestinationRelay {
     };
     try {
       const policy = await this.policy(origin.code);
-      const inbox = dest.contracts.inbox;
-      // Both reads of every signer at once (one JSON-RPC batch, one round trip).
-      const capacities = await Promise.all(
-        all.map(async (s) => {
-          const [stake, free] = await Promise.all([
-            client.readContract({
-              address: inbox,
-              abi: IInboxAbi,
-              functionName: "mirroredStake",
-              args: [origin.code, s.signer],
-            }),
-            client.readContract({
-              address: inbox,
-              abi: IInboxAbi,
-              functionName: "freeCapacity",
-              args: [origin.code, s.signer],
-            }),
-          ]);
-          return { ...s, stake, free };
-        }),
-      );
+      const capacities = await readSignerCapacities(client, dest.contracts.inbox, origin.code, all);
       stage("capacity");
-      // Only mirrored attesters may sign (others make deliver revert); the freest first.
-      const usable = capacities
-        .filter((c) => c.stake > 0n)
-        .sort((a, b) => (b.free > a.free ? 1 : b.free < a.free ? -1 : 0));
-      const totalFree = usable.reduce((s, c) => s + c.free, 0n);
-      // Keep the messages the signers can cover together, in order, skipping one that does not
-      // fit (it waits for capacity) rather than holding back every message after it.
-      const fit = new Set(
-        fitCapacity(
-          items.map((i) => i.valueAtRisk),
-          totalFree,
-        ),
-      );
-      const valueAtRisk = items.reduce((s, i, k) => (fit.has(k) ? s + i.valueAtRisk : s), 0n);
-      if (fit.size === 0 || usable.length < policy.minSigners) {
-        const reason =
-          usable.length < policy.minSigners
-            ? `${usable.length} signers with free stake, route needs ${policy.minSigners}`
-            : `signers' free capacity ${totalFree} below value at risk ${items[0]!.valueAtRisk}`;
-        for (const item of items) item.settle({ kind: "wait", reason });
+      const choice = batchSigners({
+        capacities,
+        messages: items.map((i) => this.signerNeeds(origin, i)),
+        routeMinSigners: policy.minSigners,
+        everySigner,
+      });
+      if (choice.kind === "wait") {
+        for (const item of items) item.settle({ kind: "wait", reason: choice.reason });
         return;
       }
+      // The messages left out wait for capacity rather than holding back every message after them.
+      const kept = new Set(choice.kept);
       items.forEach((item, k) => {
-        if (!fit.has(k))
+        if (!kept.has(k))
           item.settle({ kind: "wait", reason: "signers' free capacity used up by other messages" });
       });
-      items = items.filter((_, k) => fit.has(k));
-      // A stake report needs signers holding more than half of the mirrored stake (protocol.md
-      // 3.5): such a batch goes out with every signature we have.
-      const carriesStakeReport = items.some((i) => isStakeReportFrom(origin, dest, i.data.message));
-      // The strictest minimum of signers among the batch's recipients (cached by the planner).
-      let minSigners = 0;
-      for (const item of items) {
-        const m = decodeMessage(item.data.message);
-        if (BigInt(m.recipient) >> 160n !== 0n) continue;
-        const p = this.recipientPolicies.get(getAddress(`0x${m.recipient.slice(26)}`));
-        if (p && p.minSigners > minSigners) minSigners = p.minSigners;
-      }
-      const signers: SignerSignature[] = chooseSigners(
-        usable,
-        valueAtRisk,
-        Math.max(policy.minSigners, minSigners),
-        everySigner || carriesStakeReport,
-      );
+      items = items.filter((_, k) => kept.has(k));
+      const signers = choice.signers;
       const delivery = buildDelivery({
         tree,
         count: snap.count,
@@ -978,78 +927,13 @@ export class DestinationRelay {
         // isolate the message(s) behind it, and only a message that fails alone spends attempts.
         const revert = revertOf(e) ?? { name: "EstimateFailed", args: [errorText(e)] };
         this.noteSimulationRevert(origin, revert, items.length);
-        const action = revertAction({
-          name: revert.name,
-          messages: items.length,
-          everySigner,
-          moreSigners: signers.length < usable.length,
-        });
-        switch (action) {
-          case "recheck-delivered": {
-            // Delivered since our index of the destination last looked (by us before a crash, or
-            // by another relayer): ask the Inbox about every message of the batch at once.
-            const states = await Promise.all(items.map((i) => this.deliveredState(i.data.message)));
-            const id = String(revert.args[0]).toLowerCase();
-            let rest: Item[] = [];
-            items.forEach((item, k) => {
-              if (states[k] === "confirmed")
-                item.settle({
-                  kind: "done",
-                  reason: "message already delivered (confirmed on the destination)",
-                });
-              else if (states[k] === "unconfirmed")
-                item.settle({ kind: "wait", reason: "delivery seen, waiting for confirmations" });
-              else rest.push(item);
-            });
-            if (rest.length === items.length) {
-              // The Inbox read and the simulation saw different blocks: drop the one it named.
-              for (const i of rest)
-                if (i.data.id.toLowerCase() === id)
-                  i.settle({ kind: "wait", reason: "delivered by someone else" });
-              rest = rest.filter((i) => i.data.id.toLowerCase() !== id);
-            }
-            if (rest.length)
-              await this.sendBatch(origin, tree, snap, all, rest, everySigner, minedReverts);
-            return;
-          }
-          case "every-signer":
-            await this.sendBatch(origin, tree, snap, all, items, true, minedReverts);
-            return;
-          case "split": {
-            await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts);
-            return;
-          }
-          case "wait-signers":
-            for (const item of items) {
-              // From a bundle: the origin's node learns it (journey) and hands it with more.
-              if (item.data.bundle)
-                await markSignerShortfall(this.ctx, item.data.id, {
-                  signers: all.length,
-                  count: snap.count,
-                });
-              item.settle({
-                kind: "wait",
-                reason: `${revert.name}: signers cannot cover it yet`,
-                backoff: true,
-              });
-            }
-            return;
-          case "wait-window":
-            items[0]!.settle({
-              kind: "wait",
-              reason: `${revert.name}: waits for the next window`,
-              backoff: true,
-            });
-            return;
-          case "fail":
-            items[0]!.settle({
-              kind: "error",
-              error: new Error(
-                `deliver reverts: ${revert.name}(${revert.args.map(String).join(", ")})`,
-              ),
-            });
-            return;
-        }
+        await replanSimulationRevert(
+          { items, everySigner, minedReverts },
+          revert,
+          choice.moreSigners,
+          this.replanEffects(origin, tree, snap, all),
+        );
+        return;
       }
       stage("simulate");
       // The round's first simulation is all a probe waits for (its estimate sized the rest).
@@ -1102,43 +986,36 @@ export class DestinationRelay {
         });
         if (!(e instanceof TxRevertedError)) throw e;
         // Simulated fine, reverted once mined: the chain moved in between (reverts.ts).
-        const action = minedRevertAction({ messages: items.length, minedReverts });
-        log.warn(
-          {
-            tx: e.hash,
-            block: Number(e.receipt.blockNumber),
-            messages: items.length,
-            minedReverts: minedReverts + 1,
+        const reverted = e;
+        await replanMinedRevert(
+          { items, everySigner, minedReverts },
+          this.replanEffects(origin, tree, snap, all),
+          (action) =>
+            log.warn(
+              {
+                tx: reverted.hash,
+                block: Number(reverted.receipt.blockNumber),
+                messages: items.length,
+                minedReverts: minedReverts + 1,
+              },
+              `chain ${dest.codeHex}: deliver ${reverted.hash} reverted on chain; ` +
+                (action === "resimulate"
+                  ? "simulating the batch again"
+                  : action === "split"
+                    ? "reverted again: splitting the batch"
+                    : "reverted again: the message spends this attempt"),
+            ),
+          async () => {
+            const why = await this.minedRevertReason(data, gas.limit, reverted.receipt);
+            return new Error(
+              `chain ${dest.codeHex}: deliver ${reverted.hash} of message ${items[0]!.data.id} reverted ` +
+                `on chain ${minedReverts + 1} times though its simulation passed (${why}); ` +
+                `attempt spent — if it keeps failing, compare what chains.${dest.codeHex}.rpc ` +
+                `simulates with the chain`,
+            );
           },
-          `chain ${dest.codeHex}: deliver ${e.hash} reverted on chain; ` +
-            (action === "resimulate"
-              ? "simulating the batch again"
-              : action === "split"
-                ? "reverted again: splitting the batch"
-                : "reverted again: the message spends this attempt"),
         );
-        switch (action) {
-          case "resimulate":
-            await this.sendBatch(origin, tree, snap, all, items, everySigner, minedReverts + 1);
-            return;
-          case "split": {
-            await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts + 1);
-            return;
-          }
-          case "fail": {
-            const why = await this.minedRevertReason(data, gas.limit, e.receipt);
-            items[0]!.settle({
-              kind: "error",
-              error: new Error(
-                `chain ${dest.codeHex}: deliver ${e.hash} of message ${items[0]!.data.id} reverted ` +
-                  `on chain ${minedReverts + 1} times though its simulation passed (${why}); ` +
-                  `attempt spent — if it keeps failing, compare what chains.${dest.codeHex}.rpc ` +
-                  `simulates with the chain`,
-              ),
-            });
-            return;
-          }
-        }
+        return;
       }
       stage("mined");
       this.ctx.metrics.batches.inc({ destination: dest.codeHex, outcome: "mined" });
@@ -1242,6 +1119,38 @@ export class DestinationRelay {
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });
     }
+  }
+
+  /** What signer choice needs of `item` (signerChoice.ts). */
+  private signerNeeds(origin: Chain, item: Item): SignerNeeds {
+    const m = decodeMessage(item.data.message);
+    // The recipient's minimum of signers, as the planner cached it (none for a non-EVM recipient).
+    const policy =
+      BigInt(m.recipient) >> 160n === 0n
+        ? this.recipientPolicies.get(getAddress(`0x${m.recipient.slice(26)}`))
+        : undefined;
+    return {
+      valueAtRisk: item.valueAtRisk,
+      stakeReport: isStakeReportFrom(origin, this.destination, item.data.message),
+      minSigners: policy?.minSigners ?? 0,
+    };
+  }
+
+  /** Replanning's effects for batches proven by `snap` of `origin` with signatures `all`. */
+  private replanEffects(
+    origin: Chain,
+    tree: ProvingTree,
+    snap: StoredSnapshot,
+    all: SignerSignature[],
+  ): ReplanEffects<Item> {
+    return {
+      send: (b) => this.sendBatch(origin, tree, snap, all, b.items, b.everySigner, b.minedReverts),
+      halves: (b) =>
+        this.sendHalves(origin, tree, snap, all, b.items, b.everySigner, b.minedReverts),
+      deliveredState: (i) => this.deliveredState(i.data.message),
+      signerShortfall: (i) =>
+        markSignerShortfall(this.ctx, i.data.id, { signers: all.length, count: snap.count }),
+    };
   }
 
   /**

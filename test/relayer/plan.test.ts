@@ -2,8 +2,6 @@
 import { expect } from "chai";
 
 import {
-  chooseSigners,
-  fitCapacity,
   needsOf,
   planBatches,
   type PlanMessage,
@@ -105,20 +103,5 @@ describe("relayer/relay/plan", function () {
       maxMessages: 2,
     });
     expect(plan.batches.map((b) => b.items)).to.deep.equal([[0, 1], [2, 3], [4]]);
-  });
-
-  it("fits capacity message by message, so one large message does not hold back the rest", function () {
-    expect(fitCapacity([100n, 5n, 5n, 50n], 60n)).to.deep.equal([1, 2, 3]);
-    expect(fitCapacity([5n, 100n, 5n], 10n)).to.deep.equal([0, 2]);
-    expect(fitCapacity([], 10n)).to.deep.equal([]);
-  });
-
-  it("chooses as few signers as cover the value at risk and the minimum, or every one", function () {
-    const usable = [{ free: 50n }, { free: 30n }, { free: 20n }];
-    expect(chooseSigners(usable, 40n, 1, false)).to.deep.equal([{ free: 50n }]);
-    expect(chooseSigners(usable, 60n, 1, false)).to.have.length(2);
-    expect(chooseSigners(usable, 0n, 3, false)).to.have.length(3);
-    expect(chooseSigners(usable, 0n, 0, false), "at least one").to.have.length(1);
-    expect(chooseSigners(usable, 0n, 1, true), "a stake report: every signer").to.have.length(3);
   });
 });
