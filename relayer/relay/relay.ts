@@ -1,7 +1,6 @@
 import { UnrecoverableError, type Job } from "bullmq";
 import {
   encodeFunctionData,
-  formatUnits,
   getAddress,
   type Address,
   type Hex,
@@ -37,8 +36,8 @@ import { Lru } from "../lru.js";
 import { batchSigners, readSignerCapacities, type SignerNeeds } from "./signerChoice.js";
 import { planBatches, type MessageKind, type RecipientPolicy } from "./plan.js";
 import { Batcher } from "./batcher.js";
-import { unconfirmedDeliveries, waitConfirmed } from "./confirm.js";
-import { batchOutcome, receiptDeliveries, type Outcome } from "./settle.js";
+import { type Outcome } from "./settle.js";
+import { settleMinedBatch } from "./settleMined.js";
 import { feeNeeded, judgeFees, messageCost, topUpTarget, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
 import {
@@ -51,7 +50,6 @@ import {
   limitMayBeShort,
   modeledGas,
 } from "./gas.js";
-import { noteRelayed } from "./relayed.js";
 import { replanMinedRevert, replanSimulationRevert, type ReplanEffects } from "./replan.js";
 import { SignatureCollector } from "./signatures.js";
 import { RelayWorkers } from "./worker.js";
@@ -1025,95 +1023,18 @@ export class DestinationRelay {
       // Small batches say little about the per-message gas (their fixed part dominates).
       const perMessage = gasPerMessage(receipt.gasUsed, items.length);
       if (perMessage !== undefined) this.gasPerMessage.set(origin.code, perMessage);
-      const { delivered, failed } = receiptDeliveries(receipt, dest.contracts.inbox);
-      await waitConfirmed(
-        client,
-        receipt,
-        dest.confirmations,
-        Math.min(dest.pollIntervalMs, 1_000),
-      );
-      stage("confirmed");
-      // The receipt came from one RPC: check its Delivered logs against the Inbox's state at that
-      // block (same client, and the witness where configured) before settling anything.
-      const claimed = items.filter((i) => delivered.has(i.data.id.toLowerCase()));
-      const disagreements = await unconfirmedDeliveries(
-        this.deliveryReaders(),
-        dest.contracts.inbox,
-        claimed.map((i) => i.data.message),
-        receipt.blockNumber,
-      );
-      const unconfirmed = new Set<string>();
-      if (disagreements.length > 0) {
-        this.ctx.metrics.batches.inc({ destination: dest.codeHex, outcome: "unconfirmed" });
-        for (const d of disagreements) {
-          const id = messageId(d.message);
-          log.error(
-            {
-              tx: receipt.transactionHash,
-              block: Number(receipt.blockNumber),
-              receiptFrom: dest.rpc.join(","),
-              disagreeing: d.url,
-              msgId: id,
-            },
-            `chain ${dest.codeHex}: receipt from ${dest.rpc.join(",")} shows Delivered but ` +
-              `${d.url} does not hold the message delivered at that block; not settling, re-queued ` +
-              `(check the RPC provider of chains.${dest.codeHex}.rpc)`,
-          );
-        }
-        const bad = new Set(disagreements.map((d) => d.message));
-        for (const i of claimed)
-          if (bad.has(i.data.message)) {
-            delivered.delete(i.data.id.toLowerCase());
-            unconfirmed.add(i.data.id.toLowerCase());
-          }
-      }
-      this.countFees(
-        origin,
-        items.filter((i) => delivered.has(i.data.id.toLowerCase())),
-        receipt,
-      );
-      log.info(
+      await settleMinedBatch(
         {
-          messages: items.length,
-          tx: receipt.transactionHash,
-          gasUsed: Number(receipt.gasUsed),
-          ms,
+          ctx: this.ctx,
+          destination: dest,
+          log,
+          readers: this.deliveryReaders(),
         },
-        "batch confirmed",
+        origin,
+        items,
+        receipt,
+        { stage, ms },
       );
-      const seen = { delivered, failed, unconfirmed };
-      const tx = { hash: receipt.transactionHash, block: receipt.blockNumber };
-      // Until the index shows them: a reorg deeper than the confirmations may still remove them.
-      await noteRelayed(
-        this.ctx.redis,
-        this.ctx.cfg.redis.prefix,
-        dest.code,
-        items.filter((i) => delivered.has(i.data.id.toLowerCase())).map((i) => i.data.id),
-        Number(receipt.blockNumber),
-      );
-      for (const item of items) {
-        const outcome = batchOutcome(item.data.id, seen, tx, dest.codeHex);
-        if (outcome.kind === "delivered") {
-          this.ctx.metrics.messagesDelivered.inc({
-            origin: origin.codeHex,
-            destination: dest.codeHex,
-            by: "us",
-          });
-          this.log.info(
-            {
-              msgId: item.data.id,
-              nonce: item.nonce,
-              tx: outcome.tx,
-              block: outcome.block,
-              status: outcome.status,
-            },
-            outcome.status === "delivered"
-              ? "message delivered"
-              : "message delivered, handler failed (retry possible)",
-          );
-        }
-        item.settle(outcome);
-      }
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
@@ -1220,17 +1141,5 @@ export class DestinationRelay {
     if (this.witnessClient)
       readers.push({ url: dest.witnessRpc.join(","), client: this.witnessClient });
     return readers;
-  }
-
-  /** Fees earned and gas spent on a confirmed batch, per route (metrics.ts). */
-  private countFees(origin: Chain, delivered: Item[], receipt: TransactionReceipt): void {
-    const route = { origin: origin.codeHex, destination: this.destination.codeHex };
-    const fees = delivered.reduce((s, i) => s + decodeMessage(i.data.message).fee, 0n);
-    const wei = receipt.gasUsed * receipt.effectiveGasPrice;
-    const nativePrice = this.ctx.cfg.relayer.fees.nativePrice[this.destination.codeHex];
-    const spent = messageCost(receipt.gasUsed, receipt.effectiveGasPrice, nativePrice);
-    this.ctx.metrics.feesEarned.inc(route, Number(formatUnits(fees, 18)));
-    this.ctx.metrics.gasSpentWei.inc(route, Number(wei));
-    this.ctx.metrics.gasSpentTokens.inc(route, Number(formatUnits(spent, 18)));
   }
 }

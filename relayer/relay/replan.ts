@@ -4,12 +4,13 @@
  * it out through the effects the relayer gives it, so that every path that splits, resends or
  * settles a failed batch is in one place.
  */
+import type { RelayJobData } from "./queue.js";
 import type { Outcome } from "./settle.js";
 import { minedRevertAction, revertAction, type MinedRevertAction } from "./reverts.js";
 
 /** The part of a relay item replanning reads. */
 export interface ReplanItem {
-  data: { id: string; message: `0x${string}`; bundle?: string };
+  data: Pick<RelayJobData, "id" | "message" | "bundle">;
   settle(outcome: Outcome): void;
 }
 

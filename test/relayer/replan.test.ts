@@ -22,7 +22,7 @@ interface TestItem extends ReplanItem {
 
 const item = (id: string, bundle?: string): TestItem => {
   const i: TestItem = {
-    data: { id, message: "0x00", bundle },
+    data: { id: `0x${id}`, message: "0x00", bundle },
     settle: (o) => {
       i.outcome = o;
     },
@@ -39,14 +39,14 @@ function recorder(states: Record<string, DeliveredState> = {}) {
     halves: async (b) => {
       calls.push(`halves ${ids(b)} mined=${b.minedReverts}`);
     },
-    deliveredState: async (i) => states[i.data.id] ?? "no",
+    deliveredState: async (i) => states[i.data.id.slice(2)] ?? "no",
     signerShortfall: async (i) => {
-      calls.push(`shortfall ${i.data.id}`);
+      calls.push(`shortfall ${i.data.id.slice(2)}`);
     },
   };
   return { calls, effects };
 }
-const ids = (b: SentBatch<TestItem>) => b.items.map((i) => i.data.id).join(",");
+const ids = (b: SentBatch<TestItem>) => b.items.map((i) => i.data.id.slice(2)).join(",");
 const batch = (items: TestItem[], everySigner = false, minedReverts = 0) => ({
   items,
   everySigner,
@@ -59,7 +59,7 @@ describe("relayer/relay/replan", function () {
     const { calls, effects } = recorder({ a: "confirmed", b: "unconfirmed" });
     await replanSimulationRevert(
       batch(items),
-      { name: "AlreadyDelivered", args: ["a"] },
+      { name: "AlreadyDelivered", args: ["0xa"] },
       false,
       effects,
     );
@@ -71,8 +71,8 @@ describe("relayer/relay/replan", function () {
 
   it("leaves the message the revert named to whoever delivered it when the Inbox says none is", function () {
     const items = [item("a"), item("B")];
-    const rest = sortDelivered(items, ["no", "no"], "b");
-    expect(rest.map((i) => i.data.id)).to.deep.equal(["a"]);
+    const rest = sortDelivered(items, ["no", "no"], "0xb");
+    expect(rest.map((i) => i.data.id)).to.deep.equal(["0xa"]);
     expect(items[1]!.outcome).to.deep.equal({ kind: "wait", reason: "delivered by someone else" });
   });
 
