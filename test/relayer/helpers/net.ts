@@ -122,9 +122,10 @@ export function homeOnlyChains(net: ServedNetwork, home: string): ServedNetwork[
 }
 
 /**
- * A validated node config over the served network; `overrides` are merged at the top level. The
- * node follows its home chain only (docs/protocol.md 4.2): the routing table has the home chain's
- * RPC and contracts, a peer only its code, chain id and entry nodes (`homeOnlyChains`).
+ * A validated node config over the served network; `overrides` are merged at the top level. With
+ * `relayer.handover: "bundles"` (docs/protocol.md 4.2) the routing table has the home chain's RPC
+ * only (`homeOnlyChains`); otherwise the node follows every chain (`messages`, one process
+ * indexing and delivering between all chains: the single-node tests of the indexer, API and CLI).
  */
 export function nodeConfigObject(
   net: ServedNetwork,
@@ -132,7 +133,7 @@ export function nodeConfigObject(
   prefix: string,
   overrides: Partial<NodeConfigInput> = {},
 ): NodeConfigInput {
-  const handover = overrides.relayer?.handover ?? "bundles";
+  const handover = overrides.relayer?.handover ?? "messages";
   return {
     home,
     roles: ["indexer", "api"],
