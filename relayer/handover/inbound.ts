@@ -15,6 +15,7 @@ import {
   type BundleChecks,
   type VerifiedBundle,
 } from "./bundle.js";
+import { deliveredAtHome } from "./homeDelivered.js";
 import { peerRoute } from "./peers.js";
 import { relayerPresent } from "./presence.js";
 
@@ -99,14 +100,16 @@ export class BundleInbox {
       // The mirror is read by the origin's code alone (from the home Inbox's logs).
       mirror: (origin) => this.mirror.stakes({ code: origin } as Chain),
       delivered: (messages) =>
-        Promise.all(
-          messages.map((m) =>
-            client.readContract({
-              address: inbox,
-              abi: IInboxAbi,
-              functionName: "isMessageDelivered",
-              args: [m],
-            }),
+        deliveredAtHome(ctx, messages, (all) =>
+          Promise.all(
+            all.map((m) =>
+              client.readContract({
+                address: inbox,
+                abi: IInboxAbi,
+                functionName: "isMessageDelivered",
+                args: [m],
+              }),
+            ),
           ),
         ),
       freeCapacity: (origin, signers: readonly Address[]) =>
