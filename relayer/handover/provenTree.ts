@@ -1,5 +1,8 @@
 import type { Hex } from "viem";
 
+import { Lru } from "../lru.js";
+import { decodeMessage, messageId } from "../protocol/index.js";
+
 import {
   hashPair,
   InvalidMultiproofError,
@@ -133,6 +136,38 @@ export class ProvenTree {
     }
     return proof;
   }
+}
+
+/**
+ * Proven trees of the bundles a relayer delivers from, by stored bundle key and signed root: a
+ * 1,000-message bundle is cut into many batches (policies, splits, rounds), and rebuilding its
+ * tree for each (1,000 message ids hashed, the proof walked) was a measured share of a
+ * destination node's CPU (bench/results.md, issue 14). The root is in the key because a stored
+ * bundle may be replaced under its key (handed again with more signatures); for one root, the
+ * same leaves give the same tree.
+ */
+const bundleTrees = new Lru<string, ProvenTree>(64);
+
+/** The proven tree of `bundle`, stored under `key` (built once while it stays in the cache). */
+export function bundleTree(
+  key: string,
+  bundle: {
+    checkpoint: { root: Hex; count: number };
+    messages: readonly Hex[];
+    proof: readonly Hex[];
+  },
+): ProvenTree {
+  const cacheKey = `${key}:${bundle.checkpoint.root}`;
+  const hit = bundleTrees.get(cacheKey);
+  if (hit) return hit;
+  const tree = new ProvenTree(
+    bundle.messages.map((m) => messageId(m)),
+    bundle.messages.map((m) => decodeMessage(m).nonce),
+    bundle.proof,
+    bundle.checkpoint.count,
+  );
+  bundleTrees.set(cacheKey, tree);
+  return tree;
 }
 
 function key(level: number, position: number): string {

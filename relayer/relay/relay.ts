@@ -30,7 +30,7 @@ import {
 import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
 import { peerChain } from "../handover/peers.js";
-import { ProvenTree } from "../handover/provenTree.js";
+import { bundleTree } from "../handover/provenTree.js";
 import type { RelayJobData } from "./queue.js";
 import { Lru } from "../lru.js";
 import { batchSigners, readSignerCapacities, type SignerNeeds } from "./signerChoice.js";
@@ -692,12 +692,7 @@ export class DestinationRelay {
           return;
         }
         const cp = bundle.checkpoint;
-        const tree = new ProvenTree(
-          bundle.messages.map((m) => messageId(m)),
-          bundle.messages.map((m) => decodeMessage(m).nonce),
-          bundle.proof,
-          cp.count,
-        );
+        const tree = bundleTree(key, bundle);
         const seen = new Set<number>();
         const ready: Item[] = [];
         for (const item of list.sort((a, b) => a.nonce - b.nonce)) {

@@ -13,7 +13,7 @@ import {
   type BundleChecks,
   type BundleRefusal,
 } from "../../relayer/handover/bundle.js";
-import { ProvenTree } from "../../relayer/handover/provenTree.js";
+import { bundleTree, ProvenTree } from "../../relayer/handover/provenTree.js";
 import {
   buildDelivery,
   encodeMessage,
@@ -125,6 +125,28 @@ describe("relayer/handover/bundle", function () {
     });
     expect(delivery.nonces).to.deep.equal([4, 12]);
     expect(() => tree.multiproof([10])).to.throw(RangeError);
+  });
+
+  it("builds a stored bundle's proven tree once per key and root, a new one for another root", async function () {
+    const o = await origin();
+    const mine = [0, 2, 4].map((n) => o.messages[n]!);
+    const bundle = {
+      checkpoint: o.checkpoint,
+      messages: mine,
+      proof: o.tree.multiproof([0, 2, 4], o.checkpoint.count),
+    };
+    const key = `test:bundle:${Math.random()}`;
+    const tree = bundleTree(key, bundle);
+    expect(tree.root).to.equal(o.checkpoint.root.toLowerCase());
+    expect(bundleTree(key, bundle), "built once").to.equal(tree);
+    // The same key stored again under another signed root (a later count): never the cached tree.
+    const later = await origin(22);
+    const other = {
+      checkpoint: later.checkpoint,
+      messages: mine,
+      proof: later.tree.multiproof([0, 2, 4], later.checkpoint.count),
+    };
+    expect(bundleTree(key, other).root).to.equal(later.checkpoint.root.toLowerCase());
   });
 
   it("refuses each bad bundle with its reason", async function () {
