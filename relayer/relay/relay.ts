@@ -40,16 +40,8 @@ import { type Outcome } from "./settle.js";
 import { settleMinedBatch } from "./settleMined.js";
 import { feeNeeded, judgeFees, messageCost, topUpTarget, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
-import {
-  BATCH_FIXED_GAS,
-  MAX_BATCH_MESSAGES,
-  batchMessages,
-  ceilingGas,
-  estimatedLimit,
-  gasPerMessage,
-  limitMayBeShort,
-  modeledGas,
-} from "./gas.js";
+import { DeliverGas, type BatchGas } from "./deliverGas.js";
+import { BATCH_FIXED_GAS } from "./gas.js";
 import { replanMinedRevert, replanSimulationRevert, type ReplanEffects } from "./replan.js";
 import { SignatureCollector } from "./signatures.js";
 import { RelayWorkers } from "./worker.js";
@@ -82,9 +74,6 @@ interface Item {
  * and a checkpoint covering it to be signed, before it goes back to the queue as a delayed job.
  */
 const HOLD_MS = 30_000;
-
-/** How long the destination's block gas limit is believed before it is read again. */
-const BLOCK_GAS_TTL_MS = 60_000;
 
 /** Which messages one fee judgement (applyFeePolicy) may pair: those one checkpoint proves. */
 interface FeeScope {
@@ -143,15 +132,10 @@ export class DestinationRelay {
    * proves both, the origin adds the message to it): stored bundle key by message id (lower case).
    */
   private readonly rebundled = new Lru<string, string>(10_000);
-  /** Gas per message of our last delivery from each origin (beyond BATCH_FIXED_GAS). */
-  private readonly gasPerMessage = new Map<bigint, number>();
   /** A client of chains.<destination>.witnessRpc (null: none configured), made on first use. */
   private witnessClient: PublicClient | null | undefined;
-  /** Rounds finding out an origin's gas per message; others wait for them (deliverItems). */
-  private readonly probes = new Map<bigint, { done: Promise<void>; release: () => void }>();
-  private handlerGas: bigint | undefined;
-  /** The destination's block gas limit (read at start, again every BLOCK_GAS_TTL_MS). */
-  private blockGas: { limit: bigint; at: number } | undefined;
+  /** The gas a batch is sent with, and how many messages a batch holds (deliverGas.ts). */
+  private readonly gas: DeliverGas;
   private stopping = false;
 
   constructor(
@@ -172,6 +156,12 @@ export class DestinationRelay {
         signal: ctx.shutdown.signal,
         chainLabel: destination.codeHex,
       },
+    );
+    this.gas = new DeliverGas(
+      ctx.client(destination.code),
+      destination.contracts.inbox,
+      this.sender.account,
+      ctx.cfg.relayer,
     );
     // The origin's RPC, where configured, only helps find attesters the logs read missed.
     this.mirror = new MirroredSigners(ctx.client(destination.code), destination, (origin) => {
@@ -304,114 +294,12 @@ export class DestinationRelay {
     this.held.set(item, timer);
   }
 
-  /**
-   * Simulates `deliver` (calldata `data`, `messages` messages) and returns the gas it is expected
-   * to use and the limit to send it with; throws what the simulation threw (a revert, RPC
-   * trouble). The limit comes from our last delivery from the same origin (gas per message) with a
-   * margin, and is proven by one `eth_call` with exactly that limit: the call succeeding shows the
-   * transaction fits it, as `eth_estimateGas` would. Only without such a figure, or when the call
-   * runs out of gas (costlier messages than last time), is the gas estimated: `eth_estimateGas`
-   * searches for the limit with many executions (a batch of 1,000 took 2–7 s on a Hardhat chain,
-   * against 0.2 s for the call).
-   */
-  private async gasFor(
-    origin: bigint,
-    messages: number,
-    data: Hex,
-  ): Promise<{ expected: bigint; limit: bigint; from: "model" | "estimate" }> {
-    const client = this.ctx.client(this.destination.code);
-    const request = { account: this.sender.account, to: this.destination.contracts.inbox, data };
-    const perMessage = this.gasPerMessage.get(origin);
-    if (perMessage !== undefined) {
-      this.handlerGas ??= BigInt(
-        await client.readContract({
-          address: this.destination.contracts.inbox,
-          abi: IInboxAbi,
-          functionName: "handlerGasLimit",
-        }),
-      );
-      const { expected, limit } = modeledGas(perMessage, messages, this.handlerGas);
-      if (expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && messages > 1)
-        return { expected, limit, from: "model" }; // the caller splits it first
-      try {
-        await client.call({ ...request, gas: limit });
-        return { expected, limit, from: "model" };
-      } catch (e) {
-        // A revert of the suite's own (other than a handler starved of gas) is the batch's
-        // problem, not the limit's: the caller deals with it. Anything else: estimate.
-        if (isTransient(e) || !limitMayBeShort(revertOf(e))) throw e;
-      }
-    }
-    try {
-      const estimated = await client.estimateGas(request);
-      // No delivery has shown the gas per message yet: the estimate sizes the next batches.
-      if (perMessage === undefined) {
-        const estimatedPerMessage = gasPerMessage(estimated, messages);
-        if (estimatedPerMessage !== undefined) this.gasPerMessage.set(origin, estimatedPerMessage);
-      }
-      return { expected: estimated, limit: estimatedLimit(estimated), from: "estimate" };
-    } catch (e) {
-      if (isTransient(e) || revertOf(e)) throw e;
-      // The estimate failed outright (seen on a handler that burns all the gas it is given: the
-      // node's search gives up). Try the most the batch can need instead: every handler with its
-      // whole gas limit. The call succeeding proves the limit; otherwise the caller splits.
-      const handlerGas = (this.handlerGas ??= BigInt(
-        await client.readContract({
-          address: this.destination.contracts.inbox,
-          abi: IInboxAbi,
-          functionName: "handlerGasLimit",
-        }),
-      ));
-      const ceiling = ceilingGas(messages, handlerGas);
-      if (ceiling > BigInt(this.ctx.cfg.relayer.maxBatchGas) && messages > 1) throw e;
-      await client.call({ ...request, gas: ceiling });
-      return { expected: ceiling, limit: ceiling, from: "estimate" };
-    }
-  }
-
-  /**
-   * The most messages of a batch from `origin`: as many as keep its gas limit within the smaller
-   * of `relayer.maxBatchGas` and the destination's block gas limit, by the gas per message of our
-   * last delivery from that origin (gas.ts, batchMessages), at most `relayer.maxBatchMessages`
-   * where set. Several such batches go out back to back, each sent without waiting for the
-   * previous one's receipt (the sender numbers them with consecutive nonces).
-   */
-  private batchSize(origin: bigint): number {
-    const { maxBatchGas, maxBatchMessages } = this.ctx.cfg.relayer;
-    // While a probe finds the gas per message, gather: the batch is cut once it is known.
-    if (this.probes.has(origin) && !this.gasPerMessage.has(origin))
-      return maxBatchMessages ?? MAX_BATCH_MESSAGES;
-    let budget = BigInt(maxBatchGas);
-    if (this.blockGas && this.blockGas.limit < budget) budget = this.blockGas.limit;
-    return batchMessages(
-      this.gasPerMessage.get(origin),
-      budget,
-      this.handlerGas ?? 0n,
-      maxBatchMessages,
-    );
-  }
-
-  /** Reads the destination's block gas limit and the Inbox's handler gas when they are stale. */
-  private async refreshBlockGas(): Promise<void> {
-    if (this.blockGas && Date.now() - this.blockGas.at < BLOCK_GAS_TTL_MS) return;
-    const client = this.ctx.client(this.destination.code);
-    const block = await client.getBlock({ blockTag: "latest" });
-    this.blockGas = { limit: block.gasLimit, at: Date.now() };
-    this.handlerGas ??= BigInt(
-      await client.readContract({
-        address: this.destination.contracts.inbox,
-        abi: IInboxAbi,
-        functionName: "handlerGasLimit",
-      }),
-    );
-  }
-
   private batcher(origin: bigint): Batcher<Item> {
     let b = this.batchers.get(origin);
     if (!b) {
       b = new Batcher<Item>(
         this.ctx.cfg.relayer.batchWaitMs,
-        () => this.batchSize(origin),
+        () => this.gas.batchSize(origin),
         (items) => this.deliverItems(origin, items),
         (items, error) => {
           for (const item of items) item.settle({ kind: "error", error });
@@ -426,30 +314,17 @@ export class DestinationRelay {
   private async deliverItems(originCode: bigint, items: Item[]): Promise<void> {
     // The first round from an origin is a probe: until it knows the gas per message, later rounds
     // wait for it (their batcher gathers meanwhile) and are then sized by its figure.
-    for (let p = this.probes.get(originCode); p; p = this.probes.get(originCode)) await p.done;
-    let probe: { done: Promise<void>; release: () => void } | undefined;
-    if (!this.gasPerMessage.has(originCode)) {
-      let release = () => {};
-      const done = new Promise<void>((r) => (release = r));
-      probe = { done, release };
-      this.probes.set(originCode, probe);
-    }
+    const probe = await this.gas.startRound(originCode);
     try {
       await this.deliverRound(originCode, items);
     } finally {
-      if (probe) this.endProbe(originCode);
+      if (probe) this.gas.endProbe(originCode);
     }
-  }
-
-  /** Ends the probe of `origin` (its gas per message is known, or its round is over). */
-  private endProbe(origin: bigint): void {
-    this.probes.get(origin)?.release();
-    this.probes.delete(origin);
   }
 
   /** One round of `deliverItems`. */
   private async deliverRound(originCode: bigint, items: Item[]): Promise<void> {
-    await this.refreshBlockGas();
+    await this.gas.refresh();
     const fromBundles = items.filter((i) => i.data.bundle !== undefined);
     if (fromBundles.length) {
       await this.deliverFromBundles(originCode, fromBundles);
@@ -590,7 +465,7 @@ export class DestinationRelay {
     );
     const nativePrice = fees.nativePrice[dest.codeHex];
     const gas =
-      BigInt(Math.ceil(this.gasPerMessage.get(origin.code) ?? fees.gasPerMessage)) +
+      BigInt(Math.ceil(this.gas.perMessage(origin.code) ?? fees.gasPerMessage)) +
       BigInt(Math.ceil(BATCH_FIXED_GAS / items.length));
     const gasPrice =
       nativePrice === undefined ? 0n : await this.ctx.client(dest.code).getGasPrice();
@@ -807,7 +682,7 @@ export class DestinationRelay {
       route,
       signers,
       policyCoverageAvailable,
-      maxMessages: this.batchSize(origin.code),
+      maxMessages: this.gas.batchSize(origin.code),
     });
     // The value each message puts at risk, by its recipient's policy (the signers' choice and
     // the capacity fit use it).
@@ -910,9 +785,9 @@ export class DestinationRelay {
       }
 
       stage("build");
-      let gas: Awaited<ReturnType<DestinationRelay["gasFor"]>>;
+      let gas: BatchGas;
       try {
-        gas = await this.gasFor(origin.code, items.length, data);
+        gas = await this.gas.forBatch(origin.code, items.length, data);
       } catch (e) {
         if (isTransient(e)) throw e; // RPC trouble: waited out by the jobs
         // Any other failure of the simulation or the estimate (a revert, or an estimate that
@@ -930,7 +805,7 @@ export class DestinationRelay {
       }
       stage("simulate");
       // The round's first simulation is all a probe waits for (its estimate sized the rest).
-      this.endProbe(origin.code);
+      this.gas.endProbe(origin.code);
       if (gas.expected > BigInt(this.ctx.cfg.relayer.maxBatchGas) && items.length > 1) {
         await this.sendHalves(origin, tree, snap, all, items, everySigner, minedReverts);
         return;
@@ -1016,8 +891,7 @@ export class DestinationRelay {
       this.ctx.metrics.batchSize.observe({ destination: dest.codeHex }, items.length);
       this.ctx.metrics.batchGas.observe({ destination: dest.codeHex }, Number(receipt.gasUsed));
       // Small batches say little about the per-message gas (their fixed part dominates).
-      const perMessage = gasPerMessage(receipt.gasUsed, items.length);
-      if (perMessage !== undefined) this.gasPerMessage.set(origin.code, perMessage);
+      this.gas.learn(origin.code, receipt.gasUsed, items.length);
       await settleMinedBatch(
         {
           ctx: this.ctx,
