@@ -365,13 +365,9 @@ export async function writeOperatorFiles(
   const config: NodeConfigInput = {
     home: code,
     roles: ["indexer", "api", "relayer"],
-    // Every chain's RPC: this node relays messages it reads from each origin's Outbox itself.
-    chains: Object.fromEntries(
-      Object.entries(template.chains!).map(([c, e]) => [
-        c,
-        { ...e, rpc: [devnet.chains.find((x) => x.suite.addresses.chainCode === c)!.rpc.url] },
-      ]),
-    ),
+    // Its home chain's RPC only, as every node of the devnet: a peer is its code, chain id and
+    // entry nodes; messages for chain A come as bundles from the peers' entry nodes.
+    chains: template.chains!,
     redis: { prefix: `devnet-${randomUUID().slice(0, 8)}-operator` },
     api: { host: "127.0.0.1", port },
     keys: { relayer: "DISTPOS_RELAYER_KEY", user: "DISTPOS_USER_KEY" },
