@@ -124,6 +124,7 @@ export class BlockObserver {
   private timer: NodeJS.Timeout | undefined;
   private last = -1;
   private busy = false;
+  private stopped = false;
 
   constructor(
     private readonly chain: TestChain,
@@ -136,6 +137,7 @@ export class BlockObserver {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
   }
 
@@ -148,6 +150,9 @@ export class BlockObserver {
       for (let b = this.last + 1; b <= tip; b++)
         if (!this.firstSeen.has(b)) this.firstSeen.set(b, now);
       if (tip > this.last) this.last = tip;
+    } catch (e) {
+      // A poll in flight when the observer stopped may meet the chain closed after it.
+      if (!this.stopped) throw e;
     } finally {
       this.busy = false;
     }
