@@ -108,6 +108,11 @@ interface RoutePolicy {
  * Inbox (at a confirmed block), so a batch that did land is not sent twice. Asking the Inbox for
  * every message up front instead costs one `eth_call` per message, the largest load a busy relayer
  * put on its RPC endpoint.
+ *
+ * Each stage of the pipeline is a module of its own, which this class wires for one destination:
+ * jobs (worker.ts), batching (batcher.ts, plan.ts), signer choice (signerChoice.ts), gas
+ * (deliverGas.ts), revert handling (reverts.ts, replan.ts) and confirmation (confirm.ts,
+ * settleMined.ts). What stays here is the per-origin state and the order of the stages.
  */
 export class DestinationRelay {
   private readonly jobs: RelayWorkers;
