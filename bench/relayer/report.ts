@@ -11,7 +11,7 @@ type Spread = { p50: number; p95: number; max: number };
 
 /** Where a message's latency goes, from the nodes' log lines (ms after its dispatch block). */
 export interface Stages {
-  indexed_by_destination_node: Spread;
+  bundle_accepted_by_destination_node: Spread;
   checkpoint_signed: Spread;
   delivery_logged_by_relayer: Spread;
   /** Median milliseconds of each stage of a batch (relayer log `batch confirmed`). */
@@ -177,12 +177,12 @@ export function relayerSection(r: unknown, analysis = ""): string {
       ["step", "ms after dispatch"],
       [
         [
-          "B's node has indexed the message (A's block confirmed, indexer round)",
-          ms(st.indexed_by_destination_node),
-        ],
-        [
           "A's attester has signed a checkpoint covering it (snapshot, its confirmation, indexing, signing)",
           ms(st.checkpoint_signed),
+        ],
+        [
+          "B's node has accepted a bundle from A covering it (handed over by A's node, verified)",
+          ms(st.bundle_accepted_by_destination_node),
         ],
         [
           "B's relayer logs it delivered (batch sent, mined, confirmed)",

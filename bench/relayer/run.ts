@@ -188,13 +188,16 @@ function stagesFrom(
 ): Stages {
   const a1 = nodes.find((n) => n.name === "a1")!.process.lines;
   const b1 = nodes.find((n) => n.name === "b1")!.process.lines;
-  const indexedByB = new Map<string, number>();
   const deliveredByB = new Map<string, number>();
-  for (const l of b1) {
-    if (l.msg === "message indexed" && l.chain === codeA)
-      indexedByB.set(String(l.msgId).toLowerCase(), logTime(l));
+  for (const l of b1)
     if (l.msg === "message delivered") deliveredByB.set(String(l.msgId).toLowerCase(), logTime(l));
-  }
+  // B indexes only its own chain: a message reaches it in the first bundle from A it accepts whose
+  // checkpoint covers the message's nonce.
+  const accepted = b1
+    .filter((l) => l.msg === "bundle accepted" && l.origin === codeA && Number(l.accepted) > 0)
+    .map((l) => ({ count: Number(l.count), at: logTime(l) }))
+    .sort((x, y) => x.at - y.at);
+  const firstAccepted = (nonce: number) => accepted.find((s) => s.count > nonce)?.at ?? Number.NaN;
   const signed = a1
     .filter((l) => l.msg === "checkpoint signed")
     .map((l) => ({ count: Number(l.count), at: logTime(l) }))
@@ -218,8 +221,8 @@ function stagesFrom(
       ),
     );
   return {
-    indexed_by_destination_node: spread(
-      dispatched.map((m) => (indexedByB.get(m.id.toLowerCase()) ?? NaN) - m.dispatchedAt),
+    bundle_accepted_by_destination_node: spread(
+      dispatched.map((m) => firstAccepted(m.nonce) - m.dispatchedAt),
     ),
     checkpoint_signed: spread(dispatched.map((m) => firstSigned(m.nonce) - m.dispatchedAt)),
     delivery_logged_by_relayer: spread(

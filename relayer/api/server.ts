@@ -372,8 +372,12 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
     if (!bundles) return bad(reply, 404, "this node does not take bundles (relayer.handover)");
     try {
       const acceptance = await bundles.accept(req.body);
+      // Accepted, so the body is a well-formed bundle.
+      const checkpoint = (req.body as { checkpoint: { origin: string; count: number } }).checkpoint;
       log.info(
         {
+          origin: checkpoint.origin,
+          count: checkpoint.count,
           accepted: acceptance.accepted.length,
           known: acceptance.known.length,
           delivered: acceptance.delivered.length,
