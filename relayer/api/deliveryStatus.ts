@@ -7,13 +7,12 @@
  */
 import type { Hex } from "viem";
 
-import { failureKindName } from "../chain/inboxStatus.js";
 import { signerShortfall } from "../handover/inbound.js";
 import { ChainStore } from "../indexer/store.js";
 import type { DestinationStatus } from "../nodeApi/types.js";
 import { underpaid } from "../relay/underpaid.js";
 import type { NodeContext } from "../node.js";
-import { decodeReason } from "./journey.js";
+import { deliveryFields } from "./journey.js";
 
 /** Most ids one request may ask about (its answer stays under `STATUS_ANSWER_MAX_BYTES`). */
 export const STATUS_BATCH_MAX = 200;
@@ -81,18 +80,7 @@ export async function destinationStatuses(
           : { status: bundled[i] ? "queued" : "unknown" };
       return;
     }
-    out[id] = {
-      status: d.status,
-      tx: d.tx,
-      block: d.block,
-      confirmed: true,
-      ...(d.status === "failed"
-        ? {
-            failureKind: failureKindName(d.kind ?? 0),
-            ...(d.reason ? { reason: d.reason, reasonText: decodeReason(d.reason) } : {}),
-          }
-        : {}),
-    };
+    out[id] = deliveryFields(d);
   });
   return out;
 }

@@ -20,7 +20,7 @@ import type { Chain } from "../config/load.js";
 import { chainWithContracts } from "./chains.js";
 import { loadBundle, signerShortfall } from "../handover/inbound.js";
 import { handoverState } from "../handover/outbound.js";
-import { ChainStore } from "../indexer/store.js";
+import { ChainStore, type StoredDelivery } from "../indexer/store.js";
 import { getNodeMessage } from "../nodeApi/endpoints.js";
 import { underpaid } from "../relay/underpaid.js";
 import { errorText } from "../log.js";
@@ -81,6 +81,27 @@ export function decodeReason(reason: Hex | undefined): string {
     }
     return `custom error ${slice(reason, 0, 4)}(${list.join(", ")}) — not an error of the DistPOS contracts: the recipient's ABI names it`;
   }
+}
+
+/**
+ * A delivery the home index holds, as the API shows it (`GET /v1/messages/:id` and
+ * `POST /v1/messages/status`): confirmed, with its transaction, and for a failed handler its kind
+ * and reason, decoded.
+ */
+export function deliveryFields(d: StoredDelivery) {
+  return {
+    status: d.status,
+    tx: d.tx,
+    block: d.block,
+    confirmed: true,
+    ...(d.status === "failed"
+      ? {
+          failureKind: failureKindName(d.kind ?? 0),
+          ...(d.reason ? { reason: d.reason } : {}),
+          reasonText: decodeReason(d.reason),
+        }
+      : {}),
+  };
 }
 
 /** What the user can do next about a message, by its state. */
@@ -297,20 +318,7 @@ export async function messageJourney(
       ...(handover.reason ? { reason: handover.reason, reasonText: handover.reasonText } : {}),
     };
   } else if (delivery) {
-    destination = {
-      chain: formatChainCode(m.destination),
-      status: delivery.status,
-      block: delivery.block,
-      tx: delivery.tx,
-      confirmed: true,
-      ...(delivery.status === "failed"
-        ? {
-            failureKind: failureKindName(delivery.kind ?? 0),
-            reason: delivery.reason,
-            reasonText: decodeReason(delivery.reason),
-          }
-        : {}),
-    };
+    destination = { chain: formatChainCode(m.destination), ...deliveryFields(delivery) };
   } else if (destinationChain) {
     try {
       const onChain = await inboxStatusCache(ctx).get(id.toLowerCase(), () =>
