@@ -51,6 +51,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// the few opcodes between the check and the call).
     uint256 private constant HANDLER_CALL_OVERHEAD = 2_700;
 
+    /// @dev Bytes of one packed signature in `deliver` (r ‖ s ‖ v).
+    uint256 private constant SIGNATURE_LENGTH = 65;
+
     /// @notice The routing table of this chain.
     IRouteRegistry public immutable registry;
     /// @notice This chain's DistPOS chain code (the destination of every message accepted here).
@@ -159,7 +162,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// state-changing external call; then each is executed in order.
     function deliver(
         Checkpoint calldata checkpoint,
-        bytes[] calldata signatures,
+        bytes calldata signatures,
         bytes[] calldata messages,
         bytes32[] calldata proof
     ) external nonReentrant {
@@ -367,14 +370,15 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         r.defaultCoverage = packed.defaultCoverage;
     }
 
-    /// @dev Recovers the signers of `checkpoint` in the origin Outbox's EIP-712 domain: strictly
-    /// increasing, each a mirrored attester; returns them with their summed mirrored stake.
-    /// OpenZeppelin's ECDSA rejects high-s signatures.
+    /// @dev Recovers the signers of `checkpoint` in the origin Outbox's EIP-712 domain from the
+    /// packed 65-byte signatures: strictly increasing, each a mirrored attester; returns them with
+    /// their summed mirrored stake. OpenZeppelin's ECDSA rejects high-s signatures.
     function _recoverSigners(
         Route memory route,
         Checkpoint calldata checkpoint,
-        bytes[] calldata signatures
+        bytes calldata signatures
     ) private view returns (address[] memory signers, uint256 signerStake) {
+        if (signatures.length % SIGNATURE_LENGTH != 0) revert SignaturesLength(signatures.length);
         uint64 origin = route.origin;
         bytes32 digest = CheckpointHash.digest(
             route.domainSeparator,
@@ -382,10 +386,20 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             checkpoint.root,
             checkpoint.count
         );
-        signers = new address[](signatures.length);
+        uint256 n = signatures.length / SIGNATURE_LENGTH;
+        signers = new address[](n);
         address previous;
-        for (uint256 i = 0; i < signatures.length; ++i) {
-            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
+        for (uint256 i = 0; i < n; ++i) {
+            bytes32 r;
+            bytes32 s;
+            uint8 v;
+            assembly ("memory-safe") {
+                let at := add(signatures.offset, mul(i, SIGNATURE_LENGTH))
+                r := calldataload(at)
+                s := calldataload(add(at, 0x20))
+                v := byte(0, calldataload(add(at, 0x40)))
+            }
+            address signer = ECDSA.recover(digest, v, r, s);
             if (signer <= previous) revert SignersNotAscending(i);
             uint256 stake = _mirroredStake(origin, signer);
             if (stake == 0) revert UnknownSigner(signer);
@@ -742,7 +756,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         for (uint256 i = 0; i < n;) {
             bytes calldata m = _messageAt(messages, i);
             bytes32 id = _get(ids, i);
-            _emitDelivered(id, route.origin, m.nonceUnchecked());
+            _emitDelivered(id);
             bytes32 sender = m.senderUnchecked();
             bytes32 recipient = m.recipientUnchecked();
             if (sender == route.peerStakingHub || sender == route.peerBank) {
@@ -912,47 +926,32 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Emits `CheckpointAccepted` with the signatures packed (65 bytes each, in the given
-    /// order): half the log data of an ABI-encoded `bytes[]`. Every signature is exactly 65 bytes
-    /// here: OpenZeppelin's `recoverCalldata` rejected any other length in `_recoverSigners`, whose
-    /// checked accesses also validated every element's offset. The log data is written once, in its
-    /// ABI encoding `(count, bytes)`, in scratch memory past the free pointer, and logged from there:
-    /// the same log as `emit`, without a second copy of the signatures (gas: bench/results.md).
-    function _emitCheckpointAccepted(Checkpoint calldata checkpoint, bytes[] calldata signatures) private {
+    /// @dev Emits `CheckpointAccepted` with the packed signatures exactly as `deliver` got them
+    /// (`_recoverSigners` checked that they are whole 65-byte signatures). The log data is written
+    /// once, in its ABI encoding `(count, bytes)`, in scratch memory past the free pointer, and
+    /// logged from there: the same log as `emit`, without the ABI encoder's copies.
+    function _emitCheckpointAccepted(Checkpoint calldata checkpoint, bytes calldata signatures) private {
         bytes32 topic = CheckpointAccepted.selector;
         uint64 originCode = checkpoint.origin;
         bytes32 root = checkpoint.root;
         uint32 count = checkpoint.count;
         assembly ("memory-safe") {
-            let n := signatures.length
-            let length := mul(n, 65)
+            let length := signatures.length
             let data := mload(0x40)
             mstore(data, count)
             mstore(add(data, 0x20), 0x40)
             mstore(add(data, 0x40), length)
-            let packed := add(data, 0x60)
-            for {
-                let i := 0
-            } lt(i, n) {
-                i := add(i, 1)
-            } {
-                // Element i: its offset (relative to the array's data) is the i-th head word; its
-                // bytes follow its length word.
-                let element := add(signatures.offset, calldataload(add(signatures.offset, shl(5, i))))
-                calldatacopy(add(packed, mul(i, 65)), add(element, 0x20), 65)
-            }
-            mstore(add(packed, length), 0) // zero padding up to the next word
+            calldatacopy(add(data, 0x60), signatures.offset, length)
+            mstore(add(add(data, 0x60), length), 0) // zero padding up to the next word
             log3(data, add(0x60, and(add(length, 31), not(31))), topic, originCode, root)
         }
     }
 
-    /// @dev `emit Delivered(id, origin, nonce)`, its one data word written in scratch space (the
-    /// ABI encoder's copy through the free memory pointer costs more, once per message).
-    function _emitDelivered(bytes32 id, uint64 originCode, uint32 nonce) private {
+    /// @dev `emit Delivered(id)`: a log with no data, from scratch space (no memory is touched).
+    function _emitDelivered(bytes32 id) private {
         bytes32 topic = Delivered.selector;
         assembly ("memory-safe") {
-            mstore(0x00, nonce)
-            log3(0x00, 0x20, topic, id, originCode)
+            log2(0x00, 0x00, topic, id)
         }
     }
 

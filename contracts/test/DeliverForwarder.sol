@@ -14,7 +14,7 @@ contract DeliverForwarder {
     function forward(
         IInbox inbox,
         IInbox.Checkpoint calldata checkpoint,
-        bytes[] calldata signatures,
+        bytes calldata signatures,
         bytes[] calldata messages,
         bytes32[] calldata proof
     ) external {

@@ -449,11 +449,8 @@ export async function lookupTransaction(ctx: NodeContext, hash: Hex) {
       nonce: l.args.nonce,
       destination: formatChainCode(l.args.destination),
     })),
-    delivered: delivered.map((l) => ({
-      id: l.args.id,
-      origin: formatChainCode(l.args.origin),
-      nonce: l.args.nonce,
-    })),
+    // The id names the message: its journey (the link) shows its origin and nonce.
+    delivered: delivered.map((l) => ({ id: l.args.id })),
   };
 }
 

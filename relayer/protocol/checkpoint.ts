@@ -187,6 +187,28 @@ export function sortSignaturesBySigner(
   ).map((entry) => entry.signature);
 }
 
+/** Bytes of one signature as the Inbox takes it (r ‖ s ‖ v). */
+export const SIGNATURE_BYTES = 65;
+
+/**
+ * Signatures as `Inbox.deliver` takes them and `CheckpointAccepted` records them: 65-byte
+ * signatures packed one after the other, in the given (ascending-signer) order.
+ * @throws CheckpointError when one is not 65 bytes
+ */
+export function packSignatures(signatures: readonly Hex[]): Hex {
+  for (const signature of signatures) checkSignatureLength(signature);
+  return `0x${signatures.map((signature) => signature.slice(2)).join("")}`;
+}
+
+/** The 65-byte signatures of a packed string (`packSignatures`'s inverse; a partial tail is dropped). */
+export function splitSignatures(packed: Hex): Hex[] {
+  const hex = packed.slice(2);
+  const out: Hex[] = [];
+  for (let i = 0; i + SIGNATURE_BYTES * 2 <= hex.length; i += SIGNATURE_BYTES * 2)
+    out.push(`0x${hex.slice(i, i + SIGNATURE_BYTES * 2)}`);
+  return out;
+}
+
 /** Orders already-recovered signatures by strictly increasing signer (first one per signer kept). */
 export function sortBySigner<T extends SignerSignature>(signatures: readonly T[]): T[] {
   const bySigner = new Map<bigint, T>();
@@ -235,10 +257,14 @@ function checkCheckpoint(checkpoint: Checkpoint): void {
   }
 }
 
-function checkSignature(signature: Hex): void {
+function checkSignatureLength(signature: Hex): void {
   if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
     throw new CheckpointError("signature-length", "signature is not 65 bytes of hex (r ‖ s ‖ v)");
   }
+}
+
+function checkSignature(signature: Hex): void {
+  checkSignatureLength(signature);
   const s = BigInt(`0x${signature.slice(66, 130)}`);
   const v = Number.parseInt(signature.slice(130, 132), 16);
   if (v !== 27 && v !== 28) {

@@ -26,6 +26,7 @@ import {
   sortBySigner,
   type ProvingTree,
   type SignerSignature,
+  packSignatures,
 } from "../protocol/index.js";
 import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
@@ -777,7 +778,7 @@ export class DestinationRelay {
       ).map((s) => s.signature);
       const args = [
         { origin: origin.code, root: snap.root, count: snap.count },
-        signatures,
+        packSignatures(signatures),
         delivery.messages,
         delivery.proof,
       ] as const;

@@ -8,20 +8,9 @@ import { getAbiItem, pad, toHex, type Address, type Hex, type PublicClient } fro
 
 import { IInboxAbi } from "../chain/abis.js";
 import { EventDecoder } from "../chain/events.js";
+import { splitSignatures } from "../protocol/checkpoint.js";
 
 const ACCEPTED = new EventDecoder([getAbiItem({ abi: IInboxAbi, name: "CheckpointAccepted" })]);
-
-/** A signature is r ‖ s ‖ v. */
-const SIGNATURE_BYTES = 65;
-
-/** The 65-byte signatures packed one after the other in a `CheckpointAccepted` log. */
-export function splitSignatures(packed: Hex): Hex[] {
-  const hex = packed.slice(2);
-  const out: Hex[] = [];
-  for (let i = 0; i + SIGNATURE_BYTES * 2 <= hex.length; i += SIGNATURE_BYTES * 2)
-    out.push(`0x${hex.slice(i, i + SIGNATURE_BYTES * 2)}`);
-  return out;
-}
 
 export interface AcceptedCheckpoint {
   block: number;

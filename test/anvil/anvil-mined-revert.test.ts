@@ -15,7 +15,7 @@ import { decodeFunctionData, encodeFunctionData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi } from "../../relayer/chain/abis.js";
-import { buildDelivery, messageId } from "../../relayer/protocol/index.js";
+import { buildDelivery, messageId, packSignatures } from "../../relayer/protocol/index.js";
 import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
 import { waitFor } from "../relayer/helpers/net.js";
@@ -120,7 +120,7 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
       const data = encodeFunctionData({
         abi: IInboxAbi,
         functionName: "deliver",
-        args: [checkpoint, [...signatures], delivery.messages, delivery.proof],
+        args: [checkpoint, packSignatures(signatures), delivery.messages, delivery.proof],
       });
       const tip = BigInt(pool.maxPriorityFeePerGas ?? pool.gasPrice ?? "0x0");
       const cap = BigInt(pool.maxFeePerGas ?? pool.gasPrice ?? "0x0");

@@ -552,16 +552,15 @@ describe("node fault injection", function () {
       }));
     const load = onA.filter((m) => m.recipient === recipient32.toLowerCase());
     const deliveredLogs = await net.b.suite.inbox.queryFilter(
-      net.b.suite.inbox.filters.Delivered(undefined, codeBig(codeA)),
+      net.b.suite.inbox.filters.Delivered(),
       net.b.suite.addresses.deployedAtBlock,
     );
-    const delivered = new Map<string, { nonce: number; tx: string }[]>();
+    // Every Delivered event on B (only A sends to B here); the id names the message, so its
+    // origin and nonce are the message's own.
+    const delivered = new Map<string, { tx: string }[]>();
     for (const l of deliveredLogs) {
       const id = l.args.id.toLowerCase();
-      delivered.set(id, [
-        ...(delivered.get(id) ?? []),
-        { nonce: Number(l.args.nonce), tx: l.transactionHash },
-      ]);
+      delivered.set(id, [...(delivered.get(id) ?? []), { tx: l.transactionHash }]);
     }
     const deliverTxs = new Set(
       deliveredLogs.filter((l) => l.blockNumber >= fromBlockB).map((l) => l.transactionHash),
@@ -630,7 +629,6 @@ describe("node fault injection", function () {
       notOnce.map((m) => `${m.nonce}: ${delivered.get(m.id)?.length ?? 0} Delivered events`),
       "messages not delivered exactly once",
     ).to.deep.equal([]);
-    for (const m of onA) expect(delivered.get(m.id)![0]!.nonce).to.equal(m.nonce);
     expect(deliveredLogs.length, "Delivered events from A (nothing else delivered)").to.equal(
       onA.length,
     );

@@ -4,6 +4,7 @@
  * whose keys the tests hold; and a relay step that carries dispatched messages to a peer.
  */
 import { ethers, type Wallet } from "ethers";
+import type { Hex } from "viem";
 import { network } from "hardhat";
 
 import {
@@ -21,6 +22,7 @@ import {
   type Checkpoint,
   type MerkleTree,
   type Message,
+  packSignatures,
 } from "../../relayer/protocol/index.js";
 
 export const CHAIN_NAMES = [
@@ -179,7 +181,7 @@ export async function sendDelivery(
   const inbox = relayer ? suiteAs(destination.suite, relayer).inbox : destination.suite.inbox;
   const tx = await inbox.deliver(
     delivery.checkpoint,
-    delivery.signatures,
+    packSignatures(delivery.signatures as Hex[]),
     delivery.messages,
     delivery.proof,
   );

@@ -18,6 +18,7 @@ import {
   messageId,
   signCheckpoint,
   type Checkpoint,
+  packSignatures,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
 import { homeOnlyChains, waitFor } from "./helpers/net.js";
@@ -173,7 +174,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       await (
         await suiteAs(net.b.suite, someone!).inbox.deliver(
           forgedCheckpoint,
-          [forgedSignature],
+          packSignatures([forgedSignature]),
           delivery.messages,
           delivery.proof,
         )

@@ -94,8 +94,8 @@ describe("relayer/relay seams", function () {
     const delivered = (id: Hex, address = inbox) =>
       log(
         address,
-        encodeEventTopics({ abi: IInboxAbi, eventName: "Delivered", args: { id, origin: 1n } }),
-        encodeAbiParameters([{ type: "uint32" }], [5]),
+        encodeEventTopics({ abi: IInboxAbi, eventName: "Delivered", args: { id } }),
+        "0x",
       );
     const handlerFailed = (id: Hex) =>
       log(

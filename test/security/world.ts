@@ -26,6 +26,7 @@ import {
   type CheckpointDomainInput,
   type Hex,
   type MessageFields,
+  packSignatures,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
 import {
@@ -139,6 +140,11 @@ export class World {
   readonly trees: MerkleTree[];
   /** Per destination chain: `origin:nonce` → number of `Delivered` events seen for it. */
   delivered: Map<string, number>[];
+  /**
+   * `origin:nonce` of every message the model met (dispatched, or sent in a delivery, forged ones
+   * too), by id: `Delivered` names only the id.
+   */
+  private readonly messageKeys = new Map<string, string>();
   /** Per chain: counts snapshotted on the Outbox. */
   snapshotted: Set<number>[];
   /**
@@ -548,6 +554,7 @@ export class World {
     gas?: bigint,
   ): Promise<Outcome> {
     const chain = this.chains[destination];
+    for (const m of delivery.messages) this.keyMessage(m as Hex);
     return this.tx(
       destination,
       relayer ?? chain.deployer,
@@ -677,13 +684,21 @@ export class World {
           throw new Error(`model out of step: nonce ${nonce}, expected ${this.logs[chain].length}`);
         }
         const encoded = e.args.message as Hex;
+        this.keyMessage(encoded);
         this.logs[chain].push({ id: e.args.id, nonce, encoded, message: decodeMessage(encoded) });
         this.trees[chain].append(e.args.id as Hex);
       } else if (e.name === "Delivered" && from === inbox) {
-        const key = `${e.args.origin}:${e.args.nonce}`;
+        const id = (e.args.id as string).toLowerCase();
+        const key = this.messageKeys.get(id) ?? `unknown message ${id}`;
         this.delivered[chain].set(key, (this.delivered[chain].get(key) ?? 0) + 1);
       }
     }
+  }
+
+  /** Remembers `encoded`'s `origin:nonce` by its id. */
+  private keyMessage(encoded: Hex): void {
+    const { origin, nonce } = decodeMessage(encoded);
+    this.messageKeys.set(messageId(encoded).toLowerCase(), `${origin}:${nonce}`);
   }
 
   /** Parses raw logs with every interface the suite knows (unknown logs are dropped). */
@@ -755,8 +770,8 @@ export class World {
 }
 
 /** `Inbox.deliver` arguments of a delivery. */
-export function deliveryArgs(d: Delivery): [Checkpoint, string[], string[], string[]] {
-  return [d.checkpoint, d.signatures, d.messages, d.proof];
+export function deliveryArgs(d: Delivery): [Checkpoint, string, string[], string[]] {
+  return [d.checkpoint, packSignatures(d.signatures as Hex[]), d.messages, d.proof];
 }
 
 /** Wallets ordered by address, each once. */

@@ -137,7 +137,7 @@ function renderTx(t, q) {
           "div",
           {},
           el("h3", {}, "Messages it delivered"),
-          list(t.delivered.map((d) => [link(d.id), `from chain ${d.origin}, nonce ${d.nonce}`])),
+          list(t.delivered.map((d) => [link(d.id), "its journey shows where it came from"])),
         )
       : null,
     !t.dispatched.length && !t.delivered.length

@@ -10,6 +10,7 @@ import {
   addressToBytes32,
   buildDelivery,
   MerkleTree,
+  packSignatures,
   ZERO_HASHES,
   type Checkpoint,
   type Hex,
@@ -76,9 +77,7 @@ describe("Inbox", function () {
     it("delivers a message from A on B against a root signed by A's attesters", async function () {
       const sent = await send(a, b, recipientAddress, "0xc0ffee");
       const delivery = await prepare();
-      await expect(deliver(b, delivery))
-        .to.emit(b.suite.inbox, "Delivered")
-        .withArgs(sent.id, a.suite.code, sent.nonce);
+      await expect(deliver(b, delivery)).to.emit(b.suite.inbox, "Delivered").withArgs(sent.id);
       expect(await recipient.handled()).to.equal(1n);
       expect(await recipient.lastOrigin()).to.equal(a.suite.code);
       expect(await recipient.lastSender()).to.equal(await senderOf(a));
@@ -297,9 +296,7 @@ describe("Inbox", function () {
       await expect(
         deliver(b, { ...delivery, proof: branch as Hex[] }),
       ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidMultiproof");
-      await expect(deliver(b, delivery))
-        .to.emit(b.suite.inbox, "Delivered")
-        .withArgs(sent.id, a.suite.code, sent.nonce);
+      await expect(deliver(b, delivery)).to.emit(b.suite.inbox, "Delivered").withArgs(sent.id);
     });
 
     it("rejects a proof with an element missing or left over", async function () {
@@ -557,6 +554,25 @@ describe("Inbox", function () {
         b.suite.inbox,
         "ECDSAInvalidSignatureS",
       );
+    });
+
+    it("rejects packed signatures that are not whole 65-byte signatures", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare(a.attesters.slice(0, 2));
+      const inbox = b.suite.inbox;
+      const packed = packSignatures(delivery.signatures as Hex[]);
+      // A byte more or less than two signatures: never read as two signatures and a scrap.
+      for (const signatures of [ethers.concat([packed, "0x00"]), ethers.dataSlice(packed, 1)]) {
+        await expect(
+          inbox.deliver(delivery.checkpoint, signatures, delivery.messages, delivery.proof),
+        )
+          .to.be.revertedWithCustomError(inbox, "SignaturesLength")
+          .withArgs(ethers.dataLength(signatures));
+      }
+      // The same two signatures whole are taken.
+      await (
+        await inbox.deliver(delivery.checkpoint, packed, delivery.messages, delivery.proof)
+      ).wait();
     });
 
     it("rejects a batch with no signature at all", async function () {
@@ -866,7 +882,7 @@ describe("Inbox", function () {
       const delivery = await prepare();
       const again = b.suite.inbox.interface.encodeFunctionData("deliver", [
         delivery.checkpoint,
-        delivery.signatures,
+        packSignatures(delivery.signatures as Hex[]),
         delivery.messages,
         delivery.proof,
       ]);

@@ -12,6 +12,7 @@ import {
   type Checkpoint,
   type CheckpointDomainInput,
   type Hex,
+  packSignatures,
 } from "../../../relayer/protocol/index.js";
 import {
   createTestNetwork,
@@ -110,7 +111,7 @@ export function deliver(
 ) {
   return destination.suite.inbox.deliver(
     delivery.checkpoint,
-    delivery.signatures,
+    packSignatures(delivery.signatures as Hex[]),
     delivery.messages,
     delivery.proof,
     overrides,

@@ -16,6 +16,7 @@ import {
   MerkleTree,
   signCheckpoint,
   type Checkpoint,
+  packSignatures,
 } from "../../../relayer/protocol/index.js";
 import { StakingHub__factory, TestToken__factory } from "../../../typechain-types/index.js";
 import {
@@ -100,7 +101,12 @@ async function prepared(
 }
 
 function deliver(destination: TestChain, d: Delivery) {
-  return destination.suite.inbox.deliver(d.checkpoint, d.signatures, d.messages, d.proof);
+  return destination.suite.inbox.deliver(
+    d.checkpoint,
+    packSignatures(d.signatures as Hex[]),
+    d.messages,
+    d.proof,
+  );
 }
 
 /** Snapshots `chain`'s Outbox and returns the recorded checkpoint. */
