@@ -6,7 +6,6 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {ICorrespondentBank} from "../interfaces/ICorrespondentBank.sol";
 import {IInbox} from "../interfaces/IInbox.sol";
-import {IMessageRecipient} from "../interfaces/IMessageRecipient.sol";
 import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
 import {BankMessages} from "../libraries/BankMessages.sol";
 import {ChainAddress} from "../libraries/ChainAddress.sol";
@@ -50,6 +49,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev Gas kept beyond the handler's share for the CALL itself (cold account access 2,600 and
     /// the few opcodes between the check and the call).
     uint256 private constant HANDLER_CALL_OVERHEAD = 2_700;
+
+    /// @dev `IMessageRecipient.handle.selector`, left-aligned in a word (a literal, so the call's
+    /// assembly can write it without a stack slot; no handler would run if it were wrong).
+    bytes32 private constant HANDLE_SELECTOR =
+        0xf6879a6e00000000000000000000000000000000000000000000000000000000;
 
     /// @dev Bytes of one packed signature in `deliver` (r ‖ s ‖ v).
     uint256 private constant SIGNATURE_LENGTH = 65;
@@ -122,6 +126,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 signerStake; // mirrored stake of the batch's signers together
         address[] signers; // recovered, ascending; a bank message gets the first (a price raise needs it)
         uint256 premiumBase; // amounts of the fee-paying messages: the signers' premium is a rate of it
+        bytes kinds; // each message's `Kind`, worked out once by the checking pass (0, a call, by default)
     }
 
     // Memory offsets of `Batch` and `Route` fields for `_checkRun`'s assembly.
@@ -216,39 +221,16 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (failed == FailureKind.None) revert NotFailed(id);
         // A failure is only ever recorded for a message delivered here; check it all the same.
         uint64 origin = message.origin();
-        uint32 nonce = message.nonce();
         if (message.destination() != localCode) revert NotFailed(id);
         // Any status: a message delivered before a pause can still be retried.
         (Route memory route, ) = _readRouteAnyStatus(origin);
-        bytes32 recipientWord = message.recipient();
-        if (!_isMessageDelivered(route, message.sender(), recipientWord, id, nonce)) revert NotFailed(id);
+        bytes32 sender = message.sender();
+        bytes32 recipient = message.recipient();
+        if (!_isMessageDelivered(route, sender, recipient, id, message.nonce())) revert NotFailed(id);
         delete _failures[id];
-
-        bytes calldata body = message.body();
-        Kind kind = _classify(route, message.sender(), recipientWord, message.amount(), body);
-        if (kind == Kind.BankMessage) {
-            // The batch's signers are gone: a retried report cannot raise a price (3.9).
-            ICorrespondentBank(route.localBank).onBankMessage(origin, nonce, body, address(0));
-        } else if (kind == Kind.ValueTransfer) {
-            address recipient = ChainAddress.toAddress(recipientWord);
-            uint256 amount = message.amount();
-            if (
-                failed != FailureKind.HandlerReverted &&
-                !ICorrespondentBank(route.localBank).payout(origin, id, recipient, amount)
-            ) revert PayoutStillPending(id);
-            (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
-            if (userBody.length != 0) {
-                IMessageRecipient(recipient).handle(origin, originalSender, amount, userBody);
-            }
-        } else {
-            // Kind.Call (a stake report never fails, so is never recorded).
-            IMessageRecipient(ChainAddress.toAddress(recipientWord)).handle(
-                origin,
-                message.sender(),
-                0,
-                body
-            );
-        }
+        // The batch's signers are gone: a retried bank message cannot raise a price (3.9).
+        Kind kind = _kindOf(route, sender, recipient, message.amount(), message.body());
+        _execute(route, id, message, kind, address(0), failed);
         emit Retried(id);
     }
 
@@ -432,6 +414,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint256 n = messages.length;
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
+        batch.kinds = new bytes(n);
         batch.minSigners = 1;
         batch.wordIndex = type(uint256).max;
         for (uint256 i = 0; i < n;) {
@@ -459,17 +442,24 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _put(batch.ids, i, id);
         _put(batch.nonces, i, nonce);
         // From here on the header's length is checked: its fields are read without the check.
-        bool system;
-        {
-            // Only a message from the peer's StakingHub or bank can be a system message: a
-            // pure call never touches the system replay mapping.
-            bytes32 sender = m.senderUnchecked();
-            system =
-                (sender == route.peerStakingHub || sender == route.peerBank) &&
-                _isSystem(route, sender, m.recipientUnchecked());
-        }
+        (Kind kind, bool system) = _bookKind(route, batch, m, i);
         _markDelivered(batch, route.origin, id, nonce, system);
-        _addNeeds(route, batch, m);
+        _addNeeds(route, batch, m, kind);
+    }
+
+    /// @dev Works out message `i`'s kind, once for the batch (the execution pass reads it from
+    /// `batch.kinds`), and whether it is a system message, replay-keyed by id: a stake report, or
+    /// any message of the peer's bank. A pure call never touches the system replay mapping.
+    function _bookKind(
+        Route memory route,
+        Batch memory batch,
+        bytes calldata m,
+        uint256 i
+    ) private returns (Kind kind, bool system) {
+        bytes32 sender = m.senderUnchecked();
+        kind = _kindOf(route, sender, m.recipientUnchecked(), m.amountUnchecked(), m.bodyUnchecked());
+        if (kind != Kind.Call) batch.kinds[i] = bytes1(uint8(kind));
+        system = kind == Kind.StakeReport || sender == route.peerBank;
     }
 
     /// @dev The fast path of `_checkMessages`: checks and books messages `i`, `i + 1`, … while each
@@ -606,7 +596,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
     // solhint-disable-next-line function-max-lines
-    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m) private {
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, Kind kind) private {
         bytes32 recipient = m.recipientUnchecked();
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
             batch.policyRecipient = recipient;
@@ -649,20 +639,15 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             batch.premiumBase += amount;
         }
 
-        bytes32 sender = m.senderUnchecked();
-        if (sender == route.peerStakingHub || sender == route.peerBank) {
-            bytes calldata body = m.bodyUnchecked();
-            Kind kind = _classify(route, sender, recipient, amount, body);
-            if (kind == Kind.StakeReport) {
-                // No value at risk: a majority of the mirrored stake must sign it instead.
-                batch.stakeReport = true;
-            } else if (kind == Kind.BankMessage) {
-                value += ICorrespondentBank(route.localBank).bankMessageCoverage(
-                    route.origin,
-                    m.nonceUnchecked(),
-                    body
-                );
-            }
+        if (kind == Kind.StakeReport) {
+            // No value at risk: a majority of the mirrored stake must sign it instead.
+            batch.stakeReport = true;
+        } else if (kind == Kind.BankMessage) {
+            value += ICorrespondentBank(route.localBank).bankMessageCoverage(
+                route.origin,
+                m.nonceUnchecked(),
+                m.bodyUnchecked()
+            );
         }
         if (value != 0) batch.valueAtRisk += value;
     }
@@ -696,18 +681,6 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         batch.word = word | bit;
     }
 
-    /// @dev Whether a message is replay-keyed by id (docs/protocol.md 3.3, "Replay key"): a stake
-    /// report (the peer's StakingHub to this Inbox) or any message of the peer's bank (bank-to-bank
-    /// messages and value transfers).
-    function _isSystem(Route memory route, bytes32 sender, bytes32 recipient) private view returns (bool) {
-        if (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) {
-            return true;
-        }
-        // Every message of the peer's bank (value transfers too): a made-up message squatting a
-        // transfer's nonce must not make the real transfer undeliverable (3.3, "Replay key").
-        return sender == route.peerBank;
-    }
-
     /// @dev Whether a message was delivered, by its replay key: a system message by id, any other by
     /// its nonce bit. A view: the local bank is read from the cache or, before it, the registry.
     function _isMessageDelivered(
@@ -723,15 +696,17 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         return system ? _systemDelivered[id] : _isDelivered(route.origin, nonce);
     }
 
-    /// @dev How a message executes. Looks the local bank up the first time the peer's bank turns
+    /// @dev How a message executes: the one place its kind is worked out (a call unless the peer's
+    /// StakingHub or bank sent it). Looks the local bank up the first time the peer's bank turns
     /// out to be the sender (it is bound once, so keeping it for the batch is exact).
-    function _classify(
+    function _kindOf(
         Route memory route,
         bytes32 sender,
         bytes32 recipient,
         uint256 amount,
         bytes calldata body
     ) private returns (Kind) {
+        if (sender != route.peerStakingHub && sender != route.peerBank) return Kind.Call;
         if (sender == route.peerStakingHub && recipient == ChainAddress.fromAddress(address(this))) {
             return Kind.StakeReport;
         }
@@ -747,94 +722,107 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         return Kind.Call;
     }
 
-    /// @dev Step 5: executes every delivered message, in order. Never reverts for a recipient's
-    /// fault: a failure is recorded for `retry`. Every field is read from the message without the
-    /// length check: `_checkMessages` checked it.
+    /// @dev Step 5: executes every delivered message, in order, each by its kind as the checking
+    /// pass worked it out. Never reverts for a recipient's fault: a failure is recorded for `retry`.
+    /// Every field is read from the message without the length check: `_checkMessages` checked it.
     function _executeAll(Route memory route, Batch memory batch, bytes[] calldata messages) private {
         bytes32[] memory ids = batch.ids;
+        bytes memory kinds = batch.kinds;
+        // A bank message gets the batch's first signer (a price raise needs it, 3.9).
+        address firstSigner = batch.signers.length != 0 ? batch.signers[0] : address(0);
         uint256 n = messages.length;
         for (uint256 i = 0; i < n;) {
-            bytes calldata m = _messageAt(messages, i);
             bytes32 id = _get(ids, i);
             _emitDelivered(id);
-            bytes32 sender = m.senderUnchecked();
-            bytes32 recipient = m.recipientUnchecked();
-            if (sender == route.peerStakingHub || sender == route.peerBank) {
-                _executeSystem(route, id, m, batch.signers);
-            } else if (!ChainAddress.isEvmAddress(recipient)) {
-                _recordNotEvm(id, recipient, false);
-            } else {
-                // Any message from another sender is a call: its amount moves nothing.
-                _callHandle(
-                    id,
-                    address(uint160(uint256(recipient))),
-                    route.origin,
-                    sender,
-                    0,
-                    m.bodyUnchecked()
-                );
-            }
+            _execute(route, id, _messageAt(messages, i), _kindAt(kinds, i), firstSigner, FailureKind.None);
             unchecked {
                 ++i;
             }
         }
     }
 
-    /// @dev Executes a message from the peer's StakingHub or bank (docs/protocol.md 3.4).
-    function _executeSystem(
+    /// @dev Runs one message by its kind (docs/protocol.md 3.3, 3.4): the one execution path of
+    /// `deliver` and `retry`. In a batch (`failed` is `None`) each call gets exactly
+    /// `handlerGasLimit` gas and a failure is recorded; on `retry` (`failed` is what was recorded)
+    /// each call gets all the gas left and a failure reverts, so the failure stays recorded. A value
+    /// transfer's payout is asked for unless `failed` says it was made (`HandlerReverted`).
+    function _execute(
         Route memory route,
         bytes32 id,
         bytes calldata m,
-        address[] memory signers
+        Kind kind,
+        address firstSigner,
+        FailureKind failed
     ) private {
         uint64 origin = route.origin;
-        bytes32 sender = m.sender();
-        bytes32 recipient = m.recipient();
-        uint256 amount = m.amount();
-        bytes calldata body = m.body();
-        Kind kind = _classify(route, sender, recipient, amount, body);
-        if (kind == Kind.StakeReport) {
-            _applyStakeReport(origin, body, m.nonce());
-            return;
-        }
-        if (kind == Kind.BankMessage) {
-            _callBounded(
-                id,
-                route.localBank,
-                abi.encodeCall(ICorrespondentBank.onBankMessage, (origin, m.nonce(), body, signers[0]))
-            );
-            return;
-        }
+        bool retrying = failed != FailureKind.None;
+        // The common case first. A stake report's and a bank message's recipients are this Inbox and
+        // the local bank: EVM addresses.
+        bytes32 recipient = m.recipientUnchecked();
         if (!ChainAddress.isEvmAddress(recipient)) {
+            if (retrying) revert ChainAddress.NotEvmAddress(recipient);
             // A value transfer to an account that is not an EVM address is never paid here.
             _recordNotEvm(id, recipient, kind == Kind.ValueTransfer);
             return;
         }
         address target = address(uint160(uint256(recipient)));
         if (kind == Kind.Call) {
-            _callHandle(id, target, origin, sender, 0, body);
+            // Any message of a sender other than the peer's bank is a call: its amount moves nothing.
+            _callHandle(id, target, origin, m.senderUnchecked(), 0, m.bodyUnchecked(), retrying);
+            return;
+        }
+        if (kind == Kind.StakeReport) {
+            _applyStakeReport(origin, m.bodyUnchecked(), m.nonceUnchecked());
+            return;
+        }
+        if (kind == Kind.BankMessage) {
+            _call(
+                id,
+                target,
+                abi.encodeCall(
+                    ICorrespondentBank.onBankMessage,
+                    (origin, m.nonceUnchecked(), m.bodyUnchecked(), firstSigner)
+                ),
+                retrying
+            );
             return;
         }
         // Kind.ValueTransfer: pay from the origin's reserve, then run the handler (if any) with the
-        // original sender. A payout that is not made holds the handler back until `retry`; the
-        // failure kind records whether the bank booked it (PayoutPending) or its call reverted and
-        // booked nothing (PayoutReverted), and HandlerReverted below means it was paid: `retry`
-        // then never asks for the payout again (the bank keeps no record of a paid transfer).
-        try ICorrespondentBank(route.localBank).payout(origin, id, target, amount) returns (bool paid) {
-            if (!paid) {
-                _recordFailure(id, FailureKind.PayoutPending, "");
-                return;
-            }
-        } catch {
-            _recordFailure(id, FailureKind.PayoutReverted, _returnData());
-            return;
-        }
-        (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(body);
-        if (userBody.length != 0) _callHandle(id, target, origin, originalSender, amount, userBody);
+        // original sender. A payout that is not made holds the handler back until `retry`.
+        uint256 amount = m.amountUnchecked();
+        if (failed != FailureKind.HandlerReverted && !_payout(route, id, target, amount, retrying)) return;
+        (bytes32 originalSender, bytes calldata userBody) = BankMessages.decodeTransfer(m.bodyUnchecked());
+        if (userBody.length != 0) _callHandle(id, target, origin, originalSender, amount, userBody, retrying);
     }
 
-    /// @dev `handle(origin, sender, amount, body)` on `target` with exactly `handlerGasLimit` gas
-    /// (see `_callBounded`); the calldata is written in scratch memory, never allocated, so a batch's
+    /// @dev A value transfer's payout from `route`'s reserve. In a batch: whether it was made; one
+    /// that is not made is recorded, by whether the bank booked it (`PayoutPending`) or its call
+    /// reverted and booked nothing (`PayoutReverted`); `HandlerReverted` later means it was paid, so
+    /// `retry` never asks for it again (the bank keeps no record of a paid transfer). On `retry`: a
+    /// payout still pending reverts `PayoutStillPending`, a reverting one reverts with its reason.
+    function _payout(
+        Route memory route,
+        bytes32 id,
+        address target,
+        uint256 amount,
+        bool retrying
+    ) private returns (bool paid) {
+        ICorrespondentBank bank = ICorrespondentBank(route.localBank);
+        if (retrying) {
+            if (!bank.payout(route.origin, id, target, amount)) revert PayoutStillPending(id);
+            return true;
+        }
+        try bank.payout(route.origin, id, target, amount) returns (bool made) {
+            if (!made) _recordFailure(id, FailureKind.PayoutPending, "");
+            return made;
+        } catch {
+            _recordFailure(id, FailureKind.PayoutReverted, _returnData());
+            return false;
+        }
+    }
+
+    /// @dev `handle(origin, sender, amount, body)` on `target`, bounded in a batch and not on
+    /// `retry` (see `_callAt`); the calldata is written in scratch memory, never allocated, so a batch's
     /// memory does not grow with its messages.
     function _callHandle(
         bytes32 id,
@@ -842,9 +830,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         uint64 originCode,
         bytes32 sender,
         uint256 amount,
-        bytes calldata body
+        bytes calldata body,
+        bool retrying
     ) private {
-        bytes4 selector = IMessageRecipient.handle.selector;
         uint256 ptr;
         uint256 size;
         assembly ("memory-safe") {
@@ -852,7 +840,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             let padded := and(add(body.length, 0x1f), not(0x1f))
             // Zero the body's last word first (clean padding; a no-op slot when the body is empty).
             mstore(add(ptr, add(0x84, padded)), 0)
-            mstore(ptr, selector)
+            mstore(ptr, HANDLE_SELECTOR)
             mstore(add(ptr, 0x04), originCode)
             mstore(add(ptr, 0x24), sender)
             mstore(add(ptr, 0x44), amount)
@@ -861,6 +849,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             calldatacopy(add(ptr, 0xa4), body.offset, body.length)
             size := add(0xa4, padded)
         }
+        if (retrying) {
+            _callAt(id, target, ptr, size, true);
+            return;
+        }
+        // `_callAt`'s batch branch written out: the call of almost every message.
         uint256 limit = _requireHandlerGas();
         bool ok;
         assembly ("memory-safe") {
@@ -869,15 +862,37 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         if (!ok) _recordFailure(id, FailureKind.HandlerReverted, _returnData());
     }
 
-    /// @dev Calls `target` with `data` and exactly `handlerGasLimit` gas. Reverts the whole batch
-    /// when the callee could not get its full limit (EIP-150 keeps 1/64 back), so a relayer cannot
-    /// make a handler fail by starving it. A failure is recorded with at most `MAX_RETURN_DATA`
-    /// bytes of what the callee returned.
-    function _callBounded(bytes32 id, address target, bytes memory data) private {
-        uint256 limit = _requireHandlerGas();
-        bool ok;
+    /// @dev Calls `target` with `data` (see `_callAt`).
+    function _call(bytes32 id, address target, bytes memory data, bool retrying) private {
+        uint256 ptr;
         assembly ("memory-safe") {
-            ok := call(limit, target, 0, add(data, 0x20), mload(data), 0, 0)
+            ptr := add(data, 0x20)
+        }
+        _callAt(id, target, ptr, data.length, retrying);
+    }
+
+    /// @dev Calls `target` with the `size` bytes of memory at `ptr`. In a batch: with exactly
+    /// `handlerGasLimit` gas, reverting the whole batch when the callee could not get its full limit
+    /// (EIP-150 keeps 1/64 back), so a relayer cannot make a handler fail by starving it; a failure
+    /// is recorded with at most `MAX_RETURN_DATA` bytes of what the callee returned. On `retry`:
+    /// with all the gas left, and a failure reverts with its reason. Alike in both: a call to an
+    /// account without code succeeds (as in the batch, so a retry cannot fail where delivery passed).
+    function _callAt(bytes32 id, address target, uint256 ptr, uint256 size, bool retrying) private {
+        bool ok;
+        if (retrying) {
+            assembly ("memory-safe") {
+                ok := call(gas(), target, 0, ptr, size, 0, 0)
+                if iszero(ok) {
+                    let fmp := mload(0x40)
+                    returndatacopy(fmp, 0, returndatasize())
+                    revert(fmp, returndatasize())
+                }
+            }
+            return;
+        }
+        uint256 limit = _requireHandlerGas();
+        assembly ("memory-safe") {
+            ok := call(limit, target, 0, ptr, size, 0, 0)
         }
         if (!ok) _recordFailure(id, FailureKind.HandlerReverted, _returnData());
     }
@@ -982,6 +997,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     function _get(bytes32[] memory array, uint256 i) private pure returns (bytes32 value) {
         assembly ("memory-safe") {
             value := mload(add(add(array, 0x20), shl(5, i)))
+        }
+    }
+
+    /// @dev `Kind(kinds[i])` without the bounds check (one byte per message, see `_put`).
+    function _kindAt(bytes memory kinds, uint256 i) private pure returns (Kind kind) {
+        assembly ("memory-safe") {
+            kind := byte(0, mload(add(add(kinds, 0x20), i)))
         }
     }
 

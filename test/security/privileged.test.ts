@@ -97,9 +97,9 @@ const EXPECTED_TOKEN_MOVERS: Record<string, string[]> = {
     "assembly call in Inbox.deliver",
     "token trySafeTransfer in CorrespondentBank.payout",
   ],
-  // Through IMessageRecipient.handle, every recipient's own transfers (the examples: Invoices).
+  // The same execution path as deliver (Inbox._execute): the handler's call in assembly.
   "Inbox.retry": [
-    "token safeTransfer in Invoices.handle",
+    "assembly call in Inbox.retry",
     "token trySafeTransfer in CorrespondentBank.payout",
   ],
   // Examples (contracts/examples): the caller's own tokens into the bank, and what a payout paid

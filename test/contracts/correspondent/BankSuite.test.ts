@@ -364,6 +364,29 @@ describe("CorrespondentBank (full suite, three chains)", function () {
     expect(await B.suite.bank.pendingPayouts(A.suite.code)).to.equal(0n);
   });
 
+  it("retries a pending transfer with a body to an account without code: paid, as the batch would have done", async function () {
+    const [alice] = users.get(A)!;
+    const [, dave] = users.get(B)!;
+    // A body for a handler, but dave is an account without code: in a batch the call succeeds.
+    await (
+      await bankOf(A, alice).send(B.suite.code, word(dave.address), wad(200n), "0x1234")
+    ).wait();
+    const [sent] = (await dispatchedMessages(A)).slice(-1);
+    const [mallory] = await fundedWallets(B.connection, B.suite, 1, 0n);
+    await forgeTransfer(A, B, mallory.address, await B.suite.bank.reserve(A.suite.code));
+    const dave0 = await balance(B, dave.address);
+
+    await relay(A, B, { signers: A.attesters, nonces: [sent.nonce] });
+    expect(await B.suite.inbox.failure(sent.id)).to.equal(2n); // PayoutPending
+    await fund(B, A, 200n);
+    // The retry runs the same path as the batch: paid, then the call to dave succeeds.
+    await expect(B.suite.inbox.retry(sent.encoded))
+      .to.emit(B.suite.inbox, "Retried")
+      .withArgs(sent.id);
+    expect(await B.suite.inbox.failure(sent.id)).to.equal(0n);
+    expect(await balance(B, dave.address)).to.equal(dave0 + wad(200n));
+  });
+
   it("books an inexact amount pending through the Inbox; claim pays it rounded down, once; retry pays nothing more", async function () {
     // 3 units of C's 6-decimal token and 7 wei of dust: an honest A never sends it (send checks
     // C's decimals), so it only comes from a forgery or a wrong route record.
