@@ -135,12 +135,18 @@ export function judgeFees<T>(
   return { pay, underpaid, orphans };
 }
 
+/** How long the origin remembers a message's top-ups (`withTopUpTargets`): long past any delivery. */
+const TOP_UPS_TTL_SECONDS = 30 * 24 * 3600;
+
 /**
  * The bundle hand-over's half of the pairing (docs/protocol.md 4.2, "Fees"): `messages` (of our home
- * tree, handed to their destinations) with, added, each top-up's message when it is an earlier
- * message of our tree to the same destination not known delivered, so a bundle carrying a top-up
- * proves its message too and the destination's relayer delivers both in one batch (paid together).
- * At most `limit` messages; nonce order.
+ * tree, handed to their destinations) with, added, each top-up's message and every earlier top-up
+ * of that message, when they are earlier messages of our tree to the same destination not known
+ * delivered. So a bundle carrying a top-up proves the whole group, and the destination's relayer
+ * delivers the message with all its top-ups in one batch (paid together): a second top-up does not
+ * leave the first behind in an older bundle, underpaid on its own. Every top-up handed is
+ * remembered under its message (`<prefix>:out:topups:<id>`) for the later ones. At most `limit`
+ * messages; nonce order.
  */
 export async function withTopUpTargets(
   ctx: NodeContext,
@@ -151,20 +157,31 @@ export async function withTopUpTargets(
   const out = [...messages];
   const have = new Set(messages.map((m) => m.id.toLowerCase()));
   for (const m of messages) {
-    if (out.length >= limit) break;
     // The destination's Outbox as our home RouteRegistry records it (a config's is never used).
     const outbox = (await peerRoute(ctx, m.destination))?.outbox;
     if (!outbox) continue;
     const target = topUpTarget(m.message, addressToBytes32(outbox));
-    if (target === undefined || have.has(target)) continue;
-    const stored = await ChainStore.message(ctx.redis, prefix, target);
-    // Only a message of our own tree to the same destination, dispatched before the top-up.
-    if (!stored || stored.origin !== m.origin || stored.destination !== m.destination) continue;
-    if (stored.nonce >= m.nonce) continue;
-    const state = await ctx.redis.hget(`${prefix}:out:msg:${target}`, "state");
-    if (state === "delivered" || state === "failed") continue;
-    have.add(target);
-    out.push(stored);
+    if (target === undefined) continue;
+    const topUpsKey = `${prefix}:out:topups:${target}`;
+    const [, , earlier] = await ctx.redis
+      .multi()
+      .sadd(topUpsKey, m.id.toLowerCase())
+      .expire(topUpsKey, TOP_UPS_TTL_SECONDS)
+      .smembers(topUpsKey)
+      .exec()
+      .then((results) => (results ?? []).map(([error, value]) => (error ? undefined : value)));
+    for (const id of [target, ...((earlier as string[] | undefined) ?? [])]) {
+      if (out.length >= limit) break;
+      if (have.has(id)) continue;
+      const stored = await ChainStore.message(ctx.redis, prefix, id as Hex);
+      // Only a message of our own tree to the same destination, dispatched before the top-up.
+      if (!stored || stored.origin !== m.origin || stored.destination !== m.destination) continue;
+      if (stored.nonce >= m.nonce) continue;
+      const state = await ctx.redis.hget(`${prefix}:out:msg:${id}`, "state");
+      if (state === "delivered" || state === "failed") continue;
+      have.add(id);
+      out.push(stored);
+    }
   }
   return out.sort((a, b) => a.nonce - b.nonce);
 }

@@ -616,20 +616,42 @@ export class DestinationRelay {
   }
 
   /**
-   * A top-up and its message taken in one round from different bundles: the message is delivered
-   * from the top-up's (later) bundle when that bundle proves it too, so both go in one batch.
+   * A message and its top-ups taken in one round from different bundles: all are delivered from the
+   * one bundle that proves most of them (the newest on a tie: the latest top-up's, where the origin
+   * puts the message and every earlier undelivered top-up, fees.ts `withTopUpTargets`), so they go
+   * in one batch and are paid together. A top-up left in an older bundle would wait alone after its
+   * message was delivered, underpaid for good.
    */
   private pairAcrossBundles(items: Item[], bundles: Map<string, Bundle | undefined>): void {
     const outbox = addressToBytes32(this.destination.contracts.outbox).toLowerCase() as Hex;
     const byId = new Map(items.map((i) => [i.data.id.toLowerCase(), i]));
+    const groups = new Map<string, Item[]>();
     for (const item of items) {
       const target = topUpTarget(item.data.message, outbox);
-      const partner = target === undefined ? undefined : byId.get(target);
-      if (!partner || partner.data.bundle === item.data.bundle) continue;
-      const bundle = bundles.get(item.data.bundle!);
-      if (!bundle?.messages.some((m) => messageId(m).toLowerCase() === target)) continue;
-      partner.data.bundle = item.data.bundle;
-      this.rebundled.set(target!, item.data.bundle!);
+      if (target === undefined || !byId.has(target)) continue;
+      groups.set(target, [...(groups.get(target) ?? [byId.get(target)!]), item]);
+    }
+    const proves = (key: string, item: Item) => {
+      const bundle = bundles.get(key);
+      return (
+        bundle !== undefined &&
+        bundleTree(key, bundle).leaf(item.nonce).toLowerCase() === item.data.id.toLowerCase()
+      );
+    };
+    for (const members of groups.values()) {
+      let best: { key: string; proven: number; count: number } | undefined;
+      for (const key of new Set(members.map((m) => m.data.bundle!))) {
+        const proven = members.filter((m) => proves(key, m)).length;
+        const count = bundles.get(key)?.checkpoint.count ?? 0;
+        if (!best || proven > best.proven || (proven === best.proven && count > best.count))
+          best = { key, proven, count };
+      }
+      if (!best) continue;
+      for (const m of members) {
+        if (m.data.bundle === best.key || !proves(best.key, m)) continue;
+        m.data.bundle = best.key;
+        this.rebundled.set(m.data.id.toLowerCase(), best.key);
+      }
     }
   }
 

@@ -27,6 +27,7 @@ import {
   serveNetwork,
   testPrefix,
   waitFor,
+  writeConfigFile,
   type ServedNetwork,
 } from "./helpers/net.js";
 import { killAll, runCli } from "./helpers/proc.js";
@@ -242,6 +243,131 @@ describe("relayer fees: underpaid messages wait for a top-up", function () {
       async () => (await journey(pair.urls.origin, id!)).status === "delivered",
       60_000,
     );
+  });
+
+  /**
+   * The bundle pair with the strict policy on B, and a fee-less message from A that both nodes hold
+   * as underpaid; returns what a test tops it up with.
+   */
+  async function underpaidOnBundles(names: string) {
+    const relayerKey = await fundedKey(net);
+    const pair = await bundlePair(net, a, b, prefix, relayerKey, {
+      destination: { relayer: { fees: strictFees() } },
+    });
+    const [, destination] = await Promise.all([
+      runNode(`${names}-origin`, pair.origin.file, pair.origin.env),
+      runNode(`${names}-destination`, pair.destination.file, pair.destination.env),
+    ]);
+    const user = await prepaidUser();
+    const [id] = await dispatchMany(a, b, sink, 1);
+    await waitFor("underpaid on the destination's node", async () => {
+      const j = await journey(pair.urls.destination, id!);
+      return j.status === "underpaid";
+    });
+    const real = (await dispatchedMessages(a)).find((m) => m.id.toLowerCase() === id)!;
+    // Queued on B (a job's id is its message id), from the bundle it came in.
+    const queuedOnB = async (messageId: string) =>
+      (await redis.keys(`${pair.destinationPrefix}*${messageId}*`)).length > 0;
+    const topUpOf = async (encoded: string, amount: bigint) => {
+      const receipt = await (await a.suite.outbox.connect(user).topUp(encoded, amount)).wait();
+      const ev = receipt!.logs
+        .map((l) => a.suite.outbox.interface.parseLog(l))
+        .find((p) => p?.name === "FeeToppedUp")!;
+      return (ev.args.topUpId as string).toLowerCase();
+    };
+    const topUp = (amount: bigint) => topUpOf(real.encoded, amount);
+    /**
+     * Two paid messages of A's (top-ups of made-up messages, delivered alone) once delivered: put
+     * between two top-ups, they keep the first out of the later bundle's proof as a neighbour leaf,
+     * so that bundle proves it only when the origin puts it in.
+     */
+    let filled = 0;
+    const fillers = async (until: "delivered" | "queued" = "delivered") => {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const body = `0x${(filled++).toString(16).padStart(2, "0")}${id!.slice(2, 10)}` as Hex;
+        ids.push(await topUpOf(encodeMessage({ ...real.message, body }), ONE / 100n));
+      }
+      if (until === "delivered")
+        await waitFor("the fillers delivered", async () => {
+          const d = await deliveries(b);
+          return ids.every((x) => d.has(x));
+        });
+      else
+        await waitFor("the fillers queued on B", async () => {
+          for (const x of ids) if (!(await queuedOnB(x))) return false;
+          return true;
+        });
+      return ids;
+    };
+    return {
+      pair,
+      destination,
+      relayer: privateKeyToAccount(relayerKey).address,
+      id: id!,
+      topUp,
+      fillers,
+      queuedOnB,
+    };
+  }
+
+  /** `ids` delivered on B, together in one transaction, each once. */
+  async function deliveredTogether(ids: string[]) {
+    const delivered = await waitFor("the message and its top-ups delivered", async () => {
+      const d = await deliveries(b);
+      return ids.every((x) => d.has(x)) && d;
+    });
+    const txs = ids.map((x) => delivered.get(x)!);
+    for (const t of txs) expect(t).to.have.length(1);
+    expect(new Set(txs.map((t) => t[0])).size, "transactions").to.equal(1);
+  }
+
+  it("on the bundle hand-over: two top-ups in two bundles, the first too small, all three delivered together", async function () {
+    const { pair, relayer, id, topUp, fillers } = await underpaidOnBundles("fees-two");
+    await fillers();
+    // The first top-up, in a bundle with its message: judged with it, still underpaid.
+    const first = await topUp(1n);
+    await waitFor("the small top-up judged with its message", async () => {
+      const j = await journey(pair.urls.destination, id);
+      return j.status === "underpaid" && j.destination.fees?.topUps === "1";
+    });
+    await fillers();
+    // The second comes in a later bundle, which must bring the first along: otherwise the message
+    // goes with the second only and the first waits alone, underpaid, for good.
+    const before = await paidTo(relayer);
+    const second = await topUp(ONE);
+    await deliveredTogether([id, first, second]);
+    expect((await paidTo(relayer)) - before).to.equal(ONE + 1n);
+  });
+
+  it("on the bundle hand-over: a message and two top-ups met in one round from two bundles, delivered together", async function () {
+    const { pair, destination, relayer, id, topUp, fillers, queuedOnB } =
+      await underpaidOnBundles("fees-round");
+    await fillers();
+    // B's node takes bundles but does not relay for a while: the message's job keeps the bundle
+    // it came in, and the top-ups' jobs theirs, so its relayer meets all three in one round from
+    // two bundles (the second proves all three, fees.ts withTopUpTargets).
+    await destination.kill("SIGKILL");
+    const roles = (pair.destination.obj as { roles: string[] }).roles.filter(
+      (r) => r !== "relayer",
+    );
+    const acceptOnly = writeConfigFile({ ...(pair.destination.obj as object), roles });
+    const accepting = await runNode("fees-round-accept", acceptOnly, pair.destination.env);
+    const before = await paidTo(relayer);
+    const first = await topUp(1n);
+    await waitFor("the first top-up's bundle accepted", () => queuedOnB(first));
+    const queuedFillers = await fillers("queued");
+    const second = await topUp(ONE);
+    await waitFor("the second top-up's bundle accepted", () => queuedOnB(second));
+    await accepting.kill("SIGKILL");
+    await runNode("fees-round-relay", pair.destination.file, pair.destination.env);
+    await deliveredTogether([id, first, second]);
+    await waitFor("the fillers delivered", async () => {
+      const d = await deliveries(b);
+      return queuedFillers.every((x) => d.has(x));
+    });
+    // The fillers queued while B did not relay are paid too (ONE / 100 each).
+    expect((await paidTo(relayer)) - before).to.equal(ONE + 1n + (2n * ONE) / 100n);
   });
 
   it("applies a raised price once its window passed (no manual call); a message paying its quote is delivered and its fee paid", async function () {
