@@ -371,12 +371,10 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
   app.post("/v1/bundles", { bodyLimit: cfg.api.bundleBodyLimit }, async (req, reply) => {
     if (!bundles) return bad(reply, 404, "this node does not take bundles (relayer.handover)");
     try {
-      const acceptance = await bundles.accept(req.body);
-      // Accepted, so the body is a well-formed bundle.
-      const checkpoint = (req.body as { checkpoint: { origin: string; count: number } }).checkpoint;
+      const { checkpoint, acceptance } = await bundles.accept(req.body);
       log.info(
         {
-          origin: checkpoint.origin,
+          origin: formatChainCode(checkpoint.origin),
           count: checkpoint.count,
           accepted: acceptance.accepted.length,
           known: acceptance.known.length,

@@ -225,10 +225,16 @@ export interface BundleChecks {
   route(origin: bigint): Promise<PeerRoute | undefined>;
   /** Stake mirrored on the home Inbox per attester of `origin` (stake > 0 only). */
   mirror(origin: bigint): Promise<ReadonlyMap<Address, bigint>>;
-  /** Whether each message is already delivered on the home Inbox. */
-  delivered(messages: readonly Hex[]): Promise<boolean[]>;
+  /** Whether each message (given with its id, hashed once) is already delivered on the home Inbox. */
+  delivered(messages: readonly BundledMessage[]): Promise<boolean[]>;
   /** Each signer's free capacity for `origin` on the home Inbox. */
   freeCapacity(origin: bigint, signers: readonly Address[]): Promise<bigint[]>;
+}
+
+/** A message of a bundle with its id. */
+export interface BundledMessage {
+  id: Hex;
+  message: Hex;
 }
 
 /** A bundle that passed every check, with what delivery needs. */
@@ -329,7 +335,7 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
       `${claimed.length} mirrored signers, the route needs ${route.minSigners}`,
     );
 
-  const states = await checks.delivered(decoded.map((d) => d.message));
+  const states = await checks.delivered(decoded);
   const fresh = decoded.filter((_, i) => !states[i]);
   if (!fresh.length) refuse("already-delivered", "every message is delivered already");
 

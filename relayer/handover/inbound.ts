@@ -24,6 +24,13 @@ const BUNDLE_TTL_S = 7 * 24 * 3600;
 
 export type { Acceptance };
 
+/** What `BundleInbox.accept` did with a bundle, and the checkpoint it verified. */
+export interface AcceptedBundle {
+  checkpoint: { origin: bigint; count: number };
+  /** The answer to the bundle's sender (`POST /v1/bundles`). */
+  acceptance: Acceptance;
+}
+
 /** The Redis key saying the home relayer cannot deliver message `id` with its bundle's signatures. */
 function shortKey(prefix: string, id: Hex | string): string {
   return `${prefix}:wait-signers:${id.toLowerCase()}`;
@@ -107,7 +114,7 @@ export class BundleInbox {
                 address: inbox,
                 abi: IInboxAbi,
                 functionName: "isMessageDelivered",
-                args: [m],
+                args: [m.message],
               }),
             ),
           ),
@@ -132,7 +139,7 @@ export class BundleInbox {
    * @throws BundleRefusedError with the reason it was refused; nothing is stored or queued then
    *   (`no-relayer` first, before any work: no relayer of the home chain reads this Redis)
    */
-  async accept(json: unknown): Promise<Acceptance> {
+  async accept(json: unknown): Promise<AcceptedBundle> {
     if (!(await relayerPresent(this.ctx)))
       throw new BundleRefusedError(
         "no-relayer",
@@ -194,11 +201,15 @@ export class BundleInbox {
     }
     ctx.metrics.pushesReceived.inc({ outcome: "accepted" }, fresh.length);
     const replacedSet = new Set(replaced);
+    const { origin, count } = verified.bundle.checkpoint;
     return {
-      accepted: fresh.map((f) => f.id),
-      known: known.filter((id) => !replacedSet.has(id)),
-      delivered: verified.delivered,
-      replaced,
+      checkpoint: { origin, count },
+      acceptance: {
+        accepted: fresh.map((f) => f.id),
+        known: known.filter((id) => !replacedSet.has(id)),
+        delivered: verified.delivered,
+        replaced,
+      },
     };
   }
 }

@@ -77,7 +77,7 @@ export class BundlePuller {
       try {
         const bundle = parseBundle(json);
         last = decodeMessage(bundle.messages[bundle.messages.length - 1]!).nonce;
-        const acceptance = await this.inbox.accept(json);
+        const { acceptance } = await this.inbox.accept(json);
         if (acceptance.accepted.length)
           this.log.info(
             { origin: peer.codeHex, node, accepted: acceptance.accepted.length },

@@ -3,7 +3,7 @@
  * every call (single or batched) to a real node (a Hardhat chain served by deploy/rpcServer.ts, or
  * anvil) and lets a test rewrite chosen answers — fee figures (eth_gasPrice, eth_feeHistory,
  * eth_maxPriorityFeePerGas, the blocks' baseFeePerGas, a pending transaction's fees) or any call's
- * result (e.g. an Outbox read). It records the raw transactions it forwards, so a test can check
+ * result (e.g. an Outbox read), or refuse chosen calls with an error. It records the raw transactions it forwards, so a test can check
  * what the node signed, whatever the chain did with it.
  */
 import { createServer, type Server } from "node:http";
@@ -20,12 +20,17 @@ export interface JsonRpcCall {
 /** Returns the answer to give instead of `result` (the upstream's), or `result` itself. */
 export type Rewrite = (call: JsonRpcCall, result: unknown) => unknown;
 
+/** Returns the JSON-RPC error to answer `call` with instead of forwarding it, or undefined. */
+export type Refusal = (call: JsonRpcCall) => { code: number; message: string } | undefined;
+
 export interface LyingRpc {
   url: string;
   /** Every raw transaction the proxy forwarded (eth_sendRawTransaction), decoded. */
   readonly signed: ReturnType<typeof parseTransaction>[];
   /** Replaces the answers the rewrite changes (one rewrite at a time; `undefined` tells the truth). */
   lie(rewrite: Rewrite | undefined): void;
+  /** Answers the calls `refusal` picks with its error, unforwarded (`undefined`: none). */
+  refuse(refusal: Refusal | undefined): void;
   close(): Promise<void>;
 }
 
@@ -60,7 +65,19 @@ export function feeLie(weiPerGas: bigint): Rewrite {
 
 export async function startLyingRpc(upstream: string): Promise<LyingRpc> {
   let rewrite: Rewrite | undefined;
+  let refusal: Refusal | undefined;
   const signed: ReturnType<typeof parseTransaction>[] = [];
+  const answer = async (calls: JsonRpcCall[]): Promise<Record<string, unknown>[]> => {
+    const refused = new Map(calls.map((c) => [c, refusal?.(c)] as const));
+    const forwarded = calls.filter((c) => refused.get(c) === undefined);
+    const answers = forwarded.length ? await forward(forwarded) : [];
+    return calls.map((c) => {
+      const error = refused.get(c);
+      return error
+        ? { jsonrpc: "2.0", id: c.id, error }
+        : (answers.find((a) => a.id === c.id) ?? { jsonrpc: "2.0", id: c.id, result: null });
+    });
+  };
   const forward = async (calls: JsonRpcCall[]): Promise<Record<string, unknown>[]> => {
     for (const c of calls)
       if (c.method === "eth_sendRawTransaction")
@@ -85,7 +102,7 @@ export async function startLyingRpc(upstream: string): Promise<LyingRpc> {
         try {
           const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
             JsonRpcCall | JsonRpcCall[];
-          body = Array.isArray(parsed) ? await forward(parsed) : (await forward([parsed]))[0];
+          body = Array.isArray(parsed) ? await answer(parsed) : (await answer([parsed]))[0];
         } catch (e) {
           body = { jsonrpc: "2.0", id: null, error: { code: -32603, message: String(e) } };
         }
@@ -100,6 +117,9 @@ export async function startLyingRpc(upstream: string): Promise<LyingRpc> {
     signed,
     lie(r) {
       rewrite = r;
+    },
+    refuse(r) {
+      refusal = r;
     },
     close: () =>
       new Promise<void>((resolve) => {
