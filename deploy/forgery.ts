@@ -13,7 +13,7 @@ import {
   messageId,
   signCheckpoint,
   type Hex,
-  packSignatures,
+  deliverArgs,
 } from "../relayer/protocol/index.js";
 import type { NetworkMember } from "./network.js";
 import { suiteAs } from "./suite.js";
@@ -52,7 +52,7 @@ export async function forgeTransfer(
   const delivery = buildDelivery({ tree, count: tree.count, messages: [forged] });
   const inbox = suiteAs(victim.suite, thief).inbox;
   const receipt = await (
-    await inbox.deliver(checkpoint, packSignatures([signature]), delivery.messages, delivery.proof)
+    await inbox.deliver(...deliverArgs(checkpoint, [signature], delivery))
   ).wait();
   if (!receipt) throw new Error("forged delivery: no receipt");
   return receipt;

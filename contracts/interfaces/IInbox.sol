@@ -83,16 +83,20 @@ interface IInbox {
     error MirrorNotInitialized(uint64 origin);
     /// @notice `deliver`'s packed signatures are not a whole number of 65-byte signatures.
     error SignaturesLength(uint256 length);
+    /// @notice `deliver`'s framed messages do not add up: the frame at byte `offset` runs past the
+    /// end, or bytes trail the last counted message.
+    error MessagesMalformed(uint256 offset);
 
     /// @notice Delivers `messages` (ascending, distinct nonces) from one origin under one signed
-    /// checkpoint. `proof` is the sparse positional multiproof of their ids against
-    /// `checkpoint.root` in the tree of `checkpoint.count` leaves (docs/protocol.md 2.5).
+    /// checkpoint. `messages` is framed: a two-byte count, then each encoded message after its
+    /// two-byte length (big-endian). `proof` is the sparse positional multiproof of their ids
+    /// against `checkpoint.root` in the tree of `checkpoint.count` leaves (docs/protocol.md 2.5).
     /// `signatures` are 65-byte EIP-712 signatures (r ‖ s ‖ v) packed one after the other, ordered
     /// by strictly increasing signer address: the `CheckpointAccepted` record is this very string.
     function deliver(
         Checkpoint calldata checkpoint,
         bytes calldata signatures,
-        bytes[] calldata messages,
+        bytes calldata messages,
         bytes32[] calldata proof
     ) external;
 

@@ -55,6 +55,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     bytes32 private constant HANDLE_SELECTOR =
         0xf6879a6e00000000000000000000000000000000000000000000000000000000;
 
+    /// @dev `deliver`'s messages are framed (docs/protocol.md 3.3): a two-byte count, then each
+    /// message after its two-byte length (a message is at most 133 + 8,192 bytes).
+    uint256 private constant MESSAGE_COUNT_BYTES = 2;
+    uint256 private constant FRAME_LENGTH_BYTES = 2;
+
     /// @dev Bytes of one packed signature in `deliver` (r ‖ s ‖ v).
     uint256 private constant SIGNATURE_LENGTH = 65;
 
@@ -168,12 +173,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     function deliver(
         Checkpoint calldata checkpoint,
         bytes calldata signatures,
-        bytes[] calldata messages,
+        bytes calldata messages,
         bytes32[] calldata proof
     ) external nonReentrant {
         // 1. A checkpoint of something, from an active route.
         if (checkpoint.root == bytes32(0) || checkpoint.count == 0) revert EmptyCheckpoint();
-        if (messages.length == 0) revert NoMessages();
+        if (_messageCount(messages) == 0) revert NoMessages();
         Route memory route = _readRoute(checkpoint.origin);
 
         // 2. Signers, and the mirrored stake they hold together.
@@ -403,40 +408,44 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         );
     }
 
-    /// @dev Checks every message (step 3): header, order, replay bit (set here, before any external
-    /// call); and sums what the batch needs of its signers.
+    /// @dev Checks every message (step 3): framing, header, order, replay bit (set here, before any
+    /// external call); and sums what the batch needs of its signers.
     function _checkMessages(
         Route memory route,
         uint32 count,
-        bytes[] calldata messages,
+        bytes calldata messages,
         Batch memory batch
     ) private {
-        uint256 n = messages.length;
+        uint256 n = _messageCount(messages);
         batch.ids = new bytes32[](n);
         batch.nonces = new uint256[](n);
         batch.kinds = new bytes(n);
         batch.minSigners = 1;
         batch.wordIndex = type(uint256).max;
+        uint256 at = MESSAGE_COUNT_BYTES;
         for (uint256 i = 0; i < n;) {
-            _checkMessage(route, count, messages, batch, i);
+            bytes calldata m;
+            (m, at) = _frameAt(messages, at);
+            _checkMessage(route, count, m, batch, i);
             // The common case in bulk: the messages after it that `_checkRun` takes (it needs a
             // recipient's policy and a replay word already loaded, so never the first).
             unchecked {
-                i = _checkRun(route, count, messages, batch, i + 1);
+                (i, at) = _checkRun(route, count, messages, batch, i + 1, at);
             }
         }
+        // Every byte is a framed message: nothing trails the last one.
+        if (at != messages.length) revert MessagesMalformed(at);
         _deliveredBits[route.origin][batch.wordIndex] = batch.word;
     }
 
-    /// @dev Checks message `i` in full, any kind (the general path of `_checkMessages`).
+    /// @dev Checks message `i`, `m`, in full, any kind (the general path of `_checkMessages`).
     function _checkMessage(
         Route memory route,
         uint32 count,
-        bytes[] calldata messages,
+        bytes calldata m,
         Batch memory batch,
         uint256 i
     ) private {
-        bytes calldata m = messages[i];
         (bytes32 id, uint32 nonce) = _checkHeader(m, route.origin, count);
         if (i != 0 && nonce <= batch.nonces[i - 1]) revert MessagesNotAscending(i);
         _put(batch.ids, i, id);
@@ -462,40 +471,42 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         system = kind == Kind.StakeReport || sender == route.peerBank;
     }
 
-    /// @dev The fast path of `_checkMessages`: checks and books messages `i`, `i + 1`, … while each
-    /// is an ordinary call (not from the peer's StakingHub or bank) with a zero amount, to the
-    /// previous message's recipient, in the replay word already loaded, well formed and passing
-    /// every check of `_checkMessage`; returns the index of the first message it does not take
-    /// (`messages.length` when none). It has the same effects as `_checkMessage` for those
-    /// messages and none for the one it stops at, which `_checkMessage` then checks in full (and
+    /// @dev The fast path of `_checkMessages`: checks and books messages `i`, `i + 1`, … (the first
+    /// framed at byte `at` of `messages`) while each is an ordinary call (not from the peer's
+    /// StakingHub or bank) with a zero amount, to the previous message's recipient, in the replay
+    /// word already loaded, well framed and formed and passing every check of `_checkMessage`;
+    /// returns the index and frame offset of the first message it does not take (the count and
+    /// `messages.length` when none). It has the same effects as `_checkMessage` for those messages
+    /// and none for the one it stops at, which `_checkMessages` then frames and checks in full (and
     /// reverts on, with its error, when it is invalid).
     // One assembly loop is the point of this function (solhint counts its lines).
     // solhint-disable-next-line function-max-lines
     function _checkRun(
         Route memory route,
         uint256 count,
-        bytes[] calldata messages,
+        bytes calldata messages,
         Batch memory batch,
-        uint256 i
-    ) private view returns (uint256) {
+        uint256 i,
+        uint256 at
+    ) private view returns (uint256, uint256) {
         uint256 destinationCode = localCode;
         assembly ("memory-safe") {
-            for {} lt(i, messages.length) {
+            // Up to the batch's count (its ids: one per message).
+            for {} lt(i, mload(mload(batch))) {
                 i := add(i, 1)
             } {
-                // The element as the ABI decoder's checked access finds it, or stop.
-                let m := calldataload(add(messages.offset, shl(5, i)))
-                if iszero(lt(m, calldatasize())) {
+                // The frame as `_frameAt` reads it, or stop: its length, then the message.
+                if gt(add(at, FRAME_LENGTH_BYTES), messages.length) {
                     break
                 }
-                m := add(add(messages.offset, m), 0x20)
-                let length := calldataload(sub(m, 0x20))
-                if or(lt(length, MESSAGE_HEADER_LENGTH), gt(length, calldatasize())) {
+                let length := shr(240, calldataload(add(messages.offset, at)))
+                if lt(length, MESSAGE_HEADER_LENGTH) {
                     break
                 }
-                if gt(add(m, length), calldatasize()) {
+                if gt(add(add(at, FRAME_LENGTH_BYTES), length), messages.length) {
                     break
                 }
+                let m := add(add(messages.offset, at), FRAME_LENGTH_BYTES)
                 // An ordinary zero-amount call to the run's recipient.
                 {
                     let sender := calldataload(add(m, SENDER_OFFSET))
@@ -530,9 +541,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                 if iszero(lt(nonce, count)) {
                     break
                 }
-                let nonces := add(mload(add(batch, BATCH_NONCES)), 0x20)
                 if i {
-                    if iszero(gt(nonce, mload(add(nonces, shl(5, sub(i, 1)))))) {
+                    let previous := mload(add(add(mload(add(batch, BATCH_NONCES)), 0x20), shl(5, sub(i, 1))))
+                    if iszero(gt(nonce, previous)) {
                         break
                     }
                 }
@@ -540,38 +551,44 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                 if iszero(eq(shr(8, nonce), mload(add(batch, BATCH_WORD_INDEX)))) {
                     break
                 }
-                let bit := shl(and(nonce, 0xff), 1)
-                if and(mload(add(batch, BATCH_WORD)), bit) {
+                if and(mload(add(batch, BATCH_WORD)), shl(and(nonce, 0xff), 1)) {
                     break
                 }
                 // Needs: the run's required coverage (below 2^96) plus the fee (below 2^128) is
-                // the value at risk; a sum that would overflow is left to the checked path.
+                // the value at risk; a sum that would overflow is left to the checked path. (The
+                // sums are computed again when taken: a variable fewer on a full stack.)
                 let fee := shr(128, calldataload(add(m, FEE_OFFSET)))
-                let risk := add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)
-                risk := add(mload(add(batch, BATCH_VALUE_AT_RISK)), risk)
-                if lt(risk, mload(add(batch, BATCH_VALUE_AT_RISK))) {
+                if lt(
+                    add(mload(add(batch, BATCH_VALUE_AT_RISK)), add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)),
+                    mload(add(batch, BATCH_VALUE_AT_RISK))
+                ) {
                     break
                 }
-                let policy := add(
-                    mload(add(batch, BATCH_POLICY_COVERAGE)),
-                    mload(add(batch, BATCH_POLICY_EXCESS))
-                )
-                if lt(policy, mload(add(batch, BATCH_POLICY_COVERAGE))) {
+                if lt(
+                    add(mload(add(batch, BATCH_POLICY_COVERAGE)), mload(add(batch, BATCH_POLICY_EXCESS))),
+                    mload(add(batch, BATCH_POLICY_COVERAGE))
+                ) {
                     break
                 }
                 // Taken: the id (as MessageCodec.id: keccak256 of the message, in scratch memory
                 // past the free pointer), the replay bit and the sums.
-                let scratch := mload(0x40)
-                calldatacopy(scratch, m, length)
-                mstore(add(add(mload(batch), 0x20), shl(5, i)), keccak256(scratch, length))
-                mstore(add(nonces, shl(5, i)), nonce)
-                mstore(add(batch, BATCH_WORD), or(mload(add(batch, BATCH_WORD)), bit))
-                mstore(add(batch, BATCH_VALUE_AT_RISK), risk)
-                mstore(add(batch, BATCH_POLICY_COVERAGE), policy)
+                calldatacopy(mload(0x40), m, length)
+                mstore(add(add(mload(batch), 0x20), shl(5, i)), keccak256(mload(0x40), length))
+                mstore(add(add(mload(add(batch, BATCH_NONCES)), 0x20), shl(5, i)), nonce)
+                mstore(add(batch, BATCH_WORD), or(mload(add(batch, BATCH_WORD)), shl(and(nonce, 0xff), 1)))
+                mstore(
+                    add(batch, BATCH_VALUE_AT_RISK),
+                    add(mload(add(batch, BATCH_VALUE_AT_RISK)), add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee))
+                )
+                mstore(
+                    add(batch, BATCH_POLICY_COVERAGE),
+                    add(mload(add(batch, BATCH_POLICY_COVERAGE)), mload(add(batch, BATCH_POLICY_EXCESS)))
+                )
                 mstore(add(batch, BATCH_FEES), add(mload(add(batch, BATCH_FEES)), fee))
+                at := add(add(at, FRAME_LENGTH_BYTES), length)
             }
         }
-        return i;
+        return (i, at);
     }
 
     /// @dev Checks one message's length and header against the checkpoint; returns its id and nonce.
@@ -725,16 +742,19 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev Step 5: executes every delivered message, in order, each by its kind as the checking
     /// pass worked it out. Never reverts for a recipient's fault: a failure is recorded for `retry`.
     /// Every field is read from the message without the length check: `_checkMessages` checked it.
-    function _executeAll(Route memory route, Batch memory batch, bytes[] calldata messages) private {
+    function _executeAll(Route memory route, Batch memory batch, bytes calldata messages) private {
         bytes32[] memory ids = batch.ids;
         bytes memory kinds = batch.kinds;
         // A bank message gets the batch's first signer (a price raise needs it, 3.9).
         address firstSigner = batch.signers.length != 0 ? batch.signers[0] : address(0);
-        uint256 n = messages.length;
+        uint256 n = ids.length;
+        uint256 at = MESSAGE_COUNT_BYTES;
         for (uint256 i = 0; i < n;) {
             bytes32 id = _get(ids, i);
             _emitDelivered(id);
-            _execute(route, id, _messageAt(messages, i), _kindAt(kinds, i), firstSigner, FailureKind.None);
+            bytes calldata m;
+            (m, at) = _checkedFrameAt(messages, at);
+            _execute(route, id, m, _kindAt(kinds, i), firstSigner, FailureKind.None);
             unchecked {
                 ++i;
             }
@@ -1007,14 +1027,39 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev `messages[i]` without the ABI decoder's bounds checks, for the execution pass only:
-    /// `_checkMessages` already read every `messages[i]` through the checked access, so the same
-    /// offsets are known to be in bounds.
-    function _messageAt(bytes[] calldata messages, uint256 i) private pure returns (bytes calldata m) {
+    /// @dev How many messages `messages` frames: its first two bytes (0 when it has fewer).
+    function _messageCount(bytes calldata messages) private pure returns (uint256 n) {
+        if (messages.length < MESSAGE_COUNT_BYTES) return 0;
         assembly ("memory-safe") {
-            let start := add(messages.offset, calldataload(add(messages.offset, shl(5, i))))
-            m.length := calldataload(start)
-            m.offset := add(start, 0x20)
+            n := shr(240, calldataload(messages.offset))
+        }
+    }
+
+    /// @dev The message framed at byte `at` of `messages` (a two-byte length, then the message) and
+    /// the offset of the next frame; reverts `MessagesMalformed(at)` when the frame runs past the end.
+    function _frameAt(bytes calldata messages, uint256 at) private pure returns (bytes calldata m, uint256 next) {
+        uint256 start = at + FRAME_LENGTH_BYTES;
+        if (start > messages.length) revert MessagesMalformed(at);
+        uint256 length;
+        assembly ("memory-safe") {
+            length := shr(240, calldataload(add(messages.offset, at)))
+        }
+        next = start + length;
+        if (next > messages.length) revert MessagesMalformed(at);
+        m = messages[start:next];
+    }
+
+    /// @dev `_frameAt` without its bounds checks, for the execution pass only: `_checkMessages`
+    /// framed the same bytes already.
+    function _checkedFrameAt(
+        bytes calldata messages,
+        uint256 at
+    ) private pure returns (bytes calldata m, uint256 next) {
+        assembly ("memory-safe") {
+            let length := shr(240, calldataload(add(messages.offset, at)))
+            m.offset := add(add(messages.offset, at), FRAME_LENGTH_BYTES)
+            m.length := length
+            next := add(add(at, FRAME_LENGTH_BYTES), length)
         }
     }
 

@@ -15,7 +15,7 @@ contract DeliverForwarder {
         IInbox inbox,
         IInbox.Checkpoint calldata checkpoint,
         bytes calldata signatures,
-        bytes[] calldata messages,
+        bytes calldata messages,
         bytes32[] calldata proof
     ) external {
         inbox.deliver(checkpoint, signatures, messages, proof);

@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 
+import { packSignatures, type Checkpoint } from "./checkpoint.js";
 import { MerkleTree } from "./merkle.js";
 import { decodeMessage, messageId } from "./message.js";
 
@@ -22,7 +23,13 @@ export class DeliveryError extends Error {
   override readonly name = "DeliveryError";
 
   constructor(
-    readonly reason: "no-messages" | "duplicate-nonce" | "nonce-beyond-count" | "leaf-mismatch",
+    readonly reason:
+      | "no-messages"
+      | "duplicate-nonce"
+      | "nonce-beyond-count"
+      | "leaf-mismatch"
+      | "too-many-messages"
+      | "message-too-long",
     detail: string,
   ) {
     super(detail);
@@ -71,4 +78,64 @@ export function buildDelivery(params: {
     nonces,
     proof: tree.multiproof(nonces, params.count),
   };
+}
+
+/** Most messages one `deliver` frames, and most bytes of one framed message (two-byte fields). */
+export const MAX_FRAMED = 0xffff;
+
+/**
+ * Messages as `Inbox.deliver` takes them (docs/protocol.md 3.3): a two-byte count, then each
+ * encoded message after its two-byte length, big-endian. No offsets, lengths or padding words:
+ * a message costs two bytes of framing instead of 64 to 95.
+ * @throws DeliveryError when there are more than 65,535 messages or one is longer than 65,535 bytes
+ */
+export function packMessages(messages: readonly Hex[]): Hex {
+  if (messages.length > MAX_FRAMED)
+    throw new DeliveryError("too-many-messages", `${messages.length} messages in one delivery`);
+  const u16 = (n: number) => n.toString(16).padStart(4, "0");
+  let out = `0x${u16(messages.length)}`;
+  for (const m of messages) {
+    const length = (m.length - 2) / 2;
+    if (length > MAX_FRAMED)
+      throw new DeliveryError("message-too-long", `a message of ${length} bytes cannot be framed`);
+    out += u16(length) + m.slice(2);
+  }
+  return out as Hex;
+}
+
+/** The messages `packMessages` framed, in order. @throws DeliveryError when they do not add up */
+export function unpackMessages(framed: Hex): Hex[] {
+  const hex = framed.slice(2);
+  const u16 = (at: number) => Number.parseInt(hex.slice(at * 2, at * 2 + 4), 16);
+  const count = hex.length >= 4 ? u16(0) : 0;
+  const out: Hex[] = [];
+  let at = 2;
+  for (let i = 0; i < count; i++) {
+    const length = u16(at);
+    if (Number.isNaN(length) || (at + 2 + length) * 2 > hex.length)
+      throw new DeliveryError("message-too-long", `the frame at byte ${at} runs past the end`);
+    out.push(`0x${hex.slice((at + 2) * 2, (at + 2 + length) * 2)}`);
+    at += 2 + length;
+  }
+  if (at * 2 !== hex.length || count === 0)
+    throw new DeliveryError("no-messages", `framed messages do not add up (${count} counted)`);
+  return out;
+}
+
+/**
+ * The arguments of `Inbox.deliver(checkpoint, signatures, messages, proof)`: the one place its
+ * call is encoded, for the relayer, the tests, the benchmarks and the forgery demo. `signatures`
+ * in ascending signer order (checkpoint.ts `sortBySigner`), `delivery` from `buildDelivery`.
+ */
+export function deliverArgs(
+  checkpoint: Checkpoint,
+  signatures: readonly Hex[],
+  delivery: { messages: readonly Hex[]; proof: readonly Hex[] },
+): [checkpoint: Checkpoint, signatures: Hex, messages: Hex, proof: Hex[]] {
+  return [
+    { origin: checkpoint.origin, root: checkpoint.root, count: checkpoint.count },
+    packSignatures(signatures),
+    packMessages(delivery.messages),
+    [...delivery.proof],
+  ];
 }

@@ -26,7 +26,7 @@ import {
   sortBySigner,
   type ProvingTree,
   type SignerSignature,
-  packSignatures,
+  deliverArgs,
 } from "../protocol/index.js";
 import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
@@ -798,12 +798,11 @@ export class DestinationRelay {
       const signatures = sortBySigner(
         signers.map((s) => ({ signer: s.signer, signature: s.signature })),
       ).map((s) => s.signature);
-      const args = [
+      const args = deliverArgs(
         { origin: origin.code, root: snap.root, count: snap.count },
-        packSignatures(signatures),
-        delivery.messages,
-        delivery.proof,
-      ] as const;
+        signatures,
+        delivery,
+      );
       const data = encodeFunctionData({ abi: IInboxAbi, functionName: "deliver", args });
       // Geth-based clients drop transactions over 128 KB from their pool: a batch whose calldata
       // passes relayer.maxBatchBytes goes as two.

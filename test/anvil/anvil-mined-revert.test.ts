@@ -15,7 +15,13 @@ import { decodeFunctionData, encodeFunctionData, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import { IInboxAbi } from "../../relayer/chain/abis.js";
-import { buildDelivery, messageId, packSignatures } from "../../relayer/protocol/index.js";
+import {
+  buildDelivery,
+  deliverArgs,
+  messageId,
+  splitSignatures,
+  unpackMessages,
+} from "../../relayer/protocol/index.js";
 import { metric, scrape } from "../faults/helpers.js";
 import type { TestChain } from "../helpers/suite.js";
 import { waitFor } from "../relayer/helpers/net.js";
@@ -102,11 +108,13 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
       const { args } = decodeFunctionData({ abi: IInboxAbi, data: pool.input });
       if (!args || args.length !== 4)
         throw new Error(`not a deliver call: ${pool.input.slice(0, 10)}`);
-      const [checkpoint, signatures, messages] = args as unknown as [
+      const [checkpoint, packed, framed] = args as unknown as [
         { origin: bigint; root: Hex; count: number },
-        readonly Hex[],
-        readonly Hex[],
+        Hex,
+        Hex,
       ];
+      const signatures = splitSignatures(packed);
+      const messages = unpackMessages(framed);
       expect(messages.length, "messages in the node's batch").to.be.at.least(2);
 
       // The front-run: the first half of the batch, proven against the same checkpoint.
@@ -120,7 +128,7 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
       const data = encodeFunctionData({
         abi: IInboxAbi,
         functionName: "deliver",
-        args: [checkpoint, packSignatures(signatures), delivery.messages, delivery.proof],
+        args: deliverArgs(checkpoint, signatures, delivery),
       });
       const tip = BigInt(pool.maxPriorityFeePerGas ?? pool.gasPrice ?? "0x0");
       const cap = BigInt(pool.maxFeePerGas ?? pool.gasPrice ?? "0x0");

@@ -22,7 +22,7 @@ import {
   type Checkpoint,
   type MerkleTree,
   type Message,
-  packSignatures,
+  deliverArgs,
 } from "../../relayer/protocol/index.js";
 
 export const CHAIN_NAMES = [
@@ -172,6 +172,14 @@ export async function prepareDelivery(
   };
 }
 
+/** `Inbox.deliver`'s arguments for a prepared delivery (the protocol's one encoding, `deliverArgs`). */
+export function deliveryArgs(d: Delivery) {
+  return deliverArgs(d.checkpoint, d.signatures as Hex[], {
+    messages: d.messages as Hex[],
+    proof: d.proof as Hex[],
+  });
+}
+
 /** Delivers a prepared delivery and returns the receipt. */
 export async function sendDelivery(
   destination: TestChain,
@@ -179,12 +187,7 @@ export async function sendDelivery(
   relayer?: ethers.Signer,
 ) {
   const inbox = relayer ? suiteAs(destination.suite, relayer).inbox : destination.suite.inbox;
-  const tx = await inbox.deliver(
-    delivery.checkpoint,
-    packSignatures(delivery.signatures as Hex[]),
-    delivery.messages,
-    delivery.proof,
-  );
+  const tx = await inbox.deliver(...deliveryArgs(delivery));
   const receipt = await tx.wait();
   if (!receipt) throw new Error("deliver: no receipt");
   return receipt;

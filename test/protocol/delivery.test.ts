@@ -3,11 +3,16 @@ import type { Hex } from "viem";
 
 import {
   buildDelivery,
+  CheckpointError,
   DeliveryError,
   encodeMessage,
   MerkleTree,
   messageId,
   multiRoot,
+  packMessages,
+  packSignatures,
+  splitSignatures,
+  unpackMessages,
 } from "../../relayer/protocol/index.js";
 
 const message = (nonce: number): Hex =>
@@ -76,5 +81,37 @@ describe("protocol: delivery builder", () => {
     expect(reason(() => buildDelivery({ tree, count: 10, messages: [forged] }))).to.equal(
       "leaf-mismatch",
     );
+  });
+});
+
+describe("protocol: framed messages and packed signatures (Inbox.deliver's encoding)", () => {
+  const messages = [message(1), message(2), message(3)];
+
+  it("frames messages as a two-byte count and two-byte lengths, and reads them back", () => {
+    const framed = packMessages(messages);
+    const length = (messages[0]!.length - 2) / 2;
+    expect(framed.slice(0, 10)).to.equal(`0x0003${length.toString(16).padStart(4, "0")}`);
+    expect((framed.length - 2) / 2).to.equal(
+      2 + messages.reduce((n, m) => n + 2 + (m.length - 2) / 2, 0),
+    );
+    expect(unpackMessages(framed)).to.deep.equal(messages);
+    expect(packMessages([])).to.equal("0x0000");
+  });
+
+  it("refuses what cannot be framed or does not add up", () => {
+    const long = `0x${"00".repeat(0x10000)}` as Hex;
+    expect(() => packMessages([long])).to.throw(DeliveryError, "cannot be framed");
+    const framed = packMessages(messages);
+    expect(() => unpackMessages(`${framed}00`)).to.throw(DeliveryError);
+    expect(() => unpackMessages(framed.slice(0, -2) as Hex)).to.throw(DeliveryError);
+    expect(() => unpackMessages("0x0000")).to.throw(DeliveryError);
+  });
+
+  it("packs 65-byte signatures end to end and splits them back; refuses another length", () => {
+    const signatures = [`0x${"11".repeat(65)}`, `0x${"22".repeat(65)}`] as Hex[];
+    const packed = packSignatures(signatures);
+    expect(packed).to.equal(`0x${"11".repeat(65)}${"22".repeat(65)}`);
+    expect(splitSignatures(packed)).to.deep.equal(signatures);
+    expect(() => packSignatures([`0x${"11".repeat(64)}`])).to.throw(CheckpointError);
   });
 });

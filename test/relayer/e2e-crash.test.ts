@@ -4,10 +4,10 @@
  * transaction in B's mempool), not a moment it guesses.
  */
 import { expect } from "chai";
-import { ethers } from "ethers";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
+import { messageId, unpackMessages } from "../../relayer/protocol/index.js";
 import type { TestChain } from "../helpers/suite.js";
 import { waitFor } from "./helpers/net.js";
 import { useServedNetwork } from "./helpers/network.js";
@@ -46,7 +46,7 @@ async function pendingDelivers(chain: TestChain, from: string): Promise<Map<Hex,
     if (parsed?.name !== "deliver") continue;
     out.set(
       t.hash,
-      (parsed.args[2] as string[]).map((m) => ethers.keccak256(m).toLowerCase()),
+      unpackMessages(parsed.args[2] as Hex).map((m) => messageId(m).toLowerCase()),
     );
   }
   return out;

@@ -18,7 +18,7 @@ import {
   messageId,
   signCheckpoint,
   type Checkpoint,
-  packSignatures,
+  deliverArgs,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
 import { homeOnlyChains, waitFor } from "./helpers/net.js";
@@ -173,10 +173,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       const [someone] = await net.b.connection.ethers.getSigners();
       await (
         await suiteAs(net.b.suite, someone!).inbox.deliver(
-          forgedCheckpoint,
-          packSignatures([forgedSignature]),
-          delivery.messages,
-          delivery.proof,
+          ...deliverArgs(forgedCheckpoint, [forgedSignature], delivery),
         )
       ).wait();
       expect(

@@ -26,7 +26,6 @@ import {
   type CheckpointDomainInput,
   type Hex,
   type MessageFields,
-  packSignatures,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
 import {
@@ -37,6 +36,7 @@ import {
 } from "../../typechain-types/index.js";
 import {
   createTestNetwork,
+  deliveryArgs,
   dispatchedMessages,
   ONE,
   type Delivery,
@@ -44,7 +44,7 @@ import {
   type TestChain,
 } from "../helpers/suite.js";
 
-export { ONE };
+export { deliveryArgs, ONE };
 export type { Delivery, DispatchedMessage, Hex };
 
 /** Unbonding delay U on every chain. */
@@ -767,11 +767,6 @@ export class World {
     }
     return cached;
   }
-}
-
-/** `Inbox.deliver` arguments of a delivery. */
-export function deliveryArgs(d: Delivery): [Checkpoint, string, string[], string[]] {
-  return [d.checkpoint, packSignatures(d.signatures as Hex[]), d.messages, d.proof];
 }
 
 /** Wallets ordered by address, each once. */

@@ -10,7 +10,6 @@ import {
   addressToBytes32,
   buildDelivery,
   MerkleTree,
-  packSignatures,
   ZERO_HASHES,
   type Checkpoint,
   type Hex,
@@ -24,7 +23,13 @@ import {
   type MessagingRecipient,
 } from "../../../typechain-types/index.js";
 import { governThroughTimelock } from "../../../deploy/governance.js";
-import { prepareDelivery, relay, type Delivery, type TestChain } from "../../helpers/suite.js";
+import {
+  deliveryArgs,
+  prepareDelivery,
+  relay,
+  type Delivery,
+  type TestChain,
+} from "../../helpers/suite.js";
 import {
   createMessagingNetwork,
   deliver,
@@ -123,6 +128,36 @@ describe("Inbox", function () {
         b.suite.inbox,
         "NoMessages",
       );
+    });
+
+    it("rejects framed messages that do not add up, and takes the same framed right", async function () {
+      await send(a, b, recipientAddress);
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const inbox = b.suite.inbox;
+      const [checkpoint, signatures, framed, proof] = deliveryArgs(delivery);
+      const bytes = ethers.getBytes(framed);
+      const withCount = (count: number) =>
+        ethers.concat([ethers.toBeHex(count, 2), ethers.dataSlice(framed, 2)]);
+      const cases: [string, string, number][] = [
+        // A byte trails the last counted message.
+        ["a trailing byte", ethers.concat([framed, "0x00"]), bytes.length],
+        // The count says one message: the second frame trails it.
+        ["a frame beyond the count", withCount(1), 2 + 2 + (bytes.length - 6) / 2],
+        // The count says three: the third frame's length runs past the end.
+        ["a count beyond the frames", withCount(3), bytes.length],
+        // The last frame cut short.
+        [
+          "a cut frame",
+          ethers.dataSlice(framed, 0, bytes.length - 1),
+          2 + 2 + (bytes.length - 6) / 2,
+        ],
+      ];
+      for (const [what, messages, offset] of cases)
+        await expect(inbox.deliver(checkpoint, signatures, messages, proof), what)
+          .to.be.revertedWithCustomError(inbox, "MessagesMalformed")
+          .withArgs(offset);
+      await (await inbox.deliver(checkpoint, signatures, framed, proof)).wait();
     });
   });
 
@@ -560,19 +595,15 @@ describe("Inbox", function () {
       await send(a, b, recipientAddress);
       const delivery = await prepare(a.attesters.slice(0, 2));
       const inbox = b.suite.inbox;
-      const packed = packSignatures(delivery.signatures as Hex[]);
+      const [checkpoint, packed, messages, proof] = deliveryArgs(delivery);
       // A byte more or less than two signatures: never read as two signatures and a scrap.
       for (const signatures of [ethers.concat([packed, "0x00"]), ethers.dataSlice(packed, 1)]) {
-        await expect(
-          inbox.deliver(delivery.checkpoint, signatures, delivery.messages, delivery.proof),
-        )
+        await expect(inbox.deliver(checkpoint, signatures, messages, proof))
           .to.be.revertedWithCustomError(inbox, "SignaturesLength")
           .withArgs(ethers.dataLength(signatures));
       }
       // The same two signatures whole are taken.
-      await (
-        await inbox.deliver(delivery.checkpoint, packed, delivery.messages, delivery.proof)
-      ).wait();
+      await (await inbox.deliver(checkpoint, packed, messages, proof)).wait();
     });
 
     it("rejects a batch with no signature at all", async function () {
@@ -880,12 +911,7 @@ describe("Inbox", function () {
       await send(a, b, await reentrant.getAddress());
       await send(a, b, recipientAddress);
       const delivery = await prepare();
-      const again = b.suite.inbox.interface.encodeFunctionData("deliver", [
-        delivery.checkpoint,
-        packSignatures(delivery.signatures as Hex[]),
-        delivery.messages,
-        delivery.proof,
-      ]);
+      const again = b.suite.inbox.interface.encodeFunctionData("deliver", deliveryArgs(delivery));
       await (await reentrant.arm(again)).wait();
       await (await deliver(b, delivery, { gasLimit: 5_000_000n })).wait();
       expect(await reentrant.handled()).to.equal(1n);

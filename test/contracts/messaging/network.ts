@@ -12,10 +12,10 @@ import {
   type Checkpoint,
   type CheckpointDomainInput,
   type Hex,
-  packSignatures,
 } from "../../../relayer/protocol/index.js";
 import {
   createTestNetwork,
+  deliveryArgs,
   relay,
   type Delivery,
   type TestChain,
@@ -109,11 +109,5 @@ export function deliver(
   delivery: Delivery,
   overrides: { gasLimit?: bigint } = {},
 ) {
-  return destination.suite.inbox.deliver(
-    delivery.checkpoint,
-    packSignatures(delivery.signatures as Hex[]),
-    delivery.messages,
-    delivery.proof,
-    overrides,
-  );
+  return destination.suite.inbox.deliver(...deliveryArgs(delivery), overrides);
 }

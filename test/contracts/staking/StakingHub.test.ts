@@ -16,11 +16,11 @@ import {
   MerkleTree,
   signCheckpoint,
   type Checkpoint,
-  packSignatures,
 } from "../../../relayer/protocol/index.js";
 import { StakingHub__factory, TestToken__factory } from "../../../typechain-types/index.js";
 import {
   createTestNetwork,
+  deliveryArgs,
   dispatchedMessages,
   fundedWallets,
   ONE,
@@ -101,12 +101,7 @@ async function prepared(
 }
 
 function deliver(destination: TestChain, d: Delivery) {
-  return destination.suite.inbox.deliver(
-    d.checkpoint,
-    packSignatures(d.signatures as Hex[]),
-    d.messages,
-    d.proof,
-  );
+  return destination.suite.inbox.deliver(...deliveryArgs(d));
 }
 
 /** Snapshots `chain`'s Outbox and returns the recorded checkpoint. */

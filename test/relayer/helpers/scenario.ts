@@ -10,6 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 
 import type { NodeConfigInput } from "../../../relayer/config/schema.js";
+import { unpackMessages } from "../../../relayer/protocol/index.js";
 import { MessagingSink__factory } from "../../../typechain-types/index.js";
 import type { TestChain } from "../../helpers/suite.js";
 import { nodeConfigObject, waitFor, writeConfigFile, type ServedNetwork } from "./net.js";
@@ -103,7 +104,7 @@ export async function deliverTxs(chain: TestChain, fromBlock: number): Promise<D
       let messages = 0;
       try {
         const parsed = chain.suite.inbox.interface.parseTransaction({ data: tx.data });
-        if (parsed?.name === "deliver") messages = (parsed.args[2] as unknown[]).length;
+        if (parsed?.name === "deliver") messages = unpackMessages(parsed.args[2] as Hex).length;
       } catch {
         // not a deliver call
       }
