@@ -12,7 +12,7 @@
  * runtime code put at the Inbox's address (`hardhat_setCode`), then the control's. The record costs
  * `real − variant`; `control − real` must be 0 (it shows that compiling outside Hardhat changed no
  * gas). The cost is split into the LOG3 step by its formula (375 + 3 topics × 375 + 8 × data
- * bytes) and the rest: building the packed signatures in memory (allocation, copy, memory growth).
+ * bytes) and the rest: writing the log data in memory (the signatures' copy, memory growth).
  */
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -44,7 +44,7 @@ export interface RecordCost {
   logDataBytes: number;
   /** The LOG3 step: 375 + 3 × 375 + 8 × logDataBytes. */
   logStep: number;
-  /** cost − logStep: packing the signatures in memory (allocation, copy loop, memory growth). */
+  /** cost − logStep: writing the log data in memory (the signatures' copy, memory growth). */
   packing: number;
 }
 

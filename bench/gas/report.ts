@@ -422,7 +422,7 @@ ${table(
     "without",
     "record",
     "LOG3 step (data bytes)",
-    "packing the signatures",
+    "writing the log data",
     "per message",
   ],
   rec.pairs.map((p) => [
@@ -437,7 +437,7 @@ ${table(
   ]),
 )}
 
-The record is paid once per batch and depends only on the number of signatures: 3 topics and data of \`count\`, an offset, a length and the signatures packed 65 bytes each (padded to 32). The unmodified source compiled the same way gave exactly the deployed Inbox's gas in every pair (control). The first row with a batch of 1 and ${sr ? `${sr.signers}` : "3"} signers is a stake report.
+The record is paid once per batch and depends only on the number of signatures: 3 topics and data of \`count\`, an offset, a length and the signatures packed 65 bytes each (padded to 32), copied in one piece from \`deliver\`'s packed signatures. The unmodified source compiled the same way gave exactly the deployed Inbox's gas in every pair (control). The first row with a batch of 1 and ${sr ? `${sr.signers}` : "3"} signers is a stake report.
 `
       : ""
   }
