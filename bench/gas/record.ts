@@ -14,19 +14,10 @@
  * gas). The cost is split into the LOG3 step by its formula (375 + 3 topics × 375 + 8 × data
  * bytes) and the rest: writing the log data in memory (the signatures' copy, memory growth).
  */
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-import { ethers } from "ethers";
-
 import { sendDelivery, type Delivery } from "../../test/helpers/suite.js";
+import { inboxVariants, replaceOnce, withInboxCode } from "../../test/helpers/inboxVariant.js";
 import type { BenchNetwork } from "./distpos.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const INBOX = "contracts/messaging/Inbox.sol";
-const VARIANT = "contracts/messaging/InboxWithoutRecord.sol"; // a virtual source unit, never on disk
 const CALL = "        _emitCheckpointAccepted(checkpoint, signatures);\n";
 
 export interface RecordCost {
@@ -56,61 +47,11 @@ export interface RecordVariant {
 
 /** Compiles the control and the variant and deploys both on B; returns their runtime code. */
 export async function buildRecordVariant(net: BenchNetwork): Promise<RecordVariant> {
-  const started = Date.now();
-  const source = await readFile(join(ROOT, INBOX), "utf8");
-  if (source.split(CALL).length !== 2)
-    throw new Error(`${INBOX}: expected exactly one line "${CALL.trim()}"`);
-  const require = createRequire(import.meta.url);
-  const solc = require("solc") as { compile(input: string, options: unknown): string };
-  const input = {
-    language: "Solidity",
-    sources: {
-      [INBOX]: { content: source },
-      [VARIANT]: { content: source.replace(CALL, "") },
-    },
-    settings: {
-      evmVersion: "cancun",
-      optimizer: { enabled: true, runs: 10_000 },
-      outputSelection: {
-        [INBOX]: { Inbox: ["evm.bytecode.object"] },
-        [VARIANT]: { Inbox: ["evm.bytecode.object"] },
-      },
-    },
-  };
-  const findImports = (path: string) => {
-    try {
-      const file = path.startsWith("@") ? require.resolve(path) : join(ROOT, path);
-      return { contents: require("node:fs").readFileSync(file, "utf8") as string };
-    } catch (error) {
-      return { error: String(error) };
-    }
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as {
-    errors?: { severity: string; formattedMessage: string }[];
-    contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>>;
-  };
-  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
-  if (errors.length) throw new Error(errors.map((e) => e.formattedMessage).join("\n"));
-
-  const [deployer] = await net.b.connection.ethers.getSigners();
-  const inbox = net.b.suite.inbox;
-  const args = [
-    await inbox.registry(),
-    await inbox.exposureWindow(),
-    await inbox.handlerGasLimit(),
-  ] as const;
-  const abi = ["constructor(address registry, uint32 exposureWindow, uint32 handlerGasLimit)"];
-  const runtime = async (file: string) => {
-    const bytecode = `0x${output.contracts[file].Inbox.evm.bytecode.object}`;
-    const contract = await new ethers.ContractFactory(abi, bytecode, deployer).deploy(...args);
-    await contract.waitForDeployment();
-    return net.b.connection.ethers.provider.getCode(await contract.getAddress());
-  };
-  return {
-    controlCode: await runtime(INBOX),
-    variantCode: await runtime(VARIANT),
-    compileSeconds: Math.round((Date.now() - started) / 100) / 10,
-  };
+  const { code, compileSeconds } = await inboxVariants(net.b, {
+    control: (source) => source,
+    variant: (source) => replaceOnce(source, CALL, ""),
+  });
+  return { controlCode: code.control, variantCode: code.variant, compileSeconds };
 }
 
 /**
@@ -122,25 +63,18 @@ export async function measureRecordCost(
   variant: RecordVariant,
   delivery: Delivery,
 ): Promise<RecordCost> {
-  const provider = net.b.connection.provider;
   const address = net.b.suite.addresses.inbox;
   const original = await net.b.connection.ethers.provider.getCode(address);
   const inbox = net.b.suite.inbox;
   const topic = inbox.interface.getEvent("CheckpointAccepted")!.topicHash;
 
-  const once = async (code: string | undefined) => {
-    const snapshot = (await provider.request({ method: "evm_snapshot", params: [] })) as string;
-    try {
-      if (code) await provider.request({ method: "hardhat_setCode", params: [address, code] });
+  const once = (code: string | undefined) =>
+    withInboxCode(net.b, code, async () => {
       const receipt = await sendDelivery(net.b, delivery);
       if (receipt.status !== 1) throw new Error(`delivery ${receipt.hash} failed`);
       const logs = receipt.logs.filter((l) => l.address === address && l.topics[0] === topic);
       return { gas: Number(receipt.gasUsed), logs };
-    } finally {
-      const reverted = await provider.request({ method: "evm_revert", params: [snapshot] });
-      if (reverted !== true) throw new Error("evm_revert failed");
-    }
-  };
+    });
   const real = await once(undefined);
   const without = await once(variant.variantCode);
   const control = await once(variant.controlCode);
