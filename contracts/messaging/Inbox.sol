@@ -559,7 +559,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                 // sums are computed again when taken: a variable fewer on a full stack.)
                 let fee := shr(128, calldataload(add(m, FEE_OFFSET)))
                 if lt(
-                    add(mload(add(batch, BATCH_VALUE_AT_RISK)), add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)),
+                    add(
+                        mload(add(batch, BATCH_VALUE_AT_RISK)),
+                        add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)
+                    ),
                     mload(add(batch, BATCH_VALUE_AT_RISK))
                 ) {
                     break
@@ -578,7 +581,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
                 mstore(add(batch, BATCH_WORD), or(mload(add(batch, BATCH_WORD)), shl(and(nonce, 0xff), 1)))
                 mstore(
                     add(batch, BATCH_VALUE_AT_RISK),
-                    add(mload(add(batch, BATCH_VALUE_AT_RISK)), add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee))
+                    add(
+                        mload(add(batch, BATCH_VALUE_AT_RISK)),
+                        add(mload(add(batch, BATCH_REQUIRED_COVERAGE)), fee)
+                    )
                 )
                 mstore(
                     add(batch, BATCH_POLICY_COVERAGE),
@@ -1037,7 +1043,10 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
     /// @dev The message framed at byte `at` of `messages` (a two-byte length, then the message) and
     /// the offset of the next frame; reverts `MessagesMalformed(at)` when the frame runs past the end.
-    function _frameAt(bytes calldata messages, uint256 at) private pure returns (bytes calldata m, uint256 next) {
+    function _frameAt(
+        bytes calldata messages,
+        uint256 at
+    ) private pure returns (bytes calldata m, uint256 next) {
         uint256 start = at + FRAME_LENGTH_BYTES;
         if (start > messages.length) revert MessagesMalformed(at);
         uint256 length;
