@@ -49,20 +49,47 @@ export async function unconfirmedDeliveries(
   return out;
 }
 
+/** How long the tip may stand still before a batch's confirmation is given up for now. */
+export const CONFIRM_STALL_MS = 120_000;
+
+/**
+ * The chain made no block for `stallMs` while a batch waited for its confirmations: a halted chain
+ * or a stuck RPC. Its messages wait and are looked at again (delivered or not), never dropped.
+ */
+export class ConfirmationStalled extends Error {
+  override readonly name = "ConfirmationStalled";
+}
+
 /**
  * Waits until `receipt` is `confirmations` deep (the tip polled every `pollMs`) and still on the
- * chain; throws when a reorg removed it meanwhile (its jobs are taken again).
+ * chain; throws when a reorg removed it meanwhile (its jobs are taken again), and
+ * `ConfirmationStalled` (naming `chain`) when the tip stood still for `stallMs`: the wait never
+ * outlives a halted chain.
  */
 export async function waitConfirmed(
   client: Pick<PublicClient, "getBlockNumber" | "getTransactionReceipt">,
   receipt: TransactionReceipt,
   confirmations: number,
   pollMs: number,
+  chain: string,
+  stallMs = CONFIRM_STALL_MS,
 ): Promise<void> {
   const conf = BigInt(confirmations);
   if (conf === 0n) return;
+  let seen = -1n;
+  let movedAt = Date.now();
   for (;;) {
     const tip = await client.getBlockNumber();
+    if (tip !== seen) {
+      seen = tip;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt >= stallMs) {
+      throw new ConfirmationStalled(
+        `${chain}: no block after ${tip} for ${Math.round(stallMs / 1000)} s while deliver ` +
+          `${receipt.transactionHash} (block ${receipt.blockNumber}) waits to be ${confirmations} ` +
+          `deep; its messages wait and are looked at again (check the chain and its RPC)`,
+      );
+    }
     if (tip >= receipt.blockNumber + conf) {
       const again = await client
         .getTransactionReceipt({ hash: receipt.transactionHash })

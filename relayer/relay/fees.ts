@@ -163,14 +163,15 @@ export async function withTopUpTargets(
     const target = topUpTarget(m.message, addressToBytes32(outbox));
     if (target === undefined) continue;
     const topUpsKey = `${prefix}:out:topups:${target}`;
-    const [, , earlier] = await ctx.redis
+    const results = await ctx.redis
       .multi()
       .sadd(topUpsKey, m.id.toLowerCase())
       .expire(topUpsKey, TOP_UPS_TTL_SECONDS)
       .smembers(topUpsKey)
-      .exec()
-      .then((results) => (results ?? []).map(([error, value]) => (error ? undefined : value)));
-    for (const id of [target, ...((earlier as string[] | undefined) ?? [])]) {
+      .exec();
+    const [error, earlier] = results?.[2] ?? [new Error(`${topUpsKey}: transaction aborted`)];
+    if (error) throw error;
+    for (const id of [target, ...(earlier as string[])]) {
       if (out.length >= limit) break;
       if (have.has(id)) continue;
       const stored = await ChainStore.message(ctx.redis, prefix, id as Hex);

@@ -22,11 +22,11 @@ import {
   addressToBytes32,
   buildDelivery,
   decodeMessage,
+  deliverArgs,
   messageId,
   sortBySigner,
   type ProvingTree,
   type SignerSignature,
-  deliverArgs,
 } from "../protocol/index.js";
 import type { Bundle } from "../handover/bundle.js";
 import { loadBundle, markSignerShortfall } from "../handover/inbound.js";
@@ -38,6 +38,7 @@ import { batchSigners, readSignerCapacities, type SignerNeeds } from "./signerCh
 import { planBatches, type MessageKind, type RecipientPolicy } from "./plan.js";
 import { Batcher } from "./batcher.js";
 import { type Outcome } from "./settle.js";
+import { ConfirmationStalled } from "./confirm.js";
 import { settleMinedBatch } from "./settleMined.js";
 import { feeNeeded, judgeFees, messageCost, topUpTarget, type FeeGroup } from "./fees.js";
 import { clearUnderpaid, markUnderpaid } from "./underpaid.js";
@@ -932,6 +933,16 @@ export class DestinationRelay {
         { stage, ms },
       );
     } catch (e) {
+      if (e instanceof ConfirmationStalled) {
+        // Mined, maybe delivered: each message is looked at again after a growing pause (the Inbox
+        // is asked then), spending no attempt.
+        log.warn(
+          { err: e.message, messages: items.length },
+          "batch unconfirmed: the chain stalled",
+        );
+        for (const item of items) item.settle({ kind: "wait", reason: e.message, backoff: true });
+        return;
+      }
       const error = e instanceof Error ? e : new Error(String(e));
       log.warn({ err: errorText(e), messages: items.length }, "batch failed");
       for (const item of items) item.settle({ kind: "error", error });

@@ -48,6 +48,7 @@ export async function settleMinedBatch(
     receipt,
     destination.confirmations,
     Math.min(destination.pollIntervalMs, 1_000),
+    `chain ${destination.codeHex} (${destination.rpc.join(",")})`,
   );
   stage("confirmed");
   // The receipt came from one RPC: check its Delivered logs against the Inbox's state at that

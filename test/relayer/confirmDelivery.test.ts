@@ -8,7 +8,11 @@ import { ethers } from "ethers";
 import type { Hex, PublicClient } from "viem";
 
 import { publicClientFor } from "../../relayer/chain/clients.js";
-import { unconfirmedDeliveries } from "../../relayer/relay/confirm.js";
+import {
+  ConfirmationStalled,
+  unconfirmedDeliveries,
+  waitConfirmed,
+} from "../../relayer/relay/confirm.js";
 import { MessagingRecipient__factory } from "../../typechain-types/index.js";
 import { startLyingRpc, type LyingRpc } from "../helpers/lyingRpc.js";
 import { dispatchedMessages, relay, type TestChain } from "../helpers/suite.js";
@@ -66,5 +70,25 @@ describe("relayer/relay/confirm: Delivered logs confirmed by the Inbox state", f
       { url: witness.url, message },
     ]);
     witness.lie(undefined);
+  });
+
+  it("gives up waiting for confirmations when the chain makes no block, naming it, and confirms once blocks come", async function () {
+    // B mines only on transactions here: after this one, its tip stands still.
+    const [sender] = await b.connection.ethers.getSigners();
+    const sent = await (await sender!.sendTransaction({ to: sender!.address, value: 1n })).wait();
+    const receipt = await clientB.getTransactionReceipt({ hash: sent!.hash as Hex });
+    const started = Date.now();
+    const stalled = await Promise.race([
+      waitConfirmed(clientB, receipt, 2, 20, "chain B", 300).catch((e: unknown) => e),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting after 10 s"), 10_000)),
+    ]);
+    expect(stalled).to.be.instanceOf(ConfirmationStalled);
+    expect((stalled as Error).message)
+      .to.contain("chain B")
+      .and.to.contain(sent!.hash);
+    expect(Date.now() - started).to.be.lessThan(5_000);
+    // Once the chain moves again, the same wait ends.
+    await b.connection.provider.request({ method: "hardhat_mine", params: ["0x2"] });
+    await waitConfirmed(clientB, receipt, 2, 20, "chain B", 300);
   });
 });
