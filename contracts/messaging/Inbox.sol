@@ -619,7 +619,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// plus the value a system message moves. The recipient's policy is read only when the recipient
     /// differs from the previous message's (batches often run to one recipient).
     // solhint-disable-next-line function-max-lines
-    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, Kind kind) private {
+    function _addNeeds(Route memory route, Batch memory batch, bytes calldata m, Kind kind) private view {
         bytes32 recipient = m.recipientUnchecked();
         if (recipient != batch.policyRecipient || batch.policyRecipient == bytes32(0)) {
             batch.policyRecipient = recipient;
