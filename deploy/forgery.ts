@@ -8,12 +8,12 @@ import {
   MerkleTree,
   addressToBytes32,
   buildDelivery,
+  deliverArgs,
   encodeMessage,
   encodeTransferBody,
   messageId,
   signCheckpoint,
   type Hex,
-  deliverArgs,
 } from "../relayer/protocol/index.js";
 import type { NetworkMember } from "./network.js";
 import { suiteAs } from "./suite.js";

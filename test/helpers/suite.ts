@@ -17,12 +17,12 @@ import { suiteAs } from "../../deploy/suite.js";
 import {
   buildDelivery,
   decodeMessage,
+  deliverArgs,
   signCheckpoint,
   sortSignaturesBySigner,
   type Checkpoint,
   type MerkleTree,
   type Message,
-  deliverArgs,
 } from "../../relayer/protocol/index.js";
 
 export const CHAIN_NAMES = [

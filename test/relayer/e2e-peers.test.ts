@@ -13,12 +13,12 @@ import type { Hex } from "viem";
 import {
   buildDelivery,
   checkpointDomain,
+  deliverArgs,
   encodeMessage,
   MerkleTree,
   messageId,
   signCheckpoint,
   type Checkpoint,
-  deliverArgs,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
 import { homeOnlyChains, waitFor } from "./helpers/net.js";

@@ -695,10 +695,16 @@ export class World {
     }
   }
 
-  /** Remembers `encoded`'s `origin:nonce` by its id. */
+  /** Remembers `encoded`'s `origin:nonce` by its id (bytes that are no message are never delivered). */
   private keyMessage(encoded: Hex): void {
-    const { origin, nonce } = decodeMessage(encoded);
-    this.messageKeys.set(messageId(encoded).toLowerCase(), `${origin}:${nonce}`);
+    let key: string;
+    try {
+      const { origin, nonce } = decodeMessage(encoded);
+      key = `${origin}:${nonce}`;
+    } catch {
+      return;
+    }
+    this.messageKeys.set(messageId(encoded).toLowerCase(), key);
   }
 
   /** Parses raw logs with every interface the suite knows (unknown logs are dropped). */
