@@ -13,6 +13,7 @@ import {
   encodeTransferBody,
   messageId,
   signCheckpoint,
+  treeCheckpoint,
   type Hex,
 } from "../relayer/protocol/index.js";
 import type { NetworkMember } from "./network.js";
@@ -43,7 +44,7 @@ export async function forgeTransfer(
   const tree = new MerkleTree();
   for (let i = 0; i < nonce; i++) tree.append(ethers.ZeroHash as Hex);
   tree.append(messageId(forged));
-  const checkpoint = { origin: origin.suite.code, root: tree.root(), count: tree.count };
+  const checkpoint = treeCheckpoint(origin.suite.code, tree);
   const domain = {
     evmChainId: origin.suite.evmChainId,
     outbox: origin.suite.addresses.outbox as Hex,

@@ -16,6 +16,7 @@ export interface SignedCheckpoint {
   origin: bigint;
   root: Hex;
   count: number;
+  last: Hex;
   signatures: SignerSignature[];
 }
 
@@ -41,7 +42,7 @@ export async function signerOf(
  * Checkpoint signatures known to this node, per origin and count: its own attester's, and valid
  * ones fetched from other nodes. Only signatures whose recovered signer matches are stored.
  *
- *   P:cp:O           hash  count -> root
+ *   P:cp:O           hash  count -> root:last
  *   P:sigs:O:COUNT   hash  signer -> signature
  *   P:cpidx:O        zset  count scored by count (the latest without reading every count)
  */
@@ -63,7 +64,11 @@ export class CheckpointStore {
   async add(checkpoint: Checkpoint, signatures: SignerSignature[]): Promise<void> {
     if (signatures.length === 0) return;
     const m = this.redis.multi();
-    m.hset(this.cpKey(checkpoint.origin), String(checkpoint.count), checkpoint.root);
+    m.hset(
+      this.cpKey(checkpoint.origin),
+      String(checkpoint.count),
+      `${checkpoint.root}:${checkpoint.last}`,
+    );
     m.zadd(this.idxKey(checkpoint.origin), checkpoint.count, String(checkpoint.count));
     for (const s of signatures)
       m.hset(this.sigKey(checkpoint.origin, checkpoint.count), s.signer, s.signature);
@@ -71,8 +76,11 @@ export class CheckpointStore {
   }
 
   async get(origin: bigint, count: number): Promise<SignedCheckpoint | undefined> {
-    const root = await this.redis.hget(this.cpKey(origin), String(count));
-    if (!root) return undefined;
+    const stored = await this.redis.hget(this.cpKey(origin), String(count));
+    // A root alone was stored before checkpoints carried their last leaf: its signatures are of
+    // the old typed data and useless now.
+    const [root, last] = stored?.split(":") ?? [];
+    if (!root || !last) return undefined;
     const sigs = await this.redis.hgetall(this.sigKey(origin, count));
     const signatures = sortBySigner(
       Object.entries(sigs).map(([signer, signature]) => ({
@@ -80,7 +88,7 @@ export class CheckpointStore {
         signature: signature as Hex,
       })),
     );
-    return { origin, root: root as Hex, count, signatures };
+    return { origin, root: root as Hex, count, last: last as Hex, signatures };
   }
 
   /** Counts with known signatures, ascending. */

@@ -227,7 +227,12 @@ export async function deliverTransactions(
 const deliverSelector = encodeFunctionData({
   abi: IInboxAbi,
   functionName: "deliver",
-  args: [{ origin: 1n, root: `0x${"11".repeat(32)}`, count: 1 }, "0x", "0x", []],
+  args: [
+    { origin: 1n, root: `0x${"11".repeat(32)}`, count: 1, last: `0x${"22".repeat(32)}` },
+    "0x",
+    "0x",
+    [],
+  ],
 }).slice(0, 10);
 
 /** Nearest-rank percentile of sorted values. */

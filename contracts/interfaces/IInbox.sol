@@ -5,11 +5,14 @@ pragma solidity ^0.8.30;
 /// @notice Accepts batches of messages from enrolled origins under one signed checkpoint, checks
 /// the Merkle multiproof and the signers' stake coverage, and executes each message once.
 interface IInbox {
-    /// @notice An attester's signed view of an origin Outbox.
+    /// @notice An attester's signed view of an origin Outbox: the root of its first `count` leaves
+    /// and the last of them, `last` (the id of message `count - 1`), which lets the checkpoint's
+    /// last message be delivered alone without a Merkle proof (docs/protocol.md 2.6, 3.3).
     struct Checkpoint {
         uint64 origin;
         bytes32 root;
         uint32 count;
+        bytes32 last;
     }
 
     /// @notice A recipient's own security policy; zeroes mean "the route's default".
@@ -46,11 +49,19 @@ interface IInbox {
         bytes32 reason
     );
     event CoverageCharged(uint64 indexed origin, address indexed attester, uint256 amount);
-    /// @notice A batch from `origin` was accepted under the checkpoint `(origin, root, count)`.
-    /// `signatures` is the concatenation of its 65-byte signatures (r ‖ s ‖ v) in ascending
-    /// signer order: what a watcher needs to prove a false checkpoint on the origin, however
-    /// `deliver` was called (directly or through any contract).
-    event CheckpointAccepted(uint64 indexed origin, bytes32 indexed root, uint32 count, bytes signatures);
+    /// @notice A batch from `origin` was accepted under the checkpoint `(origin, root, count, last)`:
+    /// what a watcher needs to prove a false checkpoint on the origin, however `deliver` was
+    /// called. `signatures` is the concatenation of its 65-byte signatures (r ‖ s ‖ v) in
+    /// ascending signer order, or empty when `deliver` was the transaction's own call (made by an
+    /// account without code): the transaction's input then holds them, and logging them again
+    /// would cost ≈ 2.3k gas for 3 signers (docs/protocol.md 3.5).
+    event CheckpointAccepted(
+        uint64 indexed origin,
+        bytes32 indexed root,
+        uint32 count,
+        bytes32 last,
+        bytes signatures
+    );
     /// @notice Governance replaced mirror entries of `origin` from a trusted snapshot while the
     /// route was paused (docs/protocol.md 3.5, "Recovery").
     event MirrorReseeded(uint64 indexed origin, address[] attesters, uint256[] stakes, uint32 fromNonce);
@@ -90,9 +101,12 @@ interface IInbox {
     /// @notice Delivers `messages` (ascending, distinct nonces) from one origin under one signed
     /// checkpoint. `messages` is framed: a two-byte count, then each encoded message after its
     /// two-byte length (big-endian). `proof` is the sparse positional multiproof of their ids
-    /// against `checkpoint.root` in the tree of `checkpoint.count` leaves (docs/protocol.md 2.5).
+    /// against `checkpoint.root` in the tree of `checkpoint.count` leaves (docs/protocol.md 2.5),
+    /// except for the checkpoint's last message delivered alone: with an empty `proof`, its id
+    /// must be `checkpoint.last` (its nonce `count - 1`), which the signers vouch for directly.
     /// `signatures` are 65-byte EIP-712 signatures (r ‖ s ‖ v) packed one after the other, ordered
-    /// by strictly increasing signer address: the `CheckpointAccepted` record is this very string.
+    /// by strictly increasing signer address: the `CheckpointAccepted` record is this very string
+    /// (or the transaction's input, see the event).
     function deliver(
         Checkpoint calldata checkpoint,
         bytes calldata signatures,

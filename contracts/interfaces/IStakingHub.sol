@@ -48,8 +48,27 @@ interface IStakingHub {
     /// Outbox (count beyond the tip, count never snapshotted, or a root other than the snapshot).
     function proveFraud(IInbox.Checkpoint calldata checkpoint, bytes calldata signature) external;
 
-    /// @notice Whether `checkpoint` is false with respect to this chain's Outbox.
+    /// @notice Whether `checkpoint`'s count or root is false with respect to this chain's Outbox.
     function isFraudulent(IInbox.Checkpoint calldata checkpoint) external view returns (bool);
+
+    /// @notice Slashes the signer of `checkpoint` when its `last` is not the leaf at `count - 1`
+    /// under its own root: `leaf`, a different id, is, by its Merkle multiproof `proof`
+    /// (docs/protocol.md 2.5, 2.6). Under a true root that is the Outbox's leaf, so only a liar can
+    /// be caught; a false root is proven by `proveFraud`.
+    function proveLastLeafFraud(
+        IInbox.Checkpoint calldata checkpoint,
+        bytes calldata signature,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external;
+
+    /// @notice Whether `leaf`, by `proof`, is the leaf at `checkpoint.count - 1` under
+    /// `checkpoint.root` while `checkpoint.last` is another id (what `proveLastLeafFraud` slashes).
+    function isLastLeafFalse(
+        IInbox.Checkpoint calldata checkpoint,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external view returns (bool);
 
     /// @notice The settlement token staked here.
     function token() external view returns (address);

@@ -187,7 +187,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
 
         // 3. Messages (each marked delivered here), multiproof; what each needs of the signers.
         _checkMessages(route, checkpoint.count, messages, batch);
-        {
+        if (proof.length == 0 && batch.ids.length == 1) {
+            // The checkpoint's last message alone: the signers vouched for its id (2.6).
+            if (batch.ids[0] != checkpoint.last || batch.nonces[0] != checkpoint.count - 1)
+                revert InvalidProof();
+        } else {
             // multiRoot works in place: on a copy of the ids (executed below) and on the nonces
             // themselves (the execution pass reads them from calldata). The signed count tells
             // empty subtrees apart.
@@ -371,7 +375,8 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
             route.domainSeparator,
             origin,
             checkpoint.root,
-            checkpoint.count
+            checkpoint.count,
+            checkpoint.last
         );
         uint256 n = signatures.length / SIGNATURE_LENGTH;
         signers = new address[](n);
@@ -968,23 +973,31 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev Emits `CheckpointAccepted` with the packed signatures exactly as `deliver` got them
-    /// (`_recoverSigners` checked that they are whole 65-byte signatures). The log data is written
-    /// once, in its ABI encoding `(count, bytes)`, in scratch memory past the free pointer, and
-    /// logged from there: the same log as `emit`, without the ABI encoder's copies.
+    /// (`_recoverSigners` checked that they are whole 65-byte signatures), or with none when
+    /// `deliver` is the transaction's own call: its caller is the transaction's sender and has no
+    /// code (an EIP-7702 delegated account has), so the transaction's input is this very call and
+    /// holds them (docs/protocol.md 3.5). The log data is written once, in its ABI encoding
+    /// `(count, last, bytes)`, in scratch memory past the free pointer, and logged from there: the
+    /// same log as `emit`, without the ABI encoder's copies.
     function _emitCheckpointAccepted(Checkpoint calldata checkpoint, bytes calldata signatures) private {
         bytes32 topic = CheckpointAccepted.selector;
         uint64 originCode = checkpoint.origin;
         bytes32 root = checkpoint.root;
         uint32 count = checkpoint.count;
+        bytes32 last = checkpoint.last;
         assembly ("memory-safe") {
             let length := signatures.length
+            if and(eq(caller(), origin()), iszero(extcodesize(caller()))) {
+                length := 0
+            }
             let data := mload(0x40)
             mstore(data, count)
-            mstore(add(data, 0x20), 0x40)
-            mstore(add(data, 0x40), length)
-            calldatacopy(add(data, 0x60), signatures.offset, length)
-            mstore(add(add(data, 0x60), length), 0) // zero padding up to the next word
-            log3(data, add(0x60, and(add(length, 31), not(31))), topic, originCode, root)
+            mstore(add(data, 0x20), last)
+            mstore(add(data, 0x40), 0x60)
+            mstore(add(data, 0x60), length)
+            calldatacopy(add(data, 0x80), signatures.offset, length)
+            mstore(add(add(data, 0x80), length), 0) // zero padding up to the next word
+            log3(data, add(0x80, and(add(length, 31), not(31))), topic, originCode, root)
         }
     }
 

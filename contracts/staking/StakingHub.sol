@@ -13,6 +13,7 @@ import {IOutbox} from "../interfaces/IOutbox.sol";
 import {IRouteRegistry} from "../interfaces/IRouteRegistry.sol";
 import {IStakingHub} from "../interfaces/IStakingHub.sol";
 import {CheckpointHash} from "../libraries/CheckpointHash.sol";
+import {MerkleTree} from "../libraries/MerkleTree.sol";
 import {StakeReport} from "../libraries/StakeReport.sol";
 
 /// @title StakingHub
@@ -196,44 +197,22 @@ contract StakingHub is IStakingHub, ReentrancyGuardTransient {
         IInbox.Checkpoint calldata checkpoint,
         bytes calldata signature
     ) external nonReentrant {
-        if (checkpoint.origin != localCode) revert WrongOriginChain(checkpoint.origin);
-        IOutbox outbox = _outbox();
-        bytes32 digest = CheckpointHash.digest(
-            outbox.domainSeparator(),
-            checkpoint.origin,
-            checkpoint.root,
-            checkpoint.count
-        );
-        address attester = ECDSA.recoverCalldata(digest, signature);
+        (IOutbox outbox, address attester) = _signerOf(checkpoint, signature);
         if (!_isFalse(outbox, checkpoint)) revert NotFraud();
+        _slash(attester, checkpoint);
+    }
 
-        // Effects: take every token the attester has here.
-        Account storage account = _accounts[attester];
-        PendingQueue storage unbondingQueue = _unbonding[attester];
-        uint256 amount = account.bonded + unbondingQueue.total;
-        if (amount == 0) revert NothingToSlash(attester);
-        account.bonded = 0;
-        account.allocated = 0;
-        account.slashed = true;
-        _clear(_locks[attester]);
-        _clear(unbondingQueue);
-        uint256 bounty = (amount * bountyBps) / BPS;
-        emit Slashed(attester, msg.sender, amount, bounty, checkpoint.root, checkpoint.count);
-
-        // Interactions: zero reports through our own Outbox, then the payments.
-        uint64[] memory peers = registry.peers();
-        for (uint256 i = 0; i < peers.length; ++i) {
-            uint64 peer = peers[i];
-            if (_allocations[attester][peer] == 0) continue;
-            _allocations[attester][peer] = 0;
-            if (registry.status(peer) == IRouteRegistry.RouteStatus.Active) {
-                _report(attester, peer, 0);
-            } else {
-                emit ReportDeferred(attester, peer);
-            }
-        }
-        if (bounty != 0) _token.safeTransfer(msg.sender, bounty);
-        if (amount != bounty) _token.safeTransfer(insuranceVault, amount - bounty);
+    /// @inheritdoc IStakingHub
+    /// @dev Reverts as `proveFraud`, and with `MerkleTree`'s errors on a malformed proof.
+    function proveLastLeafFraud(
+        IInbox.Checkpoint calldata checkpoint,
+        bytes calldata signature,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        (, address attester) = _signerOf(checkpoint, signature);
+        if (!_isLastLeafFalse(checkpoint, leaf, proof)) revert NotFraud();
+        _slash(attester, checkpoint);
     }
 
     /// @inheritdoc IStakingHub
@@ -241,6 +220,16 @@ contract StakingHub is IStakingHub, ReentrancyGuardTransient {
     function isFraudulent(IInbox.Checkpoint calldata checkpoint) external view returns (bool) {
         if (checkpoint.origin != localCode) return false;
         return _isFalse(_outbox(), checkpoint);
+    }
+
+    /// @inheritdoc IStakingHub
+    function isLastLeafFalse(
+        IInbox.Checkpoint calldata checkpoint,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        if (checkpoint.origin != localCode) return false;
+        return _isLastLeafFalse(checkpoint, leaf, proof);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -309,6 +298,73 @@ contract StakingHub is IStakingHub, ReentrancyGuardTransient {
     /// @dev This chain's Outbox, bound in the registry after deployment.
     function _outbox() private view returns (IOutbox) {
         return IOutbox(registry.local().outbox);
+    }
+
+    /// @dev This chain's Outbox and the signer of `checkpoint` (one of this chain's, else
+    /// `WrongOriginChain`).
+    function _signerOf(
+        IInbox.Checkpoint calldata checkpoint,
+        bytes calldata signature
+    ) private view returns (IOutbox outbox, address attester) {
+        if (checkpoint.origin != localCode) revert WrongOriginChain(checkpoint.origin);
+        outbox = _outbox();
+        bytes32 digest = CheckpointHash.digest(
+            outbox.domainSeparator(),
+            checkpoint.origin,
+            checkpoint.root,
+            checkpoint.count,
+            checkpoint.last
+        );
+        attester = ECDSA.recoverCalldata(digest, signature);
+    }
+
+    /// @dev Takes every token `attester` has here for signing the false `checkpoint`: the bounty to
+    /// the prover, the rest to the insurance vault; zero reports to every peer it vouched for.
+    function _slash(address attester, IInbox.Checkpoint calldata checkpoint) private {
+        // Effects: take every token the attester has here.
+        Account storage account = _accounts[attester];
+        PendingQueue storage unbondingQueue = _unbonding[attester];
+        uint256 amount = account.bonded + unbondingQueue.total;
+        if (amount == 0) revert NothingToSlash(attester);
+        account.bonded = 0;
+        account.allocated = 0;
+        account.slashed = true;
+        _clear(_locks[attester]);
+        _clear(unbondingQueue);
+        uint256 bounty = (amount * bountyBps) / BPS;
+        emit Slashed(attester, msg.sender, amount, bounty, checkpoint.root, checkpoint.count);
+
+        // Interactions: zero reports through our own Outbox, then the payments.
+        uint64[] memory peers = registry.peers();
+        for (uint256 i = 0; i < peers.length; ++i) {
+            uint64 peer = peers[i];
+            if (_allocations[attester][peer] == 0) continue;
+            _allocations[attester][peer] = 0;
+            if (registry.status(peer) == IRouteRegistry.RouteStatus.Active) {
+                _report(attester, peer, 0);
+            } else {
+                emit ReportDeferred(attester, peer);
+            }
+        }
+        if (bounty != 0) _token.safeTransfer(msg.sender, bounty);
+        if (amount != bounty) _token.safeTransfer(insuranceVault, amount - bounty);
+    }
+
+    /// @dev Whether `checkpoint` contradicts itself: `leaf`, another id than its `last`, is the leaf
+    /// at `count - 1` under its own root by `proof` (that leaf's multiproof alone). Under a true root
+    /// that is the Outbox's leaf, so an honest signer is never caught (collision resistance); a
+    /// false root is a lie already (`proveFraud`).
+    function _isLastLeafFalse(
+        IInbox.Checkpoint calldata checkpoint,
+        bytes32 leaf,
+        bytes32[] calldata proof
+    ) private pure returns (bool) {
+        if (leaf == checkpoint.last || checkpoint.count == 0) return false;
+        bytes32[] memory leaves = new bytes32[](1);
+        leaves[0] = leaf;
+        uint256[] memory indices = new uint256[](1);
+        indices[0] = uint256(checkpoint.count) - 1;
+        return MerkleTree.multiRoot(leaves, indices, proof, checkpoint.count) == checkpoint.root;
     }
 
     /// @dev Whether `checkpoint` (of this chain) disagrees with the Outbox: count beyond the tip,

@@ -85,8 +85,13 @@ contract CodecHarness {
     }
 
     /// @notice CheckpointHash.structHash.
-    function checkpointStructHash(uint64 origin, bytes32 root, uint32 count) external pure returns (bytes32) {
-        return CheckpointHash.structHash(origin, root, count);
+    function checkpointStructHash(
+        uint64 origin,
+        bytes32 root,
+        uint32 count,
+        bytes32 last
+    ) external pure returns (bytes32) {
+        return CheckpointHash.structHash(origin, root, count, last);
     }
 
     /// @notice CheckpointHash.digest.
@@ -94,9 +99,10 @@ contract CodecHarness {
         bytes32 domainSeparator,
         uint64 origin,
         bytes32 root,
-        uint32 count
+        uint32 count,
+        bytes32 last
     ) external pure returns (bytes32) {
-        return CheckpointHash.digest(domainSeparator, origin, root, count);
+        return CheckpointHash.digest(domainSeparator, origin, root, count, last);
     }
 
     /// @notice The signer of a checkpoint, recovered the way the Inbox does it.
@@ -106,9 +112,10 @@ contract CodecHarness {
         uint64 origin,
         bytes32 root,
         uint32 count,
+        bytes32 last,
         bytes calldata signature
     ) external pure returns (address) {
         bytes32 separator = CheckpointHash.domainSeparator(evmChainId, outbox);
-        return ECDSA.recover(CheckpointHash.digest(separator, origin, root, count), signature);
+        return ECDSA.recover(CheckpointHash.digest(separator, origin, root, count, last), signature);
     }
 }

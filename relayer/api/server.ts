@@ -171,6 +171,7 @@ export function buildApi(ctx: NodeContext, options: ApiOptions = {}): FastifyIns
       outbox: domain.verifyingContract,
       root: cp.root,
       count: cp.count,
+      last: cp.last,
       signatures: cp.signatures,
     });
   };

@@ -168,6 +168,7 @@ export class Attester {
         continue;
       }
       if (snap.count > tree.count) continue; // the indexer has not stored those leaves yet
+      if (snap.count === 0) continue; // nothing to vouch for (the Inbox takes no empty checkpoint)
       at ??= await this.readBlock(cursor?.block);
       if (!at || snap.block > at.number) continue; // not final yet: a reorg could still replace it
       const ours = tree.rootAt(snap.count);
@@ -201,7 +202,12 @@ export class Attester {
           continue;
         }
       }
-      const checkpoint: Checkpoint = { origin: home.code, root: ours, count: snap.count };
+      const checkpoint: Checkpoint = {
+        origin: home.code,
+        root: ours,
+        count: snap.count,
+        last: tree.leaf(snap.count - 1),
+      };
       const signature = await signCheckpoint(this.account, domain, checkpoint);
       await checkpoints.add(checkpoint, [{ signer: this.account.address, signature }]);
       this.signed.add(snap.count);

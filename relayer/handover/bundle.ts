@@ -35,7 +35,7 @@ export interface Bundle {
 /** The bundle as JSON on the wire (POST /v1/bundles, GET /v1/bundles). */
 export interface BundleJson {
   version: 1;
-  checkpoint: { origin: string; root: Hex; count: number };
+  checkpoint: { origin: string; root: Hex; count: number; last: Hex };
   signatures: { signer: Address; signature: Hex }[];
   messages: Hex[];
   proof: Hex[];
@@ -61,7 +61,7 @@ export type BundleRefusal =
   | "wrong-origin" // a message's origin is not the checkpoint's
   | "unknown-route" // the origin is not an active route of the home RouteRegistry
   | "unknown-signer" // no signature by an attester mirrored for the origin on the home Inbox
-  | "wrong-proof" // the multiproof does not tie the messages to the signed root
+  | "wrong-proof" // the multiproof does not tie the messages to the signed root (or its last leaf)
   | "bad-signature" // a signature does not recover the signer it names
   | "too-few-signers" // fewer mirrored signers than the route's minimum
   | "already-delivered" // every message is delivered on the home Inbox
@@ -115,6 +115,7 @@ export function bundleToJson(bundle: Bundle): BundleJson {
       origin: formatChainCode(bundle.checkpoint.origin),
       root: bundle.checkpoint.root,
       count: bundle.checkpoint.count,
+      last: bundle.checkpoint.last,
     },
     signatures: bundle.signatures.map((s) => ({ signer: s.signer, signature: s.signature })),
     messages: [...bundle.messages],
@@ -139,6 +140,8 @@ export function parseBundle(json: unknown): Bundle {
     fail("checkpoint.origin must be a chain code (lower-case hex)");
   if (typeof cp.root !== "string" || !HEX32.test(cp.root))
     fail("checkpoint.root must be 32 bytes of hex");
+  if (typeof cp.last !== "string" || !HEX32.test(cp.last))
+    fail("checkpoint.last must be 32 bytes of hex");
   if (
     typeof cp.count !== "number" ||
     !Number.isInteger(cp.count) ||
@@ -173,6 +176,7 @@ export function parseBundle(json: unknown): Bundle {
       origin: BigInt(`0x${cp.origin as string}`),
       root: (cp.root as string).toLowerCase() as Hex,
       count: cp.count as number,
+      last: (cp.last as string).toLowerCase() as Hex,
     },
     signatures,
     messages,
@@ -318,6 +322,11 @@ export async function verifyBundle(bundle: Bundle, checks: BundleChecks): Promis
   }
   if (tree.root !== checkpoint.root.toLowerCase())
     refuse("wrong-proof", "the messages and proof do not reduce to the checkpoint's root");
+  // The last leaf the signers vouch for is the bundle's message at `count - 1`, when it carries it
+  // (delivered alone, that message needs no proof: the Inbox compares its id with `last`).
+  const lastMessage = decoded.find((d) => d.decoded.nonce === checkpoint.count - 1);
+  if (lastMessage && lastMessage.id.toLowerCase() !== checkpoint.last.toLowerCase())
+    refuse("wrong-proof", "the checkpoint's last leaf is not its message at count - 1");
   const domain = checkpointDomain({ evmChainId: route.evmChainId, outbox: route.outbox });
   for (const s of claimed) {
     let recovered: Address | undefined;

@@ -7,7 +7,7 @@ import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import { postBundle } from "../nodeApi/index.js";
 import { NodeBackoff } from "../peers/entryNodes.js";
-import { formatChainCode, type SignerSignature } from "../protocol/index.js";
+import { formatChainCode, type Checkpoint, type SignerSignature } from "../protocol/index.js";
 import { withTopUpTargets } from "../relay/fees.js";
 import { SignatureCollector } from "../relay/signatures.js";
 import { StakedSigners } from "../relay/signers.js";
@@ -211,16 +211,17 @@ export class BundleHandover {
     // the newest is often signed by one of them only while an older one carries them all.
     const snapshots = (await view.snapshots()).filter((s) => s.count <= tree.count).reverse();
     const staked = (await this.staked.signers()).size;
-    let chosen: { count: number; root: Hex; signatures: SignerSignature[] } | undefined;
+    let chosen: { checkpoint: Checkpoint; signatures: SignerSignature[] } | undefined;
     for (const snap of snapshots.slice(0, 8)) {
       if (snap.count <= stored[0]!.nonce) break;
-      const signatures = await this.collector.collect(home, {
+      const checkpoint = {
         origin: home.code,
         root: snap.root,
         count: snap.count,
-      });
-      if (signatures.length > (chosen?.signatures.length ?? 0))
-        chosen = { count: snap.count, root: snap.root, signatures };
+        last: tree.leaf(snap.count - 1),
+      };
+      const signatures = await this.collector.collect(home, checkpoint);
+      if (signatures.length > (chosen?.signatures.length ?? 0)) chosen = { checkpoint, signatures };
       if ((chosen?.signatures.length ?? 0) >= Math.min(staked, BUNDLE_LIMITS.signatures)) break;
     }
     if (!chosen) return;
@@ -242,7 +243,7 @@ export class BundleHandover {
     );
     const covered: StoredMessage[] = [];
     for (const [i, m] of handed.entries()) {
-      if (m.nonce >= chosen.count) break;
+      if (m.nonce >= chosen.checkpoint.count) break;
       if (prefixOnly && covered.length < i) break;
       const needs = originNeeds(home, m, route);
       const above = rehand[i] ? Number(rehand[i]) : undefined;
@@ -253,11 +254,11 @@ export class BundleHandover {
     if (!covered.length) return;
     const bundle = buildBundle({
       tree,
-      checkpoint: { origin: home.code, root: chosen.root, count: chosen.count },
+      checkpoint: chosen.checkpoint,
       signatures,
       messages: covered.map((m) => m.message),
     });
-    return { bundle, covered, count: chosen.count };
+    return { bundle, covered, count: chosen.checkpoint.count };
   }
 
   /**

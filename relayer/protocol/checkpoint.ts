@@ -13,13 +13,28 @@ import { privateKeyToAccount, publicKeyToAddress } from "viem/accounts";
 
 /**
  * Checkpoints (docs/protocol.md 2.6): EIP-712 typed data `Checkpoint(uint64 origin,bytes32 root,
- * uint32 count)` in the domain `{name: "DistPOS", version: "1", chainId: <origin EVM chain id>,
+ * uint32 count,bytes32 last)` in the domain `{name: "DistPOS", version: "1", chainId: <origin EVM chain id>,
  * verifyingContract: <origin Outbox>}`. The Solidity twin is `contracts/libraries/CheckpointHash.sol`;
  * recovery follows OpenZeppelin's ECDSA (65 bytes `r ‖ s ‖ v`, v 27 or 28, low s).
  */
 
-/** An attester's signed view of an origin Outbox. */
-export type Checkpoint = { origin: bigint; root: Hex; count: number };
+/**
+ * An attester's signed view of an origin Outbox: the root of its first `count` leaves and the last
+ * of them, `last` (message `count - 1`'s id), which is delivered alone without a proof.
+ */
+export type Checkpoint = { origin: bigint; root: Hex; count: number; last: Hex };
+
+/**
+ * The checkpoint of `tree`'s first `count` leaves (all of them by default) for `origin`: its root
+ * and its last leaf, what an honest attester signs.
+ */
+export function treeCheckpoint(
+  origin: bigint,
+  tree: { count: number; rootAt(count: number): Hex; leaf(index: number): Hex },
+  count: number = tree.count,
+): Checkpoint {
+  return { origin, root: tree.rootAt(count), count, last: tree.leaf(count - 1) };
+}
 
 /** The EIP-712 domain of one Outbox's checkpoints. */
 export type CheckpointDomain = {
@@ -42,11 +57,12 @@ export const CHECKPOINT_TYPES = {
     { name: "origin", type: "uint64" },
     { name: "root", type: "bytes32" },
     { name: "count", type: "uint32" },
+    { name: "last", type: "bytes32" },
   ],
 } as const;
 
 /** The EIP-712 type string (its keccak256 is `CheckpointHash.TYPEHASH`). */
-export const CHECKPOINT_TYPE = "Checkpoint(uint64 origin,bytes32 root,uint32 count)";
+export const CHECKPOINT_TYPE = "Checkpoint(uint64 origin,bytes32 root,uint32 count,bytes32 last)";
 
 // secp256k1 group order / 2: OpenZeppelin's ECDSA rejects any larger s (malleable twin).
 const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
@@ -60,6 +76,7 @@ export class CheckpointError extends Error {
     readonly reason:
       | "bad-origin"
       | "bad-root"
+      | "bad-last"
       | "bad-count"
       | "bad-chain-id"
       | "bad-outbox"
@@ -103,7 +120,12 @@ export function checkpointTypedData(domain: CheckpointDomainInput, checkpoint: C
     domain: toCheckpointDomain(domain),
     types: CHECKPOINT_TYPES,
     primaryType: "Checkpoint" as const,
-    message: { origin: checkpoint.origin, root: checkpoint.root, count: checkpoint.count },
+    message: {
+      origin: checkpoint.origin,
+      root: checkpoint.root,
+      count: checkpoint.count,
+      last: checkpoint.last,
+    },
   };
 }
 
@@ -116,7 +138,12 @@ export function checkpointDomainSeparator(domain: CheckpointDomainInput): Hex {
 export function checkpointStructHash(checkpoint: Checkpoint): Hex {
   checkCheckpoint(checkpoint);
   return hashStruct({
-    data: { origin: checkpoint.origin, root: checkpoint.root, count: checkpoint.count },
+    data: {
+      origin: checkpoint.origin,
+      root: checkpoint.root,
+      count: checkpoint.count,
+      last: checkpoint.last,
+    },
     primaryType: "Checkpoint",
     types: CHECKPOINT_TYPES,
   });
@@ -243,6 +270,12 @@ function checkCheckpoint(checkpoint: Checkpoint): void {
     throw new CheckpointError(
       "bad-root",
       `checkpoint root ${String(checkpoint.root)} is not 32 bytes of hex`,
+    );
+  }
+  if (typeof checkpoint.last !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(checkpoint.last)) {
+    throw new CheckpointError(
+      "bad-last",
+      `checkpoint last leaf ${String(checkpoint.last)} is not 32 bytes of hex`,
     );
   }
   if (

@@ -126,6 +126,8 @@ export function unpackMessages(framed: Hex): Hex[] {
  * The arguments of `Inbox.deliver(checkpoint, signatures, messages, proof)`: the one place its
  * call is encoded, for the relayer, the tests, the benchmarks and the forgery demo. `signatures`
  * in ascending signer order (checkpoint.ts `sortBySigner`), `delivery` from `buildDelivery`.
+ * The checkpoint's last message delivered alone goes without its proof: the Inbox compares its id
+ * with the signed `last` instead (docs/protocol.md 3.3), ≈ 11k gas less in a tree of 4,096.
  */
 export function deliverArgs(
   checkpoint: Checkpoint,
@@ -133,9 +135,23 @@ export function deliverArgs(
   delivery: { messages: readonly Hex[]; proof: readonly Hex[] },
 ): [checkpoint: Checkpoint, signatures: Hex, messages: Hex, proof: Hex[]] {
   return [
-    { origin: checkpoint.origin, root: checkpoint.root, count: checkpoint.count },
+    {
+      origin: checkpoint.origin,
+      root: checkpoint.root,
+      count: checkpoint.count,
+      last: checkpoint.last,
+    },
     packSignatures(signatures),
     packMessages(delivery.messages),
-    [...delivery.proof],
+    isLastAlone(checkpoint, delivery.messages) ? [] : [...delivery.proof],
   ];
+}
+
+/** Whether `messages` is the checkpoint's last message alone (delivered without a proof). */
+export function isLastAlone(checkpoint: Checkpoint, messages: readonly Hex[]): boolean {
+  return (
+    messages.length === 1 &&
+    decodeMessage(messages[0]!).nonce === checkpoint.count - 1 &&
+    messageId(messages[0]!).toLowerCase() === checkpoint.last.toLowerCase()
+  );
 }

@@ -376,6 +376,7 @@ export class DestinationRelay {
         origin: originCode,
         root: snap.root,
         count: snap.count,
+        last: tree.leaf(snap.count - 1),
       });
       if (signatures.length) {
         chosen = { snap, signatures };
@@ -800,7 +801,12 @@ export class DestinationRelay {
         signers.map((s) => ({ signer: s.signer, signature: s.signature })),
       ).map((s) => s.signature);
       const args = deliverArgs(
-        { origin: origin.code, root: snap.root, count: snap.count },
+        {
+          origin: origin.code,
+          root: snap.root,
+          count: snap.count,
+          last: tree.leaf(snap.count - 1),
+        },
         signatures,
         delivery,
       );

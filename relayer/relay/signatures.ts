@@ -101,7 +101,7 @@ export class SignatureCollector {
     const cap = Math.min(this.maxPerCheckpoint, allowed.size);
     const known = new Map<Address, Hex>();
     const local = await this.store.get(origin.code, checkpoint.count);
-    if (local && local.root === checkpoint.root)
+    if (local && local.root === checkpoint.root && local.last === checkpoint.last)
       for (const s of local.signatures)
         if (known.size < cap && allowed.has(getAddress(s.signer))) known.set(s.signer, s.signature);
     const result = () => [...known.entries()].map(([signer, signature]) => ({ signer, signature }));

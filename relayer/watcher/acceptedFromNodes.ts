@@ -41,6 +41,7 @@ const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 export interface ReportedCheckpoint {
   root: Hex;
   count: number;
+  last: Hex;
   signatures: Hex[];
 }
 
@@ -80,19 +81,27 @@ export function readAcceptedAnswer(
   let signatures = 0;
   let next = a.next;
   for (const c of a.checkpoints as unknown[]) {
-    const cp = c as { block?: unknown; root?: unknown; count?: unknown; signatures?: unknown };
+    const cp = c as {
+      block?: unknown;
+      root?: unknown;
+      count?: unknown;
+      last?: unknown;
+      signatures?: unknown;
+    };
     if (!cp || typeof cp !== "object" || !isBlock(cp.block) || cp.block < from || cp.block >= next)
       throw new JunkAnswer(url, "a checkpoint's block is outside [from, next)");
     if (
       typeof cp.root !== "string" ||
       !ROOT.test(cp.root) ||
+      typeof cp.last !== "string" ||
+      !ROOT.test(cp.last) ||
       typeof cp.count !== "number" ||
       !Number.isInteger(cp.count) ||
       cp.count < 0 ||
       cp.count > 0xffffffff ||
       !Array.isArray(cp.signatures)
     )
-      throw new JunkAnswer(url, "a checkpoint is not {block, root, count, signatures}");
+      throw new JunkAnswer(url, "a checkpoint is not {block, root, count, last, signatures}");
     const sigs = (cp.signatures as unknown[])
       .slice(0, MAX_SIGNATURES_PER_CHECKPOINT)
       .filter((s): s is Hex => typeof s === "string" && SIGNATURE.test(s));
@@ -105,7 +114,12 @@ export function readAcceptedAnswer(
       break;
     }
     signatures += sigs.length;
-    checkpoints.push({ root: cp.root as Hex, count: cp.count, signatures: sigs });
+    checkpoints.push({
+      root: cp.root as Hex,
+      count: cp.count,
+      last: cp.last as Hex,
+      signatures: sigs,
+    });
   }
   return { checkpoints, next };
 }

@@ -28,6 +28,7 @@ interface CheckpointAnswer {
   origin?: string;
   root?: Hex;
   count?: number;
+  last?: Hex;
   signatures?: { signer?: string; signature?: string }[];
 }
 
@@ -136,7 +137,7 @@ export class Watcher {
     if (own)
       for (const s of own.signatures)
         await this.check(
-          { origin: home.code, root: own.root, count: own.count },
+          { origin: home.code, root: own.root, count: own.count, last: own.last },
           s.signature,
           "store",
         );
@@ -154,6 +155,8 @@ export class Watcher {
         )) as CheckpointAnswer | undefined;
         if (!answer || typeof answer.root !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(answer.root))
           return false;
+        if (typeof answer.last !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(answer.last))
+          return false;
         if (
           typeof answer.count !== "number" ||
           !Number.isInteger(answer.count) ||
@@ -166,6 +169,7 @@ export class Watcher {
           origin: home.code,
           root: answer.root,
           count: answer.count,
+          last: answer.last,
         };
         // One signature per named signer: an honest node serves no more, so more is junk.
         const tried = new Set<Address>();
@@ -214,9 +218,9 @@ export class Watcher {
       from,
       to,
     );
-    for (const { root, count, signatures } of accepted)
+    for (const { root, count, last, signatures } of accepted)
       for (const signature of signatures)
-        await this.check({ origin: home.code, root, count }, signature, "log");
+        await this.check({ origin: home.code, root, count, last }, signature, "log");
     await this.ctx.redis.set(key, String(to));
   }
 
@@ -232,39 +236,55 @@ export class Watcher {
         (poller = new AcceptedFromNodes(this.ctx, home, peer, this.log)),
       );
     for (const report of await poller.poll(peerEntryNodes(this.ctx, peer.code))) {
-      for (const { root, count, signatures } of report.checkpoints)
+      for (const { root, count, last, signatures } of report.checkpoints)
         for (const signature of signatures)
-          await this.check({ origin: home.code, root, count }, signature, "peer-node");
+          await this.check({ origin: home.code, root, count, last }, signature, "peer-node");
       await poller.commit(report);
     }
   }
 
-  /** Checks one signature; proves fraud when the checkpoint is false and the signer not slashed. */
+  /**
+   * Checks one signature; proves fraud when the checkpoint is false and the signer not slashed.
+   * A checkpoint lies by its root (or count), judged by the home StakingHub alone, or by its last
+   * leaf under a true root, judged against our own index of the home Outbox: the true leaf at
+   * `count - 1` and its proof are what `proveLastLeafFraud` needs.
+   */
   async check(
     checkpoint: Checkpoint,
     signature: Hex,
     source: string,
   ): Promise<"honest" | "proven" | "skipped"> {
     const home = this.ctx.cfg.homeChain;
-    const seenKey = `${checkpoint.count}:${checkpoint.root}:${signature}`.toLowerCase();
+    const checkpointKey = `${checkpoint.count}:${checkpoint.root}:${checkpoint.last}`.toLowerCase();
+    const seenKey = `${checkpointKey}:${signature}`.toLowerCase();
     if (this.seen.has(seenKey)) return "skipped";
     const signer = await this.recovery.recover(home, checkpoint, signature);
     // Not a signature the contracts would accept, or of no one staked: nothing to prove.
     if (!signer || !(await this.staked.signers(home)).has(signer)) return "skipped";
-    const checkpointKey = `${checkpoint.count}:${checkpoint.root}`.toLowerCase();
     if (this.honest.has(checkpointKey)) {
       this.seen.set(seenKey, true);
       return "honest";
     }
     this.ctx.metrics.watcherChecked.inc({ source });
     const client = this.ctx.client(home.code);
+    let lie: FraudProof | undefined;
     const fraudulent = await client.readContract({
       address: home.contracts.stakingHub,
       abi: IStakingHubAbi,
       functionName: "isFraudulent",
       args: [checkpoint],
     });
-    if (!fraudulent) {
+    if (fraudulent) lie = { functionName: "proveFraud", args: [checkpoint, signature] };
+    else {
+      const last = await this.lastLeafLie(checkpoint);
+      if (last === "unknown") return "skipped"; // our index is behind: judged next round
+      if (last)
+        lie = {
+          functionName: "proveLastLeafFraud",
+          args: [checkpoint, signature, last.leaf, last.proof],
+        };
+    }
+    if (!lie) {
       this.honest.set(checkpointKey, true);
       this.seen.set(seenKey, true);
       return "honest";
@@ -280,15 +300,31 @@ export class Watcher {
       return "skipped";
     }
     this.log.warn(
-      { signer, count: checkpoint.count, root: checkpoint.root, source },
-      "false checkpoint signature found: proving fraud",
+      { signer, count: checkpoint.count, root: checkpoint.root, last: checkpoint.last, source },
+      lie.functionName === "proveFraud"
+        ? "false checkpoint signature found: proving fraud"
+        : "checkpoint signature with a false last leaf found: proving fraud",
     );
-    return this.prove(checkpoint, signature, signer, seenKey);
+    return this.prove(lie, signer, seenKey);
+  }
+
+  /**
+   * Whether the true-rooted `checkpoint` names a last leaf other than the home Outbox's leaf at
+   * `count - 1`, from our own index: that leaf with its proof, undefined when `last` is right,
+   * "unknown" when the index has not reached `count` yet.
+   */
+  private async lastLeafLie(
+    checkpoint: Checkpoint,
+  ): Promise<{ leaf: Hex; proof: Hex[] } | undefined | "unknown"> {
+    const { tree } = await this.ctx.view(this.ctx.cfg.homeChain.code).sync();
+    if (tree.count < checkpoint.count) return "unknown";
+    const leaf = tree.leaf(checkpoint.count - 1);
+    if (leaf.toLowerCase() === checkpoint.last.toLowerCase()) return undefined;
+    return { leaf, proof: tree.multiproof([checkpoint.count - 1], checkpoint.count) };
   }
 
   private async prove(
-    checkpoint: Checkpoint,
-    signature: Hex,
+    lie: FraudProof,
     signer: Address,
     seenKey: string,
   ): Promise<"proven" | "skipped"> {
@@ -296,12 +332,8 @@ export class Watcher {
     try {
       const receipt = await this.sender.send({
         to: home.contracts.stakingHub,
-        data: encodeFunctionData({
-          abi: IStakingHubAbi,
-          functionName: "proveFraud",
-          args: [checkpoint, signature],
-        }),
-        label: "proveFraud",
+        data: encodeFunctionData({ abi: IStakingHubAbi, ...lie }),
+        label: lie.functionName,
       });
       this.ctx.metrics.fraudProofs.inc({ outcome: "slashed" });
       this.log.warn({ signer, tx: receipt.transactionHash }, "fraud proven: attester slashed");
@@ -312,8 +344,13 @@ export class Watcher {
       // revert is final, a transport error is retried on the next round.
       if (e instanceof TxRevertedError || revertOf(e)) this.seen.set(seenKey, true);
       this.ctx.metrics.fraudProofs.inc({ outcome: "failed" });
-      this.log.warn({ signer, err: errorText(e) }, "proveFraud failed");
+      this.log.warn({ signer, err: errorText(e) }, `${lie.functionName} failed`);
       return "skipped";
     }
   }
 }
+
+/** The StakingHub call that slashes a false checkpoint's signer. */
+type FraudProof =
+  | { functionName: "proveFraud"; args: readonly [Checkpoint, Hex] }
+  | { functionName: "proveLastLeafFraud"; args: readonly [Checkpoint, Hex, Hex, readonly Hex[]] };

@@ -99,7 +99,7 @@ describe("anvil: an honest attester is never slashed by a reorg of its home chai
       const ours = cp!.signatures.find((s) => s.signer === a.attesters[0]!.address)!;
       expect(
         await watcher.check(
-          { origin: a.suite.code, root: cp!.root, count: cp!.count },
+          { origin: a.suite.code, root: cp!.root, count: cp!.count, last: cp!.last },
           ours.signature,
           "store",
         ),

@@ -109,7 +109,7 @@ describe("anvil: a deliver that reverts once mined is simulated and planned agai
       if (!args || args.length !== 4)
         throw new Error(`not a deliver call: ${pool.input.slice(0, 10)}`);
       const [checkpoint, packed, framed] = args as unknown as [
-        { origin: bigint; root: Hex; count: number },
+        { origin: bigint; root: Hex; count: number; last: Hex },
         Hex,
         Hex,
       ];

@@ -70,7 +70,9 @@ export interface DispatchedMessage {
 }
 
 /** Every message `origin`'s Outbox dispatched, in leaf order, read from its `Dispatch` logs. */
-export async function dispatchedMessages(origin: TestChain): Promise<DispatchedMessage[]> {
+export async function dispatchedMessages(
+  origin: Pick<TestChain, "suite">,
+): Promise<DispatchedMessage[]> {
   const outbox = origin.suite.outbox;
   const logs = await outbox.queryFilter(
     outbox.filters.Dispatch(),
@@ -84,6 +86,35 @@ export async function dispatchedMessages(origin: TestChain): Promise<DispatchedM
       message: decodeMessage(log.args.message as `0x${string}`),
     }))
     .sort((a, b) => a.nonce - b.nonce);
+}
+
+/**
+ * The id of leaf `count - 1` (a checkpoint's `last`): from `tree` when given (it may hold leaves
+ * that are not in the logs), else from the dispatched messages.
+ */
+export function lastLeaf(
+  tree: MerkleTree | undefined,
+  dispatched: readonly DispatchedMessage[],
+  count: number,
+): `0x${string}` {
+  if (tree) return tree.leaf(count - 1);
+  const last = dispatched.find((m) => m.nonce === count - 1);
+  if (!last) throw new Error(`no dispatched message at nonce ${count - 1}`);
+  return last.id as `0x${string}`;
+}
+
+/** `origin`'s latest snapshot as the checkpoint an honest attester signs. */
+export async function latestCheckpoint(
+  origin: Pick<TestChain, "suite">,
+  tree?: MerkleTree,
+): Promise<Checkpoint> {
+  const [root, count] = await origin.suite.outbox.latestSnapshot();
+  return {
+    origin: origin.suite.code,
+    root: root as `0x${string}`,
+    count: Number(count),
+    last: lastLeaf(tree, tree ? [] : await dispatchedMessages(origin), Number(count)),
+  };
 }
 
 export interface RelayOptions {
@@ -141,6 +172,7 @@ export async function prepareDelivery(
     origin: origin.suite.code,
     root: root as `0x${string}`,
     count: Number(count),
+    last: lastLeaf(options.tree, all, Number(count)),
   };
   const domain = {
     evmChainId: origin.suite.evmChainId,

@@ -23,6 +23,7 @@ const checkpointOf = (v: (typeof vectors.checkpoints)[number]): Checkpoint => ({
   origin: BigInt(v.checkpoint.origin),
   root: v.checkpoint.root,
   count: v.checkpoint.count,
+  last: v.checkpoint.last,
 });
 
 // A few more fixed test keys (Hardhat accounts #1..#3): their addresses sort differently.

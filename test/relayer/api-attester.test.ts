@@ -220,7 +220,7 @@ describe("relayer/api and relayer/attester", function () {
         expect(
           recoverCheckpointSigner(
             domain,
-            { origin: a.suite.code, root: cp.root, count: cp.count },
+            { origin: a.suite.code, root: cp.root, count: cp.count, last: cp.last },
             cp.signatures[0]!.signature,
           ),
         ).to.equal(a.attesters[0]!.address);

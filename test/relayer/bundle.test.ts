@@ -16,12 +16,13 @@ import {
 import { bundleTree, ProvenTree } from "../../relayer/handover/provenTree.js";
 import {
   buildDelivery,
+  type Checkpoint,
   encodeMessage,
   MerkleTree,
   messageId,
   signCheckpoint,
+  treeCheckpoint,
   verifyMultiproof,
-  type Checkpoint,
 } from "../../relayer/protocol/index.js";
 
 const ORIGIN = 0xa1n;
@@ -54,7 +55,7 @@ async function origin(count = 20) {
     message(n, n % 2 ? OTHER : HOME, BigInt(n)),
   );
   const tree = MerkleTree.from(messages.map((m) => messageId(m)));
-  const checkpoint: Checkpoint = { origin: ORIGIN, root: tree.root(), count };
+  const checkpoint: Checkpoint = treeCheckpoint(ORIGIN, tree);
   const signatures = await Promise.all(
     attesters.map(async (a) => ({
       signer: a.address,
@@ -227,7 +228,7 @@ describe("relayer/handover/bundle", function () {
       body: "0x",
     });
     const tree = MerkleTree.from([messageId(report)]);
-    const checkpoint: Checkpoint = { origin: ORIGIN, root: tree.root(), count: 1 };
+    const checkpoint: Checkpoint = treeCheckpoint(ORIGIN, tree);
     const signatures = [
       {
         signer: attesters[0]!.address,

@@ -16,6 +16,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 
 import { suiteAs } from "../../deploy/suite.js";
 import { checkpointDomain, signCheckpoint } from "../../relayer/protocol/index.js";
+import { dispatchedMessages, lastLeaf } from "../helpers/suite.js";
 import { MessagingGasGuzzler__factory } from "../../typechain-types/index.js";
 import { waitFor } from "./helpers/net.js";
 import { useServedNetwork } from "./helpers/network.js";
@@ -155,7 +156,8 @@ describe("relayer e2e: hostile recipients", function () {
       void (async () => {
         const count = Number(/checkpoints\/(\d+)/.exec(req.url ?? "")?.[1] ?? 0);
         const root = (await net.a.suite.outbox.rootAt(count)) as Hex;
-        const checkpoint = { origin: net.a.suite.code, root, count };
+        const last = lastLeaf(undefined, await dispatchedMessages(net.a), count);
+        const checkpoint = { origin: net.a.suite.code, root, count, last };
         const signed = await Promise.all(
           keys.map(async (k) => ({
             signer: privateKeyToAccount(k).address,

@@ -12,15 +12,17 @@ import type { Hex } from "viem";
 
 import {
   buildDelivery,
+  type Checkpoint,
   checkpointDomain,
   deliverArgs,
   encodeMessage,
   MerkleTree,
   messageId,
   signCheckpoint,
-  type Checkpoint,
+  treeCheckpoint,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
+import { latestCheckpoint } from "../helpers/suite.js";
 import { homeOnlyChains, waitFor } from "./helpers/net.js";
 import { useServedNetwork } from "./helpers/network.js";
 import {
@@ -120,23 +122,15 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         outbox: net.a.suite.addresses.outbox as Hex,
       });
       await (await net.a.suite.outbox.snapshot()).wait();
-      const [root, count] = await net.a.suite.outbox.latestSnapshot();
 
       // 1. On an entry node's API: the honest attester's true checkpoint, and a liar's false one.
-      const truth: Checkpoint = {
-        origin: net.a.suite.code,
-        root: root as Hex,
-        count: Number(count),
-      };
-      const lie: Checkpoint = {
-        origin: net.a.suite.code,
-        root: ethers.keccak256("0x1234") as Hex,
-        count: Number(count),
-      };
+      const truth = await latestCheckpoint(net.a);
+      const lie: Checkpoint = { ...truth, root: ethers.keccak256("0x1234") as Hex };
       published = {
         origin: net.a.suite.addresses.chainCode,
         root: lie.root,
         count: lie.count,
+        last: lie.last,
         signatures: [
           {
             signer: liarOnApi.address,
@@ -159,11 +153,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
         i === 500 ? messageId(forged) : ethers.keccak256(ethers.toBeHex(i, 32)),
       ) as Hex[];
       const tree = MerkleTree.from(leaves);
-      const forgedCheckpoint: Checkpoint = {
-        origin: net.a.suite.code,
-        root: tree.root(),
-        count: 501,
-      };
+      const forgedCheckpoint = treeCheckpoint(net.a.suite.code, tree);
       const delivery = buildDelivery({ tree, count: 501, messages: [forged] });
       const forgedSignature = await signCheckpoint(
         liarOnChain.privateKey as Hex,

@@ -17,7 +17,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { fundReserve } from "../../deploy/devnet.js";
 import { forgeTransfer } from "../../deploy/forgery.js";
 import { checkpointDomain, signCheckpoint, type Checkpoint } from "../../relayer/protocol/index.js";
-import { ONE, type TestChain } from "../helpers/suite.js";
+import { latestCheckpoint, ONE, type TestChain } from "../helpers/suite.js";
 import { homeOnlyChains, waitFor } from "./helpers/net.js";
 import { useServedNetwork } from "./helpers/network.js";
 import { freePort } from "./helpers/proc.js";
@@ -84,8 +84,7 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
       // The lying entry node reports an honest checkpoint of A as accepted, then claims to have
       // read every block of B: it must cost the honest attester nothing, nor hide the truth.
       await (await a.suite.outbox.snapshot()).wait();
-      const [root, count] = await a.suite.outbox.latestSnapshot();
-      const truth: Checkpoint = { origin: a.suite.code, root: root as Hex, count: Number(count) };
+      const truth = await latestCheckpoint(a);
       const domain = checkpointDomain({
         evmChainId: a.suite.evmChainId,
         outbox: a.suite.addresses.outbox as Hex,

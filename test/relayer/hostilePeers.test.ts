@@ -109,18 +109,18 @@ const json = (body: unknown) => (_req: IncomingMessage, res: ServerResponse) => 
 /** The part of CheckpointStore the collector uses, in memory. */
 class MemoryStore {
   readonly added: SignerSignature[] = [];
-  private readonly roots = new Map<number, Hex>();
+  private readonly checkpoints = new Map<number, Checkpoint>();
   private readonly sigs = new Map<number, Map<Address, Hex>>();
   async get(origin: bigint, count: number): Promise<SignedCheckpoint | undefined> {
-    const root = this.roots.get(count);
-    if (!root) return undefined;
+    const checkpoint = this.checkpoints.get(count);
+    if (!checkpoint) return undefined;
     const signatures = [...(this.sigs.get(count) ?? new Map<Address, Hex>()).entries()].map(
       ([signer, signature]) => ({ signer, signature }),
     );
-    return { origin, root, count, signatures };
+    return { ...checkpoint, origin, signatures };
   }
   async add(checkpoint: Checkpoint, signatures: SignerSignature[]): Promise<void> {
-    this.roots.set(checkpoint.count, checkpoint.root);
+    this.checkpoints.set(checkpoint.count, checkpoint);
     const m = this.sigs.get(checkpoint.count) ?? new Map<Address, Hex>();
     for (const s of signatures) m.set(s.signer, s.signature);
     this.sigs.set(checkpoint.count, m);
@@ -139,7 +139,12 @@ describe("hostile entry nodes (unit)", function () {
   const chain = cfg.homeChain;
   const keys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
   const attesters = keys.map((k) => privateKeyToAccount(k).address);
-  const checkpoint: Checkpoint = { origin: chain.code, root: keccak256("0x01"), count: 7 };
+  const checkpoint: Checkpoint = {
+    origin: chain.code,
+    root: keccak256("0x01"),
+    count: 7,
+    last: keccak256("0x02"),
+  };
   let real: SignerSignature[];
   const nodes: FakeNode[] = [];
   const serve = async (handler: Parameters<typeof fakeNode>[0]) => {
@@ -456,12 +461,18 @@ describe("hostile entry nodes (unit)", function () {
   describe("watcher", function () {
     it("finds a staked liar's signature promptly among 300 junk ones per round, reading the chain only about staked signers", async function () {
       const liar = keys[1]!;
-      const lie: Checkpoint = { origin: chain.code, root: keccak256("0xbad"), count: 9 };
+      const lie: Checkpoint = {
+        origin: chain.code,
+        root: keccak256("0xbad"),
+        count: 9,
+        last: keccak256("0xbad0"),
+      };
       const liarSignature = await signCheckpoint(liar, domainOf(chain), lie);
       const answer = () => ({
         origin: chain.codeHex,
         root: lie.root,
         count: lie.count,
+        last: lie.last,
         signatures: [
           ...Array.from({ length: 300 }, () => ({
             signer: randomAddress(),

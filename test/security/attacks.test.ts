@@ -11,11 +11,11 @@ import { enrollPeer } from "../../deploy/connect.js";
 import { governThroughTimelock } from "../../deploy/governance.js";
 import { deployLocalSuite, suiteAs } from "../../deploy/suite.js";
 import {
-  EMPTY_ROOT,
-  ZERO_HASHES,
   addressToBytes32,
+  type Checkpoint,
   checkpointDigest,
   decodeMessage,
+  EMPTY_ROOT,
   encodeMessage,
   encodeNettingRequest,
   encodeReserveReport,
@@ -25,7 +25,8 @@ import {
   messageId,
   multiRoot,
   signCheckpoint,
-  type Checkpoint,
+  treeCheckpoint,
+  ZERO_HASHES,
 } from "../../relayer/protocol/index.js";
 import {
   ALLOCATION,
@@ -124,12 +125,19 @@ describe("Security: attacks and the defences that stop them", function () {
     it("proves nothing under the empty tree's root (the default root), whatever count is signed", async function () {
       const { delivery } = await honestDelivery();
       for (const count of [delivery.checkpoint.count, delivery.checkpoint.count + 1, 2 ** 32 - 1]) {
-        const empty: Checkpoint = { ...delivery.checkpoint, root: EMPTY_ROOT, count };
+        // With a zero `last` too: what vouches for a message must be the root and its proof.
+        const empty: Checkpoint = {
+          ...delivery.checkpoint,
+          root: EMPTY_ROOT,
+          count,
+          last: ethers.ZeroHash as Hex,
+        };
         const signatures = await world.sign(A, empty, world.chains[A].attesters);
-        // The message's true proof, and siblings taken from the empty tree (zero subtrees).
+        // The message's true proof, siblings taken from the empty tree (zero subtrees), and none.
         const proofs = [
           delivery.proof,
           delivery.proof.map((_, i) => ZERO_HASHES[i] ?? ethers.ZeroHash) as Hex[],
+          [],
         ];
         for (const proof of proofs) {
           const out = await world.tryDeliver(B, {
@@ -303,6 +311,68 @@ describe("Security: attacks and the defences that stop them", function () {
     });
   });
 
+  describe("a false last leaf under a true root (the proof-less single delivery)", function () {
+    it("lets a made-up last message move at most the liar's free stake, without a proof, and slashes it on the origin by the true leaf", async function () {
+      const [liar, honest] = world.chains[A].attesters;
+      const thief = world.chains[B].users[4].address;
+      const word = addressToBytes32(thief as Hex);
+      const M = await world.chains[B].suite.inbox.mirroredStake(world.chains[A].code, liar.address);
+      const before = await world.books(B);
+      const thief0 = await balanceOf(B, thief);
+      // A's true snapshot: its root and count are right; only its last leaf is made up — a value
+      // transfer from A's bank to the thief at nonce count − 1, delivered alone with no proof.
+      const truth = await world.snapshot(A);
+      const forgedAt = (amount: bigint) =>
+        encodeMessage({
+          nonce: truth.count - 1,
+          origin: world.chains[A].code,
+          sender: addressToBytes32(world.chains[A].suite.addresses.bank as Hex),
+          destination: world.chains[B].code,
+          recipient: word,
+          amount,
+          body: encodeTransferBody({ sender: word, body: "0x" }),
+        });
+      const lieWith = async (message: Hex) => {
+        const checkpoint: Checkpoint = { ...truth, last: messageId(message) };
+        return {
+          checkpoint,
+          signatures: await world.sign(A, checkpoint, [liar]),
+          messages: [message],
+          proof: [],
+        };
+      };
+      // More than the liar's mirrored stake is refused; its whole stake's worth goes through once.
+      await expect(deliverCall(B, await lieWith(forgedAt(M + 1n))))
+        .to.be.revertedWithCustomError(world.chains[B].suite.inbox, "InsufficientCoverage")
+        .withArgs(M + 1n, M);
+      const lie = await lieWith(forgedAt(M));
+      expect((await world.deliver(B, lie)).ok).to.equal(true);
+      expect(await balanceOf(B, thief)).to.equal(thief0 + M);
+      const after = await world.books(B);
+      expect(after.reserve[A]).to.equal(before.reserve[A] - M);
+      expect(after.reserve[C]).to.equal(before.reserve[C]);
+      expect(after.pool).to.deep.equal(before.pool);
+
+      // On A the root is true (proveFraud finds nothing); the true leaf at count − 1 with its
+      // proof shows the lie, and the liar loses its whole stake.
+      const hub = suiteAs(world.chains[A].suite, world.chains[A].users[2]).stakingHub;
+      await expect(
+        hub.proveFraud(lie.checkpoint, lie.signatures[0]!),
+      ).to.be.revertedWithCustomError(hub, "NotFraud");
+      const n = truth.count;
+      await expect(
+        hub.proveLastLeafFraud(
+          lie.checkpoint,
+          lie.signatures[0]!,
+          world.trees[A].leaf(n - 1),
+          world.trees[A].multiproof([n - 1], n),
+        ),
+      ).to.emit(world.chains[A].suite.stakingHub, "Slashed");
+      expect(await world.chains[A].suite.stakingHub.slashed(liar.address)).to.equal(true);
+      expect(await world.chains[A].suite.stakingHub.slashed(honest.address)).to.equal(false);
+    });
+  });
+
   describe("compromised keys, too few of them, no caps (Ronin, March 2022; Multichain, July 2023)", function () {
     it("caps what every key of a chain together can take per window at their mirrored stake, and only from that chain's reserve", async function () {
       // Ronin fell to 5 of 9 keys and Multichain to keys one person held: a quorum of keys could
@@ -400,7 +470,7 @@ describe("Security: attacks and the defences that stop them", function () {
       };
       const encoded = encodeMessage(message);
       const tree = MerkleTree.from([messageId(encoded)]);
-      const checkpoint: Checkpoint = { origin: fakeCode, root: tree.root(), count: 1 };
+      const checkpoint: Checkpoint = treeCheckpoint(fakeCode, tree);
       const signature = await signCheckpoint(
         fakeKey.privateKey as Hex,
         { evmChainId: fake.evmChainId, outbox: fakeOutbox as Hex },
@@ -615,7 +685,12 @@ describe("Security: attacks and the defences that stop them", function () {
       const log = rogue.outbox.interface.parseLog(dispatched!.logs[0])!;
       await (await rogue.outbox.snapshot()).wait();
       const [root, count] = await rogue.outbox.latestSnapshot();
-      const checkpoint: Checkpoint = { origin: a.code, root: root as Hex, count: Number(count) };
+      const checkpoint: Checkpoint = {
+        origin: a.code,
+        root: root as Hex,
+        count: Number(count),
+        last: log.args.id as Hex,
+      };
       const domain = { evmChainId: a.suite.evmChainId, outbox: rogue.addresses.outbox as Hex };
       const tree = MerkleTree.from([log.args.id as Hex]);
       // Signed by the attacker, and by A's real attesters fooled into signing the rogue Outbox's root.
@@ -819,7 +894,12 @@ describe("Security findings (fixed): report ordering", function () {
     // is left out; above it every sibling is a left one, an empty subtree of the made-up tree.
     const proof = ZERO_HASHES.slice(1, 32);
     const root = multiRoot([messageId(encoded)], [nonce], proof, count);
-    const checkpoint: Checkpoint = { origin: world.chains[A].code, root, count };
+    const checkpoint: Checkpoint = {
+      origin: world.chains[A].code,
+      root,
+      count,
+      last: messageId(encoded),
+    };
     return {
       checkpoint,
       delivery: {
@@ -908,6 +988,7 @@ describe("Security findings (fixed): report ordering", function () {
       origin: b.code,
       root: multiRoot([messageId(encoded)], [nonce], proof, nonce + 1),
       count: nonce + 1,
+      last: messageId(encoded),
     };
     const signatures = await world.sign(B, checkpoint, b.attesters.slice(0, 1));
     const out = await world.deliver(A, { checkpoint, signatures, messages: [encoded], proof });

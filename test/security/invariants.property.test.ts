@@ -13,12 +13,14 @@ import { ethers, type Wallet } from "ethers";
 import fc from "fast-check";
 
 import {
-  EMPTY_ROOT,
   addressToBytes32,
-  encodeTransferBody,
-  MerkleTree,
   type Checkpoint,
   type CheckpointDomainInput,
+  EMPTY_ROOT,
+  encodeTransferBody,
+  isLastAlone,
+  MerkleTree,
+  treeCheckpoint,
 } from "../../relayer/protocol/index.js";
 import { DEEP, runs } from "../helpers/deep.js";
 import { Counters, one, signersOf, subset, wad } from "./property.js";
@@ -404,6 +406,7 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
     | "truncate"
     | "proofElement"
     | "proofLength"
+    | "lastLeaf"
     | "strangerKey"
     | "otherChainAttester"
     | "droppedAttester"
@@ -423,6 +426,7 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
     "truncate",
     "proofElement",
     "proofLength",
+    "lastLeaf",
     "strangerKey",
     "otherChainAttester",
     "droppedAttester",
@@ -603,7 +607,13 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
         return { ...base, messages };
       }
       case "proofElement": {
-        if (!base || base.proof.length === 0) return undefined;
+        // The checkpoint's last message alone is sent without its proof: nothing to mutate.
+        if (
+          !base ||
+          base.proof.length === 0 ||
+          isLastAlone(base.checkpoint, base.messages as Hex[])
+        )
+          return undefined;
         const proof = [...base.proof];
         const i = rnd(proof.length);
         // Zero it, or hash it when it is zero already (the mutation must change the proof).
@@ -614,10 +624,22 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
         return { ...base, proof };
       }
       case "proofLength": {
-        if (!base) return undefined;
+        if (!base || isLastAlone(base.checkpoint, base.messages as Hex[])) return undefined;
         const proof =
           c.seed % 2 === 0 ? base.proof.slice(0, -1) : [...base.proof, ethers.ZeroHash as Hex];
         return { ...base, proof };
+      }
+      case "lastLeaf": {
+        if (!base) return undefined;
+        // The last message alone under another `last` than the signed one; any other batch
+        // without its proof (only the signed last leaf alone goes without one).
+        if (isLastAlone(base.checkpoint, base.messages as Hex[]))
+          return {
+            ...base,
+            checkpoint: { ...base.checkpoint, last: ethers.keccak256(base.checkpoint.last) as Hex },
+            proof: [],
+          };
+        return { ...base, proof: [] };
       }
       case "strangerKey":
       case "otherChainAttester":
@@ -1293,7 +1315,7 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
   // Invariant 5
   // -------------------------------------------------------------------------------------------
 
-  type FalseKind = "wrongRoot" | "premature" | "unsnapshotted" | "zeroRoot";
+  type FalseKind = "wrongRoot" | "premature" | "unsnapshotted" | "zeroRoot" | "wrongLast";
   type SlashCommand =
     | { k: "dispatch"; d: number; snapshot: boolean }
     | { k: "signTrue"; attester: number; pick: number }
@@ -1327,7 +1349,13 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
           arbitrary: fc
             .tuple(
               attesterArb,
-              fc.constantFrom<FalseKind>("wrongRoot", "premature", "unsnapshotted", "zeroRoot"),
+              fc.constantFrom<FalseKind>(
+                "wrongRoot",
+                "premature",
+                "unsnapshotted",
+                "zeroRoot",
+                "wrongLast",
+              ),
               pickArb,
               fc.integer({ min: 0, max: 700 }),
             )
@@ -1402,6 +1430,8 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
           checkpoint: Checkpoint;
           signature: Hex;
           false: boolean;
+          /** The lie is the last leaf under a true root: `proveLastLeafFraud` proves it. */
+          lastLie?: boolean;
         }[] = [];
         const liars = new Set<number>();
         const slashed = new Set<number>();
@@ -1424,7 +1454,7 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
               const counts = [...w.snapshotted[home]].filter((n) => n > 0);
               const count = one(counts, c.pick);
               if (count === undefined) break;
-              const checkpoint = { origin: chain.code, root: w.trees[home].rootAt(count), count };
+              const checkpoint = treeCheckpoint(chain.code, w.trees[home], count);
               const [signature] = await w.sign(home, checkpoint, [chain.attesters[c.attester]]);
               signed.push({ attester: c.attester, checkpoint, signature, false: false });
               break;
@@ -1435,7 +1465,12 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
               let checkpoint: Checkpoint;
               if (c.kind === "wrongRoot") {
                 const count = one(counts, c.seed) ?? tip;
-                checkpoint = { origin: chain.code, root: ethers.id(`lie ${c.seed}`) as Hex, count };
+                checkpoint = {
+                  origin: chain.code,
+                  root: ethers.id(`lie ${c.seed}`) as Hex,
+                  count,
+                  last: ethers.id(`lie's last ${c.seed}`) as Hex,
+                };
               } else if (c.kind === "premature") {
                 const count = tip + 1 + (c.seed % 5);
                 // The current root at a count the Outbox has not reached (or a made-up one).
@@ -1443,7 +1478,7 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
                   c.seed % 2 === 0
                     ? w.trees[home].rootAt(tip)
                     : (ethers.id(`ahead ${c.seed}`) as Hex);
-                checkpoint = { origin: chain.code, root, count };
+                checkpoint = { origin: chain.code, root, count, last: ethers.ZeroHash as Hex };
               } else if (c.kind === "unsnapshotted") {
                 const free = Array.from({ length: tip }, (_, i) => i + 1).filter(
                   (n) => !w.snapshotted[home].has(n),
@@ -1451,17 +1486,39 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
                 const count = one(free, c.seed);
                 if (count === undefined) break;
                 // The true root at a count nobody snapshotted: still not a checkpoint of the Outbox.
-                checkpoint = { origin: chain.code, root: w.trees[home].rootAt(count), count };
+                checkpoint = treeCheckpoint(chain.code, w.trees[home], count);
+              } else if (c.kind === "wrongLast") {
+                const count = one(
+                  counts.filter((n) => n > 0),
+                  c.seed,
+                );
+                if (count === undefined) break;
+                // The true snapshotted root, with another leaf named its last.
+                checkpoint = {
+                  ...treeCheckpoint(chain.code, w.trees[home], count),
+                  last: ethers.id(`last ${c.seed}`) as Hex,
+                };
               } else {
                 const count =
                   one(
                     counts.filter((n) => n > 0),
                     c.seed,
                   ) ?? tip + 1;
-                checkpoint = { origin: chain.code, root: ethers.ZeroHash as Hex, count };
+                checkpoint = {
+                  origin: chain.code,
+                  root: ethers.ZeroHash as Hex,
+                  count,
+                  last: ethers.ZeroHash as Hex,
+                };
               }
               const [signature] = await w.sign(home, checkpoint, [chain.attesters[c.attester]]);
-              signed.push({ attester: c.attester, checkpoint, signature, false: true });
+              signed.push({
+                attester: c.attester,
+                checkpoint,
+                signature,
+                false: true,
+                lastLie: c.kind === "wrongLast",
+              });
               liars.add(c.attester);
               if (c.runAway > 0) {
                 // The liar tries to take its stake out before anyone proves the lie.
@@ -1506,7 +1563,18 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
               const vaultBefore = await w.view<bigint>(home, chain.suite.token, "balanceOf", [
                 vault,
               ]);
-              const out = await w.tx(home, prover, hub, "proveFraud", [s.checkpoint, s.signature]);
+              // A last-leaf lie is proven with the true leaf and its proof; a true checkpoint is
+              // sometimes "proven" that way too (its last is that leaf: NotFraud).
+              const byLastLeaf = s.lastLie === true || (!s.false && c.pick % 2 === 0);
+              const n = s.checkpoint.count;
+              const out = byLastLeaf
+                ? await w.tx(home, prover, hub, "proveLastLeafFraud", [
+                    s.checkpoint,
+                    s.signature,
+                    w.trees[home].leaf(n - 1),
+                    w.trees[home].multiproof([n - 1], n),
+                  ])
+                : await w.tx(home, prover, hub, "proveFraud", [s.checkpoint, s.signature]);
               count(out.ok ? "slashed" : `proofs refused (${out.error})`);
               if (!s.false) {
                 expect(out.ok, "a true checkpoint was slashed").to.equal(false);
@@ -1640,7 +1708,12 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
                 : (ethers.id(`root ${c.pick}`) as Hex);
         const signedCount =
           c.count === "zero" ? 0 : c.count === "true" ? real.count : c.randomCount;
-        const checkpoint: Checkpoint = { origin: real.origin, root, count: signedCount };
+        const checkpoint: Checkpoint = {
+          origin: real.origin,
+          root,
+          count: signedCount,
+          last: real.last,
+        };
         // The strongest attacker: every mirrored key signs whatever checkpoint it is asked to.
         const signers = signersOf(world, o, c.signers);
         let delivery: Delivery = await world.build(o, real, messages, signers);

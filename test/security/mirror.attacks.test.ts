@@ -17,15 +17,16 @@ import { governThroughTimelock } from "../../deploy/governance.js";
 import { suiteAs } from "../../deploy/suite.js";
 import {
   addressToBytes32,
+  type Checkpoint,
   encodeMessage,
   encodeNettingReply,
   encodeNettingRequest,
   encodeStakeReport,
   encodeTransferBody,
   MerkleTree,
-  messageId,
-  type Checkpoint,
   type MessageFields,
+  messageId,
+  treeCheckpoint,
 } from "../../relayer/protocol/index.js";
 import { DeliverForwarder__factory } from "../../typechain-types/index.js";
 import {
@@ -52,7 +53,7 @@ const NEW = new ethers.Interface([
   "error PolicyCoverageExhausted(uint256 requested, uint256 available)",
   "error RouteNotPaused(uint64 code)",
   "error OwnableUnauthorizedAccount(address account)",
-  "event CheckpointAccepted(uint64 indexed origin, bytes32 indexed root, uint32 count, bytes signatures)",
+  "event CheckpointAccepted(uint64 indexed origin, bytes32 indexed root, uint32 count, bytes32 last, bytes signatures)",
   "event MirrorReseeded(uint64 indexed origin, address[] attesters, uint256[] stakes, uint32 fromNonce)",
   "function totalMirroredStake(uint64 origin) view returns (uint256)",
   "function policyCoverageAvailable(uint64 origin) view returns (uint256)",
@@ -126,7 +127,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
     }
     for (const f of forged) leaves[f.nonce] = f.id;
     const tree = MerkleTree.from(leaves);
-    const checkpoint: Checkpoint = { origin: a().code, root: tree.root(), count };
+    const checkpoint: Checkpoint = treeCheckpoint(a().code, tree);
     const delivery: Delivery = {
       checkpoint,
       signatures: await world.sign(A, checkpoint, liars),
@@ -566,6 +567,7 @@ describe("Security: capturing a route through the mirror (issue 13, mechanisms 1
         origin: log.args.origin as bigint,
         root: log.args.root as Hex,
         count: Number(log.args.count),
+        last: log.args.last as Hex,
       };
       expect(checkpoint).to.deep.equal(lie.checkpoint);
       const packed = ethers.getBytes(log.args.signatures as string);

@@ -110,7 +110,9 @@ const EXPECTED_TOKEN_MOVERS: Record<string, string[]> = {
     "token safeTransferFrom in InvoicePayer.pay",
   ],
   "Invoices.handle": ["token safeTransfer in Invoices.handle"],
+  // Open to anyone: a proven liar's stake, the bounty to the prover and the rest to the vault.
   "StakingHub.proveFraud": ["token safeTransfer in StakingHub.proveFraud"],
+  "StakingHub.proveLastLeafFraud": ["token safeTransfer in StakingHub.proveLastLeafFraud"],
   "StakingHub.stake": ["token safeTransferFrom in StakingHub.stake"],
   "StakingHub.withdraw": ["token safeTransfer in StakingHub.withdraw"],
 };

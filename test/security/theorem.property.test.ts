@@ -55,6 +55,7 @@
 import { expect } from "chai";
 import { ethers, type Wallet } from "ethers";
 import fc from "fast-check";
+import { createPublicClient, custom } from "viem";
 
 import {
   addressToBytes32,
@@ -68,6 +69,7 @@ import {
   encodeTransferBody,
   type Checkpoint,
 } from "../../relayer/protocol/index.js";
+import { readAcceptedCheckpoints } from "../../relayer/watcher/accepted.js";
 import { runs } from "../helpers/deep.js";
 import { Counters, one, wad } from "./property.js";
 import {
@@ -1290,10 +1292,19 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
     expect(log.args.origin).to.equal(delivery.checkpoint.origin);
     expect(log.args.root).to.equal(delivery.checkpoint.root);
     expect(Number(log.args.count)).to.equal(delivery.checkpoint.count);
-    const logged = ethers.getBytes(log.args.signatures as string);
-    const split: Hex[] = [];
-    for (let i = 0; i < logged.length; i += 65)
-      split.push(ethers.hexlify(logged.slice(i, i + 65)) as Hex);
+    expect(log.args.last).to.equal(delivery.checkpoint.last);
+    // What the watcher's one reader makes of the record: the logged signatures, or the
+    // transaction's input when the Inbox left them there (a direct call, protocol.md 3.5).
+    const client = createPublicClient({ transport: custom(w.rpc(d)) });
+    const records = await readAcceptedCheckpoints(
+      client,
+      w.chains[d].suite.addresses.inbox as Hex,
+      delivery.checkpoint.origin,
+      out.block!,
+      out.block!,
+    );
+    expect(records, "the watcher's reading of the record").to.have.length(1);
+    const split = records[0]!.signatures.map((s) => s.toLowerCase() as Hex);
     expect(split, "the log's signatures").to.deep.equal(signatures.map((s) => s.toLowerCase()));
     return split;
   }
@@ -1341,6 +1352,7 @@ describe("Security theorem: a coalition of attester keys against the mirror, thr
       origin: w.chains[A].code,
       root: ethers.id("theorem probe") as Hex,
       count: 1,
+      last: ethers.id("theorem probe, last") as Hex,
     };
     const message = encodeMessage({
       nonce: 0,

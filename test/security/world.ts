@@ -17,15 +17,16 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 
 import {
   addressToBytes32,
-  decodeMessage,
-  encodeMessage,
-  MerkleTree,
-  messageId,
-  signCheckpoint,
   type Checkpoint,
   type CheckpointDomainInput,
+  decodeMessage,
+  encodeMessage,
   type Hex,
+  MerkleTree,
   type MessageFields,
+  messageId,
+  signCheckpoint,
+  treeCheckpoint,
 } from "../../relayer/protocol/index.js";
 import { suiteAs } from "../../deploy/suite.js";
 import {
@@ -103,6 +104,8 @@ export interface Outcome {
   events: Event[];
   gasUsed?: bigint;
   timestamp?: number;
+  /** The block of a mined transaction. */
+  block?: number;
 }
 
 /** Anything with an address and an ethers interface (a typechain contract). */
@@ -392,7 +395,13 @@ export class World {
     this.time("tx", t);
     const events = this.parseLogs(chain, receipt.logs, timestamp);
     this.track(chain, events);
-    return { ok: true, events, gasUsed: BigInt(receipt.gasUsed), timestamp };
+    return {
+      ok: true,
+      events,
+      gasUsed: BigInt(receipt.gasUsed),
+      timestamp,
+      block: Number(receipt.blockNumber),
+    };
   }
 
   /** Dispatches a pure message from `from` (default the deployer) on `origin` to `destination`. */
@@ -447,7 +456,7 @@ export class World {
       if (!outcome.ok) throw new Error(`snapshot failed: ${outcome.error}`);
       this.snapshotted[origin].add(count);
     }
-    return { origin: chain.code, root: this.trees[origin].rootAt(count), count };
+    return treeCheckpoint(chain.code, this.trees[origin], count);
   }
 
   /**
@@ -466,7 +475,7 @@ export class World {
         : `${domain.chainId}:${domain.verifyingContract}`;
     const signatures: Hex[] = [];
     for (const signer of sortSigners(signers)) {
-      const key = `${signer.address}|${domainKey}|${checkpoint.origin}|${checkpoint.root}|${checkpoint.count}`;
+      const key = `${signer.address}|${domainKey}|${checkpoint.origin}|${checkpoint.root}|${checkpoint.count}|${checkpoint.last}`;
       let signature = this.signatureCache.get(key);
       if (!signature) {
         const t = performance.now();
@@ -761,7 +770,8 @@ export class World {
     return line;
   }
 
-  private rpc(chain: number): Rpc {
+  /** The chain's EIP-1193 provider (a viem client's `custom` transport takes it). */
+  rpc(chain: number): Rpc {
     return this.chains[chain].connection.provider as unknown as Rpc;
   }
 
@@ -849,7 +859,7 @@ export async function forgeBatch(
   while (leaves.length < count) leaves.push(ethers.ZeroHash as Hex);
   for (const f of forged) leaves[f.nonce] = f.id;
   const tree = MerkleTree.from(leaves);
-  const checkpoint: Checkpoint = { origin: world.chains[origin].code, root: tree.root(), count };
+  const checkpoint: Checkpoint = treeCheckpoint(world.chains[origin].code, tree);
   return {
     checkpoint,
     forged,

@@ -231,33 +231,40 @@ const types = {
     { name: "origin", type: "uint64" },
     { name: "root", type: "bytes32" },
     { name: "count", type: "uint32" },
+    { name: "last", type: "bytes32" },
   ],
 };
+const LAST = keccak256(toUtf8Bytes("last"));
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const checkpointCases = [
   {
     name: "chainA outbox",
     evmChainId: 0xa0a1n,
     outbox: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-    checkpoint: { origin: 0xa0a1n, root: keccak256(toUtf8Bytes("root")), count: 1 },
+    checkpoint: { origin: 0xa0a1n, root: keccak256(toUtf8Bytes("root")), count: 1, last: LAST },
   },
   {
     name: "same checkpoint, another chain id",
     evmChainId: 0xb0b1n,
     outbox: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-    checkpoint: { origin: 0xa0a1n, root: keccak256(toUtf8Bytes("root")), count: 1 },
+    checkpoint: { origin: 0xa0a1n, root: keccak256(toUtf8Bytes("root")), count: 1, last: LAST },
   },
   {
     name: "same checkpoint, another outbox",
     evmChainId: 0xa0a1n,
     outbox: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-    checkpoint: { origin: 0xa0a1n, root: keccak256(toUtf8Bytes("root")), count: 1 },
+    checkpoint: { origin: 0xa0a1n, root: keccak256(toUtf8Bytes("root")), count: 1, last: LAST },
   },
   {
     name: "maximum fields",
     evmChainId: MAX_UINT64,
     outbox: getAddress(`0x${"ff".repeat(20)}`),
-    checkpoint: { origin: MAX_UINT64, root: `0x${"ff".repeat(32)}`, count: 2 ** 32 - 1 },
+    checkpoint: {
+      origin: MAX_UINT64,
+      root: `0x${"ff".repeat(32)}`,
+      count: 2 ** 32 - 1,
+      last: `0x${"ff".repeat(32)}`,
+    },
   },
   {
     name: "empty-tree root",
@@ -267,6 +274,7 @@ const checkpointCases = [
       origin: 0xe2e4n,
       root: "0x27ae5ba08d7291c96c8cbddcc148bf48a6d68c7974b94356f53754ef6171d757",
       count: 0,
+      last: `0x${"00".repeat(32)}`,
     },
   },
 ];
@@ -292,6 +300,7 @@ const checkpoints = checkpointCases.map((c) => {
       origin: uint(c.checkpoint.origin),
       root: c.checkpoint.root,
       count: c.checkpoint.count,
+      last: c.checkpoint.last,
     },
     domainSeparator: TypedDataEncoder.hashDomain(domain),
     structHash: TypedDataEncoder.from(types).hash(c.checkpoint),
@@ -304,7 +313,9 @@ const checkpoints = checkpointCases.map((c) => {
 write("checkpoints.json", {
   description:
     "docs/protocol.md 2.6. domain + checkpoint -> EIP-712 domain separator, struct hash, digest; signature by the fixed test key (Hardhat account #0) and its signer; highSSignature is the malleable twin that must be rejected.",
-  typeHash: keccak256(toUtf8Bytes("Checkpoint(uint64 origin,bytes32 root,uint32 count)")),
+  typeHash: keccak256(
+    toUtf8Bytes("Checkpoint(uint64 origin,bytes32 root,uint32 count,bytes32 last)"),
+  ),
   testKey: TEST_KEY,
   checkpoints,
 });

@@ -41,7 +41,7 @@ export type CheckpointVectors = {
   checkpoints: {
     name: string;
     domain: { evmChainId: string; outbox: Address };
-    checkpoint: { origin: string; root: Hex; count: number };
+    checkpoint: { origin: string; root: Hex; count: number; last: Hex };
     domainSeparator: Hex;
     structHash: Hex;
     digest: Hex;

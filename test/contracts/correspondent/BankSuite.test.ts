@@ -12,13 +12,14 @@ import { governThroughTimelock } from "../../../deploy/governance.js";
 import { suiteAs } from "../../../deploy/suite.js";
 import {
   addressToBytes32,
+  type Checkpoint,
   encodeMessage,
   encodeTransferBody,
-  messageId,
   MerkleTree,
+  messageId,
   signCheckpoint,
   sortSignaturesBySigner,
-  type Checkpoint,
+  treeCheckpoint,
 } from "../../../relayer/protocol/index.js";
 import {
   createTestNetwork,
@@ -125,11 +126,7 @@ describe("CorrespondentBank (full suite, three chains)", function () {
       body: encodeTransferBody({ sender: word(recipient), body: "0x" }),
     });
     tree.append(messageId(forged));
-    const checkpoint: Checkpoint = {
-      origin: origin.suite.code,
-      root: tree.root(),
-      count: tree.count,
-    };
+    const checkpoint: Checkpoint = treeCheckpoint(origin.suite.code, tree);
     const domain = {
       evmChainId: origin.suite.evmChainId,
       outbox: origin.suite.addresses.outbox as Hex,

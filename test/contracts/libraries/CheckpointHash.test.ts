@@ -13,14 +13,17 @@ describe("CheckpointHash (Solidity) against the shared vectors", () => {
     const codec = await deploy();
     for (const v of vectors.checkpoints) {
       const { evmChainId, outbox } = v.domain;
-      const { origin, root, count } = v.checkpoint;
+      const { origin, root, count, last } = v.checkpoint;
       expect(await codec.checkpointDomainSeparator(evmChainId, outbox), v.name).to.equal(
         v.domainSeparator,
       );
-      expect(await codec.checkpointStructHash(origin, root, count), v.name).to.equal(v.structHash);
-      expect(await codec.checkpointDigest(v.domainSeparator, origin, root, count), v.name).to.equal(
-        v.digest,
+      expect(await codec.checkpointStructHash(origin, root, count, last), v.name).to.equal(
+        v.structHash,
       );
+      expect(
+        await codec.checkpointDigest(v.domainSeparator, origin, root, count, last),
+        v.name,
+      ).to.equal(v.digest);
     }
   });
 
@@ -28,9 +31,17 @@ describe("CheckpointHash (Solidity) against the shared vectors", () => {
     const codec = await deploy();
     for (const v of vectors.checkpoints) {
       const { evmChainId, outbox } = v.domain;
-      const { origin, root, count } = v.checkpoint;
+      const { origin, root, count, last } = v.checkpoint;
       expect(
-        await codec.recoverCheckpointSigner(evmChainId, outbox, origin, root, count, v.signature),
+        await codec.recoverCheckpointSigner(
+          evmChainId,
+          outbox,
+          origin,
+          root,
+          count,
+          last,
+          v.signature,
+        ),
       ).to.equal(v.signer);
       // Any other count recovers somebody else.
       expect(
@@ -40,6 +51,7 @@ describe("CheckpointHash (Solidity) against the shared vectors", () => {
           origin,
           root,
           (count + 1) % 2 ** 32,
+          last,
           v.signature,
         ),
       ).to.not.equal(v.signer);
@@ -50,9 +62,17 @@ describe("CheckpointHash (Solidity) against the shared vectors", () => {
     const codec = await deploy();
     const [v] = vectors.checkpoints;
     const { evmChainId, outbox } = v.domain;
-    const { origin, root, count } = v.checkpoint;
+    const { origin, root, count, last } = v.checkpoint;
     await expect(
-      codec.recoverCheckpointSigner(evmChainId, outbox, origin, root, count, v.highSSignature),
+      codec.recoverCheckpointSigner(
+        evmChainId,
+        outbox,
+        origin,
+        root,
+        count,
+        last,
+        v.highSSignature,
+      ),
     ).to.be.revertedWithCustomError(codec, "ECDSAInvalidSignatureS");
   });
 });

@@ -17,9 +17,10 @@ import {
   addressToBytes32,
   deliverArgs,
   encodeMessage,
+  type Hex,
   MerkleTree,
   messageId,
-  type Hex,
+  treeCheckpoint,
 } from "../../../relayer/protocol/index.js";
 import { MessagingRecipient__factory } from "../../../typechain-types/index.js";
 import { inboxVariants, replaceOnce, withInboxCode } from "../../helpers/inboxVariant.js";
@@ -164,7 +165,7 @@ describe("Inbox: the fast check path against the checked path, on made-up batche
     const proven = [...new Set(encoded.map((e) => e.nonce).filter((n) => n < count))].sort(
       (x, y) => x - y,
     );
-    const checkpoint = { origin: a.suite.code, root: tree.rootAt(count), count };
+    const checkpoint = treeCheckpoint(a.suite.code, tree, count);
     const signatures = await signAll(
       a.attesters.slice(0, batch.signers),
       { evmChainId: a.suite.evmChainId, outbox: a.suite.addresses.outbox as Hex },

@@ -17,9 +17,10 @@ import {
   encodeMessage,
   encodeReserveReport,
   encodeTransferBody,
+  type Hex,
   MerkleTree,
   messageId,
-  type Hex,
+  treeCheckpoint,
 } from "../../../relayer/protocol/index.js";
 import { suiteAs } from "../../../deploy/suite.js";
 import {
@@ -291,7 +292,7 @@ describe("Delivery fees", function () {
     });
     const tree = MerkleTree.from([...leaves, messageId(message)]);
     forged.push(messageId(message));
-    const checkpoint = { origin: a.suite.code, root: tree.root(), count: tree.count };
+    const checkpoint = treeCheckpoint(a.suite.code, tree);
     const built = buildDelivery({ tree, count: tree.count, messages: [message] });
     return deliver(b, {
       checkpoint,
@@ -354,7 +355,7 @@ describe("Delivery fees", function () {
     });
     while (leaves.length < nonce) leaves.push(ethers.ZeroHash as Hex);
     const tree = MerkleTree.from([...leaves, messageId(message)]);
-    const checkpoint = { origin: b.suite.code, root: tree.root(), count: tree.count };
+    const checkpoint = treeCheckpoint(b.suite.code, tree);
     const built = buildDelivery({ tree, count: tree.count, messages: [message] });
     const [signature] = await signAll([liar], domainOf(b), checkpoint);
     await (

@@ -20,6 +20,8 @@ import {
   MessagingRecipient__factory,
   MessagingReentrant__factory,
   MessagingReturnBomb__factory,
+  DeliverForwarder__factory,
+  DeliverInConstructor__factory,
   type MessagingRecipient,
 } from "../../../typechain-types/index.js";
 import { governThroughTimelock } from "../../../deploy/governance.js";
@@ -180,7 +182,12 @@ describe("Inbox", function () {
       await (await a.suite.outbox.snapshot()).wait();
       const [root, count] = await a.suite.outbox.latestSnapshot();
       const leaves = await leavesOf(a, Number(count));
-      const checkpoint = { origin: a.suite.code, root: root as Hex, count: Number(count) };
+      const checkpoint = {
+        origin: a.suite.code,
+        root: root as Hex,
+        count: Number(count),
+        last: leaves[Number(count) - 1]!,
+      };
       const built = buildDelivery({
         leaves,
         count: Number(count),
@@ -302,9 +309,15 @@ describe("Inbox", function () {
   });
 
   describe("checkpoint and proof", function () {
-    it("rejects a wrong proof", async function () {
+    /** A message that needs its proof: one sent before another (not the checkpoint's last). */
+    async function notLast(body: Hex = "0x") {
+      const sent = await send(a, b, recipientAddress, body);
       await send(a, b, recipientAddress);
-      const delivery = await prepare();
+      return { sent, delivery: await prepare(undefined, [sent.nonce]) };
+    }
+
+    it("rejects a wrong proof", async function () {
+      const { delivery } = await notLast();
       for (let i = 0; i < delivery.proof.length; i++) {
         const proof = [...delivery.proof];
         proof[i] = ethers.keccak256(proof[i]) as Hex;
@@ -316,8 +329,7 @@ describe("Inbox", function () {
     });
 
     it("takes the sparse proof: the empty subtrees beyond the signed count are left out", async function () {
-      const sent = await send(a, b, recipientAddress);
-      const delivery = await prepare();
+      const { sent, delivery } = await notLast();
       const count = delivery.checkpoint.count;
       const tree = MerkleTree.from(await leavesOf(a, count));
       // The message's full branch holds empty-subtree siblings (the zero hashes of the right
@@ -335,8 +347,7 @@ describe("Inbox", function () {
     });
 
     it("rejects a proof with an element missing or left over", async function () {
-      await send(a, b, recipientAddress);
-      const delivery = await prepare();
+      const { delivery } = await notLast();
       await expect(
         deliver(b, { ...delivery, proof: delivery.proof.slice(1) }),
       ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidMultiproof");
@@ -346,8 +357,7 @@ describe("Inbox", function () {
     });
 
     it("rejects a message that is not the leaf the proof is for", async function () {
-      await send(a, b, recipientAddress, "0x01");
-      const delivery = await prepare();
+      const { delivery } = await notLast("0x01");
       const tampered = delivery.messages[0].slice(0, -2) + "02";
       await expect(
         deliver(b, { ...delivery, messages: [tampered as Hex] }),
@@ -355,12 +365,53 @@ describe("Inbox", function () {
     });
 
     it("rejects a root the attesters signed but the messages do not prove", async function () {
-      await send(a, b, recipientAddress);
-      const delivery = await prepare();
+      const { delivery } = await notLast();
       const wrongRoot = { ...delivery.checkpoint, root: ethers.keccak256("0x01") as Hex };
       await expect(deliver(b, await resigned(delivery, wrongRoot))).to.be.revertedWithCustomError(
         b.suite.inbox,
         "InvalidProof",
+      );
+    });
+
+    it("delivers the checkpoint's last message alone without a proof: the signers vouch for its id", async function () {
+      const sent = await send(a, b, recipientAddress, "0xc0de");
+      const delivery = await prepare();
+      expect(delivery.checkpoint.last).to.equal(sent.id);
+      expect(delivery.checkpoint.count).to.equal(sent.nonce + 1);
+      expect(deliveryArgs(delivery)[3]).to.deep.equal([]);
+      await expect(deliver(b, delivery)).to.emit(b.suite.inbox, "Delivered").withArgs(sent.id);
+      expect(await b.suite.inbox.isDelivered(a.suite.code, sent.nonce)).to.equal(true);
+    });
+
+    it("refuses a message alone without a proof unless it is the signed last leaf at count - 1", async function () {
+      const { sent, delivery } = await notLast();
+      // Not the last leaf: without its proof nothing ties it to the root.
+      await expect(deliver(b, { ...delivery, proof: [] })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "InvalidProof",
+      );
+      // Signed as the last leaf, but at another nonce than count - 1.
+      const misplaced = { ...delivery.checkpoint, last: sent.id as Hex };
+      await expect(
+        deliver(b, { ...(await resigned(delivery, misplaced)), proof: [] }),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidProof");
+      // The last message, under a checkpoint naming another last leaf.
+      const last = await prepare(undefined, [sent.nonce + 1]);
+      const otherLast = { ...last.checkpoint, last: ethers.keccak256("0x01") as Hex };
+      await expect(
+        deliver(b, { ...(await resigned(last, otherLast)), proof: [] }),
+      ).to.be.revertedWithCustomError(b.suite.inbox, "InvalidProof");
+      // With its proof the same message goes through (the root is true).
+      await expect(deliver(b, await resigned(last, otherLast))).to.emit(b.suite.inbox, "Delivered");
+    });
+
+    it("rejects a last leaf changed after signing (the signature binds it)", async function () {
+      await send(a, b, recipientAddress);
+      const delivery = await prepare();
+      const changed = { ...delivery.checkpoint, last: ethers.keccak256("0x02") as Hex };
+      await expect(deliver(b, { ...delivery, checkpoint: changed })).to.be.revertedWithCustomError(
+        b.suite.inbox,
+        "UnknownSigner",
       );
     });
 
@@ -492,28 +543,53 @@ describe("Inbox", function () {
   });
 
   describe("signatures", function () {
-    it("logs the accepted checkpoint with its signatures packed, ABI-encoded as (count, bytes)", async function () {
-      await send(a, b, recipientAddress);
-      // 3 signatures: 195 bytes, so the log's last word is padded.
-      const delivery = await prepare(a.attesters.slice(0, 3));
-      const receipt = await (await deliver(b, delivery)).wait();
+    it("logs the accepted checkpoint, ABI-encoded as (count, last, bytes): the signatures packed when called through a contract, none when called by the transaction", async function () {
       const inbox = b.suite.inbox;
       const topic = inbox.interface.getEvent("CheckpointAccepted")!.topicHash;
-      const logs = receipt!.logs.filter((l) => l.topics[0] === topic);
-      expect(logs).to.have.length(1);
-      const { checkpoint } = delivery;
-      // Byte for byte what `emit CheckpointAccepted(origin, root, count, packed)` logs.
-      expect(logs[0].topics).to.deep.equal([
-        topic,
-        ethers.zeroPadValue(ethers.toBeHex(checkpoint.origin), 32),
-        checkpoint.root,
-      ]);
-      expect(logs[0].data).to.equal(
+      const recordOf = async (tx: Promise<ethers.ContractTransactionResponse>) => {
+        const receipt = await (await tx).wait();
+        const logs = receipt!.logs.filter((l) => l.topics[0] === topic);
+        expect(logs).to.have.length(1);
+        return logs[0]!;
+      };
+      const encoded = (d: Delivery, signatures: string) =>
         ethers.AbiCoder.defaultAbiCoder().encode(
-          ["uint32", "bytes"],
-          [checkpoint.count, ethers.concat(delivery.signatures)],
-        ),
+          ["uint32", "bytes32", "bytes"],
+          [d.checkpoint.count, d.checkpoint.last, signatures],
+        );
+      // Through a contract: the transaction's input is not this call, so the log carries them.
+      // 3 signatures: 195 bytes, so the log's last word is padded.
+      await send(a, b, recipientAddress);
+      const forwarded = await prepare(a.attesters.slice(0, 3));
+      const forwarder = await new DeliverForwarder__factory(
+        (await b.connection.ethers.getSigners())[0],
+      ).deploy();
+      const viaContract = await recordOf(
+        forwarder.forward(b.suite.addresses.inbox, ...deliveryArgs(forwarded)),
       );
+      // Byte for byte what `emit CheckpointAccepted(origin, root, count, last, packed)` logs.
+      expect(viaContract.topics).to.deep.equal([
+        topic,
+        ethers.zeroPadValue(ethers.toBeHex(forwarded.checkpoint.origin), 32),
+        forwarded.checkpoint.root,
+      ]);
+      expect(viaContract.data).to.equal(encoded(forwarded, ethers.concat(forwarded.signatures)));
+      // From a constructor (no code yet, but not the transaction's sender): logged too.
+      await send(a, b, recipientAddress);
+      const constructing = await prepare(a.attesters.slice(0, 3));
+      const factory = new DeliverInConstructor__factory(
+        (await b.connection.ethers.getSigners())[0],
+      );
+      const deployed = await factory.deploy(b.suite.addresses.inbox, ...deliveryArgs(constructing));
+      const inConstructor = await recordOf(Promise.resolve(deployed.deploymentTransaction()!));
+      expect(inConstructor.data).to.equal(
+        encoded(constructing, ethers.concat(constructing.signatures)),
+      );
+      // Called by the transaction itself (an account without code): its input holds them.
+      await send(a, b, recipientAddress);
+      const direct = await prepare(a.attesters.slice(0, 3));
+      const record = await recordOf(deliver(b, direct));
+      expect(record.data).to.equal(encoded(direct, "0x"));
     });
 
     it("rejects a signature made for another chain id", async function () {
@@ -723,9 +799,20 @@ describe("Inbox", function () {
       const delivery = await prepare(a.attesters);
       const packed = ethers.concat(delivery.signatures);
       expect(ethers.dataLength(packed)).to.equal(65 * a.attesters.length);
-      await expect(deliver(b, delivery))
+      const forwarder = await new DeliverForwarder__factory(
+        (await b.connection.ethers.getSigners())[0],
+      ).deploy();
+      const { root, count, last } = delivery.checkpoint;
+      await expect(forwarder.forward(b.suite.addresses.inbox, ...deliveryArgs(delivery)))
         .to.emit(b.suite.inbox, "CheckpointAccepted")
-        .withArgs(a.suite.code, delivery.checkpoint.root, delivery.checkpoint.count, packed);
+        .withArgs(a.suite.code, root, count, last, packed);
+      // Sent straight to the Inbox, the record leaves them to the transaction's input.
+      await send(a, b, recipientAddress);
+      const direct = await prepare(a.attesters);
+      const cp = direct.checkpoint;
+      await expect(deliver(b, direct))
+        .to.emit(b.suite.inbox, "CheckpointAccepted")
+        .withArgs(a.suite.code, cp.root, cp.count, cp.last, "0x");
       // A refused batch logs nothing (it reverts as a whole).
       await send(a, b, recipientAddress);
       await (await recipient.setPolicy(b.suite.addresses.inbox, 4, 0)).wait();

@@ -13,9 +13,10 @@ import {
   buildDelivery,
   encodeMessage,
   encodeTransferBody,
+  type Hex,
   MerkleTree,
   messageId,
-  type Hex,
+  treeCheckpoint,
 } from "../../../relayer/protocol/index.js";
 import {
   MessagingRecipient__factory,
@@ -85,7 +86,7 @@ describe("Inbox value path", function () {
       body: fields.body,
     });
     const tree = MerkleTree.from([...leaves, messageId(message)]);
-    const checkpoint = { origin: a.suite.code, root: tree.root(), count: tree.count };
+    const checkpoint = treeCheckpoint(a.suite.code, tree);
     const built = buildDelivery({ tree, count: tree.count, messages: [message] });
     const delivery = {
       checkpoint,
@@ -185,7 +186,7 @@ describe("Inbox value path", function () {
     const count = (await dispatchedMessages(a)).length + 1;
     const leaves = [...(await dispatchedMessages(a)).map((m) => m.id as Hex), id];
     const tree = MerkleTree.from(leaves);
-    const checkpoint = { origin: a.suite.code, root: tree.root(), count };
+    const checkpoint = treeCheckpoint(a.suite.code, tree, count);
     const again = buildDelivery({ tree, count, messages: [message] });
     await expect(
       deliver(b, {

@@ -23,6 +23,7 @@ import {
   deliveryArgs,
   dispatchedMessages,
   fundedWallets,
+  latestCheckpoint,
   ONE,
   prepareDelivery,
   relay,
@@ -107,8 +108,7 @@ function deliver(destination: TestChain, d: Delivery) {
 /** Snapshots `chain`'s Outbox and returns the recorded checkpoint. */
 async function snapshotCheckpoint(chain: TestChain): Promise<Checkpoint> {
   await (await chain.suite.outbox.snapshot()).wait();
-  const [root, count] = await chain.suite.outbox.latestSnapshot();
-  return { origin: chain.suite.code, root: root as Hex, count: Number(count) };
+  return latestCheckpoint(chain);
 }
 
 async function governRegistry(suite: Suite, fn: "pauseRoute" | "resumeRoute", peer: bigint) {
@@ -289,6 +289,60 @@ describe("StakingHub", function () {
       );
     });
 
+    it("slashes a true root signed with another last leaf, by the true leaf and its proof (proveLastLeafFraud)", async function () {
+      const [liar] = A.attesters;
+      const hub = A.suite.stakingHub;
+      const recipient = ethers.Wallet.createRandom().address;
+      await dispatchTo(A, B, recipient, "0x01");
+      await dispatchTo(A, B, recipient, "0x02");
+      const real = await snapshotCheckpoint(A);
+      const tree = MerkleTree.from((await dispatchedMessages(A)).map((m) => m.id as Hex));
+      const n = real.count;
+      const leaf = tree.leaf(n - 1);
+      const proof = tree.multiproof([n - 1], n);
+      expect(real.last).to.equal(leaf);
+      // The root is true: proveFraud cannot touch it. Its last leaf is another message's id.
+      const lie: Checkpoint = { ...real, last: tree.leaf(n - 2) };
+      const signature = await signCheckpoint(liar.privateKey as Hex, domainOf(A), lie);
+      expect(await hub.isFraudulent(lie)).to.equal(false);
+      await expect(hubOf(A, prover).proveFraud(lie, signature)).to.be.revertedWithCustomError(
+        hub,
+        "NotFraud",
+      );
+      // Neither the signed leaf itself, nor a proof that does not hold, proves anything.
+      expect(await hub.isLastLeafFalse(lie, lie.last, tree.multiproof([n - 2], n))).to.equal(false);
+      await expect(
+        hubOf(A, prover).proveLastLeafFraud(lie, signature, lie.last, tree.multiproof([n - 2], n)),
+      ).to.be.revertedWithCustomError(hub, "NotFraud");
+      const bad = [ethers.id("not a sibling") as Hex, ...proof.slice(1)];
+      expect(await hub.isLastLeafFalse(lie, leaf, bad)).to.equal(false);
+      await expect(
+        hubOf(A, prover).proveLastLeafFraud(lie, signature, leaf, bad),
+      ).to.be.revertedWithCustomError(hub, "NotFraud");
+      // An honest checkpoint's last leaf is the true one: nothing to prove.
+      const honest = await signCheckpoint(liar.privateKey as Hex, domainOf(A), real);
+      expect(await hub.isLastLeafFalse(real, leaf, proof)).to.equal(false);
+      await expect(
+        hubOf(A, prover).proveLastLeafFraud(real, honest, leaf, proof),
+      ).to.be.revertedWithCustomError(hub, "NotFraud");
+      // The true leaf with its proof slashes the liar like any false checkpoint.
+      expect(await hub.isLastLeafFalse(lie, leaf, proof)).to.equal(true);
+      const bounty = (STAKE * BOUNTY_BPS) / 10_000n;
+      await expect(hubOf(A, prover).proveLastLeafFraud(lie, signature, leaf, proof))
+        .to.emit(hub, "Slashed")
+        .withArgs(liar.address, prover.address, STAKE, bounty, lie.root, lie.count);
+      expect(await hub.slashed(liar.address)).to.equal(true);
+      // Another chain's checkpoint is not this hub's to judge.
+      await expect(
+        hubOf(A, prover).proveLastLeafFraud(
+          { ...lie, origin: B.suite.code },
+          signature,
+          leaf,
+          proof,
+        ),
+      ).to.be.revertedWithCustomError(hub, "WrongOriginChain");
+    });
+
     it("reverts NotFraud for a true checkpoint and leaves the stake alone", async function () {
       const [attester] = A.attesters;
       const real = await snapshotCheckpoint(A);
@@ -303,7 +357,12 @@ describe("StakingHub", function () {
 
     it("refuses another chain's checkpoint (WrongOriginChain)", async function () {
       const [attester] = A.attesters;
-      const forged: Checkpoint = { origin: B.suite.code, root: ethers.id("x") as Hex, count: 1 };
+      const forged: Checkpoint = {
+        origin: B.suite.code,
+        root: ethers.id("x") as Hex,
+        count: 1,
+        last: ethers.id("y") as Hex,
+      };
       const signature = await signCheckpoint(attester.privateKey as Hex, domainOf(B), forged);
       expect(await A.suite.stakingHub.isFraudulent(forged)).to.equal(false);
       await expect(hubOf(A, prover).proveFraud(forged, signature))
@@ -385,7 +444,12 @@ describe("StakingHub", function () {
 
       const leaves = (await dispatchedMessages(A)).map((m) => m.id as Hex);
       const trueRoot = MerkleTree.from(leaves.slice(0, unsnapshotted)).root();
-      const checkpoint: Checkpoint = { origin: A.suite.code, root: trueRoot, count: unsnapshotted };
+      const checkpoint: Checkpoint = {
+        origin: A.suite.code,
+        root: trueRoot,
+        count: unsnapshotted,
+        last: leaves[unsnapshotted - 1]!,
+      };
       const signature = await signCheckpoint(attester.privateKey as Hex, domainOf(A), checkpoint);
       expect(await A.suite.stakingHub.isFraudulent(checkpoint)).to.equal(true);
       // A zero root there is no alibi either (it equals what rootAt returns, yet nothing was recorded).

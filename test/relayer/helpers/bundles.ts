@@ -12,6 +12,7 @@ import {
   MerkleTree,
   signCheckpoint,
   type SignerSignature,
+  treeCheckpoint,
 } from "../../../relayer/protocol/index.js";
 import type { TestChain } from "../../helpers/suite.js";
 
@@ -33,7 +34,7 @@ export async function handMadeBundles(origin: TestChain, message: Hex): Promise<
     .sort((x, y) => x.nonce - y.nonce)
     .map((x) => x.id);
   const tree = MerkleTree.from(ids);
-  const checkpoint = { origin: origin.suite.code, root: tree.root(), count: tree.count };
+  const checkpoint = treeCheckpoint(origin.suite.code, tree);
   const domain = {
     evmChainId: origin.suite.evmChainId,
     outbox: origin.suite.addresses.outbox as Hex,
