@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IRouteRegistry} from "./IRouteRegistry.sol";
+
 /// @title IInbox
 /// @notice Accepts batches of messages from enrolled origins under one signed checkpoint, checks
 /// the Merkle multiproof and the signers' stake coverage, and executes each message once.
@@ -65,6 +67,15 @@ interface IInbox {
     /// @notice Governance replaced mirror entries of `origin` from a trusted snapshot while the
     /// route was paused (docs/protocol.md 3.5, "Recovery").
     event MirrorReseeded(uint64 indexed origin, address[] attesters, uint256[] stakes, uint32 fromNonce);
+    /// @notice The registry pushed route `origin`'s new status or default policy into this Inbox's
+    /// copy (`setRoute`). The peer's contracts and the domain separator are fixed at enrollment
+    /// and in the registry's `RouteEnrolled`.
+    event RouteSet(
+        uint64 indexed origin,
+        IRouteRegistry.RouteStatus status,
+        uint16 minSigners,
+        uint96 defaultCoverage
+    );
 
     error EmptyCheckpoint();
     error OriginNotActive(uint64 origin);
@@ -173,6 +184,15 @@ interface IInbox {
         uint256[] calldata stakes,
         uint32 fromNonce
     ) external;
+
+    /// @notice Sets this Inbox's copy of route `origin` (registry only): the registry pushes it on
+    /// enrollment, pause, resume and policy change, so that `deliver` reads its route from its own
+    /// storage instead of calling the registry.
+    function setRoute(uint64 origin, IRouteRegistry.InboxRoute calldata route) external;
+
+    /// @notice This Inbox's copy of route `origin`, equal to the registry's `inboxRoute(origin)`
+    /// (status `None` and zeroes for a code never enrolled).
+    function inboxRoute(uint64 origin) external view returns (IRouteRegistry.InboxRoute memory);
 
     /// @notice Seeds the mirrored attester set of a newly enrolled route (registry only, once).
     function initializeMirror(

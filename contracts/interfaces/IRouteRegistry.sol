@@ -29,7 +29,8 @@ interface IRouteRegistry {
 
     /// @notice What the Inbox needs of a route for every batch, kept by the registry next to the
     /// full record in three storage slots (`status ‖ minSigners ‖ stakingHub`,
-    /// `bank ‖ defaultCoverage`, `domainSeparator`) so that a batch reads it with one call.
+    /// `bank ‖ defaultCoverage`, `domainSeparator`) and pushed on every change to the local Inbox
+    /// (`IInbox.setRoute`), which keeps the same three slots so that a batch reads them without a call.
     struct InboxRoute {
         RouteStatus status; // `None` for a code never enrolled (every other field is then zero)
         uint16 minSigners; // default policy: minimum distinct signers per checkpoint

@@ -86,6 +86,9 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     /// @dev The local CorrespondentBank, read from the registry on first use: it binds the local
     /// contracts once and for all, so the cache is exact.
     address private _localBank;
+    /// @dev This Inbox's copy of each route's `InboxRoute` (three slots), pushed by the registry
+    /// (`setRoute`) on every change, so that a batch reads its route without an external call.
+    mapping(uint64 origin => IRouteRegistry.InboxRoute) private _routes;
 
     /// @notice The bank's payout is still pending, so the handler of a value transfer cannot run.
     error PayoutStillPending(bytes32 id);
@@ -100,7 +103,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         ValueTransfer // localBank.payout(...), then recipient.handle(origin, originalSender, amount, userBody)
     }
 
-    /// @dev What a batch needs to know about its origin, read from the registry once. `_checkRun`
+    /// @dev What a batch needs to know about its origin, read once from `_routes`. `_checkRun`
     /// reads the peer's StakingHub and bank at the `ROUTE_*` offsets (third and fourth fields).
     struct Route {
         uint64 origin;
@@ -270,6 +273,13 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         _reseedMirror(origin, attesters, stakes, fromNonce);
     }
 
+    /// @inheritdoc IInbox
+    function setRoute(uint64 origin, IRouteRegistry.InboxRoute calldata route) external {
+        if (msg.sender != address(registry)) revert NotRegistry(msg.sender);
+        _routes[origin] = route;
+        emit RouteSet(origin, route.status, route.minSigners, route.defaultCoverage);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------
@@ -286,6 +296,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         (Route memory route, ) = _readRouteAnyStatus(message.origin());
         return
             _isMessageDelivered(route, message.sender(), message.recipient(), message.id(), message.nonce());
+    }
+
+    /// @inheritdoc IInbox
+    function inboxRoute(uint64 origin) external view returns (IRouteRegistry.InboxRoute memory) {
+        return _routes[origin];
     }
 
     /// @inheritdoc IInbox
@@ -337,7 +352,7 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     // Internals
     // ---------------------------------------------------------------------------------------------
 
-    /// @dev Reads what a batch needs from the registry (one call, three storage slots there);
+    /// @dev Reads what a batch needs from this Inbox's copy of the route (three storage slots);
     /// reverts `OriginNotActive` unless the route is active (never enrolled or paused).
     function _readRoute(uint64 origin) private view returns (Route memory r) {
         IRouteRegistry.RouteStatus status;
@@ -346,12 +361,12 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
     }
 
     /// @dev The route's default policy, the peer's StakingHub and bank and the checkpoint domain
-    /// separator (fixed at enrollment), with its status. A code never enrolled gives zeroes and
-    /// status `None`.
+    /// separator (fixed at enrollment), with its status, from the copy the registry pushes
+    /// (`setRoute`). A code never enrolled gives zeroes and status `None`.
     function _readRouteAnyStatus(
         uint64 origin
     ) private view returns (Route memory r, IRouteRegistry.RouteStatus status) {
-        IRouteRegistry.InboxRoute memory packed = registry.inboxRoute(origin);
+        IRouteRegistry.InboxRoute storage packed = _routes[origin];
         status = packed.status;
         r.origin = origin;
         r.domainSeparator = packed.domainSeparator;

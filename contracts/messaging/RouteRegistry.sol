@@ -21,7 +21,8 @@ contract RouteRegistry is IRouteRegistry, Ownable {
     mapping(uint64 code => Route) private _routes;
     /// @dev Status, default policy, peer StakingHub and bank, domain separator: the part of a route
     /// the Inbox reads per batch, packed (see `InboxRoute`). The status and the domain separator
-    /// live only here; the policy and the two peer addresses also in `_routes`.
+    /// live only here; the policy and the two peer addresses also in `_routes`. The local Inbox
+    /// keeps a copy, pushed on every change (`IInbox.setRoute`).
     mapping(uint64 code => InboxRoute) private _inboxRoutes;
     uint64[] private _peers;
 
@@ -81,6 +82,7 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         _peers.push(code);
         emit RouteEnrolled(code, route_);
         IOutbox(local_.outbox).setRouteStatus(code, RouteStatus.Active);
+        IInbox(local_.inbox).setRoute(code, _inboxRoutes[code]);
     }
 
     /// @notice Seeds, once, the local Inbox's mirror of peer `code`'s attester set with a trusted
@@ -140,6 +142,8 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         packed.minSigners = minSigners;
         packed.defaultCoverage = defaultCoverage;
         emit RoutePolicyChanged(code, minSigners, defaultCoverage);
+        // The local Inbox keeps its own copy (a delivery then makes no call to the registry).
+        IInbox(_local.inbox).setRoute(code, packed);
     }
 
     /// @inheritdoc IRouteRegistry
@@ -187,9 +191,11 @@ contract RouteRegistry is IRouteRegistry, Ownable {
         if (current == next) return;
         packed.status = next;
         emit RouteStatusChanged(code, next);
-        // The local Outbox keeps its own copy (a dispatch then makes no external call); the local
-        // contracts are bound before any route is enrolled.
+        // The local Outbox and Inbox keep their own copies (a dispatch then makes no external call,
+        // nor a delivery a call to the registry); the local contracts are bound before any route
+        // is enrolled.
         IOutbox(_local.outbox).setRouteStatus(code, next);
+        IInbox(_local.inbox).setRoute(code, packed);
     }
 
     function _requireBound() private view returns (LocalContracts memory local_) {

@@ -48,6 +48,7 @@ const EXPECTED_GATES: Record<string, string> = {
   "CorrespondentBank.setThresholds": "onlyGovernance",
   "Inbox.initializeMirror": "msg.sender != address(registry)",
   "Inbox.reseedMirror": "msg.sender != address(registry)", // issue 13, R2: moves no tokens
+  "Inbox.setRoute": "msg.sender != address(registry)", // the registry's push of a route; moves no tokens
   "Invoices.handle": "msg.sender != inbox", // example: forwards what the bank paid it
   "Invoices.issue": "msg.sender != merchant", // example: moves no tokens
   "Outbox.creditFees": "msg.sender != _localBank()", // issue 17: the bank took the tokens
@@ -406,6 +407,12 @@ describe("Security: privileged functions cannot move funds", function () {
           [attacker],
           [ONE],
           0,
+        ]),
+      ).to.equal(false);
+      expect(
+        await govern("Inbox", b.suite.addresses.inbox, b.suite.inbox.interface, "setRoute", [
+          a.code,
+          [1, 1, attacker, attacker, 0n, ethers.ZeroHash],
         ]),
       ).to.equal(false);
       // Nor can it take the bank's or the hub's tokens as an ordinary caller.

@@ -540,6 +540,91 @@ describe("Inbox", function () {
       await (await deliver(b, await prepare(a.attesters.slice(0, 3)))).wait();
       expect(await recipient.handled()).to.equal(1n);
     });
+
+    it("keeps its copy of each route, pushed by the registry on enrollment, pause, resume and policy change", async function () {
+      const inbox = b.suite.inbox;
+      const registry = b.suite.registry;
+      const fields = (r: Awaited<ReturnType<typeof inbox.inboxRoute>>) => [
+        r.status,
+        r.minSigners,
+        r.stakingHub,
+        r.bank,
+        r.defaultCoverage,
+        r.domainSeparator,
+      ];
+      /** The Inbox's copy of `code` equals the registry's, and the last `RouteSet` says so. */
+      const check = async (code: bigint, status: bigint, minSigners: bigint, coverage: bigint) => {
+        const copy = await inbox.inboxRoute(code);
+        expect(fields(copy)).to.deep.equal(fields(await registry.inboxRoute(code)));
+        expect([copy.status, copy.minSigners, copy.defaultCoverage]).to.deep.equal([
+          status,
+          minSigners,
+          coverage,
+        ]);
+        const logs = await inbox.queryFilter(inbox.filters.RouteSet(code));
+        const { args } = logs.at(-1)!;
+        expect([args.origin, args.status, args.minSigners, args.defaultCoverage]).to.deep.equal([
+          code,
+          status,
+          minSigners,
+          coverage,
+        ]);
+      };
+      const { minSigners, defaultCoverage } = await registry.route(a.suite.code);
+      await check(a.suite.code, 1n, minSigners, defaultCoverage);
+      await govern(b, "pauseRoute", [a.suite.code]);
+      await check(a.suite.code, 2n, minSigners, defaultCoverage);
+      await govern(b, "setRoutePolicy", [a.suite.code, 3, 7n * ONE]);
+      await check(a.suite.code, 2n, 3n, 7n * ONE);
+      await govern(b, "resumeRoute", [a.suite.code]);
+      await check(a.suite.code, 1n, 3n, 7n * ONE);
+
+      // A new enrollment is pushed whole, with its peer contracts and domain separator.
+      const code = 0x1234n;
+      const none = await inbox.inboxRoute(code);
+      expect(none.status).to.equal(0n);
+      expect(none.stakingHub).to.equal(ethers.ZeroAddress);
+      expect(none.domainSeparator).to.equal(ethers.ZeroHash);
+      const [, , , peer] = await b.connection.ethers.getSigners();
+      await govern(b, "enrollRoute", [
+        code,
+        {
+          evmChainId: code,
+          outbox: peer.address,
+          inbox: peer.address,
+          stakingHub: peer.address,
+          bank: peer.address,
+          settlementDecimals: 18,
+          minSigners: 2,
+          defaultCoverage: 5n * ONE,
+          unbondingDelay: BigInt(await inbox.exposureWindow()) + 1n,
+        },
+      ]);
+      await check(code, 1n, 2n, 5n * ONE);
+      const copy = await inbox.inboxRoute(code);
+      expect(copy.stakingHub).to.equal(peer.address);
+      expect(copy.bank).to.equal(peer.address);
+      expect(copy.domainSeparator).to.equal(await registry.domainSeparator(code));
+    });
+
+    it("takes a route only from the registry", async function () {
+      const [deployer, , stranger] = await b.connection.ethers.getSigners();
+      const route = await b.suite.registry.inboxRoute(a.suite.code);
+      const paused = {
+        status: 2n,
+        minSigners: route.minSigners,
+        stakingHub: route.stakingHub,
+        bank: route.bank,
+        defaultCoverage: route.defaultCoverage,
+        domainSeparator: route.domainSeparator,
+      };
+      for (const caller of [deployer, stranger]) {
+        await expect(b.suite.inbox.connect(caller).setRoute(a.suite.code, paused))
+          .to.be.revertedWithCustomError(b.suite.inbox, "NotRegistry")
+          .withArgs(caller.address);
+      }
+      expect((await b.suite.inbox.inboxRoute(a.suite.code)).status).to.equal(1n);
+    });
   });
 
   describe("signatures", function () {
@@ -903,6 +988,21 @@ describe("Inbox", function () {
       expect(await recipient.handled()).to.equal(1n);
     });
 
+    it("retries a failed message after its route was paused (the Inbox's copy says Paused)", async function () {
+      await (await recipient.setFailing(true)).wait();
+      const failed = await send(a, b, recipientAddress, "0x0f");
+      await (await deliver(b, await prepare())).wait();
+      expect(await b.suite.inbox.failure(failed.id)).to.equal(FAILURE.HandlerReverted);
+      await govern(b, "pauseRoute", [a.suite.code]);
+      expect((await b.suite.inbox.inboxRoute(a.suite.code)).status).to.equal(2n);
+      expect(await b.suite.inbox.isMessageDelivered(failed.message)).to.equal(true);
+      await (await recipient.setFailing(false)).wait();
+      await expect(b.suite.inbox.retry(failed.message))
+        .to.emit(b.suite.inbox, "Retried")
+        .withArgs(failed.id);
+      expect(await recipient.handled()).to.equal(1n);
+    });
+
     it("refuses to retry a message that never failed or was never delivered", async function () {
       const sent = await send(a, b, recipientAddress);
       await expect(b.suite.inbox.retry(sent.message))
@@ -1091,7 +1191,7 @@ describe("Inbox", function () {
 
   async function govern(
     chain: TestChain,
-    fn: "pauseRoute" | "resumeRoute" | "setRoutePolicy" | "reseedMirror",
+    fn: "pauseRoute" | "resumeRoute" | "setRoutePolicy" | "reseedMirror" | "enrollRoute",
     args: unknown[],
   ) {
     const data = chain.suite.registry.interface.encodeFunctionData(
