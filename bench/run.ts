@@ -25,6 +25,7 @@ import {
   dispatchWithFee,
   majorityOf,
   noncesOf,
+  dispatchedIn,
   prepareBatch,
   prepareFees,
   prepareValueRoute,
@@ -69,6 +70,8 @@ const PURE_PLAN: [batch: number, repeats: number][] = [
   [64, 3],
   [256, 1],
 ];
+/** Lone messages delivered as their checkpoint's last (no proof), per signer count. */
+const ALONE_REPEATS = 11;
 const VALUE_PLAN: [batch: number, repeats: number][] = [
   [1, 5],
   [8, 3],
@@ -288,6 +291,30 @@ for (const c of recordCosts)
   log(
     `  watcher's record, batch ${c.batch}, ${c.signers} signer(s): ${c.cost} (LOG3 ${c.logStep}, packing ${c.packing})`,
   );
+/**
+ * One message delivered alone as soon as a checkpoint ending with it is signed: its id is the
+ * checkpoint's `last`, so it goes without a proof (protocol.md 3.3) — what a lone message on a quiet
+ * route gets, and the like of Hyperlane's MessageId ISM, whose validators sign each message's own
+ * index. Each sample dispatches a fresh message on top of the same history and delivers it.
+ */
+async function deliverAlone(signers: number, repeats: number) {
+  const totals: Sample[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const { receipts } = await dispatchPure(net, 1, 32, 700_000 + signers * 1_000 + r);
+    const fresh = dispatchedIn(net, receipts);
+    for (const m of fresh) {
+      if (m.nonce !== source.tree.count) throw new Error(`Outbox history has a gap at ${m.nonce}`);
+      source.dispatched.push(m);
+      source.tree.append(m.id as Hex);
+    }
+    totals.push(await deliverBatch(net, noncesOf(net, receipts), signers, source));
+  }
+  const perMessage = summarize(totals);
+  log(`  pure: alone as the checkpoint's last, ${signers} signer(s): ${perMessage.median} gas`);
+  return { batch: 1, signers, perMessage, totals };
+}
+const aloneRuns: Awaited<ReturnType<typeof deliverAlone>>[] = [];
+for (const signers of SIGNER_COUNTS) aloneRuns.push(await deliverAlone(signers, ALONE_REPEATS));
 log("DistPOS deliveries, value transfers");
 const valueRuns = await runPlan(VALUE_PLAN, valueNonces, "value");
 
@@ -399,7 +426,12 @@ const traces: Record<string, GasBreakdown> = {};
 const traced: [string, "A" | "B", string][] = [
   ["DistPOS dispatch (32 B)", "A", oursDispatch32.medianTx],
   ["Hyperlane dispatch (32 B)", "A", hlDispatch32.medianTx],
-  ["DistPOS deliver 1 message, 3 signers", "B", run(pureRuns, 1, 3).perMessage.medianTx],
+  ["DistPOS deliver 1 message, 3 signers", "B", run(aloneRuns, 1, 3).perMessage.medianTx],
+  [
+    "DistPOS deliver 1 message under a later checkpoint (with its proof), 3 signers",
+    "B",
+    run(pureRuns, 1, 3).perMessage.medianTx,
+  ],
   ["Hyperlane process, MessageId 3/5", "B", hlMessageId.medianTx],
   ["Hyperlane process, MerkleRoot 3/5", "B", hlMerkleRoot.medianTx],
   ["DistPOS deliver batch of 64, 3 signers", "B", run(pureRuns, 64, 3).perMessage.medianTx],
@@ -432,11 +464,16 @@ const results: BenchResults = {
     },
     dispatch512: { distpos: oursDispatch512.median, hyperlane: hlDispatch512.median },
     deliver1_3sig: {
-      distpos: run(pureRuns, 1, 3).perMessage.median,
+      distpos: run(aloneRuns, 1, 3).perMessage.median,
+      distpos_with_proof: run(pureRuns, 1, 3).perMessage.median,
       hyperlane_messageid_3of5: hlMessageId.median,
       hyperlane_merkleroot_3of5: hlMerkleRoot.median,
     },
     deliver1: SIGNER_COUNTS.map((signers) => ({
+      signers,
+      gas: run(aloneRuns, 1, signers).perMessage.median,
+    })),
+    deliver1_with_proof: SIGNER_COUNTS.map((signers) => ({
       signers,
       gas: run(pureRuns, 1, signers).perMessage.median,
     })),

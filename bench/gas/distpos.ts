@@ -193,16 +193,7 @@ export async function sendValue(
 
 /** Nonces of the messages A's Outbox dispatched in `receipts`, in order. */
 export function noncesOf(net: BenchNetwork, receipts: TransactionReceipt[]): number[] {
-  const outbox = net.a.suite.outbox;
-  const nonces: number[] = [];
-  for (const receipt of receipts) {
-    for (const log of receipt.logs) {
-      if (log.address.toLowerCase() !== net.a.suite.addresses.outbox.toLowerCase()) continue;
-      const parsed = outbox.interface.parseLog(log);
-      if (parsed?.name === "Dispatch") nonces.push(Number(parsed.args.nonce));
-    }
-  }
-  return nonces;
+  return dispatchedIn(net, receipts).map((m) => m.nonce);
 }
 
 /** The messages dispatched in `receipts` (as the relay step reads them from the logs). */
