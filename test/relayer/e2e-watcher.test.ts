@@ -99,6 +99,7 @@ describe("relayer e2e: a watcher with its home chain's RPC only", function () {
             block: 0,
             root: truth.root,
             count: truth.count,
+            last: truth.last,
             signatures: [await signCheckpoint(honest.privateKey as Hex, domain, truth)],
           },
         ],

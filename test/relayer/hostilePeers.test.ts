@@ -505,8 +505,7 @@ describe("hostile entry nodes (unit)", function () {
       const watcher = new Watcher(ctx, generatePrivateKey());
       const proven: Address[] = [];
       (watcher as unknown as { prove: unknown }).prove = async (
-        _c: Checkpoint,
-        _s: Hex,
+        _lie: unknown,
         signer: Address,
         seenKey: string,
       ) => {
