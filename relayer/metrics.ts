@@ -153,7 +153,7 @@ export class Metrics {
   });
   readonly fraudProofs = new Counter({
     name: "distpos_watcher_fraud_proofs_total",
-    help: "proveFraud transactions",
+    help: "Fraud proofs sent (proveFraud or proveLastLeafFraud)",
     labelNames: ["outcome"],
     registers: [this.registry],
   });
