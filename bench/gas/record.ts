@@ -1,5 +1,5 @@
 /**
- * What the watcher's record costs: the `CheckpointAccepted(origin, root, count, signatures)` log
+ * What the watcher's record costs: the `CheckpointAccepted(origin, root, count, last, signatures)` log
  * that every accepted batch emits (docs/protocol.md 3.5), measured as the difference between the
  * same delivery with and without it.
  *

@@ -311,13 +311,16 @@ export class Watcher {
   /**
    * Whether the true-rooted `checkpoint` names a last leaf other than the home Outbox's leaf at
    * `count - 1`, from our own index: that leaf with its proof, undefined when `last` is right,
-   * "unknown" when the index has not reached `count` yet.
+   * "unknown" when the index has not reached `count` yet or disagrees with the chain's root there
+   * (a reorganisation it has not followed yet).
    */
   private async lastLeafLie(
     checkpoint: Checkpoint,
   ): Promise<{ leaf: Hex; proof: Hex[] } | undefined | "unknown"> {
     const { tree } = await this.ctx.view(this.ctx.cfg.homeChain.code).sync();
     if (tree.count < checkpoint.count) return "unknown";
+    if (tree.rootAt(checkpoint.count).toLowerCase() !== checkpoint.root.toLowerCase())
+      return "unknown";
     const leaf = tree.leaf(checkpoint.count - 1);
     if (leaf.toLowerCase() === checkpoint.last.toLowerCase()) return undefined;
     return { leaf, proof: tree.multiproof([checkpoint.count - 1], checkpoint.count) };

@@ -18,9 +18,12 @@ import {
   encodeMessage,
   messageId,
   recoverCheckpointSigner,
+  signCheckpoint,
   verifyProof,
+  type Checkpoint,
 } from "../../relayer/protocol/index.js";
-import type { TestChain } from "../helpers/suite.js";
+import { latestCheckpoint, type TestChain } from "../helpers/suite.js";
+import { Watcher } from "../../relayer/watcher/watcher.js";
 import {
   clearPrefix,
   loadedConfig,
@@ -33,7 +36,7 @@ import {
   waitFor,
   type ServedNetwork,
 } from "./helpers/net.js";
-import { deploySink, dispatchMany } from "./helpers/scenario.js";
+import { deploySink, dispatchMany, fundedKey } from "./helpers/scenario.js";
 
 async function metric(metrics: Metrics, name: string): Promise<number> {
   const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
@@ -240,6 +243,46 @@ describe("relayer/api and relayer/attester", function () {
         expect(await attester.signConfirmedSnapshots()).to.deep.equal([]);
         expect(await metric(metrics, "distpos_attester_sign_refused_total")).to.equal(1);
         expect(await ctx.checkpoints.get(a.suite.code, Number(later))).to.equal(undefined);
+      } finally {
+        await ctx.close();
+      }
+    });
+  });
+  describe("watcher", function () {
+    it("proves a true root signed with a false last leaf by the leaf in its own index (proveLastLeafFraud), and leaves the true checkpoint alone", async function () {
+      const cfg = loadedConfig(
+        nodeConfigObject(net, a.suite.addresses.chainCode, prefix, {
+          roles: ["indexer", "watcher"],
+          keys: { watcher: "X" },
+        }),
+      );
+      const ctx = new NodeContext(cfg, testLogger("watcher"), new Metrics());
+      try {
+        const indexer = new ChainIndexer({
+          chain: cfg.homeChain,
+          client: ctx.client(cfg.homeChain.code),
+          store: ctx.store(cfg.homeChain.code),
+        });
+        await dispatchMany(a, b, sink, 2, 4);
+        await (await a.suite.outbox.snapshot()).wait();
+        await mine(a, 1);
+        for (let i = 0; i < 20 && (await indexer.step()); i++);
+        const truth = await latestCheckpoint(a);
+        const domain = checkpointDomain({
+          evmChainId: a.suite.evmChainId,
+          outbox: a.suite.addresses.outbox as Hex,
+        });
+        const [honest, liar] = a.attesters as [ethers.Wallet, ethers.Wallet];
+        const watcher = new Watcher(ctx, await fundedKey(net));
+        const sign = (w: ethers.Wallet, c: Checkpoint) =>
+          signCheckpoint(w.privateKey as Hex, domain, c);
+        expect(await watcher.check(truth, await sign(honest, truth), "api")).to.equal("honest");
+        // The root is true, so the hub alone cannot tell: the watcher's index of A can.
+        const lie: Checkpoint = { ...truth, last: ethers.id("not the last leaf") as Hex };
+        expect(await a.suite.stakingHub.isFraudulent(lie)).to.equal(false);
+        expect(await watcher.check(lie, await sign(liar, lie), "api")).to.equal("proven");
+        expect(await a.suite.stakingHub.slashed(liar.address)).to.equal(true);
+        expect(await a.suite.stakingHub.slashed(honest.address)).to.equal(false);
       } finally {
         await ctx.close();
       }

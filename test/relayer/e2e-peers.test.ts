@@ -197,7 +197,7 @@ describe("relayer e2e: several relayers, lying attesters", function () {
       await net.redis.hset(
         `${net.prefix}:cp:${net.a.suite.addresses.chainCode}`,
         String(truth.count),
-        truth.root,
+        `${truth.root}:${truth.last}`,
       );
       await net.redis.hset(
         `${net.prefix}:sigs:${net.a.suite.addresses.chainCode}:${truth.count}`,

@@ -463,7 +463,7 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
     },
   );
 
-  it("invariant 2: no message is accepted without a valid proof against a root signed by mirrored attesters", async function () {
+  it("invariant 2: no message is accepted without a valid proof against a root, or as the last leaf, signed by mirrored attesters", async function () {
     this.timeout(0);
     const strangers = Array.from(
       { length: 3 },

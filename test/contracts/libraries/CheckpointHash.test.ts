@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import { ethers } from "ethers";
 import { network } from "hardhat";
+import type { Hex } from "viem";
 
 import { checkpointVectors as vectors } from "../../vectors/load.js";
 
@@ -27,52 +29,37 @@ describe("CheckpointHash (Solidity) against the shared vectors", () => {
     }
   });
 
+  type Vector = (typeof vectors.checkpoints)[number];
+  /** The signer `signature` recovers for vector `v`'s checkpoint with `change` applied. */
+  function recover(
+    codec: Awaited<ReturnType<typeof deploy>>,
+    v: Vector,
+    change: Partial<Vector["checkpoint"]> = {},
+    signature = v.signature,
+  ) {
+    const { origin, root, count, last } = { ...v.checkpoint, ...change };
+    const { evmChainId, outbox } = v.domain;
+    return codec.recoverCheckpointSigner(evmChainId, outbox, origin, root, count, last, signature);
+  }
+
   it("recovers the vector signer with OpenZeppelin ECDSA", async () => {
     const codec = await deploy();
     for (const v of vectors.checkpoints) {
-      const { evmChainId, outbox } = v.domain;
-      const { origin, root, count, last } = v.checkpoint;
-      expect(
-        await codec.recoverCheckpointSigner(
-          evmChainId,
-          outbox,
-          origin,
-          root,
-          count,
-          last,
-          v.signature,
-        ),
-      ).to.equal(v.signer);
-      // Any other count recovers somebody else.
-      expect(
-        await codec.recoverCheckpointSigner(
-          evmChainId,
-          outbox,
-          origin,
-          root,
-          (count + 1) % 2 ** 32,
-          last,
-          v.signature,
-        ),
-      ).to.not.equal(v.signer);
+      expect(await recover(codec, v)).to.equal(v.signer);
+      // Any other count, or any other last leaf, recovers somebody else.
+      const count = (v.checkpoint.count + 1) % 2 ** 32;
+      expect(await recover(codec, v, { count })).to.not.equal(v.signer);
+      const last = ethers.keccak256(v.checkpoint.last) as Hex;
+      expect(await recover(codec, v, { last })).to.not.equal(v.signer);
     }
   });
 
   it("rejects the malleable high-s twin", async () => {
     const codec = await deploy();
     const [v] = vectors.checkpoints;
-    const { evmChainId, outbox } = v.domain;
-    const { origin, root, count, last } = v.checkpoint;
-    await expect(
-      codec.recoverCheckpointSigner(
-        evmChainId,
-        outbox,
-        origin,
-        root,
-        count,
-        last,
-        v.highSSignature,
-      ),
-    ).to.be.revertedWithCustomError(codec, "ECDSAInvalidSignatureS");
+    await expect(recover(codec, v, {}, v.highSSignature)).to.be.revertedWithCustomError(
+      codec,
+      "ECDSAInvalidSignatureS",
+    );
   });
 });
