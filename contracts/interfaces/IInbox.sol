@@ -77,6 +77,7 @@ interface IInbox {
         uint96 defaultCoverage
     );
 
+    /// @notice The checkpoint's root is zero or the empty tree's root, or its count is zero.
     error EmptyCheckpoint();
     error OriginNotActive(uint64 origin);
     error WrongOrigin(bytes32 id, uint64 origin);

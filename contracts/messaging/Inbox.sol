@@ -180,7 +180,11 @@ contract Inbox is IInbox, AttesterMirror, ReentrancyGuardTransient {
         bytes32[] calldata proof
     ) external nonReentrant {
         // 1. A checkpoint of something, from an active route.
-        if (checkpoint.root == bytes32(0) || checkpoint.count == 0) revert EmptyCheckpoint();
+        // The empty tree's root is no tree of messages (a leaf is a message's id, never zero): the
+        // proof-less path, which does not read the root, must not run under it either (Nomad).
+        if (
+            checkpoint.root == bytes32(0) || checkpoint.root == MerkleTree.EMPTY_ROOT || checkpoint.count == 0
+        ) revert EmptyCheckpoint();
         if (_messageCount(messages) == 0) revert NoMessages();
         Route memory route = _readRoute(checkpoint.origin);
 

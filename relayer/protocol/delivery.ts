@@ -147,11 +147,17 @@ export function deliverArgs(
   ];
 }
 
-/** Whether `messages` is the checkpoint's last message alone (delivered without a proof). */
+/**
+ * Whether `messages` is the checkpoint's last message alone (delivered without a proof). Any bytes
+ * are judged, a malformed message included (it is never the last leaf: its id is compared first).
+ */
 export function isLastAlone(checkpoint: Checkpoint, messages: readonly Hex[]): boolean {
-  return (
-    messages.length === 1 &&
-    decodeMessage(messages[0]!).nonce === checkpoint.count - 1 &&
-    messageId(messages[0]!).toLowerCase() === checkpoint.last.toLowerCase()
-  );
+  if (messages.length !== 1) return false;
+  const [message] = messages as [Hex];
+  if (messageId(message).toLowerCase() !== checkpoint.last.toLowerCase()) return false;
+  try {
+    return decodeMessage(message).nonce === checkpoint.count - 1;
+  } catch {
+    return false;
+  }
 }

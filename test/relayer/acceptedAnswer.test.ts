@@ -20,6 +20,7 @@ const checkpoint = (block: number, i: number, signatures: number) => ({
   block,
   root: root(i),
   count: i,
+  last: root(i + 1),
   signatures: Array.from({ length: signatures }, (_, j) => sig(i * 1_000 + j)),
 });
 

@@ -1738,7 +1738,9 @@ describe("Security properties: invariants of docs/protocol.md section 5 on three
           expect(out.ok, "an empty checkpoint was accepted").to.equal(false);
           expect(out.error).to.equal("EmptyCheckpoint");
         } else if (root === EMPTY_ROOT) {
+          // Refused as empty before anything else, the checkpoint's (true) last leaf included.
           expect(out.ok, "the default (empty tree) root was accepted").to.equal(false);
+          expect(out.error).to.equal("EmptyCheckpoint");
         } else if (root === real.root && signedCount === real.count && !c.fabricate) {
           // Control: the same delivery at the true checkpoint goes through.
           expect(out.ok, `the true checkpoint was refused: ${out.error}`).to.equal(true);
