@@ -16,6 +16,13 @@ import { describeRevert, isTransient, revertOf } from "../chain/errors.js";
 import { TxRevertedError, TxSender } from "../chain/sender.js";
 import type { Chain } from "../config/load.js";
 import { ChainStore, type StoredSnapshot } from "../indexer/store.js";
+
+/**
+ * A snapshot with the last leaf its checkpoint names (`Checkpoint.last`): from the origin's own
+ * tree on the direct path, from the bundle's signed checkpoint on the hand-over (a bundle's proven
+ * tree holds only its own messages, so it cannot say).
+ */
+type SignedSnapshot = StoredSnapshot & { last: Hex };
 import { errorText, type Logger } from "../log.js";
 import type { NodeContext } from "../node.js";
 import {
@@ -368,18 +375,19 @@ export class DestinationRelay {
 
     // The newest confirmed snapshot that someone signed and that covers some of these messages.
     const snapshots = (await view.snapshots()).filter((s) => s.count <= tree.count).reverse();
-    let chosen: { snap: StoredSnapshot; signatures: SignerSignature[] } | undefined;
+    let chosen: { snap: SignedSnapshot; signatures: SignerSignature[] } | undefined;
     const collectStart = performance.now();
     for (const snap of snapshots.slice(0, 8)) {
       if (snap.count <= ready[0]!.nonce) break;
+      const last = tree.leaf(snap.count - 1);
       const signatures = await this.collector.collect(origin, {
         origin: originCode,
         root: snap.root,
         count: snap.count,
-        last: tree.leaf(snap.count - 1),
+        last,
       });
       if (signatures.length) {
-        chosen = { snap, signatures };
+        chosen = { snap: { ...snap, last }, signatures };
         break;
       }
     }
@@ -594,7 +602,7 @@ export class DestinationRelay {
           ready.push(item);
         }
         if (!ready.length) return;
-        const snap: StoredSnapshot = { count: cp.count, root: cp.root, block: 0 };
+        const snap: SignedSnapshot = { count: cp.count, root: cp.root, block: 0, last: cp.last };
         const dest = this.destination.code;
         const paying = await this.applyFeePolicy(origin, ready, {
           covers: (i) => tree.leaf(i.nonce).toLowerCase() === i.data.id.toLowerCase(),
@@ -753,7 +761,7 @@ export class DestinationRelay {
   private async sendBatch(
     origin: Chain,
     tree: ProvingTree,
-    snap: StoredSnapshot,
+    snap: SignedSnapshot,
     all: SignerSignature[],
     items: Item[],
     everySigner: boolean,
@@ -805,7 +813,7 @@ export class DestinationRelay {
           origin: origin.code,
           root: snap.root,
           count: snap.count,
-          last: tree.leaf(snap.count - 1),
+          last: snap.last,
         },
         signatures,
         delivery,
@@ -974,7 +982,7 @@ export class DestinationRelay {
   private replanEffects(
     origin: Chain,
     tree: ProvingTree,
-    snap: StoredSnapshot,
+    snap: SignedSnapshot,
     all: SignerSignature[],
   ): ReplanEffects<Item> {
     return {
