@@ -58,6 +58,8 @@ export class Watcher {
   private readonly seen = new Lru<string, true>(SEEN_MAX);
   /** Checkpoints (count:root) `isFraudulent` found honest: a snapshotted root never changes. */
   private readonly honest = new Lru<string, true>(1_000);
+  /** Checkpoints whose last leaf waits for our index (said once each, not every round). */
+  private readonly unjudged = new Lru<string, true>(1_000);
   readonly recovery = new SignerRecovery(SEEN_MAX);
   readonly backoff = new NodeBackoff();
   readonly staked: SignerSource;
@@ -277,7 +279,19 @@ export class Watcher {
     if (fraudulent) lie = { functionName: "proveFraud", args: [checkpoint, signature] };
     else {
       const last = await this.lastLeafLie(checkpoint);
-      if (last === "unknown") return "skipped"; // our index is behind: judged next round
+      if (last === "unknown") {
+        // Judged next round; said once, since a node without the indexer role on this Redis
+        // never gets there and could not prove a false last leaf at all.
+        if (!this.unjudged.has(checkpointKey)) {
+          this.unjudged.set(checkpointKey, true);
+          this.log.warn(
+            { count: checkpoint.count, root: checkpoint.root, source },
+            "cannot judge this checkpoint's last leaf yet: our index of the home Outbox is behind " +
+              "it or disagrees with its root; a watcher needs the indexer role on its Redis",
+          );
+        }
+        return "skipped";
+      }
       if (last)
         lie = {
           functionName: "proveLastLeafFraud",
