@@ -194,6 +194,12 @@ describe("relayer/handover/bundle", function () {
     const swapped = good();
     swapped.messages[0] = message(2, HOME, 1_000n);
     cases.push(["wrong-proof", swapped]);
+    // The message at count - 1 carried, under a checkpoint naming another last leaf.
+    const ending = await origin(19);
+    const withLast = buildBundle({ ...ending, messages: [ending.messages[18]!] });
+    const otherLast = { ...withLast.checkpoint, last: pad("0x78", { size: 32 }) as Hex };
+    cases.push(["wrong-proof", { ...withLast, checkpoint: otherLast }]);
+    await verifyBundle(withLast, checks()); // the true last leaf passes
     for (const [reason, bundle] of cases)
       expect(await refusal(verifyBundle(bundle as Bundle, checks())), reason).to.equal(reason);
 
